@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# sysflow: one Makefile for the BPF objects, libsysflow and the sysflow CLI.
+# Quiet unless V=1. Artifacts live in build/; nothing generated is tracked.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+PKGS := libbpf libxdp jansson libpcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation \
+	-fPIC -D_GNU_SOURCE -DSYSFLOW_VERSION='"$(VERSION)"' \
+	-Iinclude -Ilib -Ibpf -I$(BUILD) $(PKG_CFLAGS)
+LDLIBS += $(PKG_LIBS) -lelf -lz -lm
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+
+BPF_SRC := $(wildcard bpf/*.bpf.c)
+BPF_OBJ := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRC))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+	-I$(BUILD) -Ibpf -Wall -Werror -Wno-unused-function
+
+LIB_SRC := $(wildcard lib/*/*.c)
+CMD_SRC := $(wildcard cmd/*.c)
+LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+CMD_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CMD_SRC))
+SAN_LIB_OBJ := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRC))
+SAN_CMD_OBJ := $(patsubst %.c,$(BUILD)/san/%.o,$(CMD_SRC))
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+BPFTEST_SRC := $(wildcard tests/bpf/*.c)
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC) $(BPFTEST_SRC))
+BENCH_SRC := $(wildcard bench/*/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+LIBA := $(BUILD)/libsysflow.a
+LIBSO := $(BUILD)/libsysflow.so.0
+SANLIB := $(BUILD)/libsysflow-san.a
+
+.PHONY: all test bench install clean format check-format
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BUILD)/sysflow $(LIBA) $(LIBSO) $(BUILD)/sysflow.pc
+
+$(BUILD)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/obj/%.o: %.c $(SKELS) $(wildcard include/sysflow/*.h lib/*/*.h cmd/*.h bpf/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c $(SKELS) $(wildcard include/sysflow/*.h lib/*/*.h cmd/*.h bpf/*.h)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SANLIB): $(SAN_LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIBSO): $(LIB_OBJ)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libsysflow.so.0 $^ -o $@ $(LDLIBS)
+	$(Q)ln -sf libsysflow.so.0 $(BUILD)/libsysflow.so
+
+$(BUILD)/sysflow.pc: sysflow.pc.in
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(BUILD)/sysflow: $(CMD_OBJ) $(LIBA)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/sysflow-san: $(SAN_CMD_OBJ) $(SANLIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
+
+# Tests link the sanitizer build of the library.
+$(BUILD)/tests/%: tests/%.c $(SANLIB) $(wildcard tests/*.h)
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests $< $(SANLIB) -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/%: bench/%.c $(LIBA)
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(LIBA) -o $@ $(LDLIBS)
+
+test-build: all $(BUILD)/sysflow-san $(TEST_BINS)
+
+test: test-build
+	$(Q)BUILD=$(BUILD) tests/run
+
+bench: all $(BENCH_BINS)
+	$(Q)BUILD=$(BUILD) bench/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/sysflow \
+		$(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(BUILD)/sysflow $(DESTDIR)$(PREFIX)/bin/sysflow
+	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libsysflow.so.0 $(DESTDIR)$(PREFIX)/lib/libsysflow.so
+	install -m 644 include/sysflow/*.h $(DESTDIR)$(PREFIX)/include/sysflow/
+	install -m 644 $(BUILD)/sysflow.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+format:
+	clang-format -i $(wildcard bpf/*.c bpf/*.h lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h include/sysflow/*.h)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* flowmon.c: `sysflow flowmon`: options, outputs and the main loop of the
+ * XDP flow monitor. The monitor itself is lib/flow/.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sysflow/sysflow.h>
+#include "core/core.h"
+#include "export/ipfix.h"
+#include "export/json.h"
+#include "export/rotfile.h"
+#include "flow/flow_json.h"
+#include "cmds.h"
+
+#define DEFAULT_PIN_DIR SF_BPFFS "/sysflow/flowmon"
+#define VIEW_TOP 10
+#define TICK_US 100000
+
+struct flowmon_cfg {
+	const char *devs;
+	const char *modes;
+	const char *protocols;
+	bool dpi;
+	const char *out_dir;
+	const char *log_file;
+	const char *reuse_map;
+	const char *pin_dir;
+	uint32_t interval;
+	bool json;
+	uint32_t test_secs;
+	const char *pcap;
+	const char *ipfix;
+	uint32_t ipfix_domain;
+	uint32_t ipfix_refresh;
+	uint32_t idle_timeout;
+	uint32_t active_timeout;
+	uint32_t max_flows;
+	int pipeline;
+	bool force;
+};
+
+static const char *const pipeline_names[] = { "single", "tail-meta",
+					      "tail-map", NULL };
+
+static const struct flowmon_cfg defaults_flowmon = {
+	.pin_dir = DEFAULT_PIN_DIR,
+	.interval = 1,
+	.idle_timeout = 15,
+	.active_timeout = 1800,
+	.max_flows = 65536,
+	.ipfix_domain = 1,
+	.ipfix_refresh = 600,
+	.pipeline = SF_PIPELINE_SINGLE,
+};
+
+#define OFF(m) offsetof(struct flowmon_cfg, m)
+
+static const struct opt_def flowmon_options[] = {
+	{ .name = "dev", .short_name = 'd', .type = OPT_STRING, .offset = OFF(devs),
+	  .metavar = "DEV[,DEV]", .help = "interfaces to monitor" },
+	{ .name = "mode", .short_name = 'm', .type = OPT_STRING, .offset = OFF(modes),
+	  .metavar = "MODE[,MODE]", .help = "per device: skb (generic) or "
+	  "native (driver); default skb" },
+	{ .name = "protocols", .short_name = 'p', .type = OPT_STRING,
+	  .offset = OFF(protocols), .metavar = "LIST", .help = "parse only "
+	  "these: eth,ipv4,ipv6,tcp,udp,icmp,icmpv6" },
+	{ .name = "dpi", .short_name = 'D', .type = OPT_FLAG, .offset = OFF(dpi),
+	  .help = "inspect DNS, HTTP and TLS payloads" },
+	{ .name = "output", .short_name = 'O', .type = OPT_STRING,
+	  .offset = OFF(out_dir), .metavar = "DIR", .help = "write ended flows "
+	  "as JSON lines, one file per hour" },
+	{ .name = "log", .short_name = 'L', .type = OPT_STRING,
+	  .offset = OFF(log_file), .metavar = "FILE", .help = "log messages "
+	  "to FILE instead of stderr" },
+	{ .name = "map", .short_name = 'M', .type = OPT_STRING,
+	  .offset = OFF(reuse_map), .metavar = "PATH", .help = "reuse a "
+	  "pinned flow map (e.g. after kill -9)" },
+	{ .name = "folder", .short_name = 'F', .type = OPT_STRING,
+	  .offset = OFF(pin_dir), .metavar = "DIR", .help = "pin maps here; "
+	  "default " DEFAULT_PIN_DIR },
+	{ .name = "interval", .short_name = 'i', .type = OPT_U32,
+	  .offset = OFF(interval), .metavar = "SEC", .max = 86400,
+	  .help = "sweep and refresh period (default 1); 0 prints the "
+	  "table of -M once" },
+	{ .name = "json", .short_name = 'j', .type = OPT_FLAG, .offset = OFF(json),
+	  .help = "ended flows as JSON lines on stdout" },
+	{ .name = "test", .short_name = 't', .type = OPT_U32,
+	  .offset = OFF(test_secs), .metavar = "SEC", .min = 1, .max = 86400,
+	  .help = "attach, count packets for SEC, print the count, detach" },
+	{ .name = "read", .short_name = 'r', .type = OPT_STRING,
+	  .offset = OFF(pcap), .metavar = "FILE", .help = "read packets from "
+	  "a pcap file instead of interfaces" },
+	{ .name = "ipfix", .type = OPT_STRING, .offset = OFF(ipfix),
+	  .metavar = "HOST:PORT", .help = "export ended flows over IPFIX/UDP" },
+	{ .name = "ipfix-domain", .type = OPT_U32, .offset = OFF(ipfix_domain),
+	  .metavar = "ID", .max = UINT32_MAX, .help = "IPFIX observation "
+	  "domain id (default 1)" },
+	{ .name = "ipfix-template-refresh", .type = OPT_U32,
+	  .offset = OFF(ipfix_refresh), .metavar = "SEC", .min = 1,
+	  .max = 86400, .help = "resend IPFIX templates every SEC (default "
+	  "600)" },
+	{ .name = "idle-timeout", .type = OPT_U32, .offset = OFF(idle_timeout),
+	  .metavar = "SEC", .min = 1, .max = 86400, .help = "end flows idle "
+	  "this long (default 15)" },
+	{ .name = "active-timeout", .type = OPT_U32,
+	  .offset = OFF(active_timeout), .metavar = "SEC", .min = 1,
+	  .max = 604800, .help = "end flows older than this (default 1800)" },
+	{ .name = "entries", .short_name = 'n', .type = OPT_U32,
+	  .offset = OFF(max_flows), .metavar = "N", .min = 16,
+	  .max = 16777216, .help = "flow table size (default 65536)" },
+	{ .name = "pipeline", .type = OPT_ENUM, .offset = OFF(pipeline),
+	  .metavar = "KIND", .names = pipeline_names, .help = "how parsers "
+	  "are chained (default single)" },
+	{ .name = "force", .type = OPT_FLAG, .offset = OFF(force),
+	  .help = "replace an XDP program already on a device" },
+	OPT_END,
+};
+
+/* ---- outputs: every ended flow goes to each enabled sink ---- */
+
+struct flow_out {
+	bool json;
+	bool to_files;
+	struct sf_rotfile files;
+	struct sf_ipfix *ipfix;
+	uint64_t write_errors;
+};
+
+static int out_flow(const struct sf_flow *f, void *ctx)
+{
+	struct flow_out *o = ctx;
+	FILE *file;
+
+	if (o->json && sf_json_write_line(stdout, sf_flow_json(f)))
+		o->write_errors++;
+	if (o->to_files) {
+		file = sf_rotfile_get(&o->files, time(NULL));
+		if (!file || sf_json_write_line(file, sf_flow_json(f))) {
+			if (!o->write_errors)
+				pr_err("writing flows to %s failed: %s; counting "
+				       "lost records\n", o->files.dir,
+				       strerror(errno));
+			o->write_errors++;
+		}
+	}
+	if (o->ipfix)
+		sf_ipfix_add(o->ipfix, f);
+	return 0;
+}
+
+static int outputs_open(struct flowmon_cfg *cfg, struct flow_out *o)
+{
+	struct sf_ipfix_opts io = {
+		.dest = cfg->ipfix,
+		.domain_id = cfg->ipfix_domain,
+		.template_refresh_s = cfg->ipfix_refresh,
+	};
+	int err = 0;
+
+	o->json = cfg->json;
+	if (cfg->out_dir) {
+		err = sf_rotfile_init(&o->files, cfg->out_dir, "flows",
+				      ".json", 3600);
+		o->to_files = !err;
+	}
+	if (!err && cfg->ipfix)
+		o->ipfix = sf_ipfix_open(&io, &err);
+	return err;
+}
+
+static void outputs_close(struct flow_out *o)
+{
+	if (o->to_files)
+		sf_rotfile_close(&o->files);
+	sf_ipfix_close(o->ipfix);
+}
+
+/* ---- statistics and the live view ---- */
+
+static void print_stats(struct sf_flowmon *fm, const struct flow_out *o,
+			FILE *out)
+{
+	struct sf_flowmon_stats s;
+
+	if (sf_flowmon_get_stats(fm, &s))
+		return;
+	fprintf(out, "packets %llu, accounted %llu, flows active %llu, "
+		"exported %llu\n", (unsigned long long)s.packets,
+		(unsigned long long)s.accounted,
+		(unsigned long long)s.flows_active,
+		(unsigned long long)s.flows_exported);
+	fprintf(out, "not accounted: table full %llu, truncated %llu, "
+		"malformed %llu,\n  not IP %llu, not selected %llu, races %llu, "
+		"no meta %llu; output errors %llu\n",
+		(unsigned long long)s.table_full,
+		(unsigned long long)s.truncated,
+		(unsigned long long)s.malformed, (unsigned long long)s.not_ip,
+		(unsigned long long)s.proto_skipped,
+		(unsigned long long)s.flow_race,
+		(unsigned long long)s.meta_failed,
+		(unsigned long long)o->write_errors);
+	if (s.fragments || s.dpi_done || s.dpi_failed)
+		fprintf(out, "fragments %llu (first unseen %llu), dpi decoded "
+			"%llu, failed %llu\n",
+			(unsigned long long)s.fragments,
+			(unsigned long long)s.frag_unmatched,
+			(unsigned long long)s.dpi_done,
+			(unsigned long long)s.dpi_failed);
+}
+
+struct flow_list {
+	struct sf_flow *v;
+	size_t n, cap;
+};
+
+static int collect_flow(const struct sf_flow *f, void *ctx)
+{
+	struct flow_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct sf_flow *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *f;
+	return 0;
+}
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+	const struct sf_flow *x = a, *y = b;
+
+	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+}
+
+static const char *proto_name(uint8_t p, char *buf, size_t len)
+{
+	switch (p) {
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 1:
+		return "icmp";
+	case 58:
+		return "icmp6";
+	}
+	snprintf(buf, len, "%u", p);
+	return buf;
+}
+
+static void print_flow_line(const struct sf_flow *f, FILE *out)
+{
+	char src[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8], sa[64],
+		da[64], pn[8];
+
+	snprintf(src, sizeof(src), "%s:%u",
+		 sf_ip_str(f->ip_version, f->saddr, sa, sizeof(sa)), f->sport);
+	snprintf(dst, sizeof(dst), "%s:%u",
+		 sf_ip_str(f->ip_version, f->daddr, da, sizeof(da)), f->dport);
+	fprintf(out, "%-5s %-22s %-22s %9llu %12llu\n",
+		proto_name(f->proto, pn, sizeof(pn)), src, dst,
+		(unsigned long long)f->packets, (unsigned long long)f->bytes);
+}
+
+/* Top flows by bytes; prints the whole table when top is 0. */
+static int print_table(struct sf_flowmon *fm, FILE *out, size_t top,
+		       bool json)
+{
+	struct flow_list l = {};
+	int err = sf_flowmon_snapshot(fm, collect_flow, &l);
+
+	if (err < 0)
+		return err;
+	qsort(l.v, l.n, sizeof(*l.v), by_bytes_desc);
+	if (!json)
+		fprintf(out, "%-5s %-22s %-22s %9s %12s\n", "PROTO", "SOURCE",
+			"DESTINATION", "PACKETS", "BYTES");
+	for (size_t i = 0; i < l.n && (!top || i < top); i++) {
+		if (json)
+			sf_json_write_line(out, sf_flow_json(&l.v[i]));
+		else
+			print_flow_line(&l.v[i], out);
+	}
+	free(l.v);
+	return 0;
+}
+
+static void print_view(struct sf_flowmon *fm, const struct flow_out *o,
+		       const char *devs)
+{
+	time_t now = time(NULL);
+
+	if (isatty(STDOUT_FILENO))
+		printf("\033[H\033[2J");
+	printf("sysflow flowmon on %s  %s", devs, ctime(&now));
+	print_stats(fm, o, stdout);
+	printf("\n");
+	print_table(fm, stdout, VIEW_TOP, false);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* ---- modes of operation ---- */
+
+static void wait_secs(uint32_t secs)
+{
+	for (uint64_t t = 0; t < secs * 1000000ULL && !sf_exiting;
+	     t += TICK_US)
+		usleep(TICK_US);
+}
+
+static int parse_mode(const char *s, enum sf_xdp_mode *mode)
+{
+	if (!strcmp(s, "skb") || !strcmp(s, "generic"))
+		*mode = SF_XDP_SKB;
+	else if (!strcmp(s, "native") || !strcmp(s, "driver"))
+		*mode = SF_XDP_NATIVE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* Attach to each of -d, with the matching entry of -m (or the only one). */
+static int attach_all(struct sf_flowmon *fm, struct flowmon_cfg *cfg)
+{
+	char *devs = strdup(cfg->devs), *modes = strdup(cfg->modes ?: "skb");
+	char *ds = NULL, *ms = NULL, *dev, *m = NULL, *last_m = "skb";
+	enum sf_xdp_mode mode;
+	int err = devs && modes ? 0 : -ENOMEM;
+
+	for (dev = strtok_r(devs, ",", &ds); dev && !err;
+	     dev = strtok_r(NULL, ",", &ds)) {
+		m = strtok_r(m ? NULL : modes, ",", &ms) ?: last_m;
+		last_m = m;
+		if (parse_mode(m, &mode)) {
+			pr_err("unknown XDP mode '%s' for %s; use skb or "
+			       "native\n", m, dev);
+			err = -EINVAL;
+			break;
+		}
+		err = sf_flowmon_attach(fm, dev, mode, cfg->force);
+		if (!err)
+			pr_info("attached to %s in %s mode\n", dev,
+				mode == SF_XDP_NATIVE ? "native" : "skb");
+	}
+	free(devs);
+	free(modes);
+	return err;
+}
+
+static int run_offline(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
+		       struct flow_out *o)
+{
+	long bad = 0;
+	int err = sf_flowmon_replay_pcap(fm, cfg->pcap, out_flow, o, &bad);
+
+	print_stats(fm, o, stderr);
+	return err ? 1 : 0;
+}
+
+static int run_test_mode(struct sf_flowmon *fm, struct flowmon_cfg *cfg)
+{
+	uint64_t n;
+
+	pr_info("counting packets on %s for %u s\n", cfg->devs,
+		cfg->test_secs);
+	wait_secs(cfg->test_secs);
+	n = sf_flowmon_packets(fm);
+	if (cfg->json)
+		printf("{\"packets\":%llu}\n", (unsigned long long)n);
+	else
+		printf("%llu\n", (unsigned long long)n);
+	return 0;
+}
+
+static int run_live(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
+		    struct flow_out *o)
+{
+	bool view = !cfg->json && !common_opts.quiet;
+	int n;
+
+	pr_info("monitoring flows on %s; Ctrl-C to end\n", cfg->devs);
+	while (!sf_exiting) {
+		wait_secs(cfg->interval);
+		n = sf_flowmon_sweep(fm, sf_flowmon_now(fm), out_flow, o);
+		if (n < 0)
+			pr_warn("flow sweep failed: %s\n", strerror(-n));
+		if (o->ipfix)
+			sf_ipfix_flush(o->ipfix);
+		if (view)
+			print_view(fm, o, cfg->devs);
+	}
+	n = sf_flowmon_flush(fm, out_flow, o);
+	pr_info("flushed %d flows\n", n < 0 ? 0 : n);
+	return n < 0 ? 1 : 0;
+}
+
+static int check_cfg(struct flowmon_cfg *cfg, unsigned int *protos)
+{
+	if (!cfg->devs == !cfg->pcap) {
+		fprintf(stderr, "sysflow flowmon: give interfaces with -d or a "
+			"pcap with -r (one of the two)\n");
+		return EXIT_USAGE;
+	}
+	if (cfg->interval == 0 && !cfg->reuse_map) {
+		fprintf(stderr, "sysflow flowmon: -i 0 prints the table of a "
+			"pinned map once and needs -M PATH\n");
+		return EXIT_USAGE;
+	}
+	*protos = SF_PROTO_ALL;
+	if (cfg->protocols && sf_flowmon_parse_protocols(cfg->protocols, protos))
+		return EXIT_USAGE;
+	return 0;
+}
+
+static int do_flowmon(void *arg)
+{
+	struct flowmon_cfg *cfg = arg;
+	struct sf_flowmon_opts opts = {};
+	struct flow_out out = {};
+	struct sf_flowmon *fm = NULL;
+	unsigned int protos;
+	int rc, err;
+
+	rc = check_cfg(cfg, &protos);
+	if (rc)
+		return rc;
+	if (cfg->log_file && (err = sf_log_set_file(cfg->log_file))) {
+		pr_err("cannot open log file %s: %s\n", cfg->log_file,
+		       strerror(-err));
+		return 1;
+	}
+	if (sf_check_privileges("sysflow flowmon") || sf_signals_install() ||
+	    outputs_open(cfg, &out))
+		goto fail;
+	opts.pipeline = cfg->pipeline;
+	opts.protocols = protos;
+	opts.dpi = cfg->dpi;
+	opts.max_flows = cfg->max_flows;
+	opts.pin_dir = cfg->pcap || cfg->interval == 0 ? NULL : cfg->pin_dir;
+	opts.reuse_map = cfg->reuse_map;
+	opts.offline = cfg->pcap != NULL;
+	opts.idle_timeout_s = cfg->idle_timeout;
+	opts.active_timeout_s = cfg->active_timeout;
+	fm = sf_flowmon_open(&opts, &err);
+	if (!fm)
+		goto fail;
+	if (cfg->pcap)
+		rc = run_offline(fm, cfg, &out);
+	else if (cfg->interval == 0) /* -M PATH: print, attach nothing */
+		rc = print_table(fm, stdout, 0, cfg->json) ? 1 : 0;
+	else if (attach_all(fm, cfg))
+		rc = 1;
+	else if (cfg->test_secs)
+		rc = run_test_mode(fm, cfg);
+	else
+		rc = run_live(fm, cfg, &out);
+	if (!cfg->pcap && cfg->interval && !common_opts.quiet)
+		print_stats(fm, &out, stderr);
+	sf_flowmon_close(fm);
+	outputs_close(&out);
+	return rc;
+fail:
+	outputs_close(&out);
+	return 1;
+}
+
+const struct cmd_def cmd_flowmon = {
+	.name = "flowmon",
+	.run = do_flowmon,
+	.opts = flowmon_options,
+	.defaults = &defaults_flowmon,
+	.cfg_size = sizeof(struct flowmon_cfg),
+	.summary = "monitor network flows with XDP (JSON, IPFIX, pcap)",
+	.doc = "Attaches an XDP program that parses Ethernet (802.1Q/802.1ad), "
+	       "IPv4, IPv6,\nTCP, UDP, ICMP and ICMPv6 and keeps per-flow "
+	       "counters; never drops a packet.\nEach interval the flow "
+	       "manager exports flows that ended (FIN/RST, idle or\nactive "
+	       "timeout, table pressure); all flows are exported on exit.\n"
+	       "Without -j the terminal shows the top flows, totals and "
+	       "drops.\n",
+	.examples =
+		"  sysflow flowmon -d lo                   # live view on lo\n"
+		"  sysflow flowmon -d eth0 -m native -j    # ended flows as "
+		"JSON\n"
+		"  sysflow flowmon -d eth0 -p eth,ipv4,tcp -D -O /var/log/flows\n"
+		"  sysflow flowmon -d eth0 --ipfix 127.0.0.1:9995\n"
+		"  sysflow flowmon -r capture.pcap -j      # offline\n"
+		"  sysflow flowmon -d lo -t 5              # count packets "
+		"for 5 s\n",
+};

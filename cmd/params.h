@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* params.h: the CLI's one option style. Each command declares its options
+ * once in a table (name, type, metavar, help, config member); parsing,
+ * validation and --help are generated from that table.
+ */
+#ifndef __SYSFLOW_PARAMS_H
+#define __SYSFLOW_PARAMS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EXIT_USAGE 2 /* unknown command or option, bad value */
+
+enum opt_type {
+	OPT_FLAG, /* bool, set to true */
+	OPT_STRING, /* const char * */
+	OPT_U32, /* uint32_t within [min, max] */
+	OPT_ENUM, /* int: index into a NULL-terminated names list */
+};
+
+struct opt_def {
+	const char *name; /* long name, or the positional's name */
+	char short_name; /* 0 if none */
+	enum opt_type type;
+	size_t offset; /* member of the command's config struct */
+	const char *metavar;
+	const char *help;
+	bool required;
+	bool positional;
+	uint32_t min, max; /* OPT_U32 */
+	const char *const *names; /* OPT_ENUM */
+};
+
+#define OPT_END { .name = NULL }
+
+struct cmd_def {
+	const char *name;
+	int (*run)(void *cfg);
+	const struct opt_def *opts;
+	const void *defaults; /* copied into cfg before parsing */
+	size_t cfg_size;
+	const char *summary; /* one line */
+	const char *doc; /* paragraphs after the usage line */
+	const char *examples;
+};
+
+/* Set by the common options of every command. */
+struct common_opts {
+	int verbose;
+	bool quiet;
+};
+
+extern struct common_opts common_opts;
+
+/* Parse argv (argv[0] is the command name) into cfg. Returns 0, or
+ * EXIT_USAGE after printing the problem and a pointer to --help, or -1
+ * when --help was printed (the caller exits 0).
+ */
+int params_parse(const struct cmd_def *cmd, int argc, char **argv, void *cfg);
+
+void params_usage(const struct cmd_def *cmd, FILE *out, bool full);
+
+/* Print "sysflow <version> (libbpf <v>)". */
+void params_print_version(void);
+
+#endif /* __SYSFLOW_PARAMS_H */

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* sysflow.c: the sysflow CLI: the command table and main(). Each command
+ * parses its own options (params.c) and calls into libsysflow.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysflow/sysflow.h>
+#include "cmds.h"
+
+static const struct cmd_def *const commands[] = {
+	&cmd_flowmon,
+	&cmd_features,
+	NULL,
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: sysflow <command> [options]\n"
+		     "       sysflow <command> --help\n"
+		     "       sysflow --version\n\n"
+		     "An eBPF data plane: system and network flows, fast "
+		     "paths, policy.\n\nCommands:\n");
+	for (int i = 0; commands[i]; i++)
+		fprintf(out, "  %-10s %s\n", commands[i]->name,
+			commands[i]->summary);
+	fprintf(out, "\nEnvironment:\n  %-10s log level: error, warn, info or "
+		     "debug\n", SF_LOG_ENV);
+}
+
+static const struct cmd_def *find_command(const char *name)
+{
+	for (int i = 0; commands[i]; i++)
+		if (!strcmp(commands[i]->name, name))
+			return commands[i];
+	return NULL;
+}
+
+/* -q wins; each -v raises the level from info (or $SYSFLOW_LOG). */
+static void apply_log_level(void)
+{
+	int level = sf_log_get_level() + common_opts.verbose;
+
+	if (common_opts.quiet)
+		level = SF_LOG_ERROR;
+	sf_log_set_level(level > SF_LOG_DEBUG ? SF_LOG_DEBUG : level);
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd_def *cmd;
+	void *cfg;
+	int rc;
+
+	sf_log_init();
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		params_print_version();
+		return 0;
+	}
+	cmd = find_command(argv[1]);
+	if (!cmd) {
+		fprintf(stderr, "sysflow: unknown command '%s', try 'sysflow "
+			"--help'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	cfg = calloc(1, cmd->cfg_size);
+	if (!cfg)
+		return 1;
+	rc = params_parse(cmd, argc - 1, argv + 1, cfg);
+	if (rc == 0) {
+		apply_log_level();
+		rc = cmd->run(cfg);
+	} else if (rc < 0) {
+		rc = 0; /* --help or --version */
+	}
+	free(cfg);
+	return rc;
+}

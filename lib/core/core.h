@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* core.h: libsysflow's internal core: mounts, kernel feature probes,
+ * privileges, interfaces and clean shutdown. Every part uses these; none of
+ * them prints data to stdout.
+ */
+#ifndef __SYSFLOW_CORE_H
+#define __SYSFLOW_CORE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <net/if.h>
+#include <sysflow/log.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- mounts (mount.c) ---- */
+
+#define SF_BPFFS "/sys/fs/bpf"
+#define SF_TRACEFS "/sys/kernel/tracing"
+
+/* Find where a filesystem type is mounted (first match in /proc/mounts). */
+int sf_find_mount(const char *fstype, char *path, size_t len);
+
+/* Mount bpffs at /sys/fs/bpf / tracefs at /sys/kernel/tracing unless one is
+ * already there. Errors name the mount command to run by hand.
+ */
+int sf_mount_bpffs(void);
+int sf_mount_tracefs(void);
+
+/* mkdir -p for a directory inside bpffs or anywhere else. */
+int sf_mkdir_p(const char *path, unsigned int mode);
+
+/* ---- privileges and feature probes (probe.c) ---- */
+
+/* 0 when the process may load BPF programs and attach them to the network
+ * (CAP_BPF or CAP_SYS_ADMIN, and CAP_NET_ADMIN); else -EPERM after logging
+ * one line that says what is missing and what to do.
+ */
+int sf_check_privileges(const char *what);
+
+enum sf_probe_result {
+	SF_PROBE_YES = 0,
+	SF_PROBE_NO,
+	SF_PROBE_UNKNOWN,
+};
+
+struct sf_probe {
+	const char *name; /* e.g. "kprobes" */
+	enum sf_probe_result result;
+	char detail[160]; /* why, or what was used instead */
+};
+
+/* Native (driver) XDP on ifindex: attaches and detaches a bare program. */
+enum sf_probe_result sf_probe_xdp_native(int ifindex, char *detail,
+					 size_t len);
+/* A tracepoint such as "syscalls", "sys_enter_openat". */
+bool sf_probe_tracepoint(const char *category, const char *name);
+enum sf_probe_result sf_probe_kprobes(char *detail, size_t len);
+enum sf_probe_result sf_probe_bpf_lsm(char *detail, size_t len);
+enum sf_probe_result sf_probe_fanotify(char *detail, size_t len);
+enum sf_probe_result sf_probe_ringbuf(char *detail, size_t len);
+
+/* Run every host-wide probe; returns how many entries were filled. */
+int sf_probe_all(struct sf_probe *out, int max);
+
+/* ---- interfaces (iface.c) ---- */
+
+/* Interface name -> index; -ENODEV after logging "unknown interface X". */
+int sf_iface_index(const char *name, int *ifindex);
+/* Index -> name, or "if<N>" when the interface is gone. */
+const char *sf_iface_name(int ifindex, char buf[IF_NAMESIZE]);
+
+/* ---- clean shutdown (signal.c) ---- */
+
+/* Set by SIGINT/SIGTERM; poll loops stop when it is non-zero. */
+extern volatile sig_atomic_t sf_exiting;
+
+/* Install SIGINT/SIGTERM handlers that set sf_exiting (no SA_RESTART, so
+ * blocking calls return EINTR), and ignore SIGPIPE.
+ */
+int sf_signals_install(void);
+
+#endif /* __SYSFLOW_CORE_H */

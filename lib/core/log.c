@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* log.c: levelled logging to stderr or a file, shared by every part. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+#include <sysflow/log.h>
+
+static enum sf_log_level log_level = SF_LOG_INFO;
+static FILE *log_file;
+static bool libbpf_quiet;
+
+static const char *const level_names[] = {
+	[SF_LOG_ERROR] = "error",
+	[SF_LOG_WARN] = "warn",
+	[SF_LOG_INFO] = "info",
+	[SF_LOG_DEBUG] = "debug",
+};
+
+void sf_log_set_level(enum sf_log_level level)
+{
+	log_level = level;
+}
+
+enum sf_log_level sf_log_get_level(void)
+{
+	return log_level;
+}
+
+int sf_log_parse_level(const char *name, enum sf_log_level *level)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(*level_names); i++) {
+		if (!strcmp(name, level_names[i])) {
+			*level = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int sf_log_set_file(const char *path)
+{
+	FILE *f = NULL;
+
+	if (path) {
+		f = fopen(path, "ae");
+		if (!f)
+			return -errno;
+		setvbuf(f, NULL, _IOLBF, 0);
+	}
+	if (log_file)
+		fclose(log_file);
+	log_file = f;
+	return 0;
+}
+
+void sf_log_quiet_libbpf(bool quiet)
+{
+	libbpf_quiet = quiet;
+}
+
+void sf_vlog(enum sf_log_level level, const char *fmt, va_list ap)
+{
+	FILE *out = log_file ? log_file : stderr;
+
+	if (level > log_level)
+		return;
+	if (log_file) {
+		char stamp[32];
+		time_t now = time(NULL);
+		struct tm tm;
+
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S",
+			 localtime_r(&now, &tm));
+		fprintf(out, "%s %s: ", stamp, level_names[level]);
+	} else if (level <= SF_LOG_WARN) {
+		fprintf(out, "sysflow: %s: ", level_names[level]);
+	}
+	vfprintf(out, fmt, ap);
+}
+
+void sf_log(enum sf_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sf_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+/* libbpf's warnings become our debug messages unless -v -v: we explain
+ * failures ourselves, naming the object and the fix.
+ */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	enum sf_log_level ours = SF_LOG_DEBUG;
+
+	if (libbpf_quiet || (level == LIBBPF_DEBUG && log_level < SF_LOG_DEBUG))
+		return 0;
+	if (level == LIBBPF_WARN)
+		ours = SF_LOG_INFO;
+	sf_vlog(ours, fmt, ap);
+	return 0;
+}
+
+void sf_log_init(void)
+{
+	const char *env = getenv(SF_LOG_ENV);
+	enum sf_log_level level;
+
+	if (env && sf_log_parse_level(env, &level) == 0)
+		log_level = level;
+	libbpf_set_print(libbpf_print);
+}

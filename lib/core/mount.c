@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* mount.c: find or mount the pseudo filesystems sysflow needs (bpffs,
+ * tracefs) and create directories inside them.
+ */
+#include <errno.h>
+#include <mntent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include "core.h"
+
+int sf_find_mount(const char *fstype, char *path, size_t len)
+{
+	struct mntent *ent;
+	FILE *f;
+	int err = -ENOENT;
+
+	f = setmntent("/proc/mounts", "re");
+	if (!f)
+		return -errno;
+	while ((ent = getmntent(f))) {
+		if (strcmp(ent->mnt_type, fstype))
+			continue;
+		if (path)
+			snprintf(path, len, "%s", ent->mnt_dir);
+		err = 0;
+		break;
+	}
+	endmntent(f);
+	return err;
+}
+
+static bool mounted_at(const char *fstype, const char *dir)
+{
+	struct mntent *ent;
+	bool found = false;
+	FILE *f;
+
+	f = setmntent("/proc/mounts", "re");
+	if (!f)
+		return false;
+	while ((ent = getmntent(f)) && !found)
+		found = !strcmp(ent->mnt_type, fstype) &&
+			!strcmp(ent->mnt_dir, dir);
+	endmntent(f);
+	return found;
+}
+
+static int mount_if_missing(const char *fstype, const char *dir)
+{
+	if (mounted_at(fstype, dir))
+		return 0;
+	if (mount(fstype, dir, fstype, 0, NULL)) {
+		int err = -errno;
+
+		pr_err("%s is not mounted at %s and mounting it failed: %s; "
+		       "run 'mount -t %s %s %s' as root\n",
+		       fstype, dir, strerror(-err), fstype, fstype, dir);
+		return err;
+	}
+	pr_debug("mounted %s at %s\n", fstype, dir);
+	return 0;
+}
+
+int sf_mount_bpffs(void)
+{
+	return mount_if_missing("bpf", SF_BPFFS);
+}
+
+int sf_mount_tracefs(void)
+{
+	return mount_if_missing("tracefs", SF_TRACEFS);
+}
+
+int sf_mkdir_p(const char *path, unsigned int mode)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}

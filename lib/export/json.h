@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* json.h: the one JSON writer of sysflow. Records are built as jansson
+ * objects and written as JSON lines: one compact object per line, keys
+ * stable, numbers kept as numbers.
+ */
+#ifndef __SYSFLOW_JSON_H
+#define __SYSFLOW_JSON_H
+
+#include <stdio.h>
+#include <jansson.h>
+
+/* Write obj as one line and release it. Returns 0 or -EIO (errno set by
+ * the failed write, e.g. ENOSPC).
+ */
+int sf_json_write_line(FILE *out, json_t *obj);
+
+/* Add key: value only when value is non-empty / non-zero. */
+void sf_json_set_str_nonempty(json_t *obj, const char *key, const char *val);
+
+/* Text form of an IPv4 (4 bytes) or IPv6 (16 bytes) address. */
+const char *sf_ip_str(int version, const void *addr, char *buf, size_t len);
+
+#endif /* __SYSFLOW_JSON_H */

@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* flowmon.c: load, pin, attach and detach the XDP flow monitor. The flow
+ * table walk lives in flow_table.c and pcap replay in pcap_replay.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "core/core.h"
+#include "flowmon_int.h"
+
+static const char *const proto_names[FPROTO_MAX] = {
+	[FPROTO_ETH] = "eth",	[FPROTO_IPV4] = "ipv4", [FPROTO_IPV6] = "ipv6",
+	[FPROTO_TCP] = "tcp",	[FPROTO_UDP] = "udp",	[FPROTO_ICMP] = "icmp",
+	[FPROTO_ICMPV6] = "icmpv6",
+};
+
+int sf_flowmon_parse_protocols(const char *list, unsigned int *bits)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	*bits = 0;
+	for (tok = strtok_r(copy, ",", &save); tok && !err;
+	     tok = strtok_r(NULL, ",", &save)) {
+		int i;
+
+		if (!strcmp(tok, "ip"))
+			tok = "ipv4";
+		for (i = 0; i < FPROTO_MAX; i++)
+			if (!strcmp(tok, proto_names[i]))
+				break;
+		if (i == FPROTO_MAX) {
+			pr_err("unknown protocol '%s' in -p; valid: eth, ipv4 "
+			       "(or ip), ipv6, tcp, udp, icmp, icmpv6\n",
+			       tok);
+			err = -EINVAL;
+		}
+		*bits |= 1U << i;
+	}
+	free(copy);
+	if (!err && !*bits)
+		err = -EINVAL;
+	return err;
+}
+
+const char *sf_flow_end_name(uint8_t reason)
+{
+	static const char *const names[] = {
+		[SF_END_IDLE] = "idle",
+		[SF_END_ACTIVE] = "active",
+		[SF_END_DETECTED] = "end-of-flow",
+		[SF_END_FORCED] = "forced",
+		[SF_END_LACK_OF_RESOURCES] = "lack-of-resources",
+	};
+
+	if (reason < ARRAY_SIZE(names) && names[reason])
+		return names[reason];
+	return "none";
+}
+
+/* ---- pinning: one live instance per pin directory ---- */
+
+static int pins_lock(struct sf_flowmon *fm, const char *dir)
+{
+	int err = sf_mount_bpffs() ?: sf_mkdir_p(dir, 0700);
+
+	if (err) {
+		pr_err("cannot create pin directory %s: %s\n", dir,
+		       strerror(-err));
+		return err;
+	}
+	fm->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fm->lock_fd < 0)
+		return -errno;
+	if (flock(fm->lock_fd, LOCK_EX | LOCK_NB)) {
+		pr_err("another sysflow flowmon is using %s; stop it or choose "
+		       "another pin directory with -F\n", dir);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* Pins left by an instance that was killed: reuse only when asked (-M). */
+static void pins_remove_stale(struct sf_flowmon *fm, const char *dir)
+{
+	char path[PATH_MAX];
+	const char *names[] = { "flows", "stats" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (fm->opts.reuse_map && !strcmp(path, fm->opts.reuse_map))
+			continue;
+		if (unlink(path) == 0)
+			pr_info("removed stale pinned map %s left by an earlier "
+				"run (reuse it with -M %s)\n", path, path);
+	}
+}
+
+static int pin_map(struct bpf_map *map, const char *dir, const char *name,
+		   char *path, size_t len)
+{
+	int err;
+
+	snprintf(path, len, "%s/%s", dir, name);
+	err = bpf_obj_pin(bpf_map__fd(map), path);
+	if (err) {
+		err = -errno;
+		pr_err("cannot pin %s map at %s: %s\n", name, path,
+		       strerror(-err));
+		path[0] = 0;
+	}
+	return err;
+}
+
+static int pins_create(struct sf_flowmon *fm)
+{
+	const char *dir = fm->opts.pin_dir;
+	int err = 0;
+
+	if (!fm->opts.reuse_map)
+		err = pin_map(fm->skel->maps.flows, dir, "flows",
+			      fm->pin_flows, sizeof(fm->pin_flows));
+	return err ?: pin_map(fm->skel->maps.stats, dir, "stats",
+			      fm->pin_stats, sizeof(fm->pin_stats));
+}
+
+static int reuse_flow_map(struct sf_flowmon *fm)
+{
+	const char *path = fm->opts.reuse_map;
+	int fd = bpf_obj_get(path), err;
+
+	if (fd < 0) {
+		err = -errno;
+		pr_err("cannot open pinned flow map %s: %s\n", path,
+		       strerror(-err));
+		return err;
+	}
+	err = bpf_map__reuse_fd(fm->skel->maps.flows, fd);
+	close(fd);
+	if (err)
+		pr_err("pinned map %s is not a flowmon flow table: %s\n", path,
+		       strerror(-err));
+	return err;
+}
+
+/* ---- load ---- */
+
+static void set_autoload(struct sf_flowmon *fm)
+{
+	struct flowmon_bpf *s = fm->skel;
+	bool single = fm->opts.pipeline == SF_PIPELINE_SINGLE;
+	struct bpf_program *pipe[] = {
+		s->progs.flowmon_start, s->progs.flowmon_l2,
+		s->progs.flowmon_ipv4,	s->progs.flowmon_ipv6,
+		s->progs.flowmon_tcp,	s->progs.flowmon_udp,
+		s->progs.flowmon_icmp,	s->progs.flowmon_icmpv6,
+		s->progs.flowmon_end,
+	};
+
+	bpf_program__set_autoload(s->progs.xdp_flowmon, single);
+	for (size_t i = 0; i < ARRAY_SIZE(pipe); i++)
+		bpf_program__set_autoload(pipe[i], !single);
+	bpf_program__set_autoload(s->progs.flowmon_dns, fm->opts.dpi);
+	bpf_program__set_autoload(s->progs.flowmon_http, fm->opts.dpi);
+	bpf_program__set_autoload(s->progs.flowmon_tls, fm->opts.dpi);
+}
+
+static int jmp_set(struct sf_flowmon *fm, __u32 slot, struct bpf_program *p)
+{
+	int fd = bpf_program__fd(p);
+
+	if (bpf_map_update_elem(bpf_map__fd(fm->skel->maps.jmp_table), &slot,
+				&fd, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Fill the jump table; a protocol left out of -p stays unreachable. */
+static int jmp_fill(struct sf_flowmon *fm)
+{
+	struct flowmon_bpf *s = fm->skel;
+	unsigned int p = fm->opts.protocols;
+	int err = 0;
+	struct {
+		__u32 slot;
+		unsigned int proto;
+		struct bpf_program *prog;
+	} pipe[] = {
+		{ SLOT_L2, SF_PROTO_ETH, s->progs.flowmon_l2 },
+		{ SLOT_IPV4, SF_PROTO_IPV4, s->progs.flowmon_ipv4 },
+		{ SLOT_IPV6, SF_PROTO_IPV6, s->progs.flowmon_ipv6 },
+		{ SLOT_TCP, SF_PROTO_TCP, s->progs.flowmon_tcp },
+		{ SLOT_UDP, SF_PROTO_UDP, s->progs.flowmon_udp },
+		{ SLOT_ICMP, SF_PROTO_ICMP, s->progs.flowmon_icmp },
+		{ SLOT_ICMPV6, SF_PROTO_ICMPV6, s->progs.flowmon_icmpv6 },
+		{ SLOT_END, SF_PROTO_ALL, s->progs.flowmon_end },
+	};
+
+	if (fm->opts.pipeline != SF_PIPELINE_SINGLE) {
+		for (size_t i = 0; i < ARRAY_SIZE(pipe) && !err; i++)
+			if (p & pipe[i].proto)
+				err = jmp_set(fm, pipe[i].slot, pipe[i].prog);
+	}
+	if (fm->opts.dpi && !err)
+		err = jmp_set(fm, SLOT_DNS, s->progs.flowmon_dns) ?:
+		      jmp_set(fm, SLOT_HTTP, s->progs.flowmon_http) ?:
+		      jmp_set(fm, SLOT_TLS, s->progs.flowmon_tls);
+	if (err)
+		pr_err("cannot fill the flowmon jump table: %s\n",
+		       strerror(-err));
+	return err;
+}
+
+static int load(struct sf_flowmon *fm)
+{
+	struct flowmon_bpf *s;
+	int err;
+
+	s = fm->skel = flowmon_bpf__open();
+	if (!s) {
+		err = -errno;
+		pr_err("cannot open the flowmon BPF object: %s\n",
+		       strerror(-err));
+		return err;
+	}
+	s->rodata->targ_state_in_meta =
+		fm->opts.pipeline == SF_PIPELINE_TAIL_META;
+	s->rodata->targ_offline = fm->opts.offline;
+	s->rodata->targ_dpi = fm->opts.dpi;
+	s->rodata->targ_protocols = fm->opts.protocols;
+	set_autoload(fm);
+	err = bpf_map__set_max_entries(s->maps.flows, fm->opts.max_flows);
+	if (!err && fm->opts.reuse_map)
+		err = reuse_flow_map(fm);
+	if (err)
+		return err;
+	err = flowmon_bpf__load(s);
+	if (err) {
+		pr_err("the kernel refused the flowmon program: %s (run with "
+		       "-v -v for the verifier log)\n", strerror(-err));
+		return err;
+	}
+	fm->entry_fd = bpf_program__fd(fm->opts.pipeline == SF_PIPELINE_SINGLE ?
+					       s->progs.xdp_flowmon :
+					       s->progs.flowmon_start);
+	return jmp_fill(fm);
+}
+
+struct sf_flowmon *sf_flowmon_open(const struct sf_flowmon_opts *opts,
+				   int *err)
+{
+	struct sf_flowmon *fm = calloc(1, sizeof(*fm));
+
+	*err = -ENOMEM;
+	if (!fm)
+		return NULL;
+	fm->opts = *opts;
+	fm->lock_fd = -1;
+	if (!fm->opts.protocols)
+		fm->opts.protocols = SF_PROTO_ALL;
+	if (!fm->opts.max_flows)
+		fm->opts.max_flows = FLOWMON_DEFAULT_ENTRIES;
+	if (!fm->opts.idle_timeout_s)
+		fm->opts.idle_timeout_s = 15;
+	if (!fm->opts.active_timeout_s)
+		fm->opts.active_timeout_s = 1800;
+	*err = 0;
+	if (fm->opts.pin_dir) {
+		*err = pins_lock(fm, fm->opts.pin_dir);
+		if (!*err)
+			pins_remove_stale(fm, fm->opts.pin_dir);
+	}
+	*err = *err ?: load(fm);
+	if (!*err && fm->opts.pin_dir)
+		*err = pins_create(fm);
+	if (*err) {
+		sf_flowmon_close(fm);
+		return NULL;
+	}
+	return fm;
+}
+
+/* ---- attach ---- */
+
+static const char *prog_name_by_id(__u32 id, char *buf, size_t len)
+{
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	snprintf(buf, len, "?");
+	if (fd < 0)
+		return buf;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		snprintf(buf, len, "%s", info.name);
+	close(fd);
+	return buf;
+}
+
+static bool prog_is_ours(const char *name)
+{
+	return !strcmp(name, "xdp_flowmon") || !strcmp(name, "flowmon_start");
+}
+
+/* An XDP program already on the interface: ours from a killed run is
+ * replaced; a foreign one only with force.
+ */
+static int clear_existing(const char *ifname, int ifindex, bool force)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char name[BPF_OBJ_NAME_LEN];
+	__u32 id;
+	int err;
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return 0;
+	id = q.prog_id ?: q.skb_prog_id ?: q.drv_prog_id;
+	if (!id)
+		return 0;
+	prog_name_by_id(id, name, sizeof(name));
+	if (!force && !prog_is_ours(name)) {
+		pr_err("interface %s already has XDP program '%s' (id %u) "
+		       "attached; use --force to replace it\n",
+		       ifname, name, id);
+		return -EBUSY;
+	}
+	pr_info("replacing %s XDP program '%s' (id %u) on %s\n",
+		force ? "existing" : "stale", name, id, ifname);
+	err = bpf_xdp_detach(ifindex, q.attach_mode == XDP_ATTACHED_SKB ?
+					      XDP_FLAGS_SKB_MODE :
+					      XDP_FLAGS_DRV_MODE,
+			     NULL);
+	if (err)
+		pr_err("cannot detach XDP program '%s' from %s: %s (is it "
+		       "held by a running process?)\n",
+		       name, ifname, strerror(-err));
+	return err;
+}
+
+static void explain_attach_error(const char *ifname, enum sf_xdp_mode mode,
+				 int err)
+{
+	if (err == -EOPNOTSUPP && mode == SF_XDP_NATIVE)
+		pr_err("interface %s does not support native XDP; use -m skb "
+		       "(generic mode)\n", ifname);
+	else if (err == -EBUSY || err == -EEXIST)
+		pr_err("interface %s already has an XDP program attached by "
+		       "another process\n", ifname);
+	else
+		pr_err("cannot attach XDP to %s in %s mode: %s\n", ifname,
+		       mode == SF_XDP_NATIVE ? "native" : "skb",
+		       strerror(-err));
+}
+
+int sf_flowmon_attach(struct sf_flowmon *fm, const char *ifname,
+		      enum sf_xdp_mode mode, bool force)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	struct fm_link *l;
+	int ifindex, err, fd;
+
+	if (fm->n_links == FM_MAX_IFACES) {
+		pr_err("at most %d interfaces can be monitored\n",
+		       FM_MAX_IFACES);
+		return -E2BIG;
+	}
+	err = sf_iface_index(ifname, &ifindex) ?:
+	      clear_existing(ifname, ifindex, force);
+	if (err)
+		return err;
+	lo.flags = mode == SF_XDP_NATIVE ? XDP_FLAGS_DRV_MODE :
+					   XDP_FLAGS_SKB_MODE;
+	fd = bpf_link_create(fm->entry_fd, ifindex, BPF_XDP, &lo);
+	if (fd < 0) {
+		err = -errno;
+		explain_attach_error(ifname, mode, err);
+		return err;
+	}
+	l = &fm->links[fm->n_links++];
+	l->fd = fd;
+	l->ifindex = ifindex;
+	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
+	pr_debug("attached flowmon to %s (ifindex %d) in %s mode\n", ifname,
+		 ifindex, mode == SF_XDP_NATIVE ? "native" : "skb");
+	return 0;
+}
+
+/* ---- offline ---- */
+
+#define REPLAY_MAX_FRAME 3500 /* what BPF_PROG_TEST_RUN takes for XDP */
+
+int sf_flowmon_run_packet(struct sf_flowmon *fm, const void *frame,
+			  size_t len, uint64_t ts_ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+
+	if (!fm->opts.offline)
+		return -EINVAL;
+	if (len > REPLAY_MAX_FRAME)
+		len = REPLAY_MAX_FRAME; /* like a snap length: IP length counts */
+	fm->skel->bss->offline_clock_ns = ts_ns;
+	if (ts_ns > fm->offline_now_ns)
+		fm->offline_now_ns = ts_ns;
+	run.data_in = frame;
+	run.data_size_in = len;
+	run.repeat = 1;
+	if (bpf_prog_test_run_opts(fm->entry_fd, &run))
+		return -errno;
+	return run.retval == 2 /* XDP_PASS */ ? 0 : -EPROTO;
+}
+
+/* ---- counters ---- */
+
+static int sum_percpu(int fd, __u32 idx, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu > 0 ? ncpu : 1];
+
+	*out = 0;
+	if (ncpu <= 0)
+		return ncpu;
+	if (bpf_map_lookup_elem(fd, &idx, vals))
+		return -errno;
+	for (int c = 0; c < ncpu; c++)
+		*out += vals[c];
+	return 0;
+}
+
+int sf_flowmon_get_stats(struct sf_flowmon *fm, struct sf_flowmon_stats *st)
+{
+	uint64_t *slot = (uint64_t *)st;
+	int fd = bpf_map__fd(fm->skel->maps.stats), err = 0;
+
+	_Static_assert(offsetof(struct sf_flowmon_stats, flows_exported) ==
+			       STAT_MAX * sizeof(uint64_t),
+		       "sf_flowmon_stats must mirror enum flowmon_stat");
+	memset(st, 0, sizeof(*st));
+	for (__u32 i = 0; i < STAT_MAX && !err; i++)
+		err = sum_percpu(fd, i, &slot[i]);
+	st->flows_exported = fm->exported;
+	st->flows_active = fm->active;
+	return err;
+}
+
+uint64_t sf_flowmon_packets(struct sf_flowmon *fm)
+{
+	uint64_t n = 0;
+
+	sum_percpu(bpf_map__fd(fm->skel->maps.stats), STAT_PACKETS, &n);
+	return n;
+}
+
+/* ---- close ---- */
+
+void sf_flowmon_close(struct sf_flowmon *fm)
+{
+	if (!fm)
+		return;
+	for (int i = 0; i < fm->n_links; i++)
+		close(fm->links[i].fd);
+	if (fm->pin_flows[0])
+		unlink(fm->pin_flows);
+	if (fm->pin_stats[0])
+		unlink(fm->pin_stats);
+	if (fm->opts.pin_dir && (fm->pin_flows[0] || fm->pin_stats[0]))
+		rmdir(fm->opts.pin_dir); /* fails harmlessly if not empty */
+	flowmon_bpf__destroy(fm->skel);
+	if (fm->lock_fd >= 0)
+		close(fm->lock_fd);
+	free(fm);
+}

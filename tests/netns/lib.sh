@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# tests/netns/lib.sh: helpers for integration tests that run against the
+# real kernel in network namespaces the test creates and removes itself.
+# A suite sources this file, defines test_* functions and ends with
+# `run_tests "$@"`. Exit 0 = pass, 249 = skipped, anything else = fail.
+set -euo pipefail
+
+SYSFLOW=${SYSFLOW:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/sysflow-san}
+SKIP_RC=249
+TMP=$(mktemp -d /tmp/sysflow-test.XXXXXX)
+NS_PREFIX="sft$$"
+declare -a CLEANUPS=()
+
+cleanup() {
+	local i
+	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUPS[i]}" >/dev/null 2>&1 || true
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+on_exit() { CLEANUPS+=("$*"); }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit $SKIP_RC; }
+info() { echo "# $*" >&2; }
+
+# assert_eq ACTUAL EXPECTED WHAT
+assert_eq() {
+	[ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"
+}
+
+# Namespaces are named $NS_PREFIX-<name> and removed on exit.
+ns() { echo "$NS_PREFIX-$1"; }
+ns_add() {
+	ip netns add "$(ns "$1")"
+	on_exit ip netns del "$(ns "$1")"
+	ip -n "$(ns "$1")" link set lo up
+}
+in_ns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+
+# veth_pair NS_A IF_A NS_B IF_B: a veth between two namespaces, with
+# 10.77.0.1/24 + fd77::1/64 on A and .2/::2 on B, and static neighbours so
+# ARP/ND never delay or add packets.
+veth_pair() {
+	local a=$1 ia=$2 b=$3 ib=$4
+	ip link add "$ia" netns "$(ns "$a")" type veth peer name "$ib" netns "$(ns "$b")"
+	in_ns "$a" ip addr add 10.77.0.1/24 dev "$ia"
+	in_ns "$b" ip addr add 10.77.0.2/24 dev "$ib"
+	in_ns "$a" ip -6 addr add fd77::1/64 dev "$ia" nodad
+	in_ns "$b" ip -6 addr add fd77::2/64 dev "$ib" nodad
+	in_ns "$a" ip link set "$ia" up
+	in_ns "$b" ip link set "$ib" up
+	local ma mb
+	ma=$(in_ns "$a" cat /sys/class/net/"$ia"/address)
+	mb=$(in_ns "$b" cat /sys/class/net/"$ib"/address)
+	in_ns "$a" ip neigh replace 10.77.0.2 lladdr "$mb" dev "$ia" nud permanent
+	in_ns "$b" ip neigh replace 10.77.0.1 lladdr "$ma" dev "$ib" nud permanent
+	in_ns "$a" ip -6 neigh replace fd77::2 lladdr "$mb" dev "$ia" nud permanent
+	in_ns "$b" ip -6 neigh replace fd77::1 lladdr "$ma" dev "$ib" nud permanent
+}
+
+# wait_for FILE REGEX [SECONDS]: readiness by output, never by sleeping.
+wait_for() {
+	local file=$1 re=$2 secs=${3:-10} i
+	for ((i = 0; i < secs * 20; i++)); do
+		grep -qE "$re" "$file" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "timed out waiting for /$re/ in $file: $(tail -n 5 "$file" 2>/dev/null)"
+}
+
+# bg_start NAME CMD...: run CMD in the background, output in $TMP/NAME.out,
+# killed on exit; its pid is in $TMP/NAME.pid.
+bg_start() {
+	local name=$1; shift
+	setsid "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	echo $! >"$TMP/$name.pid"
+	on_exit "kill -KILL -- -$! 2>/dev/null"
+}
+# bg_stop NAME [SIGNAL]: signal and wait (bounded) for a background command.
+bg_stop() {
+	local pid i
+	pid=$(cat "$TMP/$1.pid")
+	kill -"${2:-INT}" "$pid" 2>/dev/null || true
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && fail "$1 did not exit after SIG${2:-INT}"
+	wait "$pid" 2>/dev/null && return 0 || return $?
+}
+
+run_tests() {
+	if [ "${1:-}" == "--list" ]; then
+		declare -F | awk '{print $3}' | grep '^test_'
+		exit 0
+	fi
+	[ -n "${1:-}" ] || { echo "usage: $0 --list | TEST" >&2; exit 2; }
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	"$1"
+}
