@@ -175,6 +175,56 @@ static int bad_option(const struct cmd_def *cmd, const char *sopts,
 	return EXIT_USAGE;
 }
 
+static const struct option *find_long(const struct option *lopts,
+				     const char *name, size_t len)
+{
+	for (; lopts->name; lopts++)
+		if (strlen(lopts->name) == len && !strncmp(lopts->name, name, len))
+			return lopts;
+	return NULL;
+}
+
+/* getopt_long accepts unambiguous prefixes ("--de" for "--dev"); a new
+ * option would silently change what an old abbreviation means, so only
+ * exact names are accepted. Values are skipped so they are not mistaken
+ * for options.
+ */
+static int check_exact_names(const struct cmd_def *cmd, int argc, char **argv,
+			     const struct option *lopts, const char *sopts)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq, *s;
+		const struct option *o;
+
+		if (!strcmp(a, "--"))
+			return 0;
+		if (a[0] != '-' || a[1] == 0)
+			continue;
+		if (a[1] != '-') { /* -abc: the last value-taking flag eats */
+			for (s = a + 1; *s; s++) {
+				const char *spec = strchr(sopts, *s);
+
+				if (spec && spec[1] == ':') {
+					i += s[1] == 0;
+					break;
+				}
+			}
+			continue;
+		}
+		eq = strchr(a, '=');
+		o = find_long(lopts, a + 2, eq ? (size_t)(eq - a - 2) :
+						  strlen(a + 2));
+		if (!o) {
+			fprintf(stderr, "sysflow %s: unknown option '%s'\n",
+				cmd->name, a);
+			params_usage(cmd, stderr, false);
+			return EXIT_USAGE;
+		}
+		i += o->has_arg && !eq;
+	}
+	return 0;
+}
+
 static int parse_positionals(const struct cmd_def *cmd, int argc, char **argv,
 			     void *cfg)
 {
@@ -244,6 +294,9 @@ int params_parse(const struct cmd_def *cmd, int argc, char **argv, void *cfg)
 	lopts[n++] = (struct option){ "help", 0, NULL, 'h' };
 	lopts[n++] = (struct option){ "version", 0, NULL, OPT_VERSION };
 	lopts[n] = (struct option){ NULL, 0, NULL, 0 };
+	err = check_exact_names(cmd, argc, argv, lopts, sopts);
+	if (err)
+		return err;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, sopts, lopts, NULL)) != -1) {

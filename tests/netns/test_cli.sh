@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# test_cli.sh: the sysflow CLI contract: help, version, exit codes, errors
+# that name the problem, and the feature probes.
+source "$(dirname "$0")/lib.sh"
+
+# expect_rc RC CMD...: run CMD, keep its output in $TMP/out and $TMP/err.
+expect_rc() {
+	local want=$1 rc=0; shift
+	"$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, expected $want: $(cat "$TMP/err")"
+}
+
+test_help_and_version() {
+	expect_rc 0 "$SYSFLOW" --help
+	grep -q "flowmon" "$TMP/out" || fail "--help does not list flowmon"
+	expect_rc 0 "$SYSFLOW" --version
+	grep -qE '^sysflow [0-9]+\.[0-9]+\.[0-9]+ \(libbpf [0-9.]+\)$' "$TMP/out" ||
+		fail "bad version line: $(cat "$TMP/out")"
+	expect_rc 0 "$SYSFLOW" flowmon --help
+	grep -q -- "--ipfix" "$TMP/out" || fail "flowmon --help misses --ipfix"
+	grep -q "Examples:" "$TMP/out" || fail "flowmon --help has no examples"
+	[ ! -s "$TMP/err" ] || fail "--help wrote to stderr"
+}
+
+test_usage_errors() {
+	expect_rc 2 "$SYSFLOW"
+	expect_rc 2 "$SYSFLOW" nosuchcommand
+	grep -q "unknown command 'nosuchcommand'" "$TMP/err" || fail "no name in error"
+	expect_rc 2 "$SYSFLOW" flowmon --no-such-option -d lo
+	grep -q "unknown option '--no-such-option'" "$TMP/err" || fail "option not named"
+	expect_rc 2 "$SYSFLOW" flowmon --de lo # prefixes are not accepted
+	expect_rc 2 "$SYSFLOW" flowmon -d lo -i abc
+	grep -q "invalid value 'abc' for --interval" "$TMP/err" || fail "value not named"
+	expect_rc 2 "$SYSFLOW" flowmon
+	expect_rc 2 "$SYSFLOW" flowmon -d lo -r x.pcap
+	expect_rc 2 "$SYSFLOW" flowmon -d lo --pipeline fastest
+	expect_rc 2 "$SYSFLOW" flowmon -d lo -p tcp,bogus
+	grep -q "unknown protocol 'bogus'.*valid: eth" "$TMP/err" || fail "protocols not listed"
+}
+
+test_not_root() {
+	command -v setpriv >/dev/null || skip "setpriv missing"
+	expect_rc 1 setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$SYSFLOW" flowmon -d lo
+	grep -q "needs CAP_BPF or CAP_SYS_ADMIN" "$TMP/err" || fail "capability not named: $(cat "$TMP/err")"
+	[ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "expected one line: $(cat "$TMP/err")"
+}
+
+test_unknown_interface() {
+	expect_rc 1 "$SYSFLOW" flowmon -d nosuchif0 -F /sys/fs/bpf/sysflow-test-$$
+	grep -q "unknown interface 'nosuchif0'" "$TMP/err" || fail "interface not named"
+	[ ! -e /sys/fs/bpf/sysflow-test-$$ ] || fail "pin folder left behind"
+}
+
+test_features() {
+	expect_rc 0 "$SYSFLOW" features -j
+	local n
+	n=$(/usr/bin/python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+names = {r["feature"]: r for r in rows}
+for f in ("btf", "bpffs", "tracefs", "tracepoints", "kprobes", "bpf_lsm", "fanotify"):
+    assert f in names, f
+    assert names[f]["available"] in ("yes", "no", "unknown"), names[f]
+assert names["btf"]["available"] == "yes"
+assert names["tracepoints"]["available"] == "yes"
+for f in ("kprobes", "bpf_lsm", "fentry"):
+    r = names[f]
+    assert r["available"] == "yes" or "instead" in r["detail"], r
+print(len(rows))' "$TMP/out")
+	[ "$n" -ge 10 ] || fail "only $n features probed"
+}
+
+run_tests "$@"

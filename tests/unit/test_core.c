@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* test_core.c: unit tests of libsysflow's core and shared writers: log
+ * levels, protocol lists, directories, rotated files, the JSON writer and
+ * the flow's JSON form, interface lookup.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sysflow/sysflow.h>
+#include "core/core.h"
+#include "export/json.h"
+#include "export/rotfile.h"
+#include "flow/flow_json.h"
+
+static void test_log_levels(void **state)
+{
+	enum sf_log_level l;
+
+	(void)state;
+	assert_int_equal(sf_log_parse_level("debug", &l), 0);
+	assert_int_equal(l, SF_LOG_DEBUG);
+	assert_int_equal(sf_log_parse_level("error", &l), 0);
+	assert_int_equal(l, SF_LOG_ERROR);
+	assert_int_equal(sf_log_parse_level("loud", &l), -EINVAL);
+	assert_int_equal(sf_log_parse_level("", &l), -EINVAL);
+}
+
+static void test_log_file(void **state)
+{
+	char path[] = "/tmp/sf-log-XXXXXX", buf[256] = {};
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(sf_log_set_file(path), 0);
+	pr_err("disk %s is full\n", "sda");
+	pr_debug("hidden at the default level\n");
+	assert_int_equal(sf_log_set_file(NULL), 0);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	assert_non_null(strstr(buf, "error: disk sda is full"));
+	assert_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	unlink(path);
+	assert_int_equal(sf_log_set_file("/nonexistent/dir/log"), -ENOENT);
+}
+
+static void test_protocols(void **state)
+{
+	unsigned int bits;
+
+	(void)state;
+	assert_int_equal(sf_flowmon_parse_protocols("eth,ip,tcp", &bits), 0);
+	assert_int_equal(bits, SF_PROTO_ETH | SF_PROTO_IPV4 | SF_PROTO_TCP);
+	assert_int_equal(sf_flowmon_parse_protocols(
+				 "eth,ipv4,ipv6,tcp,udp,icmp,icmpv6", &bits),
+			 0);
+	assert_int_equal(bits, SF_PROTO_ALL);
+	assert_int_equal(sf_flowmon_parse_protocols("tcp,sctp", &bits),
+			 -EINVAL);
+	assert_int_equal(sf_flowmon_parse_protocols(",", &bits), -EINVAL);
+}
+
+static void test_end_names(void **state)
+{
+	(void)state;
+	assert_string_equal(sf_flow_end_name(SF_END_IDLE), "idle");
+	assert_string_equal(sf_flow_end_name(SF_END_DETECTED), "end-of-flow");
+	assert_string_equal(sf_flow_end_name(SF_END_LACK_OF_RESOURCES),
+			    "lack-of-resources");
+	assert_string_equal(sf_flow_end_name(0), "none");
+	assert_string_equal(sf_flow_end_name(200), "none");
+}
+
+static void test_mkdir_p(void **state)
+{
+	char base[] = "/tmp/sf-mk-XXXXXX", path[256];
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	snprintf(path, sizeof(path), "%s/a/b/c", base);
+	assert_int_equal(sf_mkdir_p(path, 0700), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(sf_mkdir_p(path, 0700), 0); /* idempotent */
+	assert_int_equal(sf_mkdir_p("", 0700), -EINVAL);
+	snprintf(path, sizeof(path), "rm -rf %s", base);
+	assert_int_equal(system(path), 0);
+}
+
+static void test_rotfile(void **state)
+{
+	char base[] = "/tmp/sf-rot-XXXXXX", first[PATH_MAX];
+	struct sf_rotfile r;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	assert_int_equal(sf_rotfile_init(&r, base, "flows", ".json", 3600), 0);
+	f = sf_rotfile_get(&r, 1795360000); /* 2026-11-22T... */
+	assert_non_null(f);
+	snprintf(first, sizeof(first), "%s", r.path);
+	assert_ptr_equal(sf_rotfile_get(&r, 1795360000 + 60), f);
+	assert_non_null(sf_rotfile_get(&r, 1795360000 + 3600));
+	assert_string_not_equal(first, r.path); /* next hour, next file */
+	assert_non_null(strstr(r.path, "/flows-20261122T"));
+	sf_rotfile_close(&r);
+	assert_int_equal(access(first, F_OK), 0);
+	assert_int_equal(access(r.path, F_OK), 0);
+	unlink(first);
+	unlink(r.path);
+	rmdir(base);
+	/* a file where a directory should be */
+	assert_int_not_equal(sf_rotfile_init(&r, "/etc/hostname/x", "f", "",
+					     60), 0);
+}
+
+static void test_json_write(void **state)
+{
+	char buf[128] = {};
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	FILE *full;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(sf_json_write_line(f, json_pack("{s:i, s:s}", "b", 2,
+							 "a", "x")),
+			 0);
+	fclose(f);
+	assert_string_equal(buf, "{\"b\":2,\"a\":\"x\"}\n");
+	full = fopen("/dev/full", "w");
+	assert_non_null(full);
+	assert_int_equal(sf_json_write_line(full, json_pack("{s:i}", "a", 1)),
+			 -ENOSPC);
+	fclose(full);
+	assert_int_equal(sf_json_write_line(stdout, NULL), -ENOMEM);
+}
+
+static void test_flow_json_v4(void **state)
+{
+	struct sf_flow f = {
+		.ip_version = 4, .proto = 17, .saddr = { 10, 0, 0, 1 },
+		.daddr = { 10, 0, 0, 2 }, .sport = 1234, .dport = 53,
+		.packets = 3, .bytes = 300, .start_ms = 1000, .end_ms = 2000,
+		.end_reason = SF_END_IDLE, .min_ttl = 63, .max_ttl = 64,
+		.dpi_kind = SF_DPI_DNS, .dns_qtype = 28, .name = "a.example",
+	};
+	json_t *o = sf_flow_json(&f);
+
+	(void)state;
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(
+				    o, "sourceIPv4Address")), "10.0.0.1");
+	assert_string_equal(json_string_value(json_object_get(
+				    o, "destinationIPv4Address")), "10.0.0.2");
+	assert_int_equal(json_integer_value(json_object_get(
+				 o, "packetDeltaCount")), 3);
+	assert_int_equal(json_integer_value(json_object_get(
+				 o, "octetDeltaCount")), 300);
+	assert_int_equal(json_integer_value(json_object_get(
+				 o, "flowEndReason")), SF_END_IDLE);
+	assert_string_equal(json_string_value(json_object_get(
+				    o, "dnsQueryName")), "a.example");
+	assert_int_equal(json_integer_value(json_object_get(
+				 o, "dnsQueryType")), 28);
+	assert_null(json_object_get(o, "sourceIPv6Address"));
+	assert_null(json_object_get(o, "minimumTcpWindow")); /* not TCP */
+	json_decref(o);
+}
+
+static void test_flow_json_v6_tls(void **state)
+{
+	struct sf_flow f = {
+		.ip_version = 6, .proto = 6, .daddr = { 0xfd, [15] = 2 },
+		.saddr = { 0xfd, [15] = 1 }, .dpi_kind = SF_DPI_TLS,
+		.name = "sni.example", .min_tcp_window = 100,
+		.max_tcp_window = 200,
+	};
+	json_t *o = sf_flow_json(&f);
+
+	(void)state;
+	assert_string_equal(json_string_value(json_object_get(
+				    o, "sourceIPv6Address")), "fd00::1");
+	assert_string_equal(json_string_value(json_object_get(
+				    o, "tlsServerName")), "sni.example");
+	assert_int_equal(json_integer_value(json_object_get(
+				 o, "maximumTcpWindow")), 200);
+	assert_null(json_object_get(o, "flowEndReason")); /* live snapshot */
+	json_decref(o);
+}
+
+static void test_iface(void **state)
+{
+	char name[IF_NAMESIZE];
+	int idx = 0;
+
+	(void)state;
+	assert_int_equal(sf_iface_index("lo", &idx), 0);
+	assert_true(idx > 0);
+	assert_string_equal(sf_iface_name(idx, name), "lo");
+	assert_int_equal(sf_iface_index("no-such-if0", &idx), -ENODEV);
+	assert_int_equal(sf_iface_index("much-too-long-interface-name", &idx),
+			 -EINVAL);
+	assert_string_equal(sf_iface_name(987654, name), "if987654");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_log_levels),
+		cmocka_unit_test(test_log_file),
+		cmocka_unit_test(test_protocols),
+		cmocka_unit_test(test_end_names),
+		cmocka_unit_test(test_mkdir_p),
+		cmocka_unit_test(test_rotfile),
+		cmocka_unit_test(test_json_write),
+		cmocka_unit_test(test_flow_json_v4),
+		cmocka_unit_test(test_flow_json_v6_tls),
+		cmocka_unit_test(test_iface),
+	};
+
+	sf_log_set_level(SF_LOG_INFO);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
