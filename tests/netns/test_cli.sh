@@ -72,4 +72,37 @@ print(len(rows))' "$TMP/out")
 	[ "$n" -ge 10 ] || fail "only $n features probed"
 }
 
+# make install puts a usable library, header and pkg-config file in DESTDIR.
+test_install() {
+	local root=$TMP/root repo
+	repo=$(cd "$(dirname "$0")/../.." && pwd)
+	make -s -C "$repo" BUILD="${BUILD:-build}" install DESTDIR="$root" \
+		PREFIX=/usr >"$TMP/make.log" 2>&1 || fail "make install: $(tail -5 "$TMP/make.log")"
+	for f in usr/bin/sysflow usr/lib/libsysflow.a usr/lib/libsysflow.so.0 \
+		usr/include/sysflow/flowmon.h usr/lib/pkgconfig/sysflow.pc \
+		usr/share/man/man8/sysflow-flowmon.8; do
+		[ -e "$root/$f" ] || fail "make install did not install $f"
+	done
+	assert_eq "$(PKG_CONFIG_PATH=$root/usr/lib/pkgconfig pkg-config --modversion sysflow)" \
+		"$("$root/usr/bin/sysflow" --version | awk '{print $2}')" "pkg-config version"
+	cat >"$TMP/consumer.c" <<'C'
+#include <stdio.h>
+#include <sysflow/sysflow.h>
+int main(void)
+{
+	unsigned int bits;
+
+	if (sf_flowmon_parse_protocols("ipv4,tcp", &bits))
+		return 1;
+	printf("%s %u\n", sf_version(), bits);
+	return 0;
+}
+C
+	gcc -Wall -Werror -I"$root/usr/include" "$TMP/consumer.c" -o "$TMP/consumer" \
+		-L"$root/usr/lib" -lsysflow $(pkg-config --libs libbpf libxdp jansson libpcap) ||
+		fail "cannot build against the installed library"
+	LD_LIBRARY_PATH=$root/usr/lib "$TMP/consumer" >"$TMP/out"
+	grep -qE '^[0-9.]+ 10$' "$TMP/out" || fail "consumer printed $(cat "$TMP/out")"
+}
+
 run_tests "$@"
