@@ -74,7 +74,7 @@ void sf_ipfix_close(struct sf_ipfix *x);
 
 void sf_ipfix_get_stats(const struct sf_ipfix *x, struct sf_ipfix_stats *st);
 
-/* ---- encoders (no socket, no clock) ---- */
+/* ---- encoders (ipfix_encode.c: no socket, no clock) ---- */
 
 /* Split "host:port", "[v6]:port", "host", "[v6]" or a bare IPv6 address
  * into host and port ("4739" when omitted); -EINVAL on a malformed
@@ -83,18 +83,27 @@ void sf_ipfix_get_stats(const struct sf_ipfix *x, struct sf_ipfix_stats *st);
 int sf_ipfix_parse_dest(const char *dest, char *host, size_t host_len,
 			char port[6]);
 
+/* The template a flow is sent with (SF_IPFIX_TMPL_V4 or _V6), with the
+ * length of its data record in *rec_len; -EINVAL if neither IPv4 nor IPv6.
+ */
+int sf_ipfix_flow_template(const struct sf_flow *f, size_t *rec_len);
+
 /* Write the 16-byte message header. */
 void sf_ipfix_encode_header(uint8_t *buf, uint16_t len, uint32_t export_time,
 			    uint32_t seq, uint32_t domain_id);
+
+/* Write a 4-byte set header; len includes it. */
+void sf_ipfix_encode_set_header(uint8_t *buf, uint16_t set_id, uint16_t len);
 
 /* Write the template set (ID 2) holding templates 256 and 257. Returns
  * SF_IPFIX_TMPL_SET_LEN, or -ENOSPC if len is smaller.
  */
 int sf_ipfix_encode_templates(uint8_t *buf, size_t len);
 
-/* Write one data record for template 256 or 257 (by f->ip_version).
- * Returns its length, -EINVAL for another IP version, -ENOSPC if it does not
- * fit in len.
+/* Write one data record for template 256 or 257 (by f->ip_version). For
+ * ICMP and ICMPv6 the destination port carries type << 8 | code and the
+ * source port is sent as 0 (see ipfix.c). Returns its length, -EINVAL for
+ * another IP version, -ENOSPC if it does not fit in len.
  */
 int sf_ipfix_encode_record(const struct sf_flow *f, uint8_t *buf, size_t len);
 
