@@ -15,6 +15,7 @@ struct features_cfg {
 
 static const struct features_cfg defaults_features = {};
 
+/* clang-format off */
 static const struct opt_def features_options[] = {
 	{ .name = "dev", .short_name = 'd', .type = OPT_STRING,
 	  .offset = offsetof(struct features_cfg, dev), .metavar = "DEV",
@@ -24,6 +25,7 @@ static const struct opt_def features_options[] = {
 	  .help = "one JSON object per feature" },
 	OPT_END,
 };
+/* clang-format on */
 
 static const char *const result_names[] = { "yes", "no", "unknown" };
 
@@ -57,9 +59,8 @@ static int do_features(void *arg)
 		if (sf_iface_index(cfg->dev, &ifindex))
 			return 1;
 		probes[n].name = "xdp_native";
-		probes[n].result = sf_probe_xdp_native(ifindex,
-						       probes[n].detail,
-						       sizeof(probes[n].detail));
+		probes[n].result = sf_probe_xdp_native(
+			ifindex, probes[n].detail, sizeof(probes[n].detail));
 		n++;
 	}
 	sf_log_quiet_libbpf(false);

@@ -44,8 +44,8 @@ struct flowmon_cfg {
 	bool force;
 };
 
-static const char *const pipeline_names[] = { "single", "tail-meta",
-					      "tail-map", NULL };
+static const char *const pipeline_names[] = { "single", "tail-meta", "tail-map",
+					      NULL };
 
 static const struct flowmon_cfg defaults_flowmon = {
 	.pin_dir = DEFAULT_PIN_DIR,
@@ -60,6 +60,7 @@ static const struct flowmon_cfg defaults_flowmon = {
 
 #define OFF(m) offsetof(struct flowmon_cfg, m)
 
+/* clang-format off */
 static const struct opt_def flowmon_options[] = {
 	{ .name = "dev", .short_name = 'd', .type = OPT_STRING, .offset = OFF(devs),
 	  .metavar = "DEV[,DEV]", .help = "interfaces to monitor" },
@@ -120,6 +121,7 @@ static const struct opt_def flowmon_options[] = {
 	  .help = "replace an XDP program already on a device" },
 	OPT_END,
 };
+/* clang-format on */
 
 /* ---- outputs: every ended flow goes to each enabled sink ---- */
 
@@ -143,8 +145,8 @@ static int out_flow(const struct sf_flow *f, void *ctx)
 		if (!file || sf_json_write_line(file, sf_flow_json(f))) {
 			if (!o->write_errors)
 				pr_err("writing flows to %s failed: %s; counting "
-				       "lost records\n", o->files.dir,
-				       strerror(errno));
+				       "lost records\n",
+				       o->files.dir, strerror(errno));
 			o->write_errors++;
 		}
 	}
@@ -164,8 +166,8 @@ static int outputs_open(struct flowmon_cfg *cfg, struct flow_out *o)
 
 	o->json = cfg->json;
 	if (cfg->out_dir) {
-		err = sf_rotfile_init(&o->files, cfg->out_dir, "flows",
-				      ".json", 3600);
+		err = sf_rotfile_init(&o->files, cfg->out_dir, "flows", ".json",
+				      3600);
 		o->to_files = !err;
 	}
 	if (!err && cfg->ipfix)
@@ -189,12 +191,14 @@ static void print_stats(struct sf_flowmon *fm, const struct flow_out *o,
 
 	if (sf_flowmon_get_stats(fm, &s))
 		return;
-	fprintf(out, "packets %llu, accounted %llu, flows active %llu, "
-		"exported %llu\n", (unsigned long long)s.packets,
-		(unsigned long long)s.accounted,
+	fprintf(out,
+		"packets %llu, accounted %llu, flows active %llu, "
+		"exported %llu\n",
+		(unsigned long long)s.packets, (unsigned long long)s.accounted,
 		(unsigned long long)s.flows_active,
 		(unsigned long long)s.flows_exported);
-	fprintf(out, "not accounted: table full %llu, truncated %llu, "
+	fprintf(out,
+		"not accounted: table full %llu, truncated %llu, "
 		"malformed %llu,\n  not IP %llu, not selected %llu, races %llu, "
 		"no meta %llu; output errors %llu\n",
 		(unsigned long long)s.table_full,
@@ -205,7 +209,8 @@ static void print_stats(struct sf_flowmon *fm, const struct flow_out *o,
 		(unsigned long long)s.meta_failed,
 		(unsigned long long)o->write_errors);
 	if (s.fragments || s.dpi_done || s.dpi_failed)
-		fprintf(out, "fragments %llu (first unseen %llu), dpi decoded "
+		fprintf(out,
+			"fragments %llu (first unseen %llu), dpi decoded "
 			"%llu, failed %llu\n",
 			(unsigned long long)s.fragments,
 			(unsigned long long)s.frag_unmatched,
@@ -273,8 +278,7 @@ static void print_flow_line(const struct sf_flow *f, FILE *out)
 }
 
 /* Top flows by bytes; prints the whole table when top is 0. */
-static int print_table(struct sf_flowmon *fm, FILE *out, size_t top,
-		       bool json)
+static int print_table(struct sf_flowmon *fm, FILE *out, size_t top, bool json)
 {
 	struct flow_list l = {};
 	int err = sf_flowmon_snapshot(fm, collect_flow, &l);
@@ -314,8 +318,7 @@ static void print_view(struct sf_flowmon *fm, const struct flow_out *o,
 
 static void wait_secs(uint32_t secs)
 {
-	for (uint64_t t = 0; t < secs * 1000000ULL && !sf_exiting;
-	     t += TICK_US)
+	for (uint64_t t = 0; t < secs * 1000000ULL && !sf_exiting; t += TICK_US)
 		usleep(TICK_US);
 }
 
@@ -344,7 +347,8 @@ static int attach_all(struct sf_flowmon *fm, struct flowmon_cfg *cfg)
 		last_m = m;
 		if (parse_mode(m, &mode)) {
 			pr_err("unknown XDP mode '%s' for %s; use skb or "
-			       "native\n", m, dev);
+			       "native\n",
+			       m, dev);
 			err = -EINVAL;
 			break;
 		}
@@ -372,8 +376,7 @@ static int run_test_mode(struct sf_flowmon *fm, struct flowmon_cfg *cfg)
 {
 	uint64_t n;
 
-	pr_info("counting packets on %s for %u s\n", cfg->devs,
-		cfg->test_secs);
+	pr_info("counting packets on %s for %u s\n", cfg->devs, cfg->test_secs);
 	wait_secs(cfg->test_secs);
 	n = sf_flowmon_packets(fm);
 	if (cfg->json)
@@ -409,16 +412,17 @@ static int check_cfg(struct flowmon_cfg *cfg, unsigned int *protos)
 {
 	if (!cfg->devs == !cfg->pcap) {
 		fprintf(stderr, "sysflow flowmon: give interfaces with -d or a "
-			"pcap with -r (one of the two)\n");
+				"pcap with -r (one of the two)\n");
 		return EXIT_USAGE;
 	}
 	if (cfg->interval == 0 && !cfg->reuse_map) {
 		fprintf(stderr, "sysflow flowmon: -i 0 prints the table of a "
-			"pinned map once and needs -M PATH\n");
+				"pinned map once and needs -M PATH\n");
 		return EXIT_USAGE;
 	}
 	*protos = SF_PROTO_ALL;
-	if (cfg->protocols && sf_flowmon_parse_protocols(cfg->protocols, protos))
+	if (cfg->protocols &&
+	    sf_flowmon_parse_protocols(cfg->protocols, protos))
 		return EXIT_USAGE;
 	return 0;
 }

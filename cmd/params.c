@@ -19,8 +19,9 @@
 struct common_opts common_opts;
 
 static const struct opt_def common_defs[] = {
-	{ .name = "verbose", .short_name = 'v', .help =
-	  "more messages; repeat for libbpf and verifier output" },
+	{ .name = "verbose",
+	  .short_name = 'v',
+	  .help = "more messages; repeat for libbpf and verifier output" },
 	{ .name = "quiet", .short_name = 'q', .help = "errors only" },
 	{ .name = "help", .short_name = 'h', .help = "show this help" },
 	{ .name = "version", .help = "print the version and exit" },
@@ -115,8 +116,10 @@ static int set_value(const struct cmd_def *cmd, const struct opt_def *o,
 		n = strtoull(val, &end, 10);
 		if (errno || end == val || *end || val[0] == '-' ||
 		    n < o->min || n > o->max) {
-			snprintf(why, sizeof(why), "expected a number from %u "
-				 "to %u", o->min, o->max);
+			snprintf(why, sizeof(why),
+				 "expected a number from %u "
+				 "to %u",
+				 o->min, o->max);
 			return bad_value(cmd, o, val, why);
 		}
 		*(uint32_t *)dst = n;
@@ -144,8 +147,9 @@ static int build_getopt(const struct cmd_def *cmd, struct option *lopts,
 
 		if (o->positional)
 			continue;
-		lopts[k++] = (struct option){ o->name, arg, NULL,
-					      o->short_name ?: OPT_LONG_BASE + i };
+		lopts[k++] =
+			(struct option){ o->name, arg, NULL,
+					 o->short_name ?: OPT_LONG_BASE + i };
 		if (o->short_name) {
 			sopts[s++] = o->short_name;
 			if (arg)
@@ -163,23 +167,24 @@ static int bad_option(const struct cmd_def *cmd, const char *sopts,
 		fprintf(stderr, "sysflow %s: option '-%c' needs a value\n",
 			cmd->name, optopt);
 	else if (optopt > 0 && optopt < 0x100)
-		fprintf(stderr, "sysflow %s: unknown option '-%c'\n",
-			cmd->name, optopt);
+		fprintf(stderr, "sysflow %s: unknown option '-%c'\n", cmd->name,
+			optopt);
 	else if (optopt)
 		fprintf(stderr, "sysflow %s: option '%s' needs a value\n",
 			cmd->name, arg);
 	else
-		fprintf(stderr, "sysflow %s: unknown option '%s'\n",
-			cmd->name, arg);
+		fprintf(stderr, "sysflow %s: unknown option '%s'\n", cmd->name,
+			arg);
 	params_usage(cmd, stderr, false);
 	return EXIT_USAGE;
 }
 
 static const struct option *find_long(const struct option *lopts,
-				     const char *name, size_t len)
+				      const char *name, size_t len)
 {
 	for (; lopts->name; lopts++)
-		if (strlen(lopts->name) == len && !strncmp(lopts->name, name, len))
+		if (strlen(lopts->name) == len &&
+		    !strncmp(lopts->name, name, len))
 			return lopts;
 	return NULL;
 }
@@ -212,8 +217,8 @@ static int check_exact_names(const struct cmd_def *cmd, int argc, char **argv,
 			continue;
 		}
 		eq = strchr(a, '=');
-		o = find_long(lopts, a + 2, eq ? (size_t)(eq - a - 2) :
-						  strlen(a + 2));
+		o = find_long(lopts, a + 2,
+			      eq ? (size_t)(eq - a - 2) : strlen(a + 2));
 		if (!o) {
 			fprintf(stderr, "sysflow %s: unknown option '%s'\n",
 				cmd->name, a);
@@ -260,8 +265,10 @@ static int check_required(const struct cmd_def *cmd, const bool *seen)
 
 	for (const struct opt_def *o = cmd->opts; o->name; o++, i++) {
 		if (o->required && !o->positional && !seen[i]) {
-			fprintf(stderr, "sysflow %s: missing required option "
-				"-%c/--%s\n", cmd->name, o->short_name, o->name);
+			fprintf(stderr,
+				"sysflow %s: missing required option "
+				"-%c/--%s\n",
+				cmd->name, o->short_name, o->name);
 			params_usage(cmd, stderr, false);
 			return EXIT_USAGE;
 		}
@@ -274,8 +281,8 @@ static int find_opt(const struct cmd_def *cmd, int c)
 	int i = 0;
 
 	for (const struct opt_def *o = cmd->opts; o->name; o++, i++)
-		if (!o->positional &&
-		    (o->short_name ? o->short_name == c : OPT_LONG_BASE + i == c))
+		if (!o->positional && (o->short_name ? o->short_name == c :
+						       OPT_LONG_BASE + i == c))
 			return i;
 	return -1;
 }
@@ -324,6 +331,6 @@ int params_parse(const struct cmd_def *cmd, int argc, char **argv, void *cfg)
 		if (err)
 			return err;
 	}
-	return check_required(cmd, seen) ?: parse_positionals(cmd, argc, argv,
-								cfg);
+	return check_required(cmd, seen) ?:
+		       parse_positionals(cmd, argc, argv, cfg);
 }

@@ -33,7 +33,10 @@ struct opt_def {
 	const char *const *names; /* OPT_ENUM */
 };
 
-#define OPT_END { .name = NULL }
+#define OPT_END              \
+	{                    \
+		.name = NULL \
+	}
 
 struct cmd_def {
 	const char *name;

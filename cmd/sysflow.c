@@ -24,8 +24,10 @@ static void usage(FILE *out)
 	for (int i = 0; commands[i]; i++)
 		fprintf(out, "  %-10s %s\n", commands[i]->name,
 			commands[i]->summary);
-	fprintf(out, "\nEnvironment:\n  %-10s log level: error, warn, info or "
-		     "debug\n", SF_LOG_ENV);
+	fprintf(out,
+		"\nEnvironment:\n  %-10s log level: error, warn, info or "
+		"debug\n",
+		SF_LOG_ENV);
 }
 
 static const struct cmd_def *find_command(const char *name)
@@ -68,8 +70,10 @@ int main(int argc, char **argv)
 	}
 	cmd = find_command(argv[1]);
 	if (!cmd) {
-		fprintf(stderr, "sysflow: unknown command '%s', try 'sysflow "
-			"--help'\n", argv[1]);
+		fprintf(stderr,
+			"sysflow: unknown command '%s', try 'sysflow "
+			"--help'\n",
+			argv[1]);
 		return EXIT_USAGE;
 	}
 	cfg = calloc(1, cmd->cfg_size);

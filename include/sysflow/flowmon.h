@@ -149,8 +149,8 @@ uint64_t sf_flowmon_now(struct sf_flowmon *fm);
 int sf_flowmon_get_stats(struct sf_flowmon *fm, struct sf_flowmon_stats *st);
 
 /* Offline: run one frame through the program with ts_ns (epoch) as clock. */
-int sf_flowmon_run_packet(struct sf_flowmon *fm, const void *frame,
-			  size_t len, uint64_t ts_ns);
+int sf_flowmon_run_packet(struct sf_flowmon *fm, const void *frame, size_t len,
+			  uint64_t ts_ns);
 
 /* Offline: run every frame of a pcap file through the program, sweeping on
  * the pcap's clock, then flush. A corrupt or truncated file exports what

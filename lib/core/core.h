@@ -52,8 +52,7 @@ struct sf_probe {
 };
 
 /* Native (driver) XDP on ifindex: attaches and detaches a bare program. */
-enum sf_probe_result sf_probe_xdp_native(int ifindex, char *detail,
-					 size_t len);
+enum sf_probe_result sf_probe_xdp_native(int ifindex, char *detail, size_t len);
 /* A tracepoint such as "syscalls", "sys_enter_openat". */
 bool sf_probe_tracepoint(const char *category, const char *name);
 enum sf_probe_result sf_probe_kprobes(char *detail, size_t len);

@@ -31,7 +31,8 @@ enum sf_log_level sf_log_get_level(void)
 
 int sf_log_parse_level(const char *name, enum sf_log_level *level)
 {
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(*level_names); i++) {
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(*level_names);
+	     i++) {
 		if (!strcmp(name, level_names[i])) {
 			*level = i;
 			return 0;

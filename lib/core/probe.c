@@ -36,12 +36,14 @@ int sf_check_privileges(const char *what)
 		return -errno;
 	if (!cap_has(data, CAP_BPF) && !cap_has(data, CAP_SYS_ADMIN)) {
 		pr_err("%s needs CAP_BPF or CAP_SYS_ADMIN to load BPF programs; "
-		       "run it as root (sudo)\n", what);
+		       "run it as root (sudo)\n",
+		       what);
 		return -EPERM;
 	}
 	if (!cap_has(data, CAP_NET_ADMIN)) {
 		pr_err("%s needs CAP_NET_ADMIN to attach to interfaces; run it "
-		       "as root (sudo)\n", what);
+		       "as root (sudo)\n",
+		       what);
 		return -EPERM;
 	}
 	return 0;
@@ -60,8 +62,7 @@ static int load_tiny(enum bpf_prog_type type, struct bpf_prog_load_opts *opts)
 	return fd < 0 ? -errno : fd;
 }
 
-enum sf_probe_result sf_probe_xdp_native(int ifindex, char *detail,
-					 size_t len)
+enum sf_probe_result sf_probe_xdp_native(int ifindex, char *detail, size_t len)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, opts);
 	__u32 flags = XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
@@ -104,7 +105,8 @@ bool sf_probe_tracepoint(const char *category, const char *name)
 enum sf_probe_result sf_probe_kprobes(char *detail, size_t len)
 {
 	if (access("/sys/bus/event_source/devices/kprobe/type", F_OK)) {
-		snprintf(detail, len, "no kprobe PMU (CONFIG_KPROBES is off); "
+		snprintf(detail, len,
+			 "no kprobe PMU (CONFIG_KPROBES is off); "
 			 "tracepoints are used instead");
 		return SF_PROBE_NO;
 	}
@@ -193,14 +195,14 @@ enum sf_probe_result sf_probe_ringbuf(char *detail, size_t len)
 {
 	int ok = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
 
-	snprintf(detail, len, ok > 0 ? "BPF ring buffer available" :
-				       "no BPF ring buffer (kernel < 5.8)");
+	snprintf(detail, len,
+		 ok > 0 ? "BPF ring buffer available" :
+			  "no BPF ring buffer (kernel < 5.8)");
 	return ok > 0 ? SF_PROBE_YES : SF_PROBE_NO;
 }
 
 static enum sf_probe_result probe_path(const char *path, const char *yes,
-				       const char *no, char *detail,
-				       size_t len)
+				       const char *no, char *detail, size_t len)
 {
 	bool ok = access(path, F_OK) == 0;
 
@@ -235,18 +237,19 @@ int sf_probe_all(struct sf_probe *out, int max)
 {
 	int n = 0;
 
-#define PROBE(nm, expr)                                                    \
-	do {                                                               \
-		if (n < max) {                                             \
-			out[n].name = nm;                                  \
-			out[n].result = expr;                              \
-			n++;                                               \
-		}                                                          \
+#define PROBE(nm, expr)                       \
+	do {                                  \
+		if (n < max) {                \
+			out[n].name = nm;     \
+			out[n].result = expr; \
+			n++;                  \
+		}                             \
 	} while (0)
 #define D out[n].detail, sizeof(out[n].detail)
-	PROBE("btf", probe_path("/sys/kernel/btf/vmlinux", "kernel BTF present",
-				"no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)",
-				D));
+	PROBE("btf",
+	      probe_path("/sys/kernel/btf/vmlinux", "kernel BTF present",
+			 "no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)",
+			 D));
 	PROBE("bpffs", probe_mount("bpf", D));
 	PROBE("tracefs", probe_mount("tracefs", D));
 	PROBE("cgroup2", probe_mount("cgroup2", D));

@@ -15,10 +15,10 @@ static void add_addrs(json_t *o, const struct sf_flow *f)
 	json_object_set_new(o, v6 ? "sourceIPv6Address" : "sourceIPv4Address",
 			    json_string(sf_ip_str(f->ip_version, f->saddr, buf,
 						  sizeof(buf))));
-	json_object_set_new(o, v6 ? "destinationIPv6Address" :
-				    "destinationIPv4Address",
-			    json_string(sf_ip_str(f->ip_version, f->daddr, buf,
-						  sizeof(buf))));
+	json_object_set_new(
+		o, v6 ? "destinationIPv6Address" : "destinationIPv4Address",
+		json_string(
+			sf_ip_str(f->ip_version, f->daddr, buf, sizeof(buf))));
 }
 
 static void add_dpi(json_t *o, const struct sf_flow *f)
@@ -26,12 +26,14 @@ static void add_dpi(json_t *o, const struct sf_flow *f)
 	switch (f->dpi_kind) {
 	case SF_DPI_DNS:
 		sf_json_set_str_nonempty(o, "dnsQueryName", f->name);
-		json_object_set_new(o, "dnsQueryType", json_integer(f->dns_qtype));
+		json_object_set_new(o, "dnsQueryType",
+				    json_integer(f->dns_qtype));
 		json_object_set_new(o, "dnsResponseCode",
 				    json_integer(f->dns_rcode));
 		break;
 	case SF_DPI_HTTP:
-		sf_json_set_str_nonempty(o, "httpRequestMethod", f->http_method);
+		sf_json_set_str_nonempty(o, "httpRequestMethod",
+					 f->http_method);
 		sf_json_set_str_nonempty(o, "httpHost", f->name);
 		break;
 	case SF_DPI_TLS:
@@ -63,9 +65,9 @@ json_t *sf_flow_json(const struct sf_flow *f)
 		SET_INT(o, "flowEndReason", f->end_reason);
 	SET_INT(o, "ingressInterface", f->ifindex);
 	if (f->ifindex)
-		json_object_set_new(o, "interfaceName",
-				    json_string(sf_iface_name(f->ifindex,
-							      ifname)));
+		json_object_set_new(
+			o, "interfaceName",
+			json_string(sf_iface_name(f->ifindex, ifname)));
 	SET_INT(o, "ipClassOfService", f->tos);
 	SET_INT(o, "minimumTTL", f->min_ttl);
 	SET_INT(o, "maximumTTL", f->max_ttl);
