@@ -99,7 +99,7 @@ int main(void)
 }
 C
 	gcc -Wall -Werror -I"$root/usr/include" "$TMP/consumer.c" -o "$TMP/consumer" \
-		-L"$root/usr/lib" -lsysflow $(pkg-config --libs libbpf libxdp jansson libpcap) ||
+		-L"$root/usr/lib" -lsysflow $(pkg-config --libs libbpf libxdp jansson libpcap avro-c libssl libcrypto) ||
 		fail "cannot build against the installed library"
 	LD_LIBRARY_PATH=$root/usr/lib "$TMP/consumer" >"$TMP/out"
 	grep -qE '^[0-9.]+ 10$' "$TMP/out" || fail "consumer printed $(cat "$TMP/out")"
