@@ -285,7 +285,8 @@ static int print_table(struct sf_flowmon *fm, FILE *out, size_t top, bool json)
 
 	if (err < 0)
 		return err;
-	qsort(l.v, l.n, sizeof(*l.v), by_bytes_desc);
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), by_bytes_desc);
 	if (!json)
 		fprintf(out, "%-5s %-22s %-22s %9s %12s\n", "PROTO", "SOURCE",
 			"DESTINATION", "PACKETS", "BYTES");
@@ -408,21 +409,33 @@ static int run_live(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 	return n < 0 ? 1 : 0;
 }
 
+/* Test mode or the live loop, then the counters on stderr. */
+static int run_attached(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
+			struct flow_out *o)
+{
+	int rc = cfg->test_secs ? run_test_mode(fm, cfg) : run_live(fm, cfg, o);
+
+	if (!common_opts.quiet)
+		print_stats(fm, o, stderr);
+	return rc;
+}
+
 static int check_cfg(struct flowmon_cfg *cfg, unsigned int *protos)
 {
-	if (!cfg->devs == !cfg->pcap) {
-		fprintf(stderr, "sysflow flowmon: give interfaces with -d or a "
-				"pcap with -r (one of the two)\n");
-		return EXIT_USAGE;
-	}
-	if (cfg->interval == 0 && !cfg->reuse_map) {
+	bool print_pinned = cfg->interval == 0;
+
+	if (print_pinned && !cfg->reuse_map) {
 		fprintf(stderr, "sysflow flowmon: -i 0 prints the table of a "
 				"pinned map once and needs -M PATH\n");
 		return EXIT_USAGE;
 	}
+	if (!print_pinned && !cfg->devs == !cfg->pcap) {
+		fprintf(stderr, "sysflow flowmon: give interfaces with -d or a "
+				"pcap with -r (one of the two)\n");
+		return EXIT_USAGE;
+	}
 	*protos = SF_PROTO_ALL;
-	if (cfg->protocols &&
-	    sf_flowmon_parse_protocols(cfg->protocols, protos))
+	if (cfg->protocols && sf_flowmon_parse_protocols(cfg->protocols, protos))
 		return EXIT_USAGE;
 	return 0;
 }
@@ -464,13 +477,9 @@ static int do_flowmon(void *arg)
 	else if (cfg->interval == 0) /* -M PATH: print, attach nothing */
 		rc = print_table(fm, stdout, 0, cfg->json) ? 1 : 0;
 	else if (attach_all(fm, cfg))
-		rc = 1;
-	else if (cfg->test_secs)
-		rc = run_test_mode(fm, cfg);
+		rc = 1; /* one line said why; no counters of a run that wasn't */
 	else
-		rc = run_live(fm, cfg, &out);
-	if (!cfg->pcap && cfg->interval && !common_opts.quiet)
-		print_stats(fm, &out, stderr);
+		rc = run_attached(fm, cfg, &out);
 	sf_flowmon_close(fm);
 	outputs_close(&out);
 	return rc;

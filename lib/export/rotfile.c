@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "core/core.h"
 #include "rotfile.h"
 
 int sf_rotfile_init(struct sf_rotfile *r, const char *dir, const char *prefix,
 		    const char *suffix, long period_s)
 {
+	struct stat st;
 	int err;
 
 	memset(r, 0, sizeof(*r));
@@ -17,6 +19,8 @@ int sf_rotfile_init(struct sf_rotfile *r, const char *dir, const char *prefix,
 	snprintf(r->suffix, sizeof(r->suffix), "%s", suffix);
 	r->period_s = period_s > 0 ? period_s : 3600;
 	err = sf_mkdir_p(dir, 0755);
+	if (!err && stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		err = -ENOTDIR;
 	if (!err && access(dir, W_OK | X_OK))
 		err = -errno;
 	if (err)

@@ -145,6 +145,18 @@ static int by_last_seen(const void *a, const void *b)
 	return 0;
 }
 
+/* Export order: oldest flow first, ties broken by key, so that the same
+ * pcap always gives the same output.
+ */
+static int by_first_seen(const void *a, const void *b)
+{
+	const struct fm_entry *x = a, *y = b;
+
+	if (x->rec.first_seen_ns != y->rec.first_seen_ns)
+		return x->rec.first_seen_ns < y->rec.first_seen_ns ? -1 : 1;
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
 /* Above FM_PRESSURE_PCT full, end the least recently seen flows until
  * FM_PRESSURE_TARGET_PCT would remain.
  */
@@ -202,6 +214,8 @@ static int walk(struct sf_flowmon *fm, uint64_t now, uint8_t force_reason,
 	}
 	if (remove && !force_reason)
 		mark_pressure(fm, v, n, ending);
+	if (n)
+		qsort(v, n, sizeof(*v), by_first_seen);
 	for (size_t i = 0; i < n && err >= 0; i++) {
 		struct sf_flow flow;
 
