@@ -39,6 +39,22 @@ ns_add() {
 }
 in_ns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
 
+# ns_path NAME: the namespace's file, for `nsenter --net=` (bg_start can
+# only run programs, not shell functions such as in_ns).
+ns_path() { echo "/run/netns/$(ns "$1")"; }
+
+# in_ns_net NAME CMD...: run CMD in the network namespace only. `ip netns
+# exec` (in_ns) also gives each command a private mount namespace with a
+# fresh /sys, so BPF objects a program pins under /sys/fs/bpf live in a
+# private bpffs that vanishes with it. Here the caller's mounts stay: pins
+# survive the program (restarts, kill -9) and the test can see and remove
+# them. Background form: bg_start NAME nsenter --net="$(ns_path NAME)" CMD.
+in_ns_net() { local n=$1; shift; nsenter --net="$(ns_path "$n")" "$@"; }
+
+# ns_no_ipv6 NAME IF: no IPv6 on IF, so the kernel sends no router
+# solicitations or MLD reports: for tests that count every packet.
+ns_no_ipv6() { in_ns "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"; }
+
 # veth_pair NS_A IF_A NS_B IF_B: a veth between two namespaces, with
 # 10.77.0.1/24 + fd77::1/64 on A and .2/::2 on B, and static neighbours so
 # ARP/ND never delay or add packets.
@@ -70,6 +86,29 @@ wait_for() {
 	fail "timed out waiting for /$re/ in $file: $(tail -n 5 "$file" 2>/dev/null)"
 }
 
+# wait_until SECONDS CMD...: poll CMD (bounded, a program or a shell
+# function) until it succeeds.
+wait_until() {
+	local secs=$1 i; shift
+	for ((i = 0; i < secs * 20; i++)); do
+		"$@" >/dev/null && return 0
+		sleep 0.05
+	done
+	fail "timed out after ${secs}s waiting for: $*"
+}
+
+# fail_later MSG: record a failure and go on checking the rest;
+# fail_if_any then ends the test with every failure recorded.
+FAILURES=()
+fail_later() { echo "FAIL: $*" >&2; FAILURES+=("$*"); }
+fail_if_any() {
+	local f firsts=()
+	[ ${#FAILURES[@]} -gt 0 ] || return 0
+	for f in "${FAILURES[@]}"; do firsts+=("${f%%$'\n'*}"); done
+	local IFS=';'
+	fail "${#FAILURES[@]} check(s) failed: ${firsts[*]}"
+}
+
 # bg_start NAME CMD...: run CMD in the background, output in $TMP/NAME.out,
 # killed on exit; its pid is in $TMP/NAME.pid.
 bg_start() {
@@ -88,6 +127,19 @@ bg_stop() {
 		sleep 0.05
 	done
 	kill -0 "$pid" 2>/dev/null && fail "$1 did not exit after SIG${2:-INT}"
+	wait "$pid" 2>/dev/null && return 0 || return $?
+}
+
+# bg_wait NAME [SECONDS]: wait (bounded) for a background command to end
+# by itself; returns its exit status.
+bg_wait() {
+	local pid i
+	pid=$(cat "$TMP/$1.pid")
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && fail "$1 still running after ${2:-10}s"
 	wait "$pid" 2>/dev/null && return 0 || return $?
 }
 
