@@ -163,10 +163,8 @@ static __always_inline int step_l2(void *data, void *data_end,
 	return SLOT_MAX;
 }
 
-static __always_inline int l4_slot(__u8 proto, __u8 frag)
+static __always_inline int l4_slot(__u8 proto)
 {
-	if (frag == FRAG_LATER)
-		return SLOT_END;
 	switch (proto) {
 	case IPPROTO_TCP:
 		return SLOT_TCP;
@@ -204,14 +202,19 @@ static __always_inline int step_l3(void *data, void *data_end,
 	st->l4_proto = proto;
 	st->l4_off = c.pos - data;
 	st->payload_off = st->l4_off;
-	return l4_slot(proto, l3.frag);
+	return l4_slot(proto);
 }
 
+/* Returns 0, a negative error, or SLOT_END for a later fragment: it has no
+ * L4 header, but still passes its protocol's slot so that -p applies.
+ */
 static __always_inline int l4_cursor(void *data, struct pkt_state *st,
 				     struct hdr_cursor *c)
 {
 	__u32 off = st->l4_off;
 
+	if (st->frag == FRAG_LATER)
+		return SLOT_END;
 	barrier_var(off);
 	if (off > MAX_L4_OFF)
 		return -PARSE_MALFORMED;

@@ -181,8 +181,9 @@ static __always_inline int dpi_tls(struct dpi_buf *p, __u32 len,
 		pos += 4;
 		if (type == 0) {
 			/* list length(2), name type(1), name length(2) */
-			if (pos + 5 > ext_end || dpi_byte(p, pos + 2) != 0)
-				return -1;
+			if (pos + 5 > ext_end || dpi_byte(p, pos + 2) != 0 ||
+			    pos + 5 + dpi_be16(p, pos + 3) > ext_end)
+				return -1; /* a name cut short is no name */
 			dpi_copy_name(p, pos + 5, dpi_be16(p, pos + 3), ext_end,
 				      fs->name);
 			return DPI_TLS;

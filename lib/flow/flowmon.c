@@ -101,7 +101,8 @@ static void pins_remove_stale(struct sf_flowmon *fm, const char *dir)
 			continue;
 		if (unlink(path) == 0)
 			pr_info("removed stale pinned map %s left by an earlier "
-				"run (reuse it with -M %s)\n", path, path);
+				"run%s\n", path, i == 0 ? " (next time, reuse "
+				"its flows with -M)" : "");
 	}
 }
 
@@ -397,6 +398,30 @@ int sf_flowmon_attach(struct sf_flowmon *fm, const char *ifname,
 /* ---- offline ---- */
 
 #define REPLAY_MAX_FRAME 3500 /* what BPF_PROG_TEST_RUN takes for XDP */
+#define REPLAY_MIN_FRAME 14 /* it refuses frames shorter than ETH_HLEN */
+
+/* Count a frame the kernel will not run the program on as the program
+ * would have: seen, and truncated. Offline only, so no program updates
+ * the counters meanwhile.
+ */
+static int count_runt(struct sf_flowmon *fm)
+{
+	int fd = bpf_map__fd(fm->skel->maps.stats);
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu > 0 ? ncpu : 1];
+	const __u32 idx[] = { STAT_PACKETS, STAT_TRUNCATED };
+
+	if (ncpu <= 0)
+		return ncpu;
+	for (size_t i = 0; i < ARRAY_SIZE(idx); i++) {
+		if (bpf_map_lookup_elem(fd, &idx[i], vals))
+			return -errno;
+		vals[0]++;
+		if (bpf_map_update_elem(fd, &idx[i], vals, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
 
 int sf_flowmon_run_packet(struct sf_flowmon *fm, const void *frame,
 			  size_t len, uint64_t ts_ns)
@@ -410,6 +435,8 @@ int sf_flowmon_run_packet(struct sf_flowmon *fm, const void *frame,
 	fm->skel->bss->offline_clock_ns = ts_ns;
 	if (ts_ns > fm->offline_now_ns)
 		fm->offline_now_ns = ts_ns;
+	if (len < REPLAY_MIN_FRAME)
+		return count_runt(fm); /* a runt must not stop a pcap replay */
 	run.data_in = frame;
 	run.data_size_in = len;
 	run.repeat = 1;
