@@ -6,6 +6,7 @@
 #include "params.h"
 
 extern const struct cmd_def cmd_flowmon;
+extern const struct cmd_def cmd_route;
 extern const struct cmd_def cmd_features;
 
 #endif /* __SYSFLOW_CMDS_H */

@@ -10,6 +10,7 @@
 
 static const struct cmd_def *const commands[] = {
 	&cmd_flowmon,
+	&cmd_route,
 	&cmd_features,
 	NULL,
 };

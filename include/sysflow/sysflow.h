@@ -7,6 +7,7 @@
 
 #include <sysflow/log.h>
 #include <sysflow/flowmon.h>
+#include <sysflow/route.h>
 
 /* The library's version string, e.g. "0.1.0". */
 const char *sf_version(void);

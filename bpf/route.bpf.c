@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* route.bpf.c: the TC policy router (sysflow route). Matches each packet
+ * against the active generation's rules (ingress interface or tenant,
+ * source and destination prefixes, protocol, port ranges, by priority) and
+ * runs the first matching rule's action: redirect with MAC rewrite,
+ * bpf_redirect_neigh, bpf_redirect_peer, drop or pass. Anything it cannot
+ * or need not route goes on through the kernel unchanged (TC_ACT_OK).
+ * The table layout and the matching scheme are described in route.h.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "parse.bpf.h"
+#include "route.h"
+
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+#define AF_INET 2
+#define AF_INET6 10
+#define PULL_LEN 128 /* headers a rule looks at, VLAN-free */
+#define ETH_ALEN 6
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} active SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ROUTE_GENS *ROUTE_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct route_rule);
+} rules SEC(".maps");
+
+#define LPM_MAP(name, key_t)                                         \
+	struct {                                                     \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);                 \
+		__uint(max_entries, ROUTE_GENS * ROUTE_MAX_PREFIXES); \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                \
+		__type(key, key_t);                                  \
+		__type(value, struct route_bitmap);                  \
+	} name SEC(".maps")
+
+LPM_MAP(src4, struct route_lpm4);
+LPM_MAP(dst4, struct route_lpm4);
+LPM_MAP(src6, struct route_lpm6);
+LPM_MAP(dst6, struct route_lpm6);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ROUTE_GENS *ROUTE_MAX_IFACES);
+	__type(key, struct route_ingress_key);
+	__type(value, struct route_bitmap);
+} ingress SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ROUTE_GENS *ROUTE_PROTO_SLOTS);
+	__type(key, __u32);
+	__type(value, struct route_bitmap);
+} protos SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ROUTE_GENS *ROUTE_PORTS);
+	__type(key, __u32);
+	__type(value, struct route_bitmap);
+} sports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ROUTE_GENS *ROUTE_PORTS);
+	__type(key, __u32);
+	__type(value, struct route_bitmap);
+} dports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ROUTE_GENS *ROUTE_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct route_counter);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RSTAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* User space only: kept here so that they are created and pinned with the
+ * rest and `show`, `update` and `del` find everything in one folder.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ROUTE_GENS *ROUTE_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct route_rule_meta);
+} rule_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ROUTE_GENS *ROUTE_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct route_counter);
+} carried SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ROUTE_MAX_ATTACH);
+	__type(key, __u32);
+	__type(value, struct route_attach);
+} attachments SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct route_state);
+} state SEC(".maps");
+
+static __always_inline int stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1;
+	return TC_ACT_OK;
+}
+
+/* Index of the lowest set bit of a non-zero word. */
+static __always_inline __u32 low_bit(__u64 x)
+{
+	__u32 n = 0;
+
+	if (!(x & 0xFFFFFFFFULL)) {
+		n += 32;
+		x >>= 32;
+	}
+	if (!(x & 0xFFFF)) {
+		n += 16;
+		x >>= 16;
+	}
+	if (!(x & 0xFF)) {
+		n += 8;
+		x >>= 8;
+	}
+	if (!(x & 0xF)) {
+		n += 4;
+		x >>= 4;
+	}
+	if (!(x & 0x3)) {
+		n += 2;
+		x >>= 2;
+	}
+	return n + !(x & 1);
+}
+
+/* The field bitmaps of one packet, ANDed into the first matching slot. */
+struct match {
+	struct route_bitmap *b[6];
+};
+
+/* Lowest slot set in every bitmap (highest priority), or -1. */
+static __always_inline int first_slot(const struct match *m)
+{
+	__u64 word;
+	int w, i;
+
+#pragma unroll
+	for (w = 0; w < ROUTE_WORDS; w++) {
+		word = ~0ULL;
+#pragma unroll
+		for (i = 0; i < 6; i++)
+			word &= m->b[i]->w[w];
+		if (word)
+			return w * 64 + low_bit(word);
+	}
+	return -1;
+}
+
+static __always_inline void ipv4_dec_ttl(struct iphdr *iph)
+{
+	__u32 check = iph->check;
+
+	/* ip_decrease_ttl() in include/net/ip.h: incremental checksum. */
+	check += bpf_htons(0x0100);
+	iph->check = (__u16)(check + (check >= 0xFFFF));
+	iph->ttl--;
+}
+
+/* Decrement TTL or hop limit; false when the packet must not be forwarded
+ * (the kernel then answers with ICMP time exceeded).
+ */
+static __always_inline bool dec_ttl(void *l3, void *data_end, bool v6)
+{
+	struct ipv6hdr *ip6h = l3;
+	struct iphdr *iph = l3;
+
+	if (v6) {
+		if ((void *)(ip6h + 1) > data_end || ip6h->hop_limit <= 1)
+			return false;
+		ip6h->hop_limit--;
+		return true;
+	}
+	if ((void *)(iph + 1) > data_end || iph->ttl <= 1)
+		return false;
+	ipv4_dec_ttl(iph);
+	return true;
+}
+
+static __always_inline int run_action(struct __sk_buff *skb,
+				      struct route_rule *r, struct ethhdr *eth,
+				      void *l3, void *data_end, bool v6,
+				      bool egress)
+{
+	struct bpf_redir_neigh nh = {};
+
+	switch (r->action) {
+	case ROUTE_ACT_DROP:
+		return TC_ACT_SHOT;
+	case ROUTE_ACT_REDIRECT:
+	case ROUTE_ACT_NEIGH:
+	case ROUTE_ACT_PEER:
+		break;
+	default:
+		return TC_ACT_OK;
+	}
+	if ((r->flags & ROUTE_F_TTL) && !dec_ttl(l3, data_end, v6))
+		return -1;
+	if (r->action == ROUTE_ACT_NEIGH) {
+		if (!(r->flags & ROUTE_F_VIA))
+			return bpf_redirect_neigh(r->out_ifindex, NULL, 0, 0);
+		nh.nh_family = r->via_family == 6 ? AF_INET6 : AF_INET;
+		__builtin_memcpy(nh.ipv6_nh, r->via, sizeof(nh.ipv6_nh));
+		return bpf_redirect_neigh(r->out_ifindex, &nh, sizeof(nh), 0);
+	}
+	if (r->flags & ROUTE_F_DMAC)
+		__builtin_memcpy(eth->h_dest, r->dmac, ETH_ALEN);
+	if (r->flags & ROUTE_F_SMAC)
+		__builtin_memcpy(eth->h_source, r->smac, ETH_ALEN);
+	/* bpf_redirect_peer works from TC ingress only; from egress the
+	 * host-side veth's egress reaches the same peer.
+	 */
+	if (r->action == ROUTE_ACT_PEER && !egress)
+		return bpf_redirect_peer(r->out_ifindex, 0);
+	return bpf_redirect(r->out_ifindex, 0);
+}
+
+static __always_inline void count_rule(__u32 idx, __u32 len)
+{
+	struct route_counter *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+}
+
+static __always_inline int route(struct __sk_buff *skb, bool egress)
+{
+	struct route_ingress_key ik = {};
+	struct route_lpm6 k6s, k6d;
+	struct route_lpm4 k4s, k4d;
+	struct l2_info l2 = {};
+	struct l3_info l3 = {};
+	struct match m = {};
+	struct hdr_cursor c;
+	struct route_rule *r;
+	void *data, *data_end, *l3h;
+	struct tcphdr *tcph;
+	struct udphdr *udph;
+	__u32 zero = 0, gen, *genp, plen, key, sport = 0, dport = 0;
+	int h_proto, proto, slot, ret, i;
+	bool ports = false;
+	bool v6;
+
+	genp = bpf_map_lookup_elem(&active, &zero);
+	if (!genp)
+		return stat_inc(RSTAT_NO_GEN);
+	/* Read once: every lookup below must use the same generation, even if
+	 * user space flips it meanwhile (the compiler may not reload it).
+	 */
+	gen = *(volatile __u32 *)genp;
+	if (gen >= ROUTE_GENS)
+		return stat_inc(RSTAT_NO_GEN);
+
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	plen = skb->len < PULL_LEN ? skb->len : PULL_LEN;
+	if (data + plen > data_end) { /* headers in paged data */
+		bpf_skb_pull_data(skb, plen);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+	c.pos = data;
+	h_proto = parse_eth(&c, data_end, &l2);
+	if (h_proto < 0)
+		return stat_inc(RSTAT_MALFORMED);
+	if (c.pos != data + sizeof(struct ethhdr) ||
+	    (h_proto != ETH_P_IP && h_proto != ETH_P_IPV6))
+		return stat_inc(RSTAT_NOT_IP); /* VLAN tags are not routed */
+	v6 = h_proto == ETH_P_IPV6;
+	l3h = c.pos;
+	proto = v6 ? parse_ipv6(&c, data_end, &l3) :
+		     parse_ipv4(&c, data_end, &l3);
+	if (proto < 0)
+		return stat_inc(RSTAT_MALFORMED);
+	if (l3.frag != FRAG_LATER && proto == IPPROTO_TCP) {
+		if (parse_tcp(&c, data_end, &tcph) < 0)
+			return stat_inc(RSTAT_MALFORMED);
+		sport = bpf_ntohs(tcph->source);
+		dport = bpf_ntohs(tcph->dest);
+		ports = true;
+	} else if (l3.frag != FRAG_LATER && proto == IPPROTO_UDP) {
+		if (parse_udp(&c, data_end, &udph) < 0)
+			return stat_inc(RSTAT_MALFORMED);
+		sport = bpf_ntohs(udph->source);
+		dport = bpf_ntohs(udph->dest);
+		ports = true;
+	}
+
+	if (v6) {
+		struct ipv6hdr *ip6h = l3h;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return stat_inc(RSTAT_MALFORMED);
+		k6s.prefixlen = k6d.prefixlen = 8 + 128;
+		k6s.gen = k6d.gen = gen;
+		__builtin_memcpy(k6s.addr, &ip6h->saddr, 16);
+		__builtin_memcpy(k6d.addr, &ip6h->daddr, 16);
+		m.b[0] = bpf_map_lookup_elem(&src6, &k6s);
+		m.b[1] = bpf_map_lookup_elem(&dst6, &k6d);
+	} else {
+		struct iphdr *iph = l3h;
+
+		if ((void *)(iph + 1) > data_end)
+			return stat_inc(RSTAT_MALFORMED);
+		k4s.prefixlen = k4d.prefixlen = 8 + 32;
+		k4s.gen = k4d.gen = gen;
+		__builtin_memcpy(k4s.addr, &iph->saddr, 4);
+		__builtin_memcpy(k4d.addr, &iph->daddr, 4);
+		m.b[0] = bpf_map_lookup_elem(&src4, &k4s);
+		m.b[1] = bpf_map_lookup_elem(&dst4, &k4d);
+	}
+	ik.gen = gen;
+	ik.ifindex = skb->ingress_ifindex;
+	m.b[2] = bpf_map_lookup_elem(&ingress, &ik);
+	if (!m.b[2]) {
+		ik.ifindex = 0;
+		m.b[2] = bpf_map_lookup_elem(&ingress, &ik);
+	}
+	/* A TCP or UDP packet without ports (a later fragment) matches only
+	 * rules without port ranges; other protocols have no port fields.
+	 */
+	key = gen * ROUTE_PROTO_SLOTS + proto;
+	if (!ports && proto == IPPROTO_TCP)
+		key = gen * ROUTE_PROTO_SLOTS + ROUTE_PROTO_TCP_NOPORTS;
+	else if (!ports && proto == IPPROTO_UDP)
+		key = gen * ROUTE_PROTO_SLOTS + ROUTE_PROTO_UDP_NOPORTS;
+	m.b[3] = bpf_map_lookup_elem(&protos, &key);
+	key = gen * ROUTE_PORTS + sport;
+	m.b[4] = bpf_map_lookup_elem(&sports, &key);
+	key = gen * ROUTE_PORTS + dport;
+	m.b[5] = bpf_map_lookup_elem(&dports, &key);
+	for (i = 0; i < 6; i++)
+		if (!m.b[i])
+			return stat_inc(RSTAT_UNMATCHED);
+	slot = first_slot(&m);
+	if (slot < 0)
+		return stat_inc(RSTAT_UNMATCHED);
+	key = gen * ROUTE_MAX_RULES + slot;
+	r = bpf_map_lookup_elem(&rules, &key);
+	if (!r)
+		return stat_inc(RSTAT_UNMATCHED);
+	count_rule(key, skb->len);
+	ret = run_action(skb, r, data, l3h, data_end, v6, egress);
+	if (ret < 0) /* TTL expired: the kernel answers */
+		return stat_inc(RSTAT_TTL_EXPIRED);
+	stat_inc(RSTAT_MATCHED);
+	return ret;
+}
+
+SEC("tc")
+int tc_route_ingress(struct __sk_buff *skb)
+{
+	return route(skb, false);
+}
+
+SEC("tc")
+int tc_route_egress(struct __sk_buff *skb)
+{
+	return route(skb, true);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
