@@ -6,6 +6,9 @@
 #include "params.h"
 
 extern const struct cmd_def cmd_flowmon;
+extern const struct cmd_def cmd_agent;
+extern const struct cmd_def cmd_controller;
+extern const struct cmd_def cmd_ctl;
 extern const struct cmd_def cmd_route;
 extern const struct cmd_def cmd_features;
 

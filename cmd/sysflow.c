@@ -10,6 +10,9 @@
 
 static const struct cmd_def *const commands[] = {
 	&cmd_flowmon,
+	&cmd_agent,
+	&cmd_controller,
+	&cmd_ctl,
 	&cmd_route,
 	&cmd_features,
 	NULL,

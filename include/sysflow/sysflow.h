@@ -8,6 +8,8 @@
 #include <sysflow/log.h>
 #include <sysflow/flowmon.h>
 #include <sysflow/route.h>
+#include <sysflow/proto.h>
+#include <sysflow/guard.h>
 
 /* The library's version string, e.g. "0.1.0". */
 const char *sf_version(void);

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* agent.c: `sysflow agent HOST PORT [-d]`: options, daemon mode and the
+ * call into the agent (lib/guard/).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sysflow/sysflow.h>
+#include "core/core.h"
+#include "cmds.h"
+
+#define DEFAULT_LOG "/var/log/sysflow/agent.log"
+#define DEFAULT_PID "/run/sysflow-agent.pid"
+#define MAX_WATCH 16
+
+struct agent_cfg {
+	const char *host;
+	const char *port;
+	bool daemon;
+	const char *log_file;
+	const char *pid_file;
+	const char *pin_dir;
+	const char *cgroup;
+	const char *watch;
+	int fail_mode;
+	const char *miss;
+	uint32_t echo_ms;
+	uint32_t dead_ms;
+	uint32_t backoff_ms;
+	uint32_t event_rate;
+	const char *tls_cert;
+	const char *tls_key;
+	const char *tls_ca;
+	const char *host_id;
+	bool unload;
+	bool cleanup;
+};
+
+static const char *const fail_names[] = { "secure", "open", NULL };
+
+static const struct agent_cfg defaults_agent = {
+	.pin_dir = SF_GUARD_PIN_DIR,
+	.pid_file = DEFAULT_PID,
+	.fail_mode = SF_FAIL_SECURE,
+	.echo_ms = 5000,
+	.dead_ms = 15000,
+	.backoff_ms = 30000,
+	.event_rate = 1000,
+};
+
+#define OFF(m) offsetof(struct agent_cfg, m)
+
+/* clang-format off */
+static const struct opt_def agent_options[] = {
+	{ .name = "host", .positional = true, .type = OPT_STRING,
+	  .offset = OFF(host), .metavar = "HOST" },
+	{ .name = "port", .positional = true, .type = OPT_STRING,
+	  .offset = OFF(port), .metavar = "PORT" },
+	{ .name = "daemon", .short_name = 'd', .type = OPT_FLAG,
+	  .offset = OFF(daemon), .help = "run in the background, log to "
+	  DEFAULT_LOG },
+	{ .name = "log", .short_name = 'L', .type = OPT_STRING,
+	  .offset = OFF(log_file), .metavar = "FILE", .help = "log to FILE "
+	  "(default: stderr, or " DEFAULT_LOG " with -d)" },
+	{ .name = "pid-file", .type = OPT_STRING, .offset = OFF(pid_file),
+	  .metavar = "FILE", .help = "with -d: write the pid here (default "
+	  DEFAULT_PID ")" },
+	{ .name = "folder", .short_name = 'F', .type = OPT_STRING,
+	  .offset = OFF(pin_dir), .metavar = "DIR", .help = "pin programs, "
+	  "maps and rules here (default " SF_GUARD_PIN_DIR ")" },
+	{ .name = "cgroup", .short_name = 'c', .type = OPT_STRING,
+	  .offset = OFF(cgroup), .metavar = "PATH", .help = "attach the "
+	  "socket hooks to this cgroup v2 folder (default: the root)" },
+	{ .name = "watch", .short_name = 'w', .type = OPT_STRING,
+	  .offset = OFF(watch), .metavar = "DIR[,DIR]", .help = "decide "
+	  "opens and execs on these mounts (fanotify)" },
+	{ .name = "fail-mode", .type = OPT_ENUM, .offset = OFF(fail_mode),
+	  .metavar = "MODE", .names = fail_names, .help = "without a "
+	  "controller: secure keeps the miss policy, open allows misses" },
+	{ .name = "miss", .short_name = 'm', .type = OPT_STRING,
+	  .offset = OFF(miss), .metavar = "CLASS=POLICY[,...]",
+	  .help = "table-miss policy per class (file, socket, ipc, inode): "
+	  "allow, deny or ask; default allow" },
+	{ .name = "echo-interval", .type = OPT_U32, .offset = OFF(echo_ms),
+	  .metavar = "MS", .min = 100, .max = 3600000, .help = "ECHO after "
+	  "this much silence (default 5000)" },
+	{ .name = "dead-interval", .type = OPT_U32, .offset = OFF(dead_ms),
+	  .metavar = "MS", .min = 200, .max = 3600000, .help = "controller "
+	  "dead after this much silence (default 15000)" },
+	{ .name = "backoff-max", .type = OPT_U32, .offset = OFF(backoff_ms),
+	  .metavar = "MS", .min = 100, .max = 3600000, .help = "cap of the "
+	  "reconnect backoff (default 30000)" },
+	{ .name = "event-rate", .type = OPT_U32, .offset = OFF(event_rate),
+	  .metavar = "N", .min = 1, .max = 1000000, .help = "events per "
+	  "second to the controller at most (default 1000)" },
+	{ .name = "tls-cert", .type = OPT_STRING, .offset = OFF(tls_cert),
+	  .metavar = "PEM", .help = "this agent's certificate (mutual TLS)" },
+	{ .name = "tls-key", .type = OPT_STRING, .offset = OFF(tls_key),
+	  .metavar = "PEM", .help = "its private key" },
+	{ .name = "tls-ca", .type = OPT_STRING, .offset = OFF(tls_ca),
+	  .metavar = "PEM", .help = "CA of the controller's certificate" },
+	{ .name = "host-id", .type = OPT_STRING, .offset = OFF(host_id),
+	  .metavar = "HEX", .help = "host id (32 hex digits) instead of "
+	  "/etc/machine-id" },
+	{ .name = "unload", .type = OPT_FLAG, .offset = OFF(unload),
+	  .help = "remove a previous agent's programs and pins, then exit" },
+	{ .name = "cleanup", .type = OPT_FLAG, .offset = OFF(cleanup),
+	  .help = "on exit remove programs and pins (default: they stay "
+	  "and keep enforcing)" },
+	OPT_END,
+};
+/* clang-format on */
+
+static int parse_miss(const char *s, uint8_t miss[SF_CLASS_COUNT])
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok && !err;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		int cls, pol;
+
+		if (!eq) {
+			err = -EINVAL;
+			break;
+		}
+		*eq = 0;
+		cls = sf_class_parse(tok);
+		pol = sf_miss_parse(eq + 1);
+		if (cls < 0 || pol < 0)
+			err = -EINVAL;
+		else
+			miss[cls] = pol;
+	}
+	free(copy);
+	if (err)
+		fprintf(stderr,
+			"sysflow agent: bad --miss '%s': use "
+			"CLASS=POLICY with classes file, socket, ipc, "
+			"inode and policies allow, deny, ask\n",
+			s);
+	return err;
+}
+
+static int write_pid_file(const char *path)
+{
+	char dir[512];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	sf_mkdir_p(dirname(dir), 0755);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%d\n", getpid());
+	fclose(f);
+	return 0;
+}
+
+/* Detach from the terminal: fork twice, new session, stdio on /dev/null. */
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	umask(022);
+	if (chdir("/"))
+		return -errno;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+	return 0;
+}
+
+static int do_agent(void *arg)
+{
+	struct agent_cfg *cfg = arg;
+	const char *watch[MAX_WATCH];
+	struct sf_agent_opts o = {};
+	char *wcopy = NULL, *save = NULL, *tok;
+	const char *log = cfg->log_file;
+	int n = 0, err;
+
+	if (cfg->unload) {
+		if (sf_check_privileges("sysflow agent"))
+			return 1;
+		return sf_agent_unload(cfg->pin_dir) ? 1 : 0;
+	}
+	if (!cfg->host || !cfg->port) {
+		fprintf(stderr, "sysflow agent: missing %s\n",
+			cfg->host ? "PORT" : "HOST");
+		params_usage(&cmd_agent, stderr, false);
+		return EXIT_USAGE;
+	}
+	if (cfg->miss && parse_miss(cfg->miss, o.miss))
+		return EXIT_USAGE;
+	if (cfg->host_id && strlen(cfg->host_id) != 32) {
+		fprintf(stderr, "sysflow agent: --host-id needs 32 hex "
+				"digits\n");
+		return EXIT_USAGE;
+	}
+	if (cfg->watch) {
+		wcopy = strdup(cfg->watch);
+		for (tok = strtok_r(wcopy, ",", &save); tok && n < MAX_WATCH;
+		     tok = strtok_r(NULL, ",", &save))
+			watch[n++] = tok;
+	}
+	if (sf_check_privileges("sysflow agent"))
+		goto fail;
+	if (cfg->daemon && !log)
+		log = DEFAULT_LOG;
+	if (log) {
+		char dir[512];
+
+		snprintf(dir, sizeof(dir), "%s", log);
+		sf_mkdir_p(dirname(dir), 0755);
+		err = sf_log_set_file(log);
+		if (err) {
+			pr_err("cannot open log file %s: %s\n", log,
+			       strerror(-err));
+			goto fail;
+		}
+	}
+	if (cfg->daemon) {
+		err = daemonize();
+		if (!err)
+			err = write_pid_file(cfg->pid_file);
+		if (err) {
+			pr_err("cannot run as a daemon (pid file %s): %s\n",
+			       cfg->pid_file, strerror(-err));
+			goto fail;
+		}
+	}
+	if (sf_signals_install())
+		goto fail;
+	o.host = cfg->host;
+	o.port = cfg->port;
+	o.pin_dir = cfg->pin_dir;
+	o.cgroup = cfg->cgroup;
+	o.watch = n ? watch : NULL;
+	o.n_watch = n;
+	o.fail_mode = cfg->fail_mode;
+	o.echo_interval_ms = cfg->echo_ms;
+	o.dead_interval_ms = cfg->dead_ms;
+	o.backoff_max_ms = cfg->backoff_ms;
+	o.event_rate = cfg->event_rate;
+	o.tls_cert = cfg->tls_cert;
+	o.tls_key = cfg->tls_key;
+	o.tls_ca = cfg->tls_ca;
+	o.host_id = cfg->host_id;
+	o.unload_on_exit = cfg->cleanup;
+	err = sf_agent_run(&o);
+	if (cfg->daemon)
+		unlink(cfg->pid_file);
+	free(wcopy);
+	return err ? 1 : 0;
+fail:
+	free(wcopy);
+	return 1;
+}
+
+const struct cmd_def cmd_agent = {
+	.name = "agent",
+	.run = do_agent,
+	.opts = agent_options,
+	.defaults = &defaults_agent,
+	.cfg_size = sizeof(struct agent_cfg),
+	.summary = "enforce a SysFlow controller's rules on this host",
+	.doc = "Connects to the controller at HOST PORT (TCP, or mutual TLS "
+	       "with --tls-*),\nreconnecting forever with capped backoff, and "
+	       "enforces its rules: socket\nconnect, bind, UDP sendmsg and "
+	       "socket create in the kernel (cgroup hooks);\nfile open, read, "
+	       "write and exec through fanotify on the --watch mounts;\nKILL "
+	       "with bpf_send_signal. Rules live in pinned maps and stay in "
+	       "force\nwhen the agent stops (see --cleanup, --unload). "
+	       "Prints what it uses at\nstart; logs to stderr, or a file with "
+	       "-d.\n",
+	.examples =
+		"  sysflow agent 10.0.0.1 6653                 # foreground\n"
+		"  sysflow agent ctl.example 6653 -d -w /home  # daemon, "
+		"files under /home\n"
+		"  sysflow agent 10.0.0.1 6653 --tls-cert a.pem --tls-key "
+		"a.key --tls-ca ca.pem\n"
+		"  sysflow agent --unload                      # remove what "
+		"an agent left\n",
+};

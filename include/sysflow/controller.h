@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* controller.h: the SysFlow controller and its application interface. An
+ * application is a struct sf_app of callbacks; the controller calls them
+ * on session events and messages, and the application acts through the
+ * struct sf_ctrl_api it is handed (a table of functions, so a shared
+ * object loaded with --app needs no symbols from the sysflow binary).
+ * docs/extending.md shows how to write one; examples/app_sample.c is one.
+ */
+#ifndef __SYSFLOW_CONTROLLER_H
+#define __SYSFLOW_CONTROLLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sysflow/proto.h>
+
+#define SF_APP_API_VERSION 1
+#define SF_APP_SYMBOL "sysflow_app" /* const struct sf_app sysflow_app */
+
+struct sf_ctrl; /* the controller */
+struct sf_host; /* one agent's session */
+
+struct sf_ctrl_api {
+	uint32_t version; /* SF_APP_API_VERSION */
+	/* Send a FLOW_MOD; returns its xid or a negative errno. */
+	int64_t (*send_flow_mod)(struct sf_host *h,
+				 const struct sfp_flow_mod *fm);
+	/* Send any message (xid 0 takes the next); xid or -errno. */
+	int64_t (*send)(struct sf_host *h, struct sfp_msg *m);
+	/* A host by hostname, host id (hex) or peer address; NULL. */
+	struct sf_host *(*find_host)(struct sf_ctrl *c, const char *name);
+	/* Call cb for each established host; a non-zero return stops. */
+	int (*foreach_host)(struct sf_ctrl *c,
+			    int (*cb)(void *ctx, struct sf_host *h), void *ctx);
+	const char *(*host_name)(const struct sf_host *h);
+	const char *(*host_id)(const struct sf_host *h); /* 32 hex digits */
+	const struct sfp_features *(*host_features)(const struct sf_host *h);
+	/* Levelled log line (SF_LOG_ERROR..SF_LOG_DEBUG of sysflow/log.h). */
+	void (*log)(int level, const char *fmt, ...)
+		__attribute__((format(printf, 2, 3)));
+};
+
+struct sf_app {
+	const char *name;
+	/* args: the text given with --app-args (or the app's own option);
+	 * returns the app's state, or NULL to refuse to start.
+	 */
+	void *(*init)(struct sf_ctrl *c, const struct sf_ctrl_api *api,
+		      const char *args);
+	void (*fini)(void *state);
+	/* The host answered FEATURES: the session is usable. */
+	void (*on_connect)(void *state, struct sf_host *h);
+	/* Every message from an established host, after the controller's
+	 * own handling (echo, errors in the log).
+	 */
+	void (*on_message)(void *state, struct sf_host *h,
+			   const struct sfp_msg *m);
+	/* Every message the controller sends to a host. */
+	void (*on_message_out)(void *state, struct sf_host *h,
+			       const struct sfp_msg *m);
+	void (*on_disconnect)(void *state, struct sf_host *h);
+	/* About once a second. */
+	void (*on_timer)(void *state, uint64_t now_ms);
+	/* SIGHUP: reread configuration; sessions stay up. */
+	void (*on_reload)(void *state);
+};
+
+struct sf_ctrl_opts {
+	const char *listen_host; /* NULL: every address */
+	const char *port; /* NULL: 6653 */
+	const char *ctl_path; /* local control socket; NULL: none */
+	const char *tls_cert, *tls_key, *tls_ca;
+	uint32_t echo_interval_ms; /* 0: 5000 */
+	uint32_t dead_interval_ms; /* 0: 15000 */
+	const char *policy_file; /* built-in app "policy" */
+	const char *dlp_file; /* built-in app "dlp": the sensitive file */
+	const char *dlp_action; /* "isolate" (default) or "encode" */
+	const char *acl_file; /* built-in app "acl" */
+	const char *const *app_paths; /* shared objects to load */
+	int n_app_paths;
+	const char *app_args;
+};
+
+/* Serve until sf_exiting is set (SIGINT/SIGTERM); SIGHUP reloads apps. */
+int sf_controller_run(const struct sf_ctrl_opts *opts);
+
+#endif /* __SYSFLOW_CONTROLLER_H */

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* fan.c: file opens and execs decided in user space through fanotify
+ * permission events (FAN_OPEN_PERM, FAN_OPEN_EXEC_PERM), marked per mount
+ * (FAN_MARK_MOUNT) on the folders the agent is told to watch. Every event
+ * is answered at once; on exit the queue is drained and answered, and if
+ * the agent dies anyway the kernel allows whatever was pending when the
+ * fanotify descriptor closes (fanotify_release), so no process stays
+ * blocked on a dead listener.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <unistd.h>
+#include "core/core.h"
+#include "guard_int.h"
+
+struct guard_fan {
+	int fd;
+	uint64_t decisions;
+};
+
+struct guard_fan *guard_fan_open(const char *const *paths, int n, int *err)
+{
+	struct guard_fan *f = calloc(1, sizeof(*f));
+
+	if (!f) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	f->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK |
+				      FAN_UNLIMITED_QUEUE,
+			      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (f->fd < 0) {
+		*err = -errno;
+		pr_err("fanotify_init: %s; file operations cannot be "
+		       "enforced (needs CAP_SYS_ADMIN and "
+		       "CONFIG_FANOTIFY_ACCESS_PERMISSIONS)\n",
+		       strerror(-*err));
+		free(f);
+		return NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_MOUNT,
+				  FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM, AT_FDCWD,
+				  paths[i])) {
+			*err = -errno;
+			pr_err("cannot watch %s with fanotify: %s\n", paths[i],
+			       strerror(-*err));
+			close(f->fd);
+			free(f);
+			return NULL;
+		}
+		pr_info("file opens and execs on the mount of %s are decided "
+			"by fanotify\n",
+			paths[i]);
+	}
+	*err = 0;
+	return f;
+}
+
+int guard_fan_fd(struct guard_fan *f)
+{
+	return f ? f->fd : -1;
+}
+
+static void answer(struct guard_fan *f, int fd, bool deny)
+{
+	struct fanotify_response r = { .fd = fd,
+				       .response = deny ? FAN_DENY :
+							  FAN_ALLOW };
+
+	if (write(f->fd, &r, sizeof(r)) != sizeof(r))
+		pr_warn("fanotify response failed: %s\n", strerror(errno));
+	f->decisions++;
+}
+
+static bool decide_one(const struct fanotify_event_metadata *md,
+		       guard_fan_decide decide, void *ctx)
+{
+	char link[64], path[PATH_MAX];
+	struct guard_file_event ev = {};
+	ssize_t n;
+	bool deny = false;
+
+	if (!decide || md->fd < 0)
+		return false;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", md->fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0)
+		return false;
+	path[n] = 0;
+	ev.pid = md->pid;
+	ev.path = path;
+	ev.op = (md->mask & FAN_OPEN_EXEC_PERM) ? SF_OP_FILE_EXECUTE :
+						  SF_OP_FILE_OPEN;
+	if (decide(ctx, &ev, &deny))
+		return false;
+	return deny;
+}
+
+int guard_fan_handle(struct guard_fan *f, guard_fan_decide decide, void *ctx)
+{
+	char buf[8192] __attribute__((aligned(8)));
+	const struct fanotify_event_metadata *md;
+	ssize_t len;
+
+	for (;;) {
+		len = read(f->fd, buf, sizeof(buf));
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0)
+			return len < 0 && errno != EAGAIN ? -errno : 0;
+		for (md = (void *)buf; FAN_EVENT_OK(md, len);
+		     md = FAN_EVENT_NEXT(md, len)) {
+			if (md->vers != FANOTIFY_METADATA_VERSION)
+				return -EPROTO;
+			if (md->mask & (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM))
+				answer(f, md->fd, decide_one(md, decide, ctx));
+			if (md->fd >= 0)
+				close(md->fd);
+		}
+		/* a short read drained the queue: skip the EAGAIN read */
+		if ((size_t)len < sizeof(buf) / 2)
+			return 0;
+	}
+}
+
+void guard_fan_close(struct guard_fan *f, guard_fan_decide decide, void *ctx)
+{
+	if (!f)
+		return;
+	/* stop new events, then answer what is queued */
+	fanotify_mark(f->fd, FAN_MARK_FLUSH | FAN_MARK_MOUNT, 0, AT_FDCWD,
+		      NULL);
+	guard_fan_handle(f, decide, ctx);
+	close(f->fd);
+	free(f);
+}
+
+uint64_t guard_fan_decisions(struct guard_fan *f)
+{
+	return f ? f->decisions : 0;
+}

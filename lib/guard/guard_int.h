@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* guard_int.h: the agent's internals. bpf.c owns the BPF object, its pins
+ * and maps; table.c the rule table and how rules become kernel entries or
+ * fanotify decisions; fan.c the fanotify permission listener; agent.c the
+ * controller session and the event loop. Functions return 0 or -errno.
+ */
+#ifndef __SYSFLOW_GUARD_INT_H
+#define __SYSFLOW_GUARD_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include <sysflow/guard.h>
+#include <sysflow/proto.h>
+#include "guard.h"
+#include "core/procinfo.h"
+
+/* ---- bpf.c: programs, pinned maps, links ---- */
+
+struct guard_kern;
+
+/* Open the programs with maps reused from pin_dir (or pinned there when
+ * new), attach the cgroup hooks to cgroup_path and the tracepoints, and
+ * pin the links so enforcement survives the agent. *restored is true when
+ * pinned state from an earlier agent was found.
+ */
+struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
+				  bool *restored, int *err);
+/* unload: detach everything and remove the pins; else leave them. */
+void guard_bpf_close(struct guard_kern *b, bool unload);
+/* Remove the pins under pin_dir without loading anything. */
+int guard_bpf_unload_pins(const char *pin_dir);
+
+int guard_bpf_entry_set(struct guard_kern *b, const struct guard_key *k,
+			const struct guard_value *v);
+int guard_bpf_entry_del(struct guard_kern *b, const struct guard_key *k);
+int guard_bpf_mask_set(struct guard_kern *b, uint32_t slot,
+		       const struct guard_mask *m);
+int guard_bpf_mask_read(struct guard_kern *b, uint32_t slot,
+			struct guard_mask *m);
+void guard_bpf_set_n_masks(struct guard_kern *b, uint32_t n);
+void guard_bpf_set_miss_socket(struct guard_kern *b, uint8_t miss);
+void guard_bpf_set_need(struct guard_kern *b, uint8_t need);
+void guard_bpf_set_n_exes(struct guard_kern *b, uint32_t n);
+/* Sum of the per-CPU counters of a slot; last hit in monotonic ns. */
+int guard_bpf_counter(struct guard_kern *b, uint32_t slot, uint64_t *hits,
+		      uint64_t *last_ns);
+int guard_bpf_counter_reset(struct guard_kern *b, uint32_t slot);
+int guard_bpf_exe_set(struct guard_kern *b, const char *path, uint32_t id);
+int guard_bpf_exe_del(struct guard_kern *b, const char *path);
+/* Label a running process (found by a /proc scan). */
+int guard_bpf_label(struct guard_kern *b, uint32_t tgid, uint32_t exe_id,
+		    uint32_t pexe_id);
+int guard_bpf_get_label(struct guard_kern *b, uint32_t tgid,
+			struct guard_proc *p);
+/* Queue sig for tgid; the exit tracepoint of its syscall sends it. */
+int guard_bpf_kill(struct guard_kern *b, uint32_t tgid, uint32_t sig);
+/* Open flags of process tgid's last open (GUARD_O_*); -ENOENT if none. */
+int guard_bpf_open_flags(struct guard_kern *b, uint32_t tgid, uint32_t *flags);
+/* Walk the kernel's exe ids and rule entries (restore after a restart). */
+typedef void (*guard_exe_cb)(void *ctx, const char *path, uint32_t id);
+void guard_bpf_exe_walk(struct guard_kern *b, guard_exe_cb cb, void *ctx);
+typedef bool (*guard_entry_keep_cb)(void *ctx, const struct guard_key *k);
+/* Delete every kernel entry for which keep() says false. */
+void guard_bpf_entries_prune(struct guard_kern *b, guard_entry_keep_cb keep,
+			     void *ctx);
+void guard_bpf_stats(struct guard_kern *b, uint64_t out[GS_MAX]);
+
+typedef int (*guard_event_cb)(void *ctx, const struct guard_event *e);
+int guard_bpf_events_fd(struct guard_kern *b);
+int guard_bpf_poll_events(struct guard_kern *b, guard_event_cb cb, void *ctx);
+
+/* The rule store: each rule's FLOW_MOD bytes, pinned, so a restarted
+ * agent rebuilds its table. installed_ns is CLOCK_REALTIME.
+ */
+int guard_bpf_store_put(struct guard_kern *b, uint32_t slot, const void *msg,
+			size_t len, uint64_t installed_ns);
+int guard_bpf_store_del(struct guard_kern *b, uint32_t slot);
+typedef int (*guard_store_cb)(void *ctx, uint32_t slot, const void *msg,
+			      size_t len, uint64_t installed_ns);
+int guard_bpf_store_walk(struct guard_kern *b, guard_store_cb cb, void *ctx);
+
+/* ---- table.c: the rule table ---- */
+
+struct guard_table;
+
+struct guard_rule {
+	uint32_t slot;
+	struct sfp_flow_mod fm; /* command ADD; match, actions, timeouts */
+	uint64_t installed_ms; /* monotonic */
+	uint64_t installed_real_ns;
+	uint64_t last_hit_ms; /* monotonic, user-space hits */
+	uint64_t user_hits; /* decided in user space (fanotify) */
+	uint64_t hits_base; /* kernel hits at the last reset */
+	uint16_t kflags; /* GF_* */
+	bool kernel; /* some operation is enforced in the kernel */
+	bool file; /* some operation is decided through fanotify */
+	/* kernel entries this rule produced */
+	struct guard_key *keys;
+	uint32_t n_keys;
+	uint32_t exe_id, pexe_id;
+	uint64_t *cgroup_ids; /* resolved for CGROUP/CONTAINER */
+	uint32_t n_cgroup_ids;
+	struct guard_rule *next_path; /* exact-path index chain */
+};
+
+/* What the agent enforces, per operation, on this kernel. */
+struct guard_caps {
+	uint8_t mechanism[SF_OP_COUNT]; /* SF_MECH_* */
+	uint32_t actions[SF_OP_COUNT]; /* bit n: action n */
+};
+
+struct guard_table *guard_table_new(struct guard_kern *b,
+				    const struct guard_caps *caps,
+				    const char *cgroup_root);
+void guard_table_free(struct guard_table *t);
+
+/* Rebuild from the pinned rule store (after an agent restart). */
+int guard_table_restore(struct guard_table *t);
+
+/* Callback for rules that go away (timeouts, deletes). */
+typedef void (*guard_removed_cb)(void *ctx, const struct guard_rule *r,
+				 uint8_t reason, uint64_t hits);
+
+/* Apply a FLOW_MOD. Returns 0 or an SFP_ERR() code (the ERROR to send). */
+int guard_table_flow_mod(struct guard_table *t, const struct sfp_flow_mod *fm,
+			 guard_removed_cb cb, void *ctx);
+/* Expire rules past their idle or hard timeout; refresh names that map
+ * to cgroups; drop isolation entries of processes that exited.
+ */
+void guard_table_tick(struct guard_table *t, uint64_t now_ms,
+		      guard_removed_cb cb, void *ctx);
+uint32_t guard_table_count(struct guard_table *t);
+uint64_t guard_rule_hits(struct guard_table *t, const struct guard_rule *r);
+uint32_t guard_rule_duration(const struct guard_rule *r, uint64_t now_ms);
+struct guard_rule *guard_table_slot(struct guard_table *t, uint32_t slot);
+/* Visit rules whose cookie matches (cookie_mask 0: all). */
+typedef int (*guard_rule_cb)(void *ctx, struct guard_rule *r);
+int guard_table_walk(struct guard_table *t, uint64_t cookie,
+		     uint64_t cookie_mask, guard_rule_cb cb, void *ctx);
+
+/* A file operation seen by fanotify. */
+struct guard_file_event {
+	pid_t pid; /* process that opens (tgid) */
+	uint8_t op;
+	const char *path;
+	struct sf_procinfo *pi; /* filled lazily by the matcher */
+	unsigned int pi_have;
+};
+
+/* Best rule for a file event, or NULL (a miss). The caller counts. */
+struct guard_rule *guard_table_match_file(struct guard_table *t,
+					  struct guard_file_event *ev,
+					  uint64_t now_ms);
+/* Subject-level actions: ISOLATION (no network) and QUARANTINE (no
+ * network, no file writes) for a process, until it exits.
+ */
+int guard_table_isolate(struct guard_table *t, uint32_t tgid,
+			const struct guard_rule *why, bool quarantine);
+bool guard_table_quarantined(struct guard_table *t, uint32_t tgid);
+/* Label processes already running whose exe is a rule's (after adding). */
+void guard_table_scan_procs(struct guard_table *t);
+
+/* ---- fan.c: fanotify permission decisions ---- */
+
+struct guard_fan;
+
+typedef int (*guard_fan_decide)(void *ctx, struct guard_file_event *ev,
+				bool *deny);
+
+struct guard_fan *guard_fan_open(const char *const *paths, int n, int *err);
+int guard_fan_fd(struct guard_fan *f);
+/* Read the queued permission events and answer each. */
+int guard_fan_handle(struct guard_fan *f, guard_fan_decide decide, void *ctx);
+/* Answer everything still queued (allow, or decide when secure) and
+ * close: a dying listener leaves no process blocked.
+ */
+void guard_fan_close(struct guard_fan *f, guard_fan_decide decide, void *ctx);
+uint64_t guard_fan_decisions(struct guard_fan *f);
+
+#endif /* __SYSFLOW_GUARD_INT_H */

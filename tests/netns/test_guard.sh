@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# test_guard.sh: the SysFlow agent and controller end to end on loopback:
+# in-kernel connect deny by executable, fanotify open deny by process,
+# REPORT, KILL, exact counters, idle and hard timeouts, controller and
+# agent restarts, and the dlp app. Each test has its own cgroup, pin folder
+# and tmpfs (guard_lib.sh); nothing else on the host is hooked.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/guard_lib.sh"
+
+# A rule for one executable denies its connect() with EPERM; another
+# program in the same cgroup connects. Processes started before the rule
+# (labelled by the /proc scan) and after it (labelled at exec) both match.
+test_connect_deny_exe() {
+	local exe
+	exe=$(readlink -f "$PY")
+	guard_setup
+	start_controller
+	start_agent
+	listen_on 17011
+	assert_eq "$(connect_py 17011)" ok "python before the rule"
+	# a process that exists before the rule, waiting on a fifo
+	mkfifo "$TMP/go"
+	in_cg "$PY" -c '
+import errno, socket, sys
+open(sys.argv[1]).read()
+s = socket.socket()
+try:
+    s.connect(("127.0.0.1", 17011)); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$TMP/go" >"$TMP/early.out" &
+	local early=$!
+	add_rule "{\"op\":\"connect\",\"exe\":\"$exe\",\"port\":17011,\"actions\":[\"deny\"],\"cookie\":11}"
+	assert_eq "$(connect_py 17011)" EPERM "python after the rule"
+	assert_eq "$(connect_bash 17011)" ok "bash is not denied"
+	echo go >"$TMP/go"
+	wait "$early"
+	assert_eq "$(cat "$TMP/early.out")" EPERM "python started before the rule"
+	assert_eq "$(rule_hits 11)" 2 "hits"
+}
+
+# A file rule for one process name denies open(); others read the file.
+test_open_deny_process() {
+	guard_setup
+	start_controller
+	start_agent
+	echo secret >"$MNT/secret"
+	add_rule "{\"op\":\"open\",\"path\":\"$MNT/secret\",\"comm\":\"cat\",\"actions\":[\"deny\"],\"cookie\":12}"
+	if in_cg cat "$MNT/secret" 2>"$TMP/cat.err"; then
+		fail "cat could open the file"
+	fi
+	grep -q "Operation not permitted" "$TMP/cat.err" || fail "cat: $(cat "$TMP/cat.err")"
+	assert_eq "$(head -1 "$MNT/secret")" secret "head reads it"
+	assert_eq "$(cat "$MNT/other" 2>/dev/null; echo $?)" 1 "other files untouched"
+	assert_eq "$(rule_hits 12)" 1 "hits"
+}
+
+# REPORT on a file read and on a connect reaches the controller.
+test_report_reaches_controller() {
+	guard_setup
+	start_controller
+	start_agent
+	listen_on 17013
+	echo data >"$MNT/watched"
+	bg_start events "$SYSFLOW" ctl -S "$CTL" events -j
+	add_rule "{\"op\":\"read\",\"path\":\"$MNT/watched\",\"actions\":[\"report\"],\"cookie\":13}"
+	add_rule "{\"op\":\"connect\",\"port\":17013,\"actions\":[\"allow\",\"report\"],\"cookie\":14}"
+	in_cg cat "$MNT/watched" >/dev/null
+	assert_eq "$(connect_py 17013)" ok "connect allowed"
+	wait_for "$TMP/events.out" "\"cookie\":13.*\"object\":\"$MNT/watched\""
+	wait_for "$TMP/events.out" "\"cookie\":14.*\"op\":\"socket_connect\".*127.0.0.1:17013"
+	grep -q '"exe":"/usr/bin/cat"' "$TMP/events.out" || fail "exe missing: $(cat "$TMP/events.out")"
+}
+
+# KILL: the kernel signals the process as its syscall returns.
+test_kill() {
+	guard_setup
+	start_controller
+	start_agent
+	listen_on 17015
+	echo x >"$MNT/trap"
+	add_rule '{"op":"connect","port":17015,"comm":"python3","actions":["deny",{"kill":9}],"cookie":15}'
+	local rc=0
+	in_cg "$PY" -c '
+import socket, time
+s = socket.socket()
+try:
+    s.connect(("127.0.0.1", 17015))
+except OSError:
+    pass
+time.sleep(5)
+print("survived")' >"$TMP/k.out" || rc=$?
+	assert_eq "$rc" 137 "python exit status (SIGKILL)"
+	[ ! -s "$TMP/k.out" ] || fail "process survived: $(cat "$TMP/k.out")"
+	assert_eq "$(connect_bash 17015)" ok "bash unaffected"
+	# and for a file decided through fanotify
+	add_rule "{\"op\":\"open\",\"path\":\"$MNT/trap\",\"comm\":\"tail\",\"actions\":[{\"kill\":9}],\"cookie\":16}"
+	rc=0
+	in_cg tail -f "$MNT/trap" >/dev/null 2>&1 || rc=$?
+	assert_eq "$rc" 137 "tail exit status (SIGKILL)"
+}
+
+# Counters are exact: N operations, N hits, in kernel and in user space.
+test_counters_exact() {
+	guard_setup
+	start_controller
+	start_agent
+	listen_on 17017
+	echo c >"$MNT/counted"
+	add_rule '{"op":"connect","port":17017,"actions":["allow"],"cookie":17}'
+	add_rule "{\"op\":\"open\",\"path\":\"$MNT/counted\",\"actions\":[\"allow\"],\"cookie\":18}"
+	local i
+	for ((i = 0; i < 7; i++)); do
+		assert_eq "$(connect_bash 17017)" ok "connect $i"
+	done
+	for ((i = 0; i < 5; i++)); do
+		in_cg cat "$MNT/counted" >/dev/null
+	done
+	connect_bash 17018 >/dev/null # another port: not counted
+	assert_eq "$(rule_hits 17)" 7 "connect hits"
+	assert_eq "$(rule_hits 18)" 5 "open hits"
+}
+
+# Idle and hard timeouts remove rules and FLOW_REMOVED says why.
+test_timeouts() {
+	guard_setup
+	start_controller
+	start_agent
+	bg_start events "$SYSFLOW" ctl -S "$CTL" events -j
+	add_rule '{"op":"connect","port":17019,"actions":["deny"],"cookie":19,"idle_timeout":1,"flags":["send_flow_rem"]}'
+	add_rule '{"op":"connect","port":17020,"actions":["deny"],"cookie":20,"hard_timeout":2,"flags":["send_flow_rem"]}'
+	add_rule '{"op":"connect","port":17021,"actions":["deny"],"cookie":21,"hard_timeout":1}'
+	assert_eq "$(connect_py 17020)" EPERM "hard-timeout rule in force"
+	wait_for "$TMP/events.out" '"cookie":19,.*"reason":"idle_timeout".*"flow_removed"' 10
+	wait_for "$TMP/events.out" '"cookie":20,.*"reason":"hard_timeout".*"hits":1,.*"flow_removed"' 10
+	local n
+	n=$(ctl rules "$HOSTID" -j | grep -c '"cookie"' || true)
+	assert_eq "$n" 0 "rules left"
+	grep -q '"cookie":21' "$TMP/events.out" && fail "removal of 21 sent without send_flow_rem"
+	[ "$(connect_py 17020)" != EPERM ] || fail "rule still enforced after its hard timeout"
+}
+
+# Controller stopped: secure mode keeps enforcing; the agent reconnects
+# and the new controller sees one session.
+test_controller_restart_secure() {
+	guard_setup
+	start_controller
+	start_agent --fail-mode secure
+	listen_on 17022
+	add_rule '{"op":"connect","port":17022,"actions":["deny"],"cookie":22}'
+	bg_stop controller
+	wait_for "$TMP/agent.err" "controller session lost"
+	assert_eq "$(connect_py 17022)" EPERM "denied while the controller is away"
+	assert_eq "$(connect_bash 17023)" fail "nothing listens on 17023" # sanity
+	mv "$TMP/controller.err" "$TMP/controller1.err"
+	start_controller
+	wait_for "$TMP/controller.err" "host .* connected"
+	local n
+	n=$(grep -c "connected to controller" "$TMP/agent.err")
+	assert_eq "$n" 2 "agent sessions"
+	ctl stats -j >"$TMP/stats"
+	grep -q '"hosts":1,"sessions":1' "$TMP/stats" || fail "stats: $(cat "$TMP/stats")"
+	assert_eq "$(connect_py 17022)" EPERM "still denied"
+	assert_eq "$(rule_hits 22)" 2 "hits across the restart"
+}
+
+# A host that comes back while its old session still looks alive (a
+# frozen agent: its TCP connection is open, it just says nothing) gets a
+# new session that replaces the old one.
+test_reconnect_replaces_session() {
+	guard_setup
+	start_controller
+	start_agent
+	kill -STOP "$(cat "$TMP/agent.pid")"
+	local cg2=$CGROOT/sfg-test2-$$ pin2=/sys/fs/bpf/sfg-test2-$$
+	mkdir "$cg2"
+	on_exit "rmdir '$cg2'"
+	on_exit "'$SYSFLOW' agent --unload -F '$pin2' -q"
+	bg_start agent2 "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$pin2" -c "$cg2" \
+		--host-id "$HOSTID" --backoff-max 300
+	wait_for "$TMP/controller.err" "replacing its old session"
+	ctl hosts -j >"$TMP/hosts"
+	assert_eq "$(grep -c host_id "$TMP/hosts")" 1 "hosts listed"
+	ctl stats -j | grep -q '"replaced":1,' || fail "replaced: $(ctl stats -j)"
+	bg_stop agent KILL || true
+}
+
+# kill -9 of the agent: pinned rules stay in force; a new agent restores
+# its table, counters included.
+test_agent_restart_keeps_rules() {
+	guard_setup
+	start_controller
+	start_agent
+	listen_on 17024
+	add_rule '{"op":"connect","port":17024,"actions":["deny"],"cookie":24}'
+	assert_eq "$(connect_py 17024)" EPERM "denied"
+	bg_stop agent KILL || true
+	assert_eq "$(connect_py 17024)" EPERM "denied without an agent"
+	mv "$TMP/agent.err" "$TMP/agent1.err"
+	start_agent
+	grep -q "restored 1 rules" "$TMP/agent.err" || fail "no restore: $(cat "$TMP/agent.err")"
+	assert_eq "$(connect_py 17024)" EPERM "denied by the new agent"
+	assert_eq "$(rule_hits 24)" 3 "hits kept"
+	assert_eq "$(connect_bash 17024)" fail "bash denied too (no subject)"
+}
+
+# The dlp app: reading the sensitive file isolates the reader.
+test_dlp_isolates() {
+	guard_setup
+	echo "top secret" >"$MNT/w2"
+	start_controller --dlp "$MNT/w2"
+	start_agent
+	listen_on 17025
+	mkfifo "$TMP/go"
+	in_cg "$PY" -c '
+import errno, socket, sys
+open(sys.argv[1]).read()
+print("read", flush=True)
+open(sys.argv[2]).read()
+try:  # isolation denies socket() already
+    s = socket.socket()
+    s.connect(("127.0.0.1", 17025)); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$MNT/w2" "$TMP/go" >"$TMP/reader.out" &
+	local reader=$!
+	wait_for "$TMP/reader.out" read
+	wait_for "$TMP/controller.err" "dlp: .* read $MNT/w2"
+	wait_rule '"pid":[0-9]+.*"isolation"'
+	echo go >"$TMP/go"
+	wait "$reader"
+	assert_eq "$(tail -1 "$TMP/reader.out")" EPERM "the reader's connect"
+	assert_eq "$(connect_py 17025)" ok "other processes connect"
+	wait_for "$TMP/agent.err" "isolated: no network"
+}
+
+# A fanotify listener that dies leaves nothing blocked: opens that were
+# denied (miss policy deny) go through once the agent is killed, and
+# opens in flight when it dies complete.
+test_fanotify_listener_death() {
+	guard_setup
+	echo x >"$MNT/f"
+	start_controller
+	start_agent --miss file=deny
+	in_cg cat "$MNT/f" 2>/dev/null && fail "miss deny not applied"
+	# opens in flight while the agent dies
+	in_cg bash -c 'for i in $(seq 2000); do cat "$0" >/dev/null 2>&1; done; echo done' \
+		"$MNT/f" >"$TMP/loop.out" &
+	local loop=$!
+	bg_stop agent KILL || true
+	wait "$loop"
+	assert_eq "$(cat "$TMP/loop.out")" done "looping process finished"
+	assert_eq "$(in_cg cat "$MNT/f")" x "open after the agent died"
+}
+
+# Priorities, strict and non-strict MODIFY/DELETE, CHECK_OVERLAP, IPv6.
+test_flow_mod_semantics() {
+	guard_setup
+	start_controller
+	start_agent
+	listen_on 17040
+	add_rule '{"op":"connect","port":17040,"actions":["deny"],"cookie":40}'
+	add_rule '{"op":"connect","port":"17000-17100","comm":"python3","priority":200,"actions":["allow"],"cookie":41}'
+	assert_eq "$(connect_py 17040)" ok "higher priority allow wins"
+	assert_eq "$(connect_bash 17040)" fail "bash: the deny"
+	if ctl add "$HOSTID" '{"op":"connect","port":17050,"priority":200,"flags":["check_overlap"],"actions":["deny"]}' >/dev/null 2>"$TMP/e"; then
+		fail "overlapping rule accepted"
+	fi
+	grep -q "flow_mod_failed/overlap" "$TMP/e" || fail "$(cat "$TMP/e")"
+	ctl del "$HOSTID" '{"cookie":41}' >/dev/null || fail "del by cookie"
+	assert_eq "$(connect_py 17040)" EPERM "after deleting the allow"
+	ctl add "$HOSTID" '{"command":"modify_strict","op":"connect","port":17040,"priority":100,"actions":["allow"]}' >/dev/null ||
+		fail "modify_strict"
+	assert_eq "$(connect_py 17040)" ok "after modify_strict to allow"
+	assert_eq "$(rule_hits 40)" 3 "hits kept across modify"
+	# IPv6 through the connect6 hook
+	add_rule '{"op":"connect","addr":"::1/128","port":17042,"actions":["deny"],"cookie":42}'
+	local r
+	r=$(in_cg "$PY" -c '
+import errno, socket
+s = socket.socket(socket.AF_INET6)
+try:
+    s.connect(("::1", 17042)); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])')
+	assert_eq "$r" EPERM "IPv6 connect"
+	assert_eq "$(rule_hits 42)" 1 "IPv6 hits"
+}
+
+run_tests "$@"
