@@ -92,14 +92,13 @@ struct flowmon_key {
 	__u16 _pad;
 };
 
-/* Per-flow record, updated in place under the spin lock. */
+/* Per-flow record. Counters are atomic adds; ranges and flags change under
+ * the spin lock. Fields the per-packet path touches come first, next to the
+ * key in the hash element; first_seen and the DPI strings follow.
+ */
 struct flowmon_rec {
 	struct bpf_spin_lock lock;
 	__u32 dpi_state; /* enum flowmon_dpi_state, set with cmpxchg */
-	__u64 first_seen_ns; /* CLOCK_MONOTONIC, or pcap epoch when offline */
-	__u64 last_seen_ns;
-	__u64 packets;
-	__u64 bytes; /* sum of IP total lengths */
 	__u16 min_ip_len;
 	__u16 max_ip_len;
 	__u16 min_tcp_window; /* raw header field, unscaled */
@@ -111,6 +110,10 @@ struct flowmon_rec {
 	__u8 dpi_kind; /* enum flowmon_dpi_kind */
 	__u8 dns_rcode;
 	__u16 dns_qtype;
+	__u64 last_seen_ns;
+	__u64 packets;
+	__u64 bytes; /* sum of IP total lengths */
+	__u64 first_seen_ns; /* CLOCK_MONOTONIC, or pcap epoch when offline */
 	char http_method[FLOWMON_METHOD_LEN];
 	char name[FLOWMON_NAME_LEN]; /* DNS query, HTTP Host or TLS SNI */
 };

@@ -159,6 +159,11 @@ int sf_flowmon_run_packet(struct sf_flowmon *fm, const void *frame, size_t len,
 int sf_flowmon_replay_pcap(struct sf_flowmon *fm, const char *path,
 			   sf_flow_cb cb, void *ctx, long *bad_offset);
 
+/* The entry program's fd (xdp_flowmon or flowmon_start), e.g. for
+ * BPF_PROG_TEST_RUN with repeat in benchmarks.
+ */
+int sf_flowmon_prog_fd(struct sf_flowmon *fm);
+
 /* Packets seen by the program since open (test mode, -t). */
 uint64_t sf_flowmon_packets(struct sf_flowmon *fm);
 

@@ -478,6 +478,11 @@ int sf_flowmon_get_stats(struct sf_flowmon *fm, struct sf_flowmon_stats *st)
 	return err;
 }
 
+int sf_flowmon_prog_fd(struct sf_flowmon *fm)
+{
+	return fm->entry_fd;
+}
+
 uint64_t sf_flowmon_packets(struct sf_flowmon *fm)
 {
 	uint64_t n = 0;
