@@ -99,6 +99,7 @@ $(LIBSO): $(LIB_OBJ)
 
 $(BUILD)/sysflow.pc: sysflow.pc.in
 	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(BUILD)/sysflow: $(CMD_OBJ) $(LIBA)
