@@ -49,16 +49,20 @@ BPFTEST_SRC := $(wildcard tests/bpf/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC) $(BPFTEST_SRC))
 BENCH_SRC := $(wildcard bench/*/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+EXAMPLE_BINS := $(BUILD)/examples/l2fwd
+# What `sysflow echo` (AF_XDP) needs without root; see docs/xsk.md.
+XSK_CAPS := cap_net_raw,cap_net_admin,cap_bpf,cap_perfmon
+SETCAP ?= 0
 
 LIBA := $(BUILD)/libsysflow.a
 LIBSO := $(BUILD)/libsysflow.so.0
 SANLIB := $(BUILD)/libsysflow-san.a
 
-.PHONY: all test bench install clean format check-format
+.PHONY: all test bench install clean format examples
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(BUILD)/sysflow $(LIBA) $(LIBSO) $(BUILD)/sysflow.pc
+all: $(BUILD)/sysflow $(LIBA) $(LIBSO) $(BUILD)/sysflow.pc $(EXAMPLE_BINS)
 
 $(BUILD)/vmlinux.h:
 	$(call msg,GEN,$@)
@@ -121,6 +125,15 @@ $(BUILD)/bench/%: bench/%.c $(LIBA)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests $< $(LIBA) -o $@ $(LDLIBS)
 
+# Examples use the public headers only, as a library user would.
+$(BUILD)/examples/%: examples/%.c $(LIBA) $(wildcard include/sysflow/*.h)
+	$(call msg,CC-EX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude \
+		$(PKG_CFLAGS) $< $(LIBA) -o $@ $(LDLIBS)
+
+examples: $(EXAMPLE_BINS)
+
 test-build: all $(BUILD)/sysflow-san $(TEST_BINS)
 
 test: test-build
@@ -140,6 +153,13 @@ install: all
 	install -m 644 include/sysflow/*.h $(DESTDIR)$(PREFIX)/include/sysflow/
 	install -m 644 $(BUILD)/sysflow.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+ifeq ($(SETCAP),1)
+	setcap $(XSK_CAPS)+ep $(DESTDIR)$(PREFIX)/bin/sysflow
+else
+	@echo "install: 'make install SETCAP=1' lets users run sysflow echo" \
+	      "without root: setcap $(XSK_CAPS)+ep on the installed sysflow" \
+	      "(it then applies to every sysflow command they run)"
+endif
 
 format:
 	clang-format -i $(wildcard bpf/*.c bpf/*.h lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h include/sysflow/*.h)

@@ -10,6 +10,9 @@
 #ifndef __PARSE_BPF_H
 #define __PARSE_BPF_H
 
+#ifndef ETH_P_ARP
+#define ETH_P_ARP 0x0806
+#endif
 #ifndef ETH_P_IP
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
@@ -28,6 +31,15 @@
 #define VLAN_MAX_DEPTH 4 /* tags walked; the first two are recorded */
 #define IPV6_EXT_MAX 8 /* extension headers walked before giving up */
 #define VLAN_VID_MASK 0x0FFF
+
+/* How far past the start of the L3 header parse_ipv4()/parse_ipv6() and one
+ * L4 parser may read: a 40-byte IPv6 header, IPV6_EXT_MAX extension headers
+ * of at most 2048 bytes each, then a TCP header with options (60). Tracing
+ * programs have no packet pointers: they copy headers into a map value and
+ * parse the copy, and the verifier, which cannot use data_end there, proves
+ * each read in bounds only if the value is at least this large.
+ */
+#define PARSE_L3_MAX_SPAN (40 + IPV6_EXT_MAX * 2048 + 60)
 
 enum parse_error {
 	PARSE_TRUNCATED = 1, /* header runs past the end of the packet */
@@ -257,6 +269,22 @@ static __always_inline int parse_icmp_common(struct hdr_cursor *c,
 	c->pos = h + 1;
 	*icmph = h;
 	return 0;
+}
+
+/* ARP for IPv4 over Ethernet (RFC 826). Returns the opcode (1 request,
+ * 2 reply); other hardware or protocol types are malformed here.
+ */
+static __always_inline int parse_arp(struct hdr_cursor *c, void *data_end)
+{
+	struct arphdr *h = c->pos;
+
+	if ((void *)(h + 1) > data_end)
+		return -PARSE_TRUNCATED;
+	if (h->ar_hrd != bpf_htons(1) || h->ar_pro != bpf_htons(ETH_P_IP) ||
+	    h->ar_hln != 6 || h->ar_pln != 4)
+		return -PARSE_MALFORMED;
+	c->pos = h + 1;
+	return bpf_ntohs(h->ar_op);
 }
 
 #endif /* __PARSE_BPF_H */

@@ -13,6 +13,7 @@ static const struct cmd_def *const commands[] = {
 	&cmd_agent,
 	&cmd_controller,
 	&cmd_ctl,
+	&cmd_echo,
 	&cmd_route,
 	&cmd_features,
 	NULL,

@@ -10,6 +10,7 @@
 #include <sysflow/route.h>
 #include <sysflow/proto.h>
 #include <sysflow/guard.h>
+#include <sysflow/xsk.h>
 
 /* The library's version string, e.g. "0.1.0". */
 const char *sf_version(void);

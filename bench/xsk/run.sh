@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# bench/xsk/run.sh: packets per second of the echo of `sysflow echo` on
+# AF_XDP (copy mode, native XDP on a veth), against the same echo logic
+# (sf_echo_frame()) on an AF_PACKET socket (bench/xsk/afp_echo.c), the
+# baseline a user would otherwise pick. Side by side in one run.
+#
+#   namespace G: xdpgen on CPU GEN_CPU      namespace E: the echo on ECHO_CPU
+#   vg ---- 60-byte UDP to port 7 -------->  ve
+#      <----------- echoes ----------------
+#
+# xdpgen (bench/xsk/xdpgen.c) sends one frame again and again in XDP
+# live-frames mode (no socket, no skb on its side) and counts the echoes
+# that reach vg. On a veth the sender's CPU pays for the receiver, and the
+# echo's CPU should pay for the echo only: the frames carry a source MAC
+# that is not vg's, so G's stack drops the echoes on arrival, and RPS on vg
+# runs that receive on GEN_CPU (SINK_RPS=0 leaves it on the echo's CPU).
+#
+# Both echoes get the same CPU and about the same queue depth: rx and fill
+# rings of RING entries for AF_XDP, an 8 MiB socket buffer for AF_PACKET
+# (about 4000 frames of this size). The AF_PACKET echo needs ve's XDP
+# path for xdp_frames to arrive, so ve gets a bare XDP_PASS program
+# (bpf/xdp_pass.bpf.c), which then builds the skb AF_PACKET reads.
+# Variants take turns, the order rotating each round; medians are printed
+# with min and max, then the ratio. "per CPU-s" divides the echoes by the
+# CPU time the echo's threads (the echo and its NAPI kthread) used in the
+# window, which discounts time other load on the machine took from them.
+#
+# Where the echo side's receive work runs matters on a veth: by default it
+# would run in softirq on the sender's CPU, coupling the generator's rate
+# to the variant's receive cost. Here ve's NAPI is made threaded and its
+# kthread pinned to the echo's CPU: one CPU does all the echo's work
+# (receive, process, send), the other only generates. NAPI_CPU=softirq
+# keeps the kernel's default instead.
+#
+# Environment: BUILD (default build), ROUNDS (5), SECS (3 per run), WARMUP
+# (0.5 s), GEN_CPU (0), ECHO_CPU (last CPU), NAPI_CPU (ECHO_CPU), RING
+# (4096), ECHO_ARGS (more options for sysflow echo, e.g. --busy-poll),
+# SINK_RPS (1). Results and how to read them: docs/performance.md.
+SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$SELF_DIR/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+# shellcheck source=tests/netns/lib.sh disable=SC1091
+. "$ROOT/tests/netns/lib.sh"
+
+ROUNDS=${ROUNDS:-5}
+SECS=${SECS:-3}
+WARMUP=${WARMUP:-0.5}
+NCPU=$(nproc)
+GEN_CPU=${GEN_CPU:-0}
+ECHO_CPU=${ECHO_CPU:-$((NCPU - 1))}
+NAPI_CPU=${NAPI_CPU:-$ECHO_CPU}
+ECHO_ARGS=${ECHO_ARGS:-} # more options for sysflow echo
+SINK_RPS=${SINK_RPS:-1}
+RING=${RING:-4096}
+TARGET=3
+SYSFLOW=$BUILD/sysflow
+XDPGEN=$BUILD/bench/xsk/xdpgen
+AFP_ECHO=$BUILD/bench/xsk/afp_echo
+XDP_PASS_OBJ=$BUILD/bpf/xdp_pass.bpf.o
+MAC_G=02:00:00:00:07:01
+MAC_E=02:00:00:00:07:02
+VG=vg$$ # unique: the NAPI kthread is found by the device's name
+VE=ve$$
+IP_G=10.99.0.1
+IP_E=10.99.0.2
+VARIANTS=(af_xdp af_packet)
+
+# ---- background processes: only the ones still running are killed ----
+
+declare -A BG_PID=()
+bg_kill_all() {
+	local n
+	for n in "${!BG_PID[@]}"; do
+		kill -KILL -- "-${BG_PID[$n]}" 2>/dev/null || true
+	done
+}
+
+start() { # NAME CMD...: in its own process group, fresh output files
+	local name=$1; shift
+	rm -f "$TMP/$name.out" "$TMP/$name.err"
+	setsid "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	BG_PID[$name]=$!
+}
+
+stop() { # NAME: SIGINT, then wait at most 10 s
+	local pid=${BG_PID[$1]} i
+	kill -INT "$pid" 2>/dev/null || true
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && fail "$1 did not stop on SIGINT"
+	unset "BG_PID[$1]"
+	wait "$pid" 2>/dev/null || true
+}
+
+# ---- the two echoes ----
+
+variant_up() {
+	case $1 in
+	af_xdp)
+		start echo ip netns exec "$(ns e)" taskset -c "$ECHO_CPU" \
+			"$SYSFLOW" echo "$VE" --ip "$IP_E" -m native -c -j \
+			--rx-size "$RING" --fill-size "$RING" \
+			--tx-size "$RING" --comp-size "$RING" --chunks $((RING * 4)) \
+			$ECHO_ARGS # unquoted: several words
+		wait_for "$TMP/echo.err" "Ctrl-C to end|error" 30 ;;
+	af_packet)
+		in_ns e ip link set dev "$VE" xdpdrv obj "$XDP_PASS_OBJ" sec xdp
+		start echo ip netns exec "$(ns e)" taskset -c "$ECHO_CPU" \
+			"$AFP_ECHO" "$VE" "$IP_E"
+		wait_for "$TMP/echo.err" "ready|error|Usage" 30 ;;
+	esac
+	grep -qiE "error|usage" "$TMP/echo.err" && fail "$1: $(cat "$TMP/echo.err")"
+	napi_pin
+}
+
+# The echo side's receive work runs in ve's NAPI: threaded (a kthread,
+# possible once XDP gave ve a NAPI) and pinned to NAPI_CPU. WORKERS gets
+# the threads doing the echo's work: the echo, and its NAPI kthread.
+napi_pin() {
+	local p
+	WORKERS=${BG_PID[echo]}
+	[ "$NAPI_CPU" == softirq ] && return 0
+	in_ns e sh -c "echo 1 > /sys/class/net/$VE/threaded" ||
+		fail "cannot make $VE's NAPI threaded"
+	for p in $(pgrep "^napi/$VE-"); do
+		# the kthread of our ve only: named after the device
+		[ -e "/proc/$p" ] && taskset -pc "$NAPI_CPU" "$p" >/dev/null &&
+			WORKERS+=",$p"
+	done
+}
+
+variant_down() {
+	stop echo
+	[ "$1" == af_packet ] && in_ns e ip link set dev "$VE" xdpdrv off
+	in_ns e ip link show dev "$VE" | grep -q "prog/xdp" && fail "XDP left on $VE after $1"
+	return 0
+}
+
+# run_once VARIANT -> PPS, PER_CPU_S, OFFERED (no subshell: it owns
+# processes). Echoes per CPU-second need all the echo's work in WORKERS,
+# so only with a pinned NAPI.
+run_once() {
+	local pids=()
+	variant_up "$1"
+	[ "$NAPI_CPU" == softirq ] || pids=(-p "$WORKERS")
+	in_ns g taskset -c "$GEN_CPU" "$XDPGEN" -i "$VG" -d "$MAC_E" -s "$IP_G" \
+		-D "$IP_E" -t "$SECS" -w "$WARMUP" "${pids[@]}" >"$TMP/gen.out" \
+		2>"$TMP/gen.err" || fail "xdpgen: $(cat "$TMP/gen.err")"
+	variant_down "$1"
+	PPS=$(sed -n 's/.*: \([0-9]*\) pps echoed.*/\1/p' "$TMP/gen.out")
+	PER_CPU_S=$(sed -n 's/.*: \([0-9]*\) per CPU-s/\1/p' "$TMP/gen.out")
+	PER_CPU_S=${PER_CPU_S:-0}
+	OFFERED=$(awk '{ printf "%d", $2 / $6 }' "$TMP/gen.out")
+	[ -n "$PPS" ] || fail "xdpgen printed: $(cat "$TMP/gen.out")"
+}
+
+stats() { # VALUES... -> "median min max"
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%d %d %d\n", m, v[1], v[NR] }'
+}
+
+main() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	[ "$NCPU" -ge 2 ] || skip "needs 2 CPUs"
+	local f missing=()
+	for f in "$SYSFLOW" "$XDPGEN" "$AFP_ECHO" "$XDP_PASS_OBJ"; do
+		[ -e "$f" ] || missing+=("$f")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then # run alone: build what is missing
+		make -s -C "$ROOT" BUILD="$BUILD" "${missing[@]}" >/dev/null ||
+			fail "cannot build ${missing[*]}; run make BUILD=... bench"
+	fi
+	ns_add g
+	ns_add e
+	ip link add "$VG" netns "$(ns g)" address "$MAC_G" type veth \
+		peer name "$VE" netns "$(ns e)" address "$MAC_E"
+	in_ns g ip link set "$VG" up
+	in_ns e ip link set "$VE" up
+	# The echoes' receive on vg runs on the generator's CPU (RPS), as a
+	# NIC and a wire would take it off the echo's CPU; without this the
+	# veth bills the echo for the receiver's backlog processing.
+	[ "$SINK_RPS" == 1 ] && in_ns g sh -c "printf %x $((1 << GEN_CPU)) > \
+		/sys/class/net/$VG/queues/rx-0/rps_cpus"
+	on_exit bg_kill_all # runs first: cleanups go in reverse order
+
+	echo "xsk echo: 60-byte UDP to port 7 over a veth, echoed to the sender"
+	echo "xdpgen (XDP live frames) on CPU $GEN_CPU, echo on CPU $ECHO_CPU," \
+	     "its NAPI on $NAPI_CPU"
+	echo "af_xdp: sysflow echo, native XDP, copy mode, rings of" \
+	     "$RING${ECHO_ARGS:+ ($ECHO_ARGS)}; af_packet: afp_echo"
+	echo "median, min, max of $ROUNDS runs x $SECS s, variants interleaved;" \
+	     "$NCPU CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '%-10s %9s %9s %9s %9s %11s\n' variant pps min max offered \
+		"per CPU-s"
+	local r k v med min max
+	declare -A res=() off=() cpu=()
+	for ((r = 0; r < ROUNDS; r++)); do
+		for ((k = 0; k < ${#VARIANTS[@]}; k++)); do
+			v=${VARIANTS[(r + k) % ${#VARIANTS[@]}]}
+			run_once "$v"
+			info "round $((r + 1)) $v: $PPS pps echoed of $OFFERED" \
+			     "offered, $PER_CPU_S per CPU-s"
+			res[$v]="${res[$v]:-} $PPS"
+			off[$v]="${off[$v]:-} $OFFERED"
+			cpu[$v]="${cpu[$v]:-} $PER_CPU_S"
+		done
+	done
+	declare -A med_of=() cpu_of=()
+	# shellcheck disable=SC2086
+	for v in "${VARIANTS[@]}"; do
+		read -r med min max <<<"$(stats ${res[$v]})"
+		med_of[$v]=$med
+		cpu_of[$v]=$(stats ${cpu[$v]} | cut -d' ' -f1)
+		printf '%-10s %9d %9d %9d %9d %11d\n' "$v" "$med" "$min" "$max" \
+			"$(stats ${off[$v]} | cut -d' ' -f1)" "${cpu_of[$v]}"
+	done
+	awk -v x="${med_of[af_xdp]}" -v p="${med_of[af_packet]}" -v t="$TARGET" \
+		-v cx="${cpu_of[af_xdp]}" -v cp="${cpu_of[af_packet]}" \
+		-v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+		ok = (x / p >= t) ? "met" : "NOT met"
+		printf "af_xdp/af_packet: pps %.2f (target >= %d: %s)", x / p, t, ok
+		if (cp > 0)
+			printf ", per CPU-s %.2f", cx / cp
+		printf "; load after: %s\n", load }'
+}
+
+main "$@"

@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# test_echo.sh: `sysflow echo` in the lab (scripts/lab) with real peers:
+# arping, ping, ping -6 and a UDP client get their answers, counted
+# exactly, in native and generic XDP mode; the host's stack keeps working;
+# several queues; no chunk leaks; busy polling; -v; clean close; and the
+# echo as an unprivileged user with only the capabilities it needs.
+source "$(dirname "$0")/xsk_lib.sh"
+
+# The whole conversation of a peer with the echo, counted on both sides.
+# ARP is counted exactly: the host's kernel gets a static entry before it
+# pings, so arping's are the only requests. ping -6 resolves through NDP.
+talk_and_count() {
+	local mac
+	assert_eq "$(arping_count 3 10.0.0.5)" 3 "arping replies"
+	mac=$(mac_of "$T1" "$V1")
+	in_host ip neigh replace 10.0.0.5 lladdr "$mac" dev "$V0" nud permanent
+	assert_eq "$(ping_count -c 5 -i 0.2 10.0.0.5)" 5 "ping replies"
+	in_host ip -6 neigh flush dev "$V0"
+	assert_eq "$(ping_count -6 -c 5 -i 0.2 fd00::5)" 5 "ping -6 replies"
+	in_host ip -6 neigh show fd00::5 dev "$V0" | grep -q "lladdr $mac" ||
+		fail "NDP did not resolve fd00::5 to $mac: $(in_host ip -6 neigh)"
+	assert_eq "$(udp_echo "$H" 10.0.0.5 20)" 20 "UDP echo replies"
+	assert_eq "$(udp_echo "$H" fd00::5 20)" 20 "UDP/IPv6 echo replies"
+	echo_stop
+	assert_stat answered.arp 3
+	assert_stat answered.icmp 5
+	assert_stat answered.icmp6 5
+	assert_stat answered.udp 20
+	assert_stat answered.udp6 20
+	[ "$(estat answered.ndp)" -ge 1 ] || fail "no neighbour solicitation answered"
+	assert_stat queues.0.tx_dropped 0
+	assert_stat queues.0.pool_free "$(estat queues.0.pool_free_start)"
+	no_xdp "$T1" "$V1"
+}
+
+test_echo_native() {
+	lab_up
+	echo_start -m native
+	grep -q "native XDP, copy mode" "$TMP/echo.err" ||
+		fail "auto copy mode not reported: $(cat "$TMP/echo.err")"
+	talk_and_count
+}
+
+test_echo_generic() {
+	lab_up
+	echo_start -m generic
+	grep -q "generic XDP, copy mode" "$TMP/echo.err" || fail "mode not reported"
+	talk_and_count
+}
+
+# Only requests are steered: the kernel of test1 still gets UDP to other
+# ports, TCP, and the answers to its own pings and ARP requests.
+test_echo_host_keeps_working() {
+	lab_up
+	echo_start
+	bg_start udp9 ip netns exec "$T1" $PY -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.0.0.5", 8080)); s.listen(1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("10.0.0.5", 9))
+print("ready", flush=True)
+print(u.recvfrom(100)[0].decode(), flush=True)
+c, _ = s.accept(); c.sendall(c.recv(100).upper()); c.close()'
+	wait_for "$TMP/udp9.out" ready
+	in_host $PY -c '
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"to-port-9", ("10.0.0.5", 9))
+c = socket.create_connection(("10.0.0.5", 8080), timeout=5); c.sendall(b"tcp works")
+assert c.recv(100) == b"TCP WORKS"' || fail "TCP to test1's stack failed"
+	wait_for "$TMP/udp9.out" to-port-9
+	assert_eq "$(in_t1 ping -q -c 3 -i 0.2 -W 2 10.0.0.4 |
+		sed -n 's/.* \([0-9]*\) received.*/\1/p')" 3 "test1's own pings"
+	echo_stop
+	[ "$(estat xdp.passed)" -gt 0 ] || fail "nothing passed to the stack"
+	assert_stat answered.udp 0
+}
+
+# --all: every frame to the socket, the stack sees none (the seed's way).
+test_echo_all() {
+	lab_up
+	echo_start --all
+	in_host $PY -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(10): s.sendto(b"x", ("10.0.0.5", 9))'
+	assert_eq "$(udp_echo "$H" 10.0.0.5 5)" 5 "UDP echo replies"
+	echo_stop
+	[ "$(estat ignored)" -ge 10 ] || fail "port 9 datagrams not taken by the echo"
+	assert_stat xdp.passed 0
+}
+
+# Two queues, one socket each, sharing one UMEM; the host's flows spread
+# over both queues by hash.
+test_echo_two_queues_shared_umem() {
+	lab_up 2
+	echo_start -n 2 --shared-umem -m native
+	grep -q "queues 0-1.*shared UMEM" "$TMP/echo.err" || fail "not two queues"
+	assert_eq "$(udp_echo "$H" 10.0.0.5 4 32)" 128 "UDP echo replies"
+	echo_stop
+	assert_stat answered.udp 128
+	[ "$(estat queues.0.rx)" -gt 0 ] && [ "$(estat queues.1.rx)" -gt 0 ] ||
+		fail "one queue got nothing: $(cat "$TMP/echo.out")"
+	assert_stat queues.0.pool_free "$(estat queues.0.pool_free_start)"
+	assert_stat queues.1.pool_size "$(estat queues.0.pool_size)"
+}
+
+# Two queues, each socket with its own UMEM, one XDP program for both.
+test_echo_two_queues_own_umems() {
+	lab_up 2
+	echo_start -n 2 -m generic
+	assert_eq "$(udp_echo "$H" fd00::5 2 32)" 64 "UDP/IPv6 echo replies"
+	echo_stop
+	assert_stat answered.udp6 64
+	assert_stat queues.1.pool_size "$(estat queues.0.pool_size)"
+	assert_stat queues.0.pool_free "$(estat queues.0.pool_free_start)"
+	assert_stat queues.1.pool_free "$(estat queues.1.pool_free_start)"
+}
+
+# A long run at full speed: every chunk comes back to the pool.
+test_echo_no_chunk_leak() {
+	lab_up
+	echo_start
+	in_host ip neigh replace 10.0.0.5 lladdr "$(mac_of "$T1" "$V1")" dev "$V0" nud permanent
+	in_host ping -q -f -c 20000 10.0.0.5 >/dev/null &
+	local p1=$!
+	in_host ping -q -6 -f -c 20000 fd00::5 >/dev/null &
+	local p2=$!
+	in_host $PY -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setblocking(False)
+end = time.time() + 4
+n = 0
+while time.time() < end:
+    try:
+        s.sendto(b"y" * (n % 1400), ("10.0.0.5", 7)); n += 1
+    except BlockingIOError:
+        pass
+    try:
+        while True: s.recv(2048)
+    except BlockingIOError:
+        pass
+print(n)' >"$TMP/blast.out"
+	wait "$p1" "$p2" || true
+	echo_stop
+	local rx udp free start
+	rx=$(estat queues.0.rx) udp=$(estat answered.udp)
+	free=$(estat queues.0.pool_free) start=$(estat queues.0.pool_free_start)
+	info "rx $rx, udp $udp of $(cat "$TMP/blast.out") sent, pool $free/$start"
+	[ "$rx" -gt 40000 ] || fail "only $rx frames received"
+	assert_eq "$free" "$start" "pool free count after the run"
+	assert_stat queues.0.tx_in_flight 0
+	assert_stat queues.0.tx "$(estat queues.0.tx_completed)"
+}
+
+test_echo_busy_poll() {
+	lab_up
+	echo_start -m native --busy-poll
+	grep -q "busy poll" "$TMP/echo.err" || fail "busy poll not reported"
+	in_host ip neigh replace 10.0.0.5 lladdr "$(mac_of "$T1" "$V1")" dev "$V0" nud permanent
+	assert_eq "$(ping_count -c 5 -i 0.2 10.0.0.5)" 5 "ping replies"
+	assert_eq "$(udp_echo "$H" fd00::5 10)" 10 "UDP/IPv6 echo replies"
+	echo_stop
+	assert_stat answered.icmp 5
+}
+
+# -v: one line per answer, on stdout before the statistics.
+test_echo_verbose() {
+	lab_up
+	bg_start echo ip netns exec "$T1" "$SYSFLOW" echo "$V1" -v
+	wait_for "$TMP/echo.err" "Ctrl-C to end" 30
+	assert_eq "$(arping_count 2 10.0.0.5)" 2 "arping replies"
+	in_host ip neigh replace 10.0.0.5 lladdr "$(mac_of "$T1" "$V1")" dev "$V0" nud permanent
+	assert_eq "$(ping_count -c 3 -i 0.2 10.0.0.5)" 3 "ping replies"
+	bg_stop echo INT
+	assert_eq "$(grep -c '^arp   reply 10.0.0.5 is-at .* to 10.0.0.4$' "$TMP/echo.out")" 2 "arp lines"
+	assert_eq "$(grep -c '^icmp  echo reply 10.0.0.5 > 10.0.0.4 id [0-9]* seq [123]$' "$TMP/echo.out")" 3 "icmp lines"
+	grep -q "answered arp 2, icmp 3," "$TMP/echo.out" || fail "no statistics: $(cat "$TMP/echo.out")"
+}
+
+# prog_and_maps: the IDs of the XDP program on V1 and of its maps.
+prog_and_maps() {
+	local id
+	id=$(ip -n "$T1" -d link show dev "$V1" |
+		sed -n 's/.*prog\/xdp id \([0-9]*\) name xdp_to_xsk.*/\1/p')
+	[ -n "$id" ] || fail "xdp_to_xsk not attached: $(ip -n "$T1" link show dev "$V1")"
+	echo "prog:$id"
+	bpftool prog show id "$id" -j | $PY -c '
+import json, sys
+print(" ".join("map:%d" % m for m in json.load(sys.stdin).get("map_ids", [])))'
+}
+gone() { # prog:ID or map:ID no longer exists in the kernel
+	! bpftool "${1%%:*}" show id "${1#*:}" >/dev/null 2>&1
+}
+
+# SIGINT and kill -9 both leave the interface bare, and the program and
+# its maps freed; nothing is pinned (the echo shares this bpffs here).
+test_echo_clean_close() {
+	lab_up
+	local objs o sig
+	for sig in INT KILL; do
+		rm -f "$TMP/echo.out" "$TMP/echo.err" # not the last run's lines
+		bg_start echo nsenter --net="/run/netns/$T1" "$SYSFLOW" echo "$V1" -j
+		wait_for "$TMP/echo.err" "Ctrl-C to end" 30
+		objs=$(prog_and_maps)
+		[ "$(echo "$objs" | wc -w)" -ge 3 ] || fail "objects: $objs"
+		[ -z "$(find /sys/fs/bpf -name '*xsk*' 2>/dev/null)" ] || fail "pinned: $(find /sys/fs/bpf -name '*xsk*')"
+		if [ $sig == INT ]; then
+			echo_stop
+		else
+			kill -KILL "$(cat "$TMP/echo.pid")"
+			wait "$(cat "$TMP/echo.pid")" 2>/dev/null || true
+		fi
+		wait_until 10 bash -c "! ip -n '$T1' link show dev '$V1' | grep -q prog/xdp"
+		for o in $objs; do
+			wait_until 10 gone "$o"
+		done
+	done
+}
+
+# As uid 65534 with file capabilities XSK_CAPS only; dropping any one of
+# them fails with a message that names it.
+test_echo_unprivileged() {
+	command -v setcap >/dev/null && command -v setpriv >/dev/null ||
+		skip "setcap or setpriv missing"
+	lab_up
+	local bin=$TMP/caps/sysflow cap rest
+	mkdir -p "$TMP/caps"
+	chmod 755 "$TMP" "$TMP/caps"
+	cp "$SYSFLOW" "$bin"
+	chmod 755 "$bin"
+	# LeakSanitizer cannot trace a process that gained capabilities.
+	export ASAN_OPTIONS=detect_leaks=0
+	setcap "$XSK_CAPS+ep" "$bin"
+	bg_start echo ip netns exec "$T1" setpriv --reuid=65534 --regid=65534 \
+		--clear-groups --inh-caps=-all "$bin" echo "$V1" -j
+	wait_for "$TMP/echo.err" "Ctrl-C to end|error" 30
+	grep -q "Ctrl-C to end" "$TMP/echo.err" || fail "echo: $(cat "$TMP/echo.err")"
+	in_host ip neigh replace 10.0.0.5 lladdr "$(mac_of "$T1" "$V1")" dev "$V0" nud permanent
+	assert_eq "$(ping_count -c 3 -i 0.2 10.0.0.5)" 3 "ping replies"
+	assert_eq "$(udp_echo "$H" 10.0.0.5 5)" 5 "UDP echo replies"
+	echo_stop
+	assert_stat answered.icmp 3
+	no_xdp "$T1" "$V1"
+	for cap in ${XSK_CAPS//,/ }; do
+		rest=$(echo ",$XSK_CAPS," | sed "s/,$cap,/,/;s/^,//;s/,$//")
+		setcap "$rest+ep" "$bin"
+		local rc=0
+		ip netns exec "$T1" setpriv --reuid=65534 --regid=65534 \
+			--clear-groups --inh-caps=-all "$bin" echo "$V1" \
+			>"$TMP/out" 2>"$TMP/err" || rc=$?
+		assert_eq "$rc" 1 "exit status without $cap"
+		grep -qi "${cap#cap_}" "$TMP/err" ||
+			fail "error without $cap does not name it: $(cat "$TMP/err")"
+		no_xdp "$T1" "$V1"
+	done
+}
+
+# make install SETCAP=1 gives the installed binary exactly XSK_CAPS.
+test_install_setcap() {
+	grep -q '^XSK_CAPS := ' "$REPO/Makefile" ||
+		skip "the Makefile has no SETCAP install step yet"
+	command -v getcap >/dev/null || skip "getcap missing"
+	local root=$TMP/root caps
+	make -s -C "$REPO" BUILD="${BUILD:-build}" install DESTDIR="$root" \
+		PREFIX=/usr SETCAP=1 >"$TMP/make.log" 2>&1 ||
+		fail "make install SETCAP=1: $(tail -5 "$TMP/make.log")"
+	caps=$(getcap "$root/usr/bin/sysflow" | sed 's/.* //')
+	assert_eq "$($PY -c 'import sys; print(",".join(sorted(sys.argv[1].split("=")[0].split(","))))' "$caps")" \
+		"$($PY -c 'import sys; print(",".join(sorted(sys.argv[1].split(","))))' "$XSK_CAPS")" \
+		"capabilities of the installed sysflow"
+	[[ $caps == *=ep ]] || fail "not effective and permitted: $caps"
+}
+
+run_tests "$@"
