@@ -10,6 +10,7 @@ extern const struct cmd_def cmd_agent;
 extern const struct cmd_def cmd_controller;
 extern const struct cmd_def cmd_ctl;
 extern const struct cmd_def cmd_echo;
+extern const struct cmd_def cmd_tracepkt;
 extern const struct cmd_def cmd_route;
 extern const struct cmd_def cmd_features;
 

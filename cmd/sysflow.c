@@ -14,6 +14,7 @@ static const struct cmd_def *const commands[] = {
 	&cmd_controller,
 	&cmd_ctl,
 	&cmd_echo,
+	&cmd_tracepkt,
 	&cmd_route,
 	&cmd_features,
 	NULL,

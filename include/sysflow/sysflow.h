@@ -11,6 +11,7 @@
 #include <sysflow/proto.h>
 #include <sysflow/guard.h>
 #include <sysflow/xsk.h>
+#include <sysflow/tracepkt.h>
 
 /* The library's version string, e.g. "0.1.0". */
 const char *sf_version(void);

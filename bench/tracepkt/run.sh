@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# bench/tracepkt/run.sh: packet rate through a veth pair between two
+# namespaces with `sysflow tracepkt` attached, against no tracer, side by
+# side. Variants:
+#   none     no tracer
+#   floor    an empty tp_btf program on each of tracepkt's tracepoints
+#            (tp_floor): what the kernel charges for calling BPF at all
+#   nothing  tracepkt with a filter that matches no packet
+#            ('host 192.0.2.1'), all tracepoints: the cost every packet
+#            pays for being looked at (the issue's target: <= 10% loss)
+#   lean     the same filter, --hooks net_dev_queue,netif_receive_skb,
+#            kfree_skb: fewer tracepoints on the path
+#   all-s    every packet traced, --summary (statistics in user space)
+#   all-j    every packet traced, JSON lines to /dev/null
+# Each round runs every variant once, in a rotated order, so drifts of the
+# machine hit all of them alike. A variant's ratio is the median over
+# rounds of its rate divided by the "none" rate of the same round. Two
+# rates: pps (received per wall-clock second) and cpu-pps (received per
+# second of the sender's CPU time, which includes the receive softirq on
+# veth): the second is far less disturbed by other load on the machine.
+#
+#   BUILD=build ROUNDS=7 SECS=2 [VARIANTS="none nothing"] bench/tracepkt/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+ROUNDS=${ROUNDS:-7}
+SECS=${SECS:-2}
+SYSFLOW=${SYSFLOW:-$BUILD/sysflow}
+FLOOD=$BUILD/bench/tracepkt/udp_flood
+FLOOR=$BUILD/bench/tracepkt/tp_floor
+read -r -a VARIANTS <<<"${VARIANTS:-none floor nothing lean all-s all-j}"
+[ "${VARIANTS[0]}" = none ] || { echo "bench/tracepkt: VARIANTS must start with none" >&2; exit 2; }
+NOTHING='host 192.0.2.1'
+LEAN=net_dev_queue,netif_receive_skb,kfree_skb
+TARGET_LOSS=10
+
+[ "$(id -u)" -eq 0 ] || { echo "bench/tracepkt: needs root" >&2; exit 1; }
+for b in "$SYSFLOW" "$FLOOD" "$FLOOR"; do
+	[ -x "$b" ] || { echo "bench/tracepkt: $b missing; run 'make BUILD=$BUILD all $FLOOD $FLOOR'" >&2; exit 1; }
+done
+
+NS_A="sfbench$$-a" NS_B="sfbench$$-b"
+TMP=$(mktemp -d /tmp/sysflow-bench.XXXXXX)
+BG=
+cleanup() {
+	if [ -n "$BG" ]; then kill -KILL "$BG" 2>/dev/null || true; fi
+	ip netns del "$NS_A" 2>/dev/null || true
+	ip netns del "$NS_B" 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ip netns add "$NS_A"
+ip netns add "$NS_B"
+ip link add veth-a netns "$NS_A" type veth peer name veth-b netns "$NS_B"
+ip -n "$NS_A" addr add 10.78.0.1/24 dev veth-a
+ip -n "$NS_B" addr add 10.78.0.2/24 dev veth-b
+ip -n "$NS_A" link set veth-a up
+ip -n "$NS_B" link set veth-b up
+ip -n "$NS_A" neigh replace 10.78.0.2 dev veth-a nud permanent \
+	lladdr "$(ip netns exec "$NS_B" cat /sys/class/net/veth-b/address)"
+
+# start_bg READY_REGEX CMD...: run CMD in the background (stdout and stderr
+# in $TMP/bg.*) and return once READY_REGEX appears in either.
+start_bg() {
+	local re=$1 i; shift
+	: >"$TMP/bg.out"; : >"$TMP/bg.err"
+	"$@" >"$TMP/bg.out" 2>"$TMP/bg.err" &
+	BG=$!
+	for ((i = 0; i < 400; i++)); do
+		grep -qs "$re" "$TMP/bg.out" "$TMP/bg.err" && return 0
+		kill -0 "$BG" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "bench/tracepkt: '$*' did not start: $(cat "$TMP/bg.err")" >&2
+	exit 1
+}
+
+stop_bg() {
+	kill -TERM "$BG"
+	wait "$BG" || true
+	BG=
+}
+
+# run_variant V ROUND: one measurement, appended to $TMP/results as
+# "V ROUND pps cpupps lost".
+run_variant() {
+	local v=$1 r=$2 line lost=-
+	case $v in
+	floor) start_bg ready "$FLOOR" ;;
+	nothing) start_bg "Ctrl-C to end" "$SYSFLOW" tracepkt "$NOTHING" ;;
+	lean) start_bg "Ctrl-C to end" "$SYSFLOW" tracepkt "$NOTHING" --hooks "$LEAN" ;;
+	all-s) start_bg "Ctrl-C to end" "$SYSFLOW" tracepkt -s ;;
+	all-j) start_bg "Ctrl-C to end" "$SYSFLOW" tracepkt -j ;;
+	esac
+	line=$("$FLOOD" "/run/netns/$NS_A" "/run/netns/$NS_B" 10.78.0.2 9 "$SECS")
+	if [ -n "$BG" ]; then
+		stop_bg
+		lost=$(sed -n 's/.* hops; \([0-9]*\) hop events lost.*/\1/p' "$TMP/bg.err")
+	fi
+	echo "$v $r $(echo "$line" | awk '{print $8, $12}') ${lost:--}" >>"$TMP/results"
+}
+
+echo "tracepkt benchmark: UDP, 60-byte frames, veth pair; $ROUNDS rounds x ${SECS}s per variant"
+echo "kernel $(uname -r), $(nproc) CPUs; $("$SYSFLOW" --version)"
+for ((r = 0; r < ROUNDS; r++)); do
+	n=${#VARIANTS[@]}
+	for ((k = 0; k < n; k++)); do
+		run_variant "${VARIANTS[(r + k) % n]}" "$r"
+	done
+	printf '  round %d: %s\n' $((r + 1)) \
+		"$(awk -v r="$r" '$2 == r {printf "%s %d  ", $1, $3}' "$TMP/results")"
+done
+
+# per variant: median pps and cpu-pps, median ratios to "none" per round
+awk -v target="$TARGET_LOSS" '
+function median(a, n,    i, j, t) {
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+		}
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{ v[NR] = $1; rd[NR] = $2; pps[NR] = $3; cpu[NR] = $4; lost[NR] = $5
+  if ($1 == "none") { bp[$2] = $3; bc[$2] = $4 }
+  if (!($1 in seen)) { seen[$1] = 1; order[++nv] = $1 } }
+END {
+	printf "\n%-8s %10s %10s %8s %8s %9s  %s\n", "variant", "pps",
+	       "cpu-pps", "ratio", "cpu", "loss", "lost hop events"
+	for (k = 1; k <= nv; k++) {
+		name = order[k]; n = 0; lostsum = 0
+		for (i = 1; i <= NR; i++) {
+			if (v[i] != name) continue
+			n++; p[n] = pps[i]; c[n] = cpu[i]
+			rp[n] = pps[i] / bp[rd[i]]; rc[n] = cpu[i] / bc[rd[i]]
+			if (lost[i] != "-") lostsum += lost[i]
+		}
+		mp = median(p, n); mc = median(c, n)
+		r1 = median(rp, n); r2 = median(rc, n)
+		printf "%-8s %10d %10d %8.3f %8.3f %8.1f%%  %s\n", name, mp, mc,
+		       r1, r2, (1 - r1) * 100,
+		       name ~ /^(none|floor)$/ ? "-" : lostsum
+		if (name == "nothing") { loss = (1 - r1) * 100; closs = (1 - r2) * 100 }
+	}
+	printf "\nratio, cpu: median over rounds of variant / none (same round)\n"
+	printf "target: filter matching nothing loses at most %d%% of the packet rate: %s (%.1f%%; %.1f%% by CPU time)\n",
+	       target, loss <= target ? "met" : "MISSED", loss, closs
+}' "$TMP/results"

@@ -1,0 +1,438 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# test_tracepkt.sh: `sysflow tracepkt` against the real kernel: a ping
+# across namespaces, veth pairs and a bridge shows the expected hops in
+# order (tp_btf and plain tracepoints); an nftables drop shows kfree_skb
+# with NETFILTER_DROP; a packet is followed through DNAT; the filter,
+# --mark, --netns and --iface pass exactly the matching packets; text and
+# summary output; usage errors. Addresses are 10.213.0.0/16, used by no
+# other suite, so traffic of other tests never matches.
+source "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+
+mac() { in_ns "$1" cat "/sys/class/net/$2/address"; }
+ino() { stat -L -c %i "/run/netns/$(ns "$1")"; }
+
+# quiet_ns NAME: a namespace without IPv6 (no router solicitations).
+quiet_ns() {
+	ns_add "$1"
+	in_ns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
+}
+
+# link NS_A IF_A ADDR_A NS_B IF_B ADDR_B: veth with /24 addresses (either
+# may be "-") and static neighbours where both have one.
+link() {
+	ip link add "$2" netns "$(ns "$1")" type veth peer name "$5" netns "$(ns "$4")"
+	[ "$3" = - ] || in_ns "$1" ip addr add "$3/24" dev "$2"
+	[ "$6" = - ] || in_ns "$4" ip addr add "$6/24" dev "$5"
+	in_ns "$1" ip link set "$2" up
+	in_ns "$4" ip link set "$5" up
+	if [ "$3" != - ] && [ "$6" != - ]; then
+		in_ns "$1" ip neigh replace "$6" lladdr "$(mac "$4" "$5")" dev "$2" nud permanent
+		in_ns "$4" ip neigh replace "$3" lladdr "$(mac "$1" "$2")" dev "$5" nud permanent
+	fi
+}
+
+# pair: namespaces a and b, a0 10.213.1.1 <-> b0 10.213.1.2.
+pair() {
+	quiet_ns a
+	quiet_ns b
+	link a a0 10.213.1.1 b b0 10.213.1.2
+}
+
+# tracer NAME ARGS...: start `sysflow tracepkt ARGS` in the background and
+# return once it is attached (its "Ctrl-C to end" line).
+tracer() {
+	local name=$1; shift
+	local i
+	bg_start "$name" "$SYSFLOW" tracepkt "$@"
+	for ((i = 0; i < 400; i++)); do # text: stdout; -j, -s: stderr
+		grep -qs "Ctrl-C to end" "$TMP/$name.out" "$TMP/$name.err" && return 0
+		sleep 0.05
+	done
+	fail "tracer did not start: $(tail -5 "$TMP/$name.err")"
+}
+
+# tracer_wait NAME: wait (bounded) for a tracer that stops by itself.
+tracer_wait() {
+	local pid i
+	pid=$(cat "$TMP/$1.pid")
+	for ((i = 0; i < 400; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && fail "$1 did not stop by itself: $(tail -3 "$TMP/$1.err")"
+	wait "$pid" || fail "$1 exited $?: $(tail -5 "$TMP/$1.err")"
+}
+
+# udp_send NS SRC DST PORT... : one datagram per PORT from SRC (addr or
+# addr:port), in order.
+udp_send() {
+	local n=$1; shift
+	in_ns "$n" "$PY" - "$@" <<'EOF'
+import socket, sys
+src, dst, ports = sys.argv[1], sys.argv[2], sys.argv[3:]
+addr, _, sport = src.partition(":")
+for p in ports:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, int(sport or 0)))
+    s.sendto(b"tracepkt test", (dst, int(p)))
+    s.close()
+EOF
+}
+
+# check NAME PYTHON: run PYTHON with `hops` (trace id -> list of hop
+# objects, in order), `stats` and `ns` (name -> inode) from NAME's JSON.
+check() {
+	local name=$1 code=$2
+	"$PY" - "$TMP/$name.out" "$(ino a 2>/dev/null || echo 0)" \
+		"$(ino b 2>/dev/null || echo 0)" "$(ino h 2>/dev/null || echo 0)" \
+		"$(ino r 2>/dev/null || echo 0)" <<EOF || fail "$name: check failed (JSON in $TMP/$name.out)"
+import json, sys
+hops, stats = {}, None
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o["type"] == "hop":
+        hops.setdefault(o["trace_id"], []).append(o)
+    elif o["type"] == "stats":
+        stats = o
+ns = dict(zip("abhr", map(int, sys.argv[2:6])))
+def path(t):
+    return [h["hook"] + "@" + h["ifname"] for h in hops[t]]
+def fail(msg):
+    print("FAIL:", msg, file=sys.stderr)
+    for t in sorted(hops):
+        print(" trace", t, path(t), file=sys.stderr)
+    sys.exit(1)
+assert stats is not None, "no stats line"
+for t, hs in hops.items():
+    if [h["seq"] for h in hs] != list(range(len(hs))):
+        fail("trace %d: hops lost or out of order" % t)
+    if hs[0]["delta_ns"] != 0 or any(h["delta_ns"] < 0 for h in hs):
+        fail("trace %d: bad deltas" % t)
+    if any(b["time_ns"] < a["time_ns"] for a, b in zip(hs, hs[1:])):
+        fail("trace %d: time goes back" % t)
+if stats["lost"]:
+    fail("hop events lost: %s" % stats)
+$code
+EOF
+}
+
+# ---- a ping across the lab: hops in order ----
+
+# bridge_lab: a0 (ns a) - ha [br0 in ns h] hb - b0 (ns b), one subnet,
+# static FDB entries so the bridge forwards (no flooding, no clones).
+bridge_lab() {
+	quiet_ns a
+	quiet_ns b
+	quiet_ns h
+	link a a0 10.213.0.1 h ha -
+	link b b0 10.213.0.2 h hb -
+	in_ns h ip link add br0 type bridge
+	in_ns h ip link set ha master br0
+	in_ns h ip link set hb master br0
+	in_ns h ip link set br0 up
+	in_ns a ip neigh replace 10.213.0.2 lladdr "$(mac b b0)" dev a0 nud permanent
+	in_ns b ip neigh replace 10.213.0.1 lladdr "$(mac a a0)" dev b0 nud permanent
+	in_ns h bridge fdb replace "$(mac a a0)" dev ha master static
+	in_ns h bridge fdb replace "$(mac b b0)" dev hb master static
+}
+
+ping_path() {
+	bridge_lab
+	tracer tr 'icmp and host 10.213.0.2' -c 2 -d 30 -j "$@"
+	in_ns a ping -c 1 -W 2 10.213.0.2 >/dev/null || fail "ping failed"
+	tracer_wait tr
+	check tr '
+req, rep = hops[1], hops[2]
+if len(hops) != 2:
+    fail("expected 2 traces (request, reply)")
+if req[0]["icmp_type"] != 8 or rep[0]["icmp_type"] != 0:
+    fail("trace 1 should be the request, 2 the reply")
+want = ["net_dev_queue@a0", "net_dev_start_xmit@a0", "netif_rx@ha",
+        "net_dev_xmit@a0", "netif_receive_skb@ha", "net_dev_queue@hb",
+        "net_dev_start_xmit@hb", "netif_rx@b0", "net_dev_xmit@hb",
+        "netif_receive_skb@b0"]
+got = path(1)
+if got[:len(want)] != want:
+    fail("request path %s, want it to start %s" % (got, want))
+rest = req[len(want):]
+if not rest or any(h["hook"] != "fib_table_lookup" for h in rest[:-1]) \
+        or rest[-1]["hook"] != "consume_skb" or not rest[-1]["end"]:
+    fail("request should end with route lookups then consume_skb")
+if not any(h["hook"] == "fib_table_lookup" for h in rest):
+    fail("no route lookup in b")
+where = {"a0": ns["a"], "ha": ns["h"], "hb": ns["h"], "b0": ns["b"]}
+for h in req:
+    if h["hook"] != "consume_skb" and h["netns"] != where[h["ifname"]]:
+        fail("hop %s@%s in netns %d" % (h["hook"], h["ifname"], h["netns"]))
+if req[-1]["netns"] != ns["b"]:
+    fail("request freed outside b")
+for h in req:
+    if h["hook"] != "net_dev_xmit" and \
+            (h.get("saddr"), h.get("daddr")) != ("10.213.0.1", "10.213.0.2"):
+        fail("addresses of hop %s" % h)
+back = ["net_dev_queue@b0", "net_dev_start_xmit@b0", "netif_rx@hb",
+        "net_dev_xmit@b0", "netif_receive_skb@hb", "net_dev_queue@ha",
+        "net_dev_start_xmit@ha", "netif_rx@a0", "net_dev_xmit@ha",
+        "netif_receive_skb@a0"]
+if path(2)[:len(back)] != back or not rep[-1]["end"]:
+    fail("reply path %s" % path(2))
+if stats["matched"] != 2 or stats["ended"] != 2:
+    fail("stats %s" % stats)
+'
+}
+
+test_ping_path() {
+	ping_path
+	grep -q '"mechanism":"tp_btf"' "$TMP/tr.out" || fail "tp_btf not used: $(tail -1 "$TMP/tr.out")"
+}
+
+test_ping_path_tracepoints() {
+	ping_path --no-btf
+	grep -q '"mechanism":"tracepoint"' "$TMP/tr.out" || fail "plain tracepoints not used"
+}
+
+# ---- IPv6, a queueing discipline ----
+
+test_ipv6_qdisc_path() {
+	ns_add a
+	ns_add b
+	ip link add a0 netns "$(ns a)" type veth peer name b0 netns "$(ns b)"
+	in_ns a ip -6 addr add fd13:213::1/64 dev a0 nodad
+	in_ns b ip -6 addr add fd13:213::2/64 dev b0 nodad
+	in_ns a ip link set a0 up
+	in_ns b ip link set b0 up
+	in_ns a ip -6 neigh replace fd13:213::2 lladdr "$(mac b b0)" dev a0 nud permanent
+	in_ns b ip -6 neigh replace fd13:213::1 lladdr "$(mac a a0)" dev b0 nud permanent
+	# tbf always queues (pfifo would be bypassed on an idle device)
+	in_ns a tc qdisc add dev a0 root tbf rate 100mbit burst 32kbit latency 50ms
+	tracer tr 'icmp6 and host fd13:213::2' -c 2 -d 30 -j
+	in_ns a ping -6 -c 1 -W 2 fd13:213::2 >/dev/null || fail "ping -6 failed"
+	tracer_wait tr
+	check tr '
+want = ["net_dev_queue@a0", "qdisc_enqueue@a0", "qdisc_dequeue@a0",
+        "net_dev_start_xmit@a0", "netif_rx@b0", "net_dev_xmit@a0",
+        "netif_receive_skb@b0", "fib6_table_lookup@b0"]
+if path(1)[:len(want)] != want or not hops[1][-1]["end"]:
+    fail("request path %s" % path(1))
+h = hops[1][0]
+if (h["ip_version"], h["proto_name"], h["saddr"], h["daddr"], h["icmp_type"]) != \
+        (6, "icmp6", "fd13:213::1", "fd13:213::2", 128):
+    fail("first hop %s" % h)
+if not all(x.get("qdisc_handle") for x in hops[1][1:3]):
+    fail("qdisc hops without their handle")
+if path(2)[:3] != ["net_dev_queue@b0", "net_dev_start_xmit@b0", "netif_rx@a0"]:
+    fail("reply path %s" % path(2))
+'
+}
+
+# ---- a drop by nftables ----
+
+test_nft_drop() {
+	pair
+	in_ns b nft -f - <<'EOF'
+table inet sft_drop {
+	chain input {
+		type filter hook input priority 0;
+		ip saddr 10.213.1.1 icmp type echo-request drop
+	}
+}
+EOF
+	tracer tr 'icmp and dst host 10.213.1.2' -c 1 -d 30 -j
+	in_ns a ping -c 1 -W 1 10.213.1.2 >/dev/null && fail "ping passed the drop rule"
+	tracer_wait tr
+	check tr '
+if len(hops) != 1:
+    fail("expected one trace")
+hs, last = hops[1], hops[1][-1]
+if last["hook"] != "kfree_skb" or not last["end"]:
+    fail("last hop is not kfree_skb")
+if last["drop_reason"] != "NETFILTER_DROP":
+    fail("drop reason %s" % last.get("drop_reason"))
+if last["netns"] != ns["b"] or last["ifname"] != "b0":
+    fail("dropped in netns %d on %s" % (last["netns"], last["ifname"]))
+if "netif_receive_skb@b0" not in path(1)[:-1]:
+    fail("no netif_receive_skb before the drop")
+'
+}
+
+# ---- following a packet through DNAT ----
+
+test_dnat_followed() {
+	quiet_ns a
+	quiet_ns r
+	quiet_ns b
+	link a a0 10.213.4.1 r ra 10.213.4.254
+	link r rb 10.213.5.254 b b0 10.213.5.2
+	in_ns a ip route add default via 10.213.4.254
+	in_ns b ip route add default via 10.213.5.254
+	in_ns r sysctl -qw net.ipv4.ip_forward=1
+	in_ns r nft -f - <<'EOF'
+table ip sft_nat {
+	chain prerouting {
+		type nat hook prerouting priority -100;
+		ip daddr 10.213.9.9 dnat to 10.213.5.2
+	}
+}
+EOF
+	tracer tr 'icmp and dst host 10.213.9.9' -c 1 -d 30 -j
+	in_ns a ping -c 1 -W 2 10.213.9.9 >/dev/null || fail "ping through DNAT failed"
+	tracer_wait tr
+	check tr '
+hs = hops[1]
+if len(hops) != 1:
+    fail("expected one trace")
+if (hs[0]["saddr"], hs[0]["daddr"]) != ("10.213.4.1", "10.213.9.9"):
+    fail("first hop %s" % hs[0])
+inb = [h for h in hs if h["netns"] == ns["b"] and "daddr" in h]
+if not inb or any(h["daddr"] != "10.213.5.2" for h in inb):
+    fail("not followed into b with the translated address")
+if "netif_receive_skb@b0" not in path(1) or not hs[-1]["end"]:
+    fail("path %s" % path(1))
+'
+}
+
+# ---- the filter passes exactly the matching packets ----
+
+test_filter_exact() {
+	pair
+	in_ns a ip addr add 10.213.1.3/24 dev a0
+	in_ns b ip neigh replace 10.213.1.3 lladdr "$(mac a a0)" dev b0 nud permanent
+	tracer tr 'udp and (dst port 5001 or dst port 5003) and not src host 10.213.1.3' -d 30 -j
+	# 5 matching datagrams among others that each fail one test, and
+	# pings; the last one sent matches, so once it is seen all are
+	udp_send a 10.213.1.1 10.213.1.2 5002 5001 5004
+	udp_send a 10.213.1.3 10.213.1.2 5001 5003 5001
+	in_ns a ping -c 2 -W 1 10.213.1.2 >/dev/null
+	udp_send a 10.213.1.1:6000 10.213.1.2 5003 5002 5001
+	udp_send a 10.213.1.1 10.213.1.2 5009 5001 5003
+	wait_for "$TMP/tr.out" '"trace_id":5,.*"end":true' 20
+	bg_stop tr
+	check tr '
+if sorted(hops) != [1, 2, 3, 4, 5]:
+    fail("traced %d packets, want exactly 5" % len(hops))
+firsts = [hops[t][0] for t in sorted(hops)]
+if [h["dport"] for h in firsts] != [5001, 5003, 5001, 5001, 5003]:
+    fail("ports %s" % [h["dport"] for h in firsts])
+if [h["sport"] == 6000 for h in firsts] != [False, True, True, False, False]:
+    fail("source ports %s" % [h["sport"] for h in firsts])
+if any(h["saddr"] != "10.213.1.1" or h["proto_name"] != "udp" for h in firsts):
+    fail("a traced packet does not match: %s" % firsts)
+for t, hs in hops.items():
+    if hs[-1]["hook"] != "kfree_skb" or hs[-1]["drop_reason"] != "NO_SOCKET":
+        fail("trace %d should end as NO_SOCKET in b" % t)
+if stats["matched"] != 5:
+    fail("stats %s" % stats)
+'
+}
+
+# ---- --mark, --netns, --iface ----
+
+test_mark_netns_iface() {
+	pair
+	in_ns a nft -f - <<'EOF'
+table inet sft_mark {
+	chain output {
+		type filter hook output priority 0;
+		udp dport 5005 meta mark set 0x2a
+	}
+}
+EOF
+	tracer m --mark 0x2a/0xff 'udp and dst host 10.213.1.2' -d 30 -j
+	udp_send a 10.213.1.1 10.213.1.2 5006 5005 5006 5005 5006 5005
+	wait_for "$TMP/m.out" '"trace_id":3,.*"end":true' 20
+	bg_stop m
+	check m '
+if sorted(hops) != [1, 2, 3]:
+    fail("want the 3 marked datagrams, got %d" % len(hops))
+for hs in hops.values():
+    if hs[0]["mark"] != 0x2a or hs[0]["dport"] != 5005:
+        fail("unmarked packet traced: %s" % hs[0])
+'
+	tracer n --netns "$(ns b)" 'udp and dst host 10.213.1.2' -d 30 -j
+	udp_send a 10.213.1.1 10.213.1.2 5006 5005
+	wait_for "$TMP/n.out" '"trace_id":2,.*"end":true' 20
+	bg_stop n
+	check n '
+if sorted(hops) != [1, 2]:
+    fail("want 2 traces, got %d" % len(hops))
+for hs in hops.values():
+    if hs[0]["netns"] != ns["b"] or hs[0]["hook"] != "netif_rx":
+        fail("should start on arrival in b: %s" % path(hs[0]["trace_id"]))
+    if any(h["netns"] == ns["a"] for h in hs[1:] if h["hook"] != "net_dev_xmit"):
+        fail("hops in a after entering b")
+'
+	tracer i --iface b0 'udp and dst host 10.213.1.2' -d 30 -j
+	udp_send a 10.213.1.1 10.213.1.2 5007
+	wait_for "$TMP/i.out" '"trace_id":1,.*"end":true' 20
+	bg_stop i
+	check i '
+if sorted(hops) != [1] or hops[1][0]["ifname"] != "b0":
+    fail("want one trace starting on b0: %s" % [path(t) for t in hops])
+'
+}
+
+# ---- terminal output and --summary ----
+
+test_text_and_summary() {
+	bridge_lab
+	tracer txt 'icmp and host 10.213.0.2' -c 2 -d 30
+	in_ns a ping -c 1 -W 2 10.213.0.2 >/dev/null || fail "ping failed"
+	tracer_wait txt
+	local out=$TMP/txt.out
+	head -1 "$out" | grep -q "^Tracing 'icmp and host 10.213.0.2'; Ctrl-C to end.$" ||
+		fail "first line: $(head -1 "$out")"
+	grep -q '^#1 icmp 10.213.0.1 > 10.213.0.2 echo request' "$out" || fail "no packet line"
+	grep -q '^#2 icmp 10.213.0.2 > 10.213.0.1 echo reply' "$out" || fail "no reply line"
+	grep -qE '^ +[0-9.]+ +[0-9.]+ +[0-9]+ +b0 +netif_rx +84$' "$out" || fail "no netif_rx hop on b0"
+	grep -q 'table ' "$out" || fail "route lookup without its table"
+	awk 'length > 79 { exit 1 }' "$out" || fail "line wider than 79 columns: $(awk 'length > 79' "$out")"
+	grep -q "2 packets traced" "$TMP/txt.err" || fail "no counters: $(cat "$TMP/txt.err")"
+
+	tracer sum 'icmp and host 10.213.0.2' -c 6 -d 30 -s
+	in_ns a ping -c 3 -i 0.2 -W 2 10.213.0.2 >/dev/null || fail "ping failed"
+	tracer_wait sum
+	out=$TMP/sum.out
+	grep -q "^Per-hop latency in microseconds over 6 packets:" "$out" || fail "no summary: $(cat "$out")"
+	grep -qE '^net_dev_xmit@a0 -> netif_receive_skb@ha +3 ' "$out" ||
+		grep -qE '^net_dev_xmit@a0 -> netif_receive_skb@ha$' "$out" || fail "no row for the veth hop: $(cat "$out")"
+	awk 'length > 79 { exit 1 }' "$out" || fail "summary wider than 79 columns"
+	"$PY" - "$out" <<'EOF' || fail "summary numbers: $(cat "$out")"
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l[:1] == " " or "->" in l]
+nums = [r[-5:] for r in rows if len(r) >= 5 and r[-5].isdigit()]
+assert nums, "no rows"
+for n in nums:
+    c, lo, med, p99, hi = int(n[0]), *map(float, n[1:])
+    assert c >= 1 and lo <= med <= p99 <= hi, n
+EOF
+}
+
+# ---- stopping by itself, usage errors ----
+
+test_duration_and_errors() {
+	local rc=0 t0
+	t0=$(date +%s)
+	"$SYSFLOW" tracepkt 'host 10.213.77.77' -d 1 -j >"$TMP/d.out" 2>"$TMP/d.err" || rc=$?
+	[ "$rc" -eq 0 ] || fail "-d 1 exited $rc: $(cat "$TMP/d.err")"
+	[ $(($(date +%s) - t0)) -lt 20 ] || fail "-d 1 took too long"
+	grep -q '"type":"stats","matched":0' "$TMP/d.out" || fail "no stats: $(cat "$TMP/d.out")"
+
+	rc=0; "$SYSFLOW" tracepkt 'tcp and port 99999' >"$TMP/e.out" 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 2 ] || fail "bad filter exited $rc"
+	grep -q "bad filter: column 14: '99999' is not a port number" "$TMP/e.err" || fail "$(cat "$TMP/e.err")"
+	grep -q '^               \^$' "$TMP/e.err" || fail "no caret under the column: $(cat "$TMP/e.err")"
+	rc=0; "$SYSFLOW" tracepkt --mark 0x2a/zz >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 2 ] && grep -q "invalid value '0x2a/zz' for --mark" "$TMP/e.err" || fail "--mark: $rc $(cat "$TMP/e.err")"
+	rc=0; "$SYSFLOW" tracepkt --hooks net_dev_queue,bogus >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 2 ] && grep -q "unknown tracepoint 'bogus'" "$TMP/e.err" || fail "--hooks: $rc $(cat "$TMP/e.err")"
+	rc=0; "$SYSFLOW" tracepkt --netns sft-no-such-ns >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 1 ] && grep -q "unknown network namespace 'sft-no-such-ns'" "$TMP/e.err" || fail "--netns: $rc $(cat "$TMP/e.err")"
+	rc=0; "$SYSFLOW" tracepkt icmp and host 10.0.0.1 >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 2 ] || fail "unquoted filter exited $rc"
+}
+
+run_tests "$@"
