@@ -49,7 +49,7 @@ BPFTEST_SRC := $(wildcard tests/bpf/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC) $(BPFTEST_SRC))
 BENCH_SRC := $(wildcard bench/*/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
-EXAMPLE_BINS := $(BUILD)/examples/l2fwd
+EXAMPLE_BINS := $(BUILD)/examples/l2fwd $(BUILD)/examples/consumer
 # What `sysflow echo` (AF_XDP) needs without root; see docs/xsk.md.
 XSK_CAPS := cap_net_raw,cap_net_admin,cap_bpf,cap_perfmon
 SETCAP ?= 0

@@ -6,6 +6,7 @@
 #include "params.h"
 
 extern const struct cmd_def cmd_flowmon;
+extern const struct cmd_def cmd_collect;
 extern const struct cmd_def cmd_agent;
 extern const struct cmd_def cmd_controller;
 extern const struct cmd_def cmd_ctl;

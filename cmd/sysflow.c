@@ -10,6 +10,7 @@
 
 static const struct cmd_def *const commands[] = {
 	&cmd_flowmon,
+	&cmd_collect,
 	&cmd_agent,
 	&cmd_controller,
 	&cmd_ctl,

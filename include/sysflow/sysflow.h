@@ -7,6 +7,7 @@
 
 #include <sysflow/log.h>
 #include <sysflow/flowmon.h>
+#include <sysflow/telemetry.h>
 #include <sysflow/route.h>
 #include <sysflow/proto.h>
 #include <sysflow/guard.h>

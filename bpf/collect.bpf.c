@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* collect.bpf.c: kernel side of sysflow collect (SysFlow telemetry).
+ *
+ * The BTF tracepoint sys_exit tail calls a handler per syscall number
+ * (exit_progs: user space fills only the slots of the syscalls the
+ * collection mode needs; arguments are still in pt_regs at exit); close is
+ * seen at entry, where its fd still names a file, through the syscall
+ * tracepoint sys_enter_close (not raw sys_enter: that would run on every
+ * syscall); sched_process_fork, _exec and _exit give process life cycles.
+ * Reads, writes, sends, receives, mmaps, shutdowns and setns are folded
+ * into per-(thread, fd) counters in the tracked table and never cross the
+ * ring buffer; only opens, accepts,
+ * connects, closes, first use of an fd by a thread, file namespace
+ * operations and process events do. Every event that cannot be written is
+ * counted in the per-CPU stats; nothing is dropped silently.
+ *
+ * Ordering: fdinfo (per process) tells what an fd is; tracked (per thread)
+ * holds its counters. A handler that misses tracked looks at fdinfo, then
+ * at the file itself, and sends CEV_TOUCH so user space can name the flow.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "collect.h"
+
+#ifndef __TARGET_ARCH_x86
+#error "sysflow collect reads syscall arguments from x86_64 pt_regs"
+#endif
+
+#define AT_FDCWD -100
+#define O_ACCMODE 3
+#define O_RDONLY 0
+#define O_RDWR 2
+#define O_WRONLY 1
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define O_DIRECTORY 0200000
+#define MAP_ANONYMOUS 0x20
+#define EINPROGRESS 115
+#define NSEC_PER_SEC 1000000000ULL
+
+/* Knobs, set through the skeleton's rodata before load. */
+const volatile __u32 targ_self_tgid = 0; /* the collector itself */
+const volatile bool filter_containers = false;
+const volatile bool targ_file_only = true; /* no pipes, unix sockets, dirs */
+const volatile bool targ_no_files = false; /* collection mode nofiles */
+const volatile bool targ_consumer = false; /* collection mode consumer */
+const volatile __u32 targ_read_mode = 2; /* fileReadMode */
+const volatile __u64 targ_sample_ns = 0; /* keep ops in this part of each s */
+const volatile __u32 targ_nbufs = 1;
+const volatile __u64 targ_wakeup_bytes = 0; /* wake the reader past this */
+
+struct ringbuf_inner {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, COLLECT_MAX_BUFS);
+	__type(key, __u32);
+	__array(values, struct ringbuf_inner);
+} ringbufs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, COLLECT_MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, __u32);
+} exit_progs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct collect_fdkey);
+	__type(value, struct collect_fdstat);
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct collect_fdkey);
+	__type(value, struct collect_fdinfo);
+} fdinfo SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct collect_task);
+} tasks SEC(".maps");
+
+/* Scratch space per CPU: an event is built here, then copied to a ring
+ * buffer with its exact size; path holds a path while it is walked.
+ */
+struct heap {
+	struct collect_event ev;
+	char path[2 * COLLECT_STR_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct heap);
+} heap SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct collect_stats);
+} stats SEC(".maps");
+
+#include "collect_task.bpf.h"
+#include "collect_sock.bpf.h"
+
+/* tp_btf/sys_exit(struct pt_regs *regs, long ret): regs is a BTF pointer,
+ * so the syscall arguments saved at entry are read with plain loads.
+ */
+#define REGS(ctx) ((struct pt_regs *)(ctx)[0])
+#define RET(ctx) ((long)(ctx)[1])
+#define ARG1(r) ((r)->di)
+#define ARG2(r) ((r)->si)
+#define ARG3(r) ((r)->dx)
+#define ARG4(r) ((r)->r10) /* the syscall ABI passes arg 4 in r10 */
+#define ARG5(r) ((r)->r8)
+
+static __always_inline struct collect_stats *stat(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+#define STAT_INC(f)                                    \
+	do {                                           \
+		struct collect_stats *__s = stat();    \
+		if (__s)                               \
+			__s->f++;                      \
+	} while (0)
+
+/* ---- dispatch ---- */
+
+SEC("tp_btf/sys_exit")
+int sys_exit(u64 *ctx)
+{
+	bpf_tail_call(ctx, &exit_progs, (__u32)REGS(ctx)->orig_ax);
+	return 0;
+}
+
+/* ---- filters applied before anything else ---- */
+
+static __always_inline bool in_container(__u32 tgid)
+{
+	struct collect_task *t = bpf_map_lookup_elem(&tasks, &tgid);
+	struct collect_task v = {};
+	char cid[COLLECT_CID_LEN];
+
+	if (t)
+		return t->in_container;
+	v.ctype = task_container((void *)bpf_get_current_task(), cid);
+	v.in_container = v.ctype != CT_NONE;
+	bpf_map_update_elem(&tasks, &tgid, &v, BPF_ANY);
+	return v.in_container;
+}
+
+static __always_inline bool skip(__u64 pid_tgid)
+{
+	__u32 tgid = pid_tgid >> 32;
+
+	if (tgid == targ_self_tgid)
+		return true;
+	STAT_INC(syscalls);
+	if (filter_containers && !in_container(tgid)) {
+		STAT_INC(filtered);
+		return true;
+	}
+	return false;
+}
+
+#include "collect_events.bpf.h"
+
+/* ---- reads, writes, sends, receives: counters only ---- */
+
+/* Follow the peer of an unconnected UDP socket: a new peer is a new flow,
+ * so user space gets the totals so far.
+ */
+static __always_inline void peer_check(struct collect_fdstat *s, __u64 pid_tgid,
+				       int fd, struct peer *p)
+{
+	struct collect_event *ev;
+
+	if (!s->udp || !p || !p->family)
+		return;
+	if (s->peer_family == p->family && s->peer_port == p->port &&
+	    *(__u64 *)s->peer == *(__u64 *)p->addr &&
+	    *(__u64 *)&s->peer[8] == *(__u64 *)&p->addr[8])
+		return;
+	if (s->peer_family && (ev = ev_start(CEV_PEER, pid_tgid, 0))) {
+		ev->peer.fd = fd;
+		ev->peer.c = s->c;
+		__builtin_memcpy(ev->peer.peer, p->addr, 16);
+		ev->peer.peer_port = p->port;
+		ev->peer.peer_family = p->family;
+		ev_submit(ev, 0);
+	}
+	__builtin_memcpy(s->peer, p->addr, 16);
+	s->peer_port = p->port;
+	s->peer_family = p->family;
+}
+
+enum op_kind { OPK_READ, OPK_WRITE, OPK_MMAP, OPK_SHUTDOWN, OPK_SETNS };
+
+static __always_inline int account(int fd, long ret, enum op_kind op,
+				   struct peer *p, __u64 bytes)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct collect_fdstat *s;
+
+	if (skip(pid_tgid))
+		return 0;
+	if (targ_sample_ns && (op == OPK_READ || op == OPK_WRITE) &&
+	    bpf_ktime_get_ns() % NSEC_PER_SEC >= targ_sample_ns) {
+		STAT_INC(sampled_out);
+		return 0;
+	}
+	s = fdstat_get(pid_tgid, fd, p, op);
+	if (!s)
+		return 0;
+	peer_check(s, pid_tgid, fd, p);
+	switch (op) {
+	case OPK_READ:
+		s->c.rops++;
+		if (ret > 0)
+			s->c.rbytes += bytes;
+		break;
+	case OPK_WRITE:
+		s->c.wops++;
+		if (ret > 0)
+			s->c.wbytes += bytes;
+		break;
+	case OPK_MMAP:
+		s->c.mmaps++;
+		break;
+	case OPK_SHUTDOWN:
+		s->c.shutdowns++;
+		break;
+	case OPK_SETNS:
+		s->c.setns++;
+		break;
+	}
+	STAT_INC(aggregated);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int h_read(u64 *ctx)
+{
+	return account(ARG1(REGS(ctx)), RET(ctx), OPK_READ, NULL, RET(ctx));
+}
+
+SEC("tp_btf/sys_exit")
+int h_write(u64 *ctx)
+{
+	return account(ARG1(REGS(ctx)), RET(ctx), OPK_WRITE, NULL, RET(ctx));
+}
+
+/* recvfrom(fd, buf, len, flags, src_addr, addrlen) */
+SEC("tp_btf/sys_exit")
+int h_recvfrom(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+	struct peer p = {};
+
+	if (RET(ctx) >= 0)
+		read_peer((void *)ARG5(r), &p);
+	return account(ARG1(r), RET(ctx), OPK_READ, &p, RET(ctx));
+}
+
+/* sendto(fd, buf, len, flags, dest_addr, addrlen) */
+SEC("tp_btf/sys_exit")
+int h_sendto(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+	struct peer p = {};
+
+	read_peer((void *)ARG5(r), &p);
+	return account(ARG1(r), RET(ctx), OPK_WRITE, &p, RET(ctx));
+}
+
+static __always_inline void msg_peer(const struct user_msghdr *m,
+				     struct peer *p)
+{
+	void *name = NULL;
+
+	if (m && !bpf_probe_read_user(&name, sizeof(name), &m->msg_name))
+		read_peer(name, p);
+}
+
+/* recvmsg/sendmsg(fd, msghdr, flags) */
+SEC("tp_btf/sys_exit")
+int h_recvmsg(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+	struct peer p = {};
+
+	if (RET(ctx) >= 0)
+		msg_peer((void *)ARG2(r), &p);
+	return account(ARG1(r), RET(ctx), OPK_READ, &p, RET(ctx));
+}
+
+SEC("tp_btf/sys_exit")
+int h_sendmsg(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+	struct peer p = {};
+
+	msg_peer((void *)ARG2(r), &p);
+	return account(ARG1(r), RET(ctx), OPK_WRITE, &p, RET(ctx));
+}
+
+/* recvmmsg/sendmmsg(fd, vec, vlen, flags[, timeout]): the return value is
+ * a message count; the bytes are the msg_len of each message.
+ */
+static __always_inline __u64 mmsg_bytes(struct mmsghdr *vec, long n)
+{
+	__u64 sum = 0;
+	__u32 len;
+
+	for (int i = 0; i < COLLECT_MMSG_MAX; i++) {
+		if (i >= n)
+			break;
+		if (!bpf_probe_read_user(&len, sizeof(len), &vec[i].msg_len))
+			sum += len;
+	}
+	return sum;
+}
+
+static __always_inline int mmsg(u64 *ctx,
+				enum op_kind op)
+{
+	struct pt_regs *r = REGS(ctx);
+	struct mmsghdr *vec = (void *)ARG2(r);
+	struct peer p = {};
+	__u64 bytes = 0;
+
+	if (RET(ctx) > 0) {
+		msg_peer(&vec->msg_hdr, &p);
+		bytes = mmsg_bytes(vec, RET(ctx));
+	}
+	return account(ARG1(r), RET(ctx), op, &p, bytes);
+}
+
+SEC("tp_btf/sys_exit")
+int h_recvmmsg(u64 *ctx)
+{
+	return mmsg(ctx, OPK_READ);
+}
+
+SEC("tp_btf/sys_exit")
+int h_sendmmsg(u64 *ctx)
+{
+	return mmsg(ctx, OPK_WRITE);
+}
+
+/* mmap(addr, len, prot, flags, fd, off) of a file */
+SEC("tp_btf/sys_exit")
+int h_mmap(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+	long ret = RET(ctx);
+	int fd = ARG5(r);
+
+	if ((ret < 0 && ret > -4096) || fd < 0 || (ARG4(r) & MAP_ANONYMOUS))
+		return 0;
+	return account(fd, 0, OPK_MMAP, NULL, 0);
+}
+
+SEC("tp_btf/sys_exit")
+int h_shutdown(u64 *ctx)
+{
+	if (RET(ctx) < 0)
+		return 0;
+	return account(ARG1(REGS(ctx)), 0, OPK_SHUTDOWN, NULL, 0);
+}
+
+SEC("tp_btf/sys_exit")
+int h_setns(u64 *ctx)
+{
+	return account(ARG1(REGS(ctx)), 0, OPK_SETNS, NULL, 0);
+}
+
+#include "collect_files.bpf.h"
+#include "collect_procs.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* collect_files.bpf.h: handlers of the syscalls that create, name or end
+ * an fd (open family, accept, connect, close) and of the file namespace
+ * operations (mkdir, rmdir, link, unlink, symlink, rename). Included by
+ * collect.bpf.c.
+ */
+#ifndef __COLLECT_FILES_BPF_H
+#define __COLLECT_FILES_BPF_H
+
+/* Read-only flows under these prefixes are noise for fileReadMode 2
+ * (sf-collector readonly.h).
+ */
+static __always_inline bool noisy_path(const char *p)
+{
+	return has_prefix(p, "/proc/", 6) || has_prefix(p, "/dev/", 5) ||
+	       has_prefix(p, "/sys/", 5) || has_prefix(p, "//sys/", 6) ||
+	       has_prefix(p, "/lib/", 5) || has_prefix(p, "/lib64/", 7) ||
+	       has_prefix(p, "/usr/lib/", 9) || has_prefix(p, "/usr/lib64/", 11);
+}
+
+/* ---- open, openat, openat2, creat ---- */
+
+static __always_inline int do_open(u64 *ctx,
+				   int dfd, const char *path, __u32 flags,
+				   __u32 mode)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	long fd = RET(ctx);
+	struct collect_fdkey tk = { (__u32)pid_tgid, fd };
+	struct collect_fdkey pk = { pid_tgid >> 32, fd };
+	struct collect_fdinfo fi = { .kind = CK_FILE, .open_flags = flags };
+	struct collect_fdstat zero = {};
+	__u32 acc = flags & O_ACCMODE, off;
+	/* SysFlow tests the PPM_O_RDONLY bit, which O_RDWR has too */
+	bool rd = acc == O_RDONLY || acc == O_RDWR;
+	struct collect_event *ev;
+
+	if (fd < 0 || skip(pid_tgid))
+		return 0;
+	if (flags & O_DIRECTORY)
+		fi.kind = CK_DIR;
+	if (targ_no_files || (targ_file_only && fi.kind == CK_DIR) ||
+	    (rd && targ_read_mode == 1))
+		goto ignore;
+	ev = ev_start(CEV_OPEN, pid_tgid, fd);
+	if (!ev)
+		goto ignore;
+	off = put_upath(ev, 0, 0, path, dfd);
+	if (rd && targ_read_mode == 2 && noisy_path(ev->data))
+		goto ignore;
+	ev->open.fd = fd;
+	ev->open.flags = flags;
+	ev->open.mode = mode;
+	ev->open.kind = fi.kind;
+	fi.gen = zero.gen = ev->h.ts;
+	bpf_map_update_elem(&fdinfo, &pk, &fi, BPF_ANY);
+	if (!targ_consumer && bpf_map_update_elem(&tracked, &tk, &zero, BPF_ANY))
+		STAT_INC(table_full);
+	ev_submit(ev, off);
+	return 0;
+ignore:
+	fi.kind = CK_IGNORE;
+	bpf_map_update_elem(&fdinfo, &pk, &fi, BPF_ANY);
+	bpf_map_delete_elem(&tracked, &tk);
+	STAT_INC(ignored);
+	return 0;
+}
+
+/* open(path, flags, mode) */
+SEC("tp_btf/sys_exit")
+int h_open(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return do_open(ctx, AT_FDCWD, (void *)ARG1(r), ARG2(r), ARG3(r));
+}
+
+/* openat(dfd, path, flags, mode) */
+SEC("tp_btf/sys_exit")
+int h_openat(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return do_open(ctx, ARG1(r), (void *)ARG2(r), ARG3(r), ARG4(r));
+}
+
+/* openat2(dfd, path, how, size) */
+SEC("tp_btf/sys_exit")
+int h_openat2(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+	struct open_how how = {};
+
+	bpf_probe_read_user(&how, sizeof(how), (void *)ARG3(r));
+	return do_open(ctx, ARG1(r), (void *)ARG2(r), how.flags, how.mode);
+}
+
+/* creat(path, mode) */
+SEC("tp_btf/sys_exit")
+int h_creat(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return do_open(ctx, AT_FDCWD, (void *)ARG1(r),
+		       O_CREAT | O_WRONLY | O_TRUNC, ARG2(r));
+}
+
+/* ---- accept, accept4, connect ---- */
+
+static __always_inline int sock_event(u64 *ctx,
+				      __u32 type, int fd)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct collect_fdkey tk = { (__u32)pid_tgid, fd };
+	struct collect_fdkey pk = { pid_tgid >> 32, fd };
+	struct collect_fdinfo fi = {};
+	struct collect_fdstat zero = {}, *s;
+	struct collect_sock sock = {};
+	struct collect_event *ev;
+	struct file *f;
+	__u8 udp = 0;
+
+	if (skip(pid_tgid))
+		return 0;
+	f = fd_file((void *)bpf_get_current_task(), fd);
+	if (!f)
+		return 0;
+	fi.kind = classify(f, &sock, &udp);
+	if (fi.kind != CK_SOCK4 && fi.kind != CK_SOCK6 && fi.kind != CK_UNIX) {
+		fi.kind = CK_IGNORE;
+		bpf_map_update_elem(&fdinfo, &pk, &fi, BPF_ANY);
+		return 0;
+	}
+	ev = ev_start(type, pid_tgid, RET(ctx));
+	if (!ev)
+		return 0;
+	fi.udp = udp;
+	fi.gen = zero.gen = ev->h.ts;
+	bpf_map_update_elem(&fdinfo, &pk, &fi, BPF_ANY);
+	s = type == CEV_CONNECT ? bpf_map_lookup_elem(&tracked, &tk) : NULL;
+	if (s) /* keeps its counters and gen */
+		s->udp = udp;
+	else if (bpf_map_update_elem(&tracked, &tk, &zero, BPF_ANY)) {
+		STAT_INC(table_full);
+	}
+	ev->sock.fd = fd;
+	ev->sock.s = sock;
+	if (fi.kind == CK_UNIX)
+		ev->sock.s.family = 0;
+	ev_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int h_accept(u64 *ctx)
+{
+	if (RET(ctx) < 0)
+		return 0;
+	return sock_event(ctx, CEV_ACCEPT, RET(ctx));
+}
+
+SEC("tp_btf/sys_exit")
+int h_connect(u64 *ctx)
+{
+	if (RET(ctx) != 0 && RET(ctx) != -EINPROGRESS)
+		return 0;
+	return sock_event(ctx, CEV_CONNECT, ARG1(REGS(ctx)));
+}
+
+/* ---- close: at entry, while the fd still names its file ---- */
+
+SEC("tp/syscalls/sys_enter_close")
+int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	int fd = ctx->args[0];
+	struct collect_fdkey tk = { (__u32)pid_tgid, fd };
+	struct collect_fdkey pk = { pid_tgid >> 32, fd };
+	struct collect_fdstat *s;
+	struct collect_fdinfo *fi;
+	struct collect_sock sock = {};
+	struct collect_event *ev;
+	struct file *f = NULL;
+	__u8 kind = CK_UNKNOWN, udp = 0;
+	__u32 off = 0;
+
+	if (skip(pid_tgid))
+		return 0;
+	s = bpf_map_lookup_elem(&tracked, &tk);
+	fi = bpf_map_lookup_elem(&fdinfo, &pk);
+	if (fi) {
+		kind = fi->kind;
+		bpf_map_delete_elem(&fdinfo, &pk);
+	}
+	if (!s && !fi) { /* not seen yet: a one-shot close record */
+		f = fd_file((void *)bpf_get_current_task(), fd);
+		if (!f)
+			return 0; /* invalid fd: dropped */
+		kind = classify(f, &sock, &udp);
+	}
+	if (kind == CK_IGNORE ||
+	    (targ_consumer && (kind == CK_FILE || kind == CK_DIR))) {
+		if (s)
+			bpf_map_delete_elem(&tracked, &tk);
+		return 0;
+	}
+	ev = ev_start(CEV_CLOSE, pid_tgid, 0);
+	if (ev) {
+		ev->close.fd = fd;
+		ev->close.kind = kind;
+		ev->close.known = s || fi;
+		ev->close.had_stats = s != NULL;
+		if (s)
+			ev->close.c = s->c;
+		ev->close.s = sock;
+		if (f) {
+			ev->close.ino = BPF_CORE_READ(f, f_inode, i_ino);
+			if (kind == CK_FILE || kind == CK_DIR)
+				off = put_kpath(ev, 0, 0,
+					__builtin_preserve_access_index(&f->f_path));
+		}
+	}
+	if (s)
+		bpf_map_delete_elem(&tracked, &tk);
+	if (ev)
+		ev_submit(ev, off);
+	return 0;
+}
+
+/* ---- file namespace operations: strings resolved in user space ---- */
+
+static __always_inline int fileop(u64 *ctx,
+				  __u32 op, int dfd1, const char *p1, int dfd2,
+				  const char *p2, __u32 at)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct collect_event *ev;
+	__u32 off;
+
+	if (targ_no_files || skip(pid_tgid))
+		return 0;
+	ev = ev_start(CEV_FILEOP, pid_tgid, RET(ctx));
+	if (!ev)
+		return 0;
+	ev->fileop.op = op;
+	ev->fileop.at = at;
+	off = put_upath(ev, 0, 0, p1, dfd1);
+	if (p2)
+		off = put_upath(ev, off, 2, p2, dfd2);
+	ev_submit(ev, off);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int h_mkdir(u64 *ctx)
+{
+	return fileop(ctx, OP_MKDIR, AT_FDCWD, (void *)ARG1(REGS(ctx)), 0, NULL,
+		      0);
+}
+
+SEC("tp_btf/sys_exit")
+int h_mkdirat(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return fileop(ctx, OP_MKDIR, ARG1(r), (void *)ARG2(r), 0, NULL, 1);
+}
+
+SEC("tp_btf/sys_exit")
+int h_rmdir(u64 *ctx)
+{
+	return fileop(ctx, OP_RMDIR, AT_FDCWD, (void *)ARG1(REGS(ctx)), 0, NULL,
+		      0);
+}
+
+SEC("tp_btf/sys_exit")
+int h_unlink(u64 *ctx)
+{
+	return fileop(ctx, OP_UNLINK, AT_FDCWD, (void *)ARG1(REGS(ctx)), 0, NULL,
+		      0);
+}
+
+/* unlinkat(dfd, path, flags): SysFlow records UNLINK even with
+ * AT_REMOVEDIR.
+ */
+SEC("tp_btf/sys_exit")
+int h_unlinkat(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return fileop(ctx, OP_UNLINK, ARG1(r), (void *)ARG2(r), 0, NULL, 1);
+}
+
+SEC("tp_btf/sys_exit")
+int h_link(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return fileop(ctx, OP_LINK, AT_FDCWD, (void *)ARG1(r), AT_FDCWD,
+		      (void *)ARG2(r), 0);
+}
+
+/* linkat(olddfd, old, newdfd, new, flags) */
+SEC("tp_btf/sys_exit")
+int h_linkat(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return fileop(ctx, OP_LINK, ARG1(r), (void *)ARG2(r), ARG3(r),
+		      (void *)ARG4(r), 1);
+}
+
+/* symlink(target, linkpath): SysFlow makes both absolute */
+SEC("tp_btf/sys_exit")
+int h_symlink(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return fileop(ctx, OP_SYMLINK, AT_FDCWD, (void *)ARG1(r), AT_FDCWD,
+		      (void *)ARG2(r), 0);
+}
+
+/* symlinkat(target, newdfd, linkpath): SysFlow keeps the target as given */
+SEC("tp_btf/sys_exit")
+int h_symlinkat(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return fileop(ctx, OP_SYMLINK, -1, (void *)ARG1(r), ARG2(r),
+		      (void *)ARG3(r), 1);
+}
+
+SEC("tp_btf/sys_exit")
+int h_rename(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return fileop(ctx, OP_RENAME, AT_FDCWD, (void *)ARG1(r), AT_FDCWD,
+		      (void *)ARG2(r), 0);
+}
+
+/* renameat(olddfd, old, newdfd, new) and renameat2(..., flags) */
+SEC("tp_btf/sys_exit")
+int h_renameat(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return fileop(ctx, OP_RENAME, ARG1(r), (void *)ARG2(r), ARG3(r),
+		      (void *)ARG4(r), 1);
+}
+
+#endif /* __COLLECT_FILES_BPF_H */
