@@ -34,6 +34,33 @@ void params_print_version(void)
 	       libbpf_major_version(), libbpf_minor_version());
 }
 
+#define HELP_COL 29 /* where option help text starts */
+#define HELP_WIDTH 80
+
+/* Print text word by word from column col, wrapping at HELP_WIDTH with
+ * continuation lines indented to HELP_COL.
+ */
+static void print_wrapped(FILE *out, const char *text, int col)
+{
+	const char *w = text;
+
+	while (*w) {
+		int len = strcspn(w, " ");
+
+		if (col > HELP_COL && col + 1 + len > HELP_WIDTH) {
+			fprintf(out, "\n%*s", HELP_COL, "");
+			col = HELP_COL;
+		} else if (col > HELP_COL) {
+			fputc(' ', out);
+			col++;
+		}
+		col += fprintf(out, "%.*s", len, w);
+		w += len;
+		w += strspn(w, " ");
+	}
+	fputc('\n', out);
+}
+
 static void print_opt(FILE *out, const struct opt_def *o)
 {
 	char left[64];
@@ -46,7 +73,13 @@ static void print_opt(FILE *out, const struct opt_def *o)
 		n = snprintf(left, sizeof(left), "      --%s", o->name);
 	if (o->metavar && n > 0 && (size_t)n < sizeof(left))
 		snprintf(left + n, sizeof(left) - n, " %s", o->metavar);
-	fprintf(out, "%-28s %s\n", left, o->help);
+	n = fprintf(out, "%-28s", left);
+	if (n >= HELP_COL) { /* a long option name: help on the next line */
+		fprintf(out, "\n%*s", HELP_COL - 1, "");
+		n = HELP_COL - 1;
+	}
+	fputc(' ', out);
+	print_wrapped(out, o->help ? o->help : "", n + 1);
 	if (o->type == OPT_ENUM) {
 		fprintf(out, "%-28s one of:", "");
 		for (int i = 0; o->names[i]; i++)

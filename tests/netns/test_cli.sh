@@ -21,6 +21,13 @@ test_help_and_version() {
 	grep -q -- "--ipfix" "$TMP/out" || fail "flowmon --help misses --ipfix"
 	grep -q "Examples:" "$TMP/out" || fail "flowmon --help has no examples"
 	[ ! -s "$TMP/err" ] || fail "--help wrote to stderr"
+	# every command's help fits 80 columns
+	local c
+	for c in $("$SYSFLOW" --help | awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}'); do
+		expect_rc 0 "$SYSFLOW" "$c" --help
+		! awk 'length > 80' "$TMP/out" | grep -q . ||
+			fail "$c --help is wider than 80 columns: $(awk 'length > 80' "$TMP/out" | head -1)"
+	done
 }
 
 test_usage_errors() {
