@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <net/if.h>
 #include <sysflow/log.h>
 
@@ -62,6 +63,14 @@ enum sf_probe_result sf_probe_ringbuf(char *detail, size_t len);
 
 /* Run every host-wide probe; returns how many entries were filled. */
 int sf_probe_all(struct sf_probe *out, int max);
+
+/* ---- per-CPU counters (percpu.c) ---- */
+
+/* Sum a BPF_MAP_TYPE_PERCPU_ARRAY of __u64 counters over all CPUs into
+ * out[0..n-1]. A key that cannot be read stays 0 and its error is
+ * returned after the others are read.
+ */
+int sf_percpu_sum(int map_fd, uint64_t *out, uint32_t n);
 
 /* ---- interfaces (iface.c) ---- */
 

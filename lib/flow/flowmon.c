@@ -447,32 +447,16 @@ int sf_flowmon_run_packet(struct sf_flowmon *fm, const void *frame,
 
 /* ---- counters ---- */
 
-static int sum_percpu(int fd, __u32 idx, uint64_t *out)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t vals[ncpu > 0 ? ncpu : 1];
-
-	*out = 0;
-	if (ncpu <= 0)
-		return ncpu;
-	if (bpf_map_lookup_elem(fd, &idx, vals))
-		return -errno;
-	for (int c = 0; c < ncpu; c++)
-		*out += vals[c];
-	return 0;
-}
-
 int sf_flowmon_get_stats(struct sf_flowmon *fm, struct sf_flowmon_stats *st)
 {
-	uint64_t *slot = (uint64_t *)st;
-	int fd = bpf_map__fd(fm->skel->maps.stats), err = 0;
+	int err;
 
 	_Static_assert(offsetof(struct sf_flowmon_stats, flows_exported) ==
 			       STAT_MAX * sizeof(uint64_t),
 		       "sf_flowmon_stats must mirror enum flowmon_stat");
 	memset(st, 0, sizeof(*st));
-	for (__u32 i = 0; i < STAT_MAX && !err; i++)
-		err = sum_percpu(fd, i, &slot[i]);
+	err = sf_percpu_sum(bpf_map__fd(fm->skel->maps.stats), (uint64_t *)st,
+			    STAT_MAX);
 	st->flows_exported = fm->exported;
 	st->flows_active = fm->active;
 	return err;
@@ -485,10 +469,12 @@ int sf_flowmon_prog_fd(struct sf_flowmon *fm)
 
 uint64_t sf_flowmon_packets(struct sf_flowmon *fm)
 {
-	uint64_t n = 0;
+	uint64_t n[STAT_PACKETS + 1];
 
-	sum_percpu(bpf_map__fd(fm->skel->maps.stats), STAT_PACKETS, &n);
-	return n;
+	if (sf_percpu_sum(bpf_map__fd(fm->skel->maps.stats), n,
+			  STAT_PACKETS + 1))
+		return 0;
+	return n[STAT_PACKETS];
 }
 
 /* ---- close ---- */

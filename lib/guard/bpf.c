@@ -484,16 +484,7 @@ int guard_bpf_open_flags(struct guard_kern *b, uint32_t tgid, uint32_t *flags)
 
 void guard_bpf_stats(struct guard_kern *b, uint64_t out[GS_MAX])
 {
-	uint64_t v[b->ncpus];
-
-	for (uint32_t i = 0; i < GS_MAX; i++) {
-		out[i] = 0;
-		if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.stats), &i,
-					v))
-			continue;
-		for (int c = 0; c < b->ncpus; c++)
-			out[i] += v[c];
-	}
+	sf_percpu_sum(bpf_map__fd(b->skel->maps.stats), out, GS_MAX);
 }
 
 int guard_bpf_events_fd(struct guard_kern *b)

@@ -480,15 +480,10 @@ static int read_stat(struct sf_tracepkt *tp, __u32 key, uint64_t *percpu)
 
 int sf_tracepkt_get_stats(struct sf_tracepkt *tp, struct sf_tracepkt_stats *st)
 {
-	uint64_t *v = calloc(tp->ncpus, sizeof(*v)), sum[STAT_MAX] = {};
-	int err = v ? 0 : -ENOMEM;
+	uint64_t sum[STAT_MAX];
+	int err = sf_percpu_sum(bpf_map__fd(tp->skel->maps.stats), sum,
+				STAT_MAX);
 
-	for (__u32 k = 0; k < STAT_MAX && !err; k++) {
-		err = read_stat(tp, k, v);
-		for (int c = 0; c < tp->ncpus && !err; c++)
-			sum[k] += v[c];
-	}
-	free(v);
 	if (err)
 		return err;
 	st->matched = sum[STAT_MATCHED];

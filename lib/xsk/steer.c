@@ -346,22 +346,6 @@ enum sf_xsk_attach xsk_steer_mode(const struct xsk_steer *s)
 
 int xsk_steer_stats(const struct xsk_steer *s, uint64_t out[XSK_STAT_MAX])
 {
-	int ncpu = libbpf_num_possible_cpus(), fd;
-	__u64 *vals;
-
-	if (ncpu < 1)
-		return -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	fd = bpf_map__fd(s->skel->maps.stats);
-	for (__u32 k = 0; k < XSK_STAT_MAX; k++) {
-		out[k] = 0;
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			out[k] += vals[c];
-	}
-	free(vals);
-	return 0;
+	return sf_percpu_sum(bpf_map__fd(s->skel->maps.stats), out,
+			     XSK_STAT_MAX);
 }
