@@ -33,6 +33,8 @@ struct agent_cfg {
 	uint32_t dead_ms;
 	uint32_t backoff_ms;
 	uint32_t event_rate;
+	uint32_t ask_timeout_ms;
+	uint32_t ask_max;
 	const char *tls_cert;
 	const char *tls_key;
 	const char *tls_ca;
@@ -51,6 +53,8 @@ static const struct agent_cfg defaults_agent = {
 	.dead_ms = 15000,
 	.backoff_ms = 30000,
 	.event_rate = 1000,
+	.ask_timeout_ms = 100,
+	.ask_max = 1024,
 };
 
 #define OFF(m) offsetof(struct agent_cfg, m)
@@ -98,6 +102,15 @@ static const struct opt_def agent_options[] = {
 	{ .name = "event-rate", .type = OPT_U32, .offset = OFF(event_rate),
 	  .metavar = "N", .min = 1, .max = 1000000, .help = "events per "
 	  "second to the controller at most (default 1000)" },
+	{ .name = "ask-timeout", .type = OPT_U32, .offset = OFF(ask_timeout_ms),
+	  .metavar = "MS", .min = 1, .max = 60000, .help = "\"ask\" "
+	  "misses of file operations wait this long for the controller's "
+	  "VERDICT, then the fail mode decides: secure denies, open allows "
+	  "(default 100)" },
+	{ .name = "ask-max", .type = OPT_U32, .offset = OFF(ask_max),
+	  .metavar = "N", .min = 1, .max = 65536, .help = "file operations "
+	  "held at most; beyond, the fail mode decides at once (default "
+	  "1024)" },
 	{ .name = "tls-cert", .type = OPT_STRING, .offset = OFF(tls_cert),
 	  .metavar = "PEM", .help = "this agent's certificate (mutual TLS)" },
 	{ .name = "tls-key", .type = OPT_STRING, .offset = OFF(tls_key),
@@ -266,6 +279,8 @@ static int do_agent(void *arg)
 	o.dead_interval_ms = cfg->dead_ms;
 	o.backoff_max_ms = cfg->backoff_ms;
 	o.event_rate = cfg->event_rate;
+	o.ask_timeout_ms = cfg->ask_timeout_ms;
+	o.ask_max = cfg->ask_max;
 	o.tls_cert = cfg->tls_cert;
 	o.tls_key = cfg->tls_key;
 	o.tls_ca = cfg->tls_ca;

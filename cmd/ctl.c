@@ -86,6 +86,12 @@ static void print_text(const char *action, json_t *o)
 				       json_object_get(o, "messages_in")),
 			       json_integer_value(
 				       json_object_get(o, "events_in")));
+			printf("held operations: asked %lld, answered %lld, "
+			       "answered too late %lld\n",
+			       json_integer_value(json_object_get(o, "asked")),
+			       json_integer_value(
+				       json_object_get(o, "answered")),
+			       json_integer_value(json_object_get(o, "late")));
 		} else if (!strcmp(action, "add") || !strcmp(action, "del") ||
 			   !strcmp(action, "miss")) {
 			printf("done\n");
@@ -232,7 +238,9 @@ const struct cmd_def cmd_ctl = {
 	       "'{\"file\":\"deny\"}'\n"
 	       "  events                tail reports, events and removed "
 	       "rules\n"
-	       "  stats                 controller counters\n"
+	       "  stats                 controller counters, held "
+	       "operations asked and\n"
+	       "                        answered (VERDICT)\n"
 	       "HOST is a hostname, a host id or the agent's address.\n",
 	.examples = "  sysflow ctl hosts\n"
 		    "  sysflow ctl rules web1 -j\n"

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sysflow/proto.h>
 
-#define SF_APP_API_VERSION 1
+#define SF_APP_API_VERSION 2 /* 2: verdict(), host_holds() */
 #define SF_APP_SYMBOL "sysflow_app" /* const struct sf_app sysflow_app */
 
 struct sf_ctrl; /* the controller */
@@ -37,6 +37,13 @@ struct sf_ctrl_api {
 	/* Levelled log line (SF_LOG_ERROR..SF_LOG_DEBUG of sysflow/log.h). */
 	void (*log)(int level, const char *fmt, ...)
 		__attribute__((format(printf, 2, 3)));
+	/* Version 2. Answer a held operation: an EVENT_IN whose reason is
+	 * SFP_EV_HELD, by its event.hold_id (a FLOW_MOD sent before makes
+	 * the answer permanent). Returns the VERDICT's xid or -errno.
+	 */
+	int64_t (*verdict)(struct sf_host *h, uint32_t hold_id, bool deny);
+	/* Version 2. The host holds "ask" operations for a VERDICT. */
+	bool (*host_holds)(const struct sf_host *h);
 };
 
 struct sf_app {

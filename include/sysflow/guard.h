@@ -30,6 +30,11 @@ struct sf_agent_opts {
 	uint32_t dead_interval_ms; /* peer dead after this; 0: 15000 */
 	uint32_t backoff_max_ms; /* reconnect backoff cap; 0: 30000 */
 	uint32_t event_rate; /* events/s to the controller; 0: 1000 */
+	uint32_t ask_timeout_ms; /* "ask": wait this long for a VERDICT;
+				  * 0: 100; then deny (fail mode secure)
+				  * or allow (open)
+				  */
+	uint32_t ask_max; /* operations held at most; 0: 1024 */
 	const char *tls_cert, *tls_key, *tls_ca; /* all three: mutual TLS */
 	const char *host_id; /* 32 hex digits; NULL: /etc/machine-id */
 	bool unload_on_exit; /* remove programs and pins when stopping */

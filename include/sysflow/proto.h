@@ -23,6 +23,9 @@
 #define SFP_MAX_ACTIONS 8
 #define SFP_MAX_OPS 64
 #define SFP_ERROR_DATA 64 /* offending bytes copied into an ERROR */
+/* HELLO feature bits (the u32 after the versions bitmap; absent: 0) */
+#define SFP_HELLO_VERDICT (1u << 0) /* holds "ask" operations / sends VERDICT */
+#define SFP_HELLO_FEATURES SFP_HELLO_VERDICT /* what this code speaks */
 
 /* Message types. 0-8 keep the seed's numbers (INFO_* became FEATURES_*,
  * FLOW_STATE_* became FLOW_STATS_*); 9 and up are new.
@@ -43,6 +46,7 @@ enum sfp_type {
 	SFP_BARRIER_REPLY = 12,
 	SFP_EVENT_IN = 13,
 	SFP_SET_CONFIG = 14,
+	SFP_VERDICT = 15, /* the controller's answer to a held EVENT_IN */
 	SFP_TYPE_MAX,
 };
 
@@ -112,7 +116,9 @@ enum sf_op_class {
 enum sf_miss {
 	SF_MISS_ALLOW = 0,
 	SF_MISS_DENY = 1,
-	SF_MISS_ASK = 2, /* EVENT_IN to the controller, then allow */
+	SF_MISS_ASK = 2, /* EVENT_IN to the controller; file ops wait for
+			  * its VERDICT, socket ops are allowed
+			  */
 };
 
 enum sf_fail_mode {
@@ -207,6 +213,9 @@ enum sfp_report_reason {
 enum sfp_event_reason {
 	SFP_EV_MISS = 0, /* table miss under the "ask" policy */
 	SFP_EV_ACTION = 1, /* a rule with the MESSAGE action */
+	SFP_EV_HELD = 2, /* table miss under "ask", the operation is held
+			  * until a VERDICT with hold_id (or the timeout)
+			  */
 };
 
 /* ERROR types and codes. */
@@ -217,6 +226,7 @@ enum sfp_err_type {
 	SFP_ET_BAD_ACTION = 3,
 	SFP_ET_FLOW_MOD_FAILED = 4,
 	SFP_ET_CONFIG_FAILED = 5,
+	SFP_ET_VERDICT_FAILED = 6,
 };
 
 enum sfp_err_code {
@@ -249,6 +259,9 @@ enum sfp_err_code {
 	SFP_EC_KERNEL = 4, /* the kernel refused a map update */
 	/* CONFIG_FAILED */
 	SFP_EC_BAD_CONFIG = 0,
+	/* VERDICT_FAILED */
+	SFP_EC_BAD_VERDICT = 0, /* verdict not allow/deny, or hold id 0 */
+	SFP_EC_UNKNOWN_HOLD = 1, /* no such held operation (too late) */
 };
 
 /* A decoder failure: negative, carries the ERROR type and code. */
@@ -372,6 +385,7 @@ struct sfp_event {
 	char exe[SFP_MAX_STR];
 	char object[SFP_MAX_STR]; /* file path or "addr:port" */
 	char data[SFP_MAX_STR]; /* free text (the seed's message) */
+	uint32_t hold_id; /* EVENT_IN with SFP_EV_HELD: answer with it */
 };
 
 struct sfp_error {
@@ -385,10 +399,19 @@ struct sfp_config {
 	uint8_t miss[SF_CLASS_COUNT];
 };
 
+/* VERDICT: release a held operation. */
+struct sfp_verdict {
+	uint32_t hold_id; /* from the EVENT_IN; never 0 */
+	uint8_t verdict; /* SF_ACT_ALLOW or SF_ACT_DENY */
+};
+
 struct sfp_msg {
 	struct sfp_header h;
 	union {
-		uint32_t hello_versions;
+		struct {
+			uint32_t hello_versions;
+			uint32_t hello_features; /* SFP_HELLO_* bits */
+		};
 		struct sfp_features features;
 		struct sfp_flow_mod flow_mod;
 		struct sfp_stats_request stats_req;
@@ -401,6 +424,7 @@ struct sfp_msg {
 		struct sfp_error error;
 		struct sfp_flow_removed removed;
 		struct sfp_config config;
+		struct sfp_verdict verdict;
 	};
 };
 

@@ -7,11 +7,20 @@
  *    "rules": [{"hosts": ["web1"], "op": "connect", "port": 25,
  *               "actions": ["deny"]}, ...]}
  * "hosts" is a name, host id, "*" or a list; no "hosts" means every host.
+ * An optional "ask" section answers operations the hosts hold under the
+ * "ask" miss policy (EVENT_IN with a hold id) with a VERDICT:
+ *   "ask": {"answers": [{"path_prefix": "/srv/pub", "verdict": "allow"}],
+ *           "default": "deny"}
+ * The first answer whose fields (hosts, op, exe, path, path_prefix, pid,
+ * uid) all match decides, else "default"; without one the app stays
+ * silent and the host's --ask-timeout decides.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysflow/log.h>
+#include "core/core.h"
 #include "ctrl_int.h"
 #include "proto/proto_json.h"
 
@@ -24,6 +33,81 @@ struct policy {
 	json_t *doc; /* the file as last loaded */
 	json_t *rules; /* borrowed from doc */
 };
+
+static const char *const answer_keys[] = { "hosts", "op",	   "exe",
+					   "path",  "path_prefix", "pid",
+					   "uid",   "verdict" };
+
+static int verdict_parse(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	if (s && !strcasecmp(s, "allow"))
+		return SF_ACT_ALLOW;
+	if (s && !strcasecmp(s, "deny"))
+		return SF_ACT_DENY;
+	return -1;
+}
+
+static int answer_check(json_t *a, char *err, size_t len)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(a)) {
+		snprintf(err, len, "an answer is an object");
+		return -EINVAL;
+	}
+	json_object_foreach(a, k, v)
+	{
+		size_t i = 0;
+
+		while (i < ARRAY_SIZE(answer_keys) && strcmp(k, answer_keys[i]))
+			i++;
+		if (i == ARRAY_SIZE(answer_keys)) {
+			snprintf(err, len, "unknown key \"%s\"", k);
+			return -EINVAL;
+		}
+	}
+	if (json_object_get(a, "op") &&
+	    sf_op_parse(json_string_value(json_object_get(a, "op")) ?: "") <
+		    0) {
+		snprintf(err, len, "bad \"op\"");
+		return -EINVAL;
+	}
+	if (verdict_parse(json_object_get(a, "verdict")) < 0) {
+		snprintf(err, len, "\"verdict\" is \"allow\" or \"deny\"");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "ask": {"answers": [...], "default": "allow"|"deny"}, both optional. */
+static int ask_check(const char *path, json_t *ask)
+{
+	json_t *answers = json_object_get(ask, "answers"), *v;
+	json_t *def = json_object_get(ask, "default");
+	char err[160];
+	size_t i;
+
+	if (!ask)
+		return 0;
+	if (!json_is_object(ask) || (answers && !json_is_array(answers)) ||
+	    (def && verdict_parse(def) < 0)) {
+		pr_err("policy %s: \"ask\" is {\"answers\": [...], "
+		       "\"default\": \"allow\"|\"deny\"}\n",
+		       path);
+		return -EINVAL;
+	}
+	json_array_foreach(answers, i, v)
+	{
+		if (answer_check(v, err, sizeof(err))) {
+			pr_err("policy %s: ask answer %zu: %s\n", path, i, err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
 
 static int policy_read(struct policy *p, json_t **doc, json_t **rules)
 {
@@ -54,9 +138,77 @@ static int policy_read(struct policy *p, json_t **doc, json_t **rules)
 			return -EINVAL;
 		}
 	}
+	if (json_is_object(d) &&
+	    ask_check(p->path, json_object_get(d, "ask"))) {
+		json_decref(d);
+		return -EINVAL;
+	}
 	*doc = d;
 	*rules = r;
 	return 0;
+}
+
+static bool str_is(json_t *v, const char *s)
+{
+	return !v || (json_is_string(v) && !strcmp(json_string_value(v), s));
+}
+
+static bool int_is(json_t *v, uint32_t n)
+{
+	return !v || (json_is_integer(v) && json_integer_value(v) == n);
+}
+
+static bool under(const char *path, json_t *prefix)
+{
+	const char *d = json_string_value(prefix);
+	size_t n;
+
+	if (!prefix)
+		return true;
+	if (!d)
+		return false;
+	n = strlen(d);
+	while (n > 1 && d[n - 1] == '/')
+		n--;
+	return !strncmp(path, d, n) &&
+	       (path[n] == '/' || path[n] == 0 || (n == 1 && d[0] == '/'));
+}
+
+static bool answer_matches(json_t *a, struct sf_host *h,
+			   const struct sfp_event *e)
+{
+	json_t *op = json_object_get(a, "op");
+
+	return ctrl_host_selected(h, json_object_get(a, "hosts")) &&
+	       (!op || sf_op_parse(json_string_value(op) ?: "") == e->op) &&
+	       str_is(json_object_get(a, "exe"), e->exe) &&
+	       str_is(json_object_get(a, "path"), e->object) &&
+	       under(e->object, json_object_get(a, "path_prefix")) &&
+	       int_is(json_object_get(a, "pid"), e->pid) &&
+	       int_is(json_object_get(a, "uid"), e->uid);
+}
+
+/* A held operation: the first matching answer, else the default. */
+static void policy_message(void *st, struct sf_host *h, const struct sfp_msg *m)
+{
+	struct policy *p = st;
+	json_t *ask = json_is_object(p->doc) ? json_object_get(p->doc, "ask") :
+					       NULL;
+	json_t *verdict = json_object_get(ask, "default"), *v;
+	size_t i;
+
+	if (!ask || m->h.type != SFP_EVENT_IN || m->event.reason != SFP_EV_HELD)
+		return;
+	json_array_foreach(json_object_get(ask, "answers"), i, v)
+	{
+		if (answer_matches(v, h, &m->event)) {
+			verdict = json_object_get(v, "verdict");
+			break;
+		}
+	}
+	if (verdict)
+		p->api->verdict(h, m->event.hold_id,
+				verdict_parse(verdict) == SF_ACT_DENY);
 }
 
 static void rule_fm(json_t *v, size_t i, struct sfp_flow_mod *fm)
@@ -213,5 +365,6 @@ const struct sf_app sf_app_policy = {
 	.init = policy_init,
 	.fini = policy_fini,
 	.on_connect = policy_connect,
+	.on_message = policy_message,
 	.on_reload = policy_reload,
 };

@@ -43,9 +43,29 @@ int64_t ctrl_send(struct sf_host *h, struct sfp_msg *m)
 	if (h->state == HS_CLOSED)
 		return -ENOTCONN;
 	xid = sf_conn_send(&h->conn, m);
+	if (xid >= 0 && m->h.type == SFP_VERDICT) {
+		h->answered++;
+		h->c->answered++;
+	}
 	if (xid >= 0)
 		apps_message_out(h->c, h, m);
 	return xid;
+}
+
+static int64_t api_verdict(struct sf_host *h, uint32_t hold_id, bool deny)
+{
+	struct sfp_msg m = { .h = { .type = SFP_VERDICT } };
+
+	if (!hold_id)
+		return -EINVAL;
+	m.verdict.hold_id = hold_id;
+	m.verdict.verdict = deny ? SF_ACT_DENY : SF_ACT_ALLOW;
+	return ctrl_send(h, &m);
+}
+
+static bool api_host_holds(const struct sf_host *h)
+{
+	return h->holds;
 }
 
 static int64_t api_send_flow_mod(struct sf_host *h,
@@ -134,6 +154,8 @@ const struct sf_ctrl_api sf_ctrl_api = {
 	.host_id = api_host_id,
 	.host_features = api_host_features,
 	.log = api_log,
+	.verdict = api_verdict,
+	.host_holds = api_host_holds,
 };
 
 /* ---- sessions ---- */
@@ -176,6 +198,7 @@ static int on_hello(struct sf_host *h, const struct sfp_msg *m,
 	for (v = 31; !(common & (1u << v)); v--)
 		;
 	h->conn.version = v;
+	h->holds = m->hello_features & SFP_HELLO_VERDICT;
 	if (h->state == HS_HELLO) {
 		h->state = HS_FEATURES;
 		sf_conn_send_simple(&h->conn, SFP_FEATURES_REQUEST, 0);
@@ -245,6 +268,13 @@ static int on_error(struct sf_host *h, const struct sfp_msg *m,
 
 	(void)raw;
 	(void)len;
+	if (m->error.type == SFP_ET_VERDICT_FAILED &&
+	    m->error.code == SFP_EC_UNKNOWN_HOLD) {
+		/* the agent's timeout answered first: counted, not logged */
+		h->late++;
+		h->c->late++;
+		return 0;
+	}
 	pr_warn("host %s: ERROR %s for xid %u\n",
 		h->features.hostname[0] ? h->features.hostname : h->conn.peer,
 		sfp_err_name(m->error.type, m->error.code, name, sizeof(name)),
@@ -255,11 +285,14 @@ static int on_error(struct sf_host *h, const struct sfp_msg *m,
 static int on_event(struct sf_host *h, const struct sfp_msg *m,
 		    const uint8_t *raw, size_t len)
 {
-	(void)m;
 	(void)raw;
 	(void)len;
 	h->events_in++;
 	h->c->events_in++;
+	if (m->h.type == SFP_EVENT_IN && m->event.reason == SFP_EV_HELD) {
+		h->asked++;
+		h->c->asked++;
+	}
 	return 0;
 }
 
@@ -328,6 +361,10 @@ static int dispatch(struct sf_host *h, const uint8_t *raw, size_t len)
 		m.hello_versions = (uint32_t)raw[12] << 24 |
 				   (uint32_t)raw[13] << 16 |
 				   (uint32_t)raw[14] << 8 | raw[15];
+		if (len >= SFP_HEADER_LEN + 8)
+			m.hello_features = (uint32_t)raw[16] << 24 |
+					   (uint32_t)raw[17] << 16 |
+					   (uint32_t)raw[18] << 8 | raw[19];
 	} else if (!err) {
 		err = sfp_decode(raw, len, &m);
 	}

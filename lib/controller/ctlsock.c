@@ -8,7 +8,9 @@
  *   {"cmd":"del","host":H,"rule":{...}}   FLOW_MOD DELETE + BARRIER
  *   {"cmd":"miss","host":H,"miss":{"file":"deny",...}}  SET_CONFIG
  *   {"cmd":"events"}                      stream of reports and events
- *   {"cmd":"stats"}                       controller counters
+ *   {"cmd":"stats"}                       controller counters (with the
+ *                                         held operations asked, answered
+ *                                         and answered too late)
  * The socket is created mode 0600: only root talks to the controller.
  */
 #include <errno.h>
@@ -123,6 +125,10 @@ json_t *ctl_host_json(const struct sf_host *h)
 			    json_integer((sf_now_ms() - h->since_ms) / 1000));
 	json_object_set_new(o, "messages_in", json_integer(h->msgs_in));
 	json_object_set_new(o, "events_in", json_integer(h->events_in));
+	json_object_set_new(o, "holds", json_boolean(h->holds));
+	json_object_set_new(o, "asked", json_integer(h->asked));
+	json_object_set_new(o, "answered", json_integer(h->answered));
+	json_object_set_new(o, "late", json_integer(h->late));
 	for (int i = 0; i < f->n_ops; i++)
 		json_array_append_new(
 			ops,
@@ -283,11 +289,15 @@ static void handle_request(struct sf_ctrl *c, struct ctl_client *cl,
 
 		for (struct sf_host *h = c->hosts; h; h = h->next)
 			n += h->state == HS_UP;
-		reply_ok(cl, json_pack("{s:i,s:I,s:I,s:I,s:I}", "hosts", n,
-				       "sessions", (json_int_t)c->sessions,
-				       "replaced", (json_int_t)c->replaced,
-				       "messages_in", (json_int_t)c->msgs_in,
-				       "events_in", (json_int_t)c->events_in));
+		reply_ok(cl,
+			 json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hosts",
+				   n, "sessions", (json_int_t)c->sessions,
+				   "replaced", (json_int_t)c->replaced,
+				   "messages_in", (json_int_t)c->msgs_in,
+				   "events_in", (json_int_t)c->events_in,
+				   "asked", (json_int_t)c->asked, "answered",
+				   (json_int_t)c->answered, "late",
+				   (json_int_t)c->late));
 	} else {
 		reply_error(cl, "unknown command '%s'", cmd);
 	}

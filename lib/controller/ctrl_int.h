@@ -33,6 +33,8 @@ struct sf_host {
 	uint64_t since_ms;
 	uint64_t echo_sent_ms;
 	uint64_t msgs_in, events_in;
+	bool holds; /* its HELLO offers VERDICT: "ask" operations wait */
+	uint64_t asked, answered, late; /* held EVENT_INs, VERDICTs, late */
 	struct sf_host *next;
 };
 
@@ -54,6 +56,7 @@ struct sf_ctrl {
 	struct loaded_app apps[MAX_APPS];
 	int n_apps;
 	uint64_t msgs_in, events_in, sessions, replaced;
+	uint64_t asked, answered, late;
 	uint64_t last_timer_ms;
 };
 

@@ -5,7 +5,10 @@
  * timeout and reconnects with capped exponential backoff forever; messages
  * go through a dispatch table that checks state and length before any
  * handler runs. While the controller is away the fail mode decides what a
- * table miss does; installed rules stay in force either way.
+ * table miss does; installed rules stay in force either way. Under the
+ * "ask" miss policy a file operation is held (hold.c) until the
+ * controller's VERDICT, its timeout or the end of the session; then the
+ * fallback decides: deny in fail mode secure, allow in open.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +28,8 @@
 #define BACKOFF_MIN_MS 100
 #define TICK_MS 100
 #define STATS_PER_MSG 32
+#define ASK_TIMEOUT_MS 100
+#define ASK_MAX 1024
 
 enum agent_state {
 	AG_IDLE = 0, /* disconnected, waiting for the next try */
@@ -56,6 +61,14 @@ struct agent {
 	uint64_t events_sent, events_dropped;
 	uint64_t sessions;
 	bool warned; /* "cannot reach" said once per outage */
+	/* "ask": file operations held for the controller's VERDICT */
+	struct guard_holds *holds;
+	bool verdicts; /* the controller's HELLO offers VERDICT */
+	bool stopping; /* draining at exit: nothing is held any more */
+	bool warned_timeout; /* said once per session */
+	struct {
+		uint64_t held, answered, timed_out, overflowed, released, late;
+	} ask;
 	uint8_t host_id[16];
 	char hostname[64];
 	char kernel[64];
@@ -88,6 +101,47 @@ static uint8_t effective_miss(const struct agent *a, int cls)
 static void apply_miss(struct agent *a)
 {
 	guard_bpf_set_miss_socket(a->b, effective_miss(a, SF_CLASS_SOCKET));
+}
+
+/* What a held operation gets when the controller does not answer. */
+static bool ask_fallback_deny(const struct agent *a)
+{
+	return a->o->fail_mode == SF_FAIL_SECURE;
+}
+
+/* Answer every held operation by the fallback (session lost, exit). */
+static void release_holds(struct agent *a, const char *why)
+{
+	uint32_t n = guard_holds_count(a->holds);
+	int fd;
+
+	while ((fd = guard_holds_take_any(a->holds)) >= 0) {
+		guard_fan_answer(a->fan, fd, ask_fallback_deny(a));
+		a->ask.released++;
+	}
+	if (n)
+		pr_warn("%u held file operations %s (%s)\n", n,
+			ask_fallback_deny(a) ? "denied" : "allowed", why);
+}
+
+static void expire_holds(struct agent *a)
+{
+	uint64_t now = sf_now_ms();
+	int fd;
+
+	while ((fd = guard_holds_take_expired(a->holds, now)) >= 0) {
+		guard_fan_answer(a->fan, fd, ask_fallback_deny(a));
+		a->ask.timed_out++;
+		if (!a->warned_timeout)
+			pr_warn("no VERDICT within %u ms for a held file "
+				"operation: %s by the fallback (fail mode %s); "
+				"later timeouts are only counted\n",
+				a->o->ask_timeout_ms ?: ASK_TIMEOUT_MS,
+				ask_fallback_deny(a) ? "denied" : "allowed",
+				a->o->fail_mode == SF_FAIL_OPEN ? "open" :
+								  "secure");
+		a->warned_timeout = true;
+	}
 }
 
 /* ---- sending ---- */
@@ -181,6 +235,7 @@ static int on_hello(struct agent *a, const struct sfp_msg *m,
 	for (v = 31; !(common & (1u << v)); v--)
 		;
 	a->conn.version = v;
+	a->verdicts = m->hello_features & SFP_HELLO_VERDICT;
 	if (a->state != AG_UP) {
 		a->state = AG_UP;
 		a->sessions++;
@@ -188,11 +243,13 @@ static int on_hello(struct agent *a, const struct sfp_msg *m,
 		a->backoff_ms = BACKOFF_MIN_MS;
 		a->echo_sent_ms = 0;
 		apply_miss(a);
+		a->warned_timeout = false;
 		pr_info("connected to controller %s%s%s (protocol %d, %u "
-			"rules installed)\n",
+			"rules installed%s)\n",
 			a->conn.peer, a->conn.ssl ? " over TLS as " : "",
 			a->conn.ssl ? a->conn.peer_cn : "", v,
-			guard_table_count(a->t));
+			guard_table_count(a->t),
+			a->verdicts ? ", answers held operations" : "");
 	}
 	return 0;
 }
@@ -362,6 +419,30 @@ static int on_set_config(struct agent *a, const struct sfp_msg *m,
 	return 0;
 }
 
+/* The controller's answer to a held operation. A late or unknown id is
+ * an ERROR that leaves the session up: the timeout already answered.
+ */
+static int on_verdict(struct agent *a, const struct sfp_msg *m,
+		      const uint8_t *raw, size_t len)
+{
+	int fd = guard_holds_take(a->holds, m->verdict.hold_id);
+
+	if (fd < 0) {
+		a->ask.late++;
+		pr_debug("VERDICT for hold %u: not held (answered by the "
+			 "timeout?)\n",
+			 m->verdict.hold_id);
+		sf_conn_send_error(&a->conn, m->h.xid,
+				   SFP_ERR(SFP_ET_VERDICT_FAILED,
+					   SFP_EC_UNKNOWN_HOLD),
+				   raw, len);
+		return 0;
+	}
+	guard_fan_answer(a->fan, fd, m->verdict.verdict == SF_ACT_DENY);
+	a->ask.answered++;
+	return 0;
+}
+
 #define H_UP 1 /* only once HELLO has been exchanged */
 
 static const struct agent_handler {
@@ -379,6 +460,7 @@ static const struct agent_handler {
 	{ SFP_ERROR, on_error, 0 },
 	{ SFP_BARRIER_REQUEST, on_barrier, H_UP },
 	{ SFP_SET_CONFIG, on_set_config, H_UP },
+	{ SFP_VERDICT, on_verdict, H_UP },
 };
 
 /* Check, decode and dispatch one message. A negative return closes the
@@ -418,6 +500,10 @@ static int dispatch(struct agent *a, const uint8_t *raw, size_t len)
 		m.hello_versions = (uint32_t)raw[12] << 24 |
 				   (uint32_t)raw[13] << 16 |
 				   (uint32_t)raw[14] << 8 | raw[15];
+		if (len >= SFP_HEADER_LEN + 8)
+			m.hello_features = (uint32_t)raw[16] << 24 |
+					   (uint32_t)raw[17] << 16 |
+					   (uint32_t)raw[18] << 8 | raw[19];
 	} else if (!err) {
 		err = sfp_decode(raw, len, &m);
 	}
@@ -460,6 +546,8 @@ static void session_down(struct agent *a, const char *why)
 		sf_conn_close(&a->conn);
 	}
 	a->state = AG_IDLE;
+	a->verdicts = false;
+	release_holds(a, "controller session lost");
 	a->next_try_ms = sf_now_ms() + a->backoff_ms;
 	if (was_up) {
 		pr_warn("controller session lost (%s); fail mode %s: %s; "
@@ -722,12 +810,13 @@ static int file_ops(struct agent *a, const struct guard_file_event *ev,
 	}
 }
 
-static void file_event(struct agent *a, const struct guard_file_event *fe,
-		       const struct guard_rule *r, uint8_t type,
-		       uint32_t reason, bool deny, uint16_t action)
+static void fill_file_event(struct agent *a, const struct guard_file_event *fe,
+			    const struct guard_rule *r, uint32_t reason,
+			    bool deny, uint16_t action, struct sfp_event *out)
 {
 	struct sfp_event ev = {};
 
+	(void)a;
 	ev.cookie = r ? r->fm.cookie : 0;
 	ev.op = fe->op;
 	ev.verdict = deny ? SF_ACT_DENY : SF_ACT_ALLOW;
@@ -742,6 +831,16 @@ static void file_event(struct agent *a, const struct guard_file_event *fe,
 	else
 		fill_exe(fe->pid, "?", ev.exe, sizeof(ev.exe));
 	snprintf(ev.object, sizeof(ev.object), "%s", fe->path);
+	*out = ev;
+}
+
+static void file_event(struct agent *a, const struct guard_file_event *fe,
+		       const struct guard_rule *r, uint8_t type,
+		       uint32_t reason, bool deny, uint16_t action)
+{
+	struct sfp_event ev;
+
+	fill_file_event(a, fe, r, reason, deny, action, &ev);
 	send_event(a, type, &ev);
 }
 
@@ -801,6 +900,46 @@ static void apply_file_rule(struct agent *a, struct guard_file_event *fe,
 		file_event(a, fe, r, SFP_EVENT_IN, SFP_EV_ACTION, op_deny, 0);
 }
 
+/* Hold a file operation that missed under "ask": send EVENT_IN with a
+ * hold id and leave the fanotify event unanswered. Without a session, with
+ * every slot taken or the event rate exhausted, the fallback decides now.
+ */
+static void hold_file(struct agent *a, struct guard_file_event *fe, uint8_t op,
+		      bool *deny)
+{
+	uint32_t timeout = a->o->ask_timeout_ms ?: ASK_TIMEOUT_MS;
+	uint64_t deadline = sf_now_ms() + timeout;
+	struct sfp_msg m = { .h = { .type = SFP_EVENT_IN } };
+	uint32_t id;
+
+	if (!connected(a) || a->stopping) {
+		*deny = ask_fallback_deny(a);
+		return;
+	}
+	if (guard_holds_count(a->holds) >= (a->o->ask_max ?: ASK_MAX)) {
+		a->ask.overflowed++;
+		*deny = ask_fallback_deny(a);
+		file_event(a, fe, NULL, SFP_EVENT_IN, SFP_EV_MISS, *deny, 0);
+		return;
+	}
+	if (!take_token(a)) {
+		*deny = ask_fallback_deny(a);
+		return;
+	}
+	id = guard_holds_add(a->holds, fe->fd, deadline);
+	if (!id) { /* --ask-max above the table: cannot happen */
+		*deny = ask_fallback_deny(a);
+		return;
+	}
+	fe->held = true;
+	a->ask.held++;
+	fe->op = op;
+	fill_file_event(a, fe, NULL, SFP_EV_HELD, ask_fallback_deny(a), 0,
+			&m.event);
+	m.event.hold_id = id;
+	send_msg(a, &m);
+}
+
 static int decide_file(void *ctx, struct guard_file_event *fe, bool *deny)
 {
 	struct agent *a = ctx;
@@ -809,6 +948,7 @@ static int decide_file(void *ctx, struct guard_file_event *fe, bool *deny)
 	uint8_t ops[3];
 	int n = file_ops(a, fe, ops), n_seen = 0;
 	uint64_t now = sf_now_ms();
+	int ask_op = -1;
 
 	fe->pi = &pi;
 	*deny = false;
@@ -823,9 +963,13 @@ static int decide_file(void *ctx, struct guard_file_event *fe, bool *deny)
 
 			if (miss == SF_MISS_DENY)
 				*deny = true;
-			else if (miss == SF_MISS_ASK)
+			else if (miss == SF_MISS_ASK && a->verdicts)
+				ask_op = ops[i]; /* the last: write > read */
+			else if (miss == SF_MISS_ASK && connected(a))
 				file_event(a, fe, NULL, SFP_EVENT_IN,
 					   SFP_EV_MISS, false, 0);
+			else if (miss == SF_MISS_ASK) /* nobody to ask */
+				*deny |= ask_fallback_deny(a);
 			continue;
 		}
 		for (int k = 0; k < n_seen; k++)
@@ -840,6 +984,9 @@ static int decide_file(void *ctx, struct guard_file_event *fe, bool *deny)
 	if (ops[n - 1] == SF_OP_FILE_WRITE &&
 	    guard_table_quarantined(a->t, fe->pid))
 		*deny = true;
+	/* a rule's deny needs no question */
+	if (ask_op >= 0 && !*deny)
+		hold_file(a, fe, ask_op, deny);
 	return 0;
 }
 
@@ -969,7 +1116,12 @@ static void agent_loop(struct agent *a)
 		epoll_set(a, fan_fd, EPOLLIN, true);
 	try_connect(a);
 	while (!sf_exiting) {
-		int n = epoll_wait(a->epfd, evs, ARRAY_SIZE(evs), TICK_MS);
+		uint64_t next = guard_holds_next_deadline(a->holds),
+			 now = sf_now_ms();
+		int wait = next <= now		? 0 :
+			   next - now < TICK_MS ? (int)(next - now) :
+						  TICK_MS;
+		int n = epoll_wait(a->epfd, evs, ARRAY_SIZE(evs), wait);
 
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
@@ -981,6 +1133,7 @@ static void agent_loop(struct agent *a)
 			else if (a->state != AG_IDLE && fd == a->conn.fd)
 				handle_conn(a, evs[i].events);
 		}
+		expire_holds(a);
 		if (sf_now_ms() >= a->next_tick_ms) {
 			tick(a);
 			a->next_tick_ms = sf_now_ms() + TICK_MS;
@@ -1003,6 +1156,11 @@ int sf_agent_run(const struct sf_agent_opts *o)
 	a->backoff_ms = BACKOFF_MIN_MS;
 	a->refill_ms = sf_now_ms();
 	memcpy(a->miss, o->miss, sizeof(a->miss));
+	a->holds = guard_holds_new(o->ask_max ?: ASK_MAX);
+	if (!a->holds) {
+		err = -ENOMEM;
+		goto out;
+	}
 	a->mono_to_real_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
 	read_host_identity(a);
 	if (o->tls_cert || o->tls_key || o->tls_ca) {
@@ -1028,8 +1186,19 @@ int sf_agent_run(const struct sf_agent_opts *o)
 		(unsigned long long)a->events_dropped,
 		(unsigned long long)a->sessions,
 		(unsigned long long)guard_fan_decisions(a->fan));
+	pr_info("ask: %llu file operations held, %llu answered by the "
+		"controller, %llu timed out, %llu overflowed, %llu released at "
+		"session loss, %llu late verdicts\n",
+		(unsigned long long)a->ask.held,
+		(unsigned long long)a->ask.answered,
+		(unsigned long long)a->ask.timed_out,
+		(unsigned long long)a->ask.overflowed,
+		(unsigned long long)a->ask.released,
+		(unsigned long long)a->ask.late);
 out:
-	/* answer the queued file events before anything else goes */
+	/* answer the held and queued file events before anything else goes */
+	a->stopping = true;
+	release_holds(a, "agent stopping");
 	if (a->fan)
 		guard_fan_close(
 			a->fan,
@@ -1046,6 +1215,7 @@ out:
 	sf_tls_free(a->tls);
 	if (a->epfd >= 0)
 		close(a->epfd);
+	guard_holds_free(a->holds);
 	free(a);
 	return err;
 }

@@ -2,7 +2,9 @@
 /* fan.c: file opens and execs decided in user space through fanotify
  * permission events (FAN_OPEN_PERM, FAN_OPEN_EXEC_PERM), marked per mount
  * (FAN_MARK_MOUNT) on the folders the agent is told to watch. Every event
- * is answered at once; on exit the queue is drained and answered, and if
+ * is answered at once, except those the decider holds for the controller
+ * (it answers them with guard_fan_answer()); on exit the queue is drained
+ * and answered, and if
  * the agent dies anyway the kernel allows whatever was pending when the
  * fanotify descriptor closes (fanotify_release), so no process stays
  * blocked on a dead listener.
@@ -78,8 +80,15 @@ static void answer(struct guard_fan *f, int fd, bool deny)
 	f->decisions++;
 }
 
-static bool decide_one(const struct fanotify_event_metadata *md,
-		       guard_fan_decide decide, void *ctx)
+void guard_fan_answer(struct guard_fan *f, int fd, bool deny)
+{
+	answer(f, fd, deny);
+	close(fd);
+}
+
+/* Decide one event: 0 allow, 1 deny, 2 held (the decider answers later). */
+static int decide_one(const struct fanotify_event_metadata *md,
+		      guard_fan_decide decide, void *ctx)
 {
 	char link[64], path[PATH_MAX];
 	struct guard_file_event ev = {};
@@ -87,19 +96,20 @@ static bool decide_one(const struct fanotify_event_metadata *md,
 	bool deny = false;
 
 	if (!decide || md->fd < 0)
-		return false;
+		return 0;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", md->fd);
 	n = readlink(link, path, sizeof(path) - 1);
 	if (n < 0)
-		return false;
+		return 0;
 	path[n] = 0;
 	ev.pid = md->pid;
 	ev.path = path;
+	ev.fd = md->fd;
 	ev.op = (md->mask & FAN_OPEN_EXEC_PERM) ? SF_OP_FILE_EXECUTE :
 						  SF_OP_FILE_OPEN;
 	if (decide(ctx, &ev, &deny))
-		return false;
-	return deny;
+		return 0;
+	return ev.held ? 2 : deny;
 }
 
 int guard_fan_handle(struct guard_fan *f, guard_fan_decide decide, void *ctx)
@@ -118,9 +128,14 @@ int guard_fan_handle(struct guard_fan *f, guard_fan_decide decide, void *ctx)
 		     md = FAN_EVENT_NEXT(md, len)) {
 			if (md->vers != FANOTIFY_METADATA_VERSION)
 				return -EPROTO;
-			if (md->mask & (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM))
-				answer(f, md->fd, decide_one(md, decide, ctx));
-			if (md->fd >= 0)
+			int v = 0;
+
+			if (md->mask & (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM)) {
+				v = decide_one(md, decide, ctx);
+				if (v != 2)
+					answer(f, md->fd, v);
+			}
+			if (md->fd >= 0 && v != 2)
 				close(md->fd);
 		}
 		/* a short read drained the queue: skip the EAGAIN read */

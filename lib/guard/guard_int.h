@@ -147,6 +147,8 @@ struct guard_file_event {
 	const char *path;
 	struct sf_procinfo *pi; /* filled lazily by the matcher */
 	unsigned int pi_have;
+	int fd; /* the fanotify event's descriptor */
+	bool held; /* set by the decider: it answers later (hold.c) */
 };
 
 /* Best rule for a file event, or NULL (a miss). The caller counts. */
@@ -178,5 +180,28 @@ int guard_fan_handle(struct guard_fan *f, guard_fan_decide decide, void *ctx);
  */
 void guard_fan_close(struct guard_fan *f, guard_fan_decide decide, void *ctx);
 uint64_t guard_fan_decisions(struct guard_fan *f);
+/* Answer a held event (its descriptor from guard_file_event.fd) and close
+ * the descriptor.
+ */
+void guard_fan_answer(struct guard_fan *f, int fd, bool deny);
+
+/* ---- hold.c: file operations waiting for the controller's VERDICT ---- */
+
+struct guard_holds;
+
+struct guard_holds *guard_holds_new(uint32_t max);
+void guard_holds_free(struct guard_holds *h);
+uint32_t guard_holds_count(const struct guard_holds *h);
+/* Hold fanotify event descriptor fd until deadline_ms; its id, or 0 when
+ * max operations are already held.
+ */
+uint32_t guard_holds_add(struct guard_holds *h, int fd, uint64_t deadline_ms);
+/* Take the operation of id out: its descriptor, or -ENOENT. */
+int guard_holds_take(struct guard_holds *h, uint32_t id);
+/* Earliest deadline (monotonic ms), UINT64_MAX when nothing is held. */
+uint64_t guard_holds_next_deadline(const struct guard_holds *h);
+/* Take one operation past its deadline, or any: a descriptor or -ENOENT. */
+int guard_holds_take_expired(struct guard_holds *h, uint64_t now_ms);
+int guard_holds_take_any(struct guard_holds *h);
 
 #endif /* __SYSFLOW_GUARD_INT_H */

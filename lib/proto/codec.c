@@ -631,6 +631,14 @@ static void put_event(struct sfp_buf *b, const struct sfp_event *e)
 	put_str16(b, e->data);
 }
 
+#define VERDICT_ERR(code) SFP_ERR(SFP_ET_VERDICT_FAILED, code)
+
+/* EVENT_IN of a held operation: the texts, then u32 hold id. */
+static bool event_held(uint8_t type, const struct sfp_event *e)
+{
+	return type == SFP_EVENT_IN && e->reason == SFP_EV_HELD;
+}
+
 static int get_event(struct cur *c, struct sfp_event *e)
 {
 	e->cookie = get_u64(c);
@@ -648,6 +656,30 @@ static int get_event(struct cur *c, struct sfp_event *e)
 	return get_str16(c, e->exe, sizeof(e->exe))		  ?:
 		       get_str16(c, e->object, sizeof(e->object)) ?:
 		       get_str16(c, e->data, sizeof(e->data));
+}
+
+static int get_held_id(struct cur *c, uint8_t type, struct sfp_event *e)
+{
+	if (!event_held(type, e))
+		return 0;
+	e->hold_id = get_u32(c);
+	if (c->short_read)
+		return BAD_LEN;
+	return e->hold_id ? 0 : VERDICT_ERR(SFP_EC_BAD_VERDICT);
+}
+
+static int get_verdict(struct cur *c, struct sfp_verdict *v)
+{
+	v->hold_id = get_u32(c);
+	v->verdict = get_u8(c);
+	if (get_u8(c) || get_u16(c))
+		return BAD_RESERVED;
+	if (c->short_read)
+		return BAD_LEN;
+	if (!v->hold_id ||
+	    (v->verdict != SF_ACT_ALLOW && v->verdict != SF_ACT_DENY))
+		return VERDICT_ERR(SFP_EC_BAD_VERDICT);
+	return 0;
 }
 
 static void put_removed(struct sfp_buf *b, const struct sfp_flow_removed *r)
@@ -699,6 +731,7 @@ static const int min_body[SFP_TYPE_MAX] = {
 	[SFP_BARRIER_REPLY] = 0,
 	[SFP_EVENT_IN] = 38,
 	[SFP_SET_CONFIG] = 4,
+	[SFP_VERDICT] = 8,
 };
 
 int sfp_min_body(uint8_t type)
@@ -736,6 +769,8 @@ int sfp_encode(struct sfp_buf *out, const struct sfp_msg *m)
 	switch (m->h.type) {
 	case SFP_HELLO:
 		put_u32(out, m->hello_versions);
+		if (m->hello_features)
+			put_u32(out, m->hello_features);
 		break;
 	case SFP_FEATURES_REPLY:
 		put_features(out, &m->features);
@@ -761,6 +796,8 @@ int sfp_encode(struct sfp_buf *out, const struct sfp_msg *m)
 	case SFP_ACTION_REPORT:
 	case SFP_EVENT_IN:
 		put_event(out, &m->event);
+		if (event_held(m->h.type, &m->event))
+			put_u32(out, m->event.hold_id);
 		break;
 	case SFP_ERROR:
 		put_u16(out, m->error.type);
@@ -775,6 +812,12 @@ int sfp_encode(struct sfp_buf *out, const struct sfp_msg *m)
 		break;
 	case SFP_SET_CONFIG:
 		put_bytes(out, m->config.miss, SF_CLASS_COUNT);
+		break;
+	case SFP_VERDICT:
+		put_u32(out, m->verdict.hold_id);
+		put_u8(out, m->verdict.verdict);
+		put_u8(out, 0);
+		put_u16(out, 0);
 		break;
 	default: /* header only */
 		break;
@@ -796,8 +839,10 @@ int sfp_encode_simple(struct sfp_buf *out, uint8_t type, uint32_t xid)
 {
 	struct sfp_msg m = { .h = { .type = type, .xid = xid } };
 
-	if (type == SFP_HELLO)
+	if (type == SFP_HELLO) {
 		m.hello_versions = SFP_VERSIONS_SUPPORTED;
+		m.hello_features = SFP_HELLO_FEATURES;
+	}
 	return sfp_encode(out, &m);
 }
 
@@ -847,6 +892,8 @@ int sfp_decode(const uint8_t *buf, size_t len, struct sfp_msg *m)
 	switch (m->h.type) {
 	case SFP_HELLO:
 		m->hello_versions = get_u32(&c);
+		if (left(&c) >= 4)
+			m->hello_features = get_u32(&c);
 		c.off = len; /* later versions may append elements */
 		break;
 	case SFP_FEATURES_REPLY:
@@ -869,7 +916,8 @@ int sfp_decode(const uint8_t *buf, size_t len, struct sfp_msg *m)
 		break;
 	case SFP_ACTION_REPORT:
 	case SFP_EVENT_IN:
-		err = get_event(&c, &m->event);
+		err = get_event(&c, &m->event) ?:
+			      get_held_id(&c, m->h.type, &m->event);
 		break;
 	case SFP_ERROR:
 		m->error.type = get_u16(&c);
@@ -890,6 +938,9 @@ int sfp_decode(const uint8_t *buf, size_t len, struct sfp_msg *m)
 				err = SFP_ERR(SFP_ET_CONFIG_FAILED,
 					      SFP_EC_BAD_CONFIG);
 		}
+		break;
+	case SFP_VERDICT:
+		err = get_verdict(&c, &m->verdict);
 		break;
 	default:
 		break;

@@ -281,8 +281,10 @@ int sf_conn_send_simple(struct sf_conn *c, uint8_t type, uint32_t xid)
 {
 	struct sfp_msg m = { .h = { .type = type, .xid = xid } };
 
-	if (type == SFP_HELLO)
+	if (type == SFP_HELLO) {
 		m.hello_versions = SFP_VERSIONS_SUPPORTED;
+		m.hello_features = SFP_HELLO_FEATURES;
+	}
 	return sf_conn_send(c, &m) < 0 ? -EIO : 0;
 }
 

@@ -15,6 +15,7 @@ static const char *const type_names[SFP_TYPE_MAX] = {
 	"ECHO_REQUEST",	 "ECHO_REPLY",	       "ACTION_REPORT",
 	"ERROR",	 "FLOW_REMOVED",       "BARRIER_REQUEST",
 	"BARRIER_REPLY", "EVENT_IN",	       "SET_CONFIG",
+	"VERDICT",
 };
 
 const char *sfp_type_name(uint8_t type)
@@ -160,7 +161,8 @@ enum sf_op_class sf_op_class(uint8_t op)
 
 static const char *const err_types[] = { "hello_failed",    "bad_request",
 					 "bad_match",	    "bad_action",
-					 "flow_mod_failed", "config_failed" };
+					 "flow_mod_failed", "config_failed",
+					 "verdict_failed" };
 static const char *const bad_request_codes[] = {
 	"bad_version", "bad_type",  "bad_len",
 	"too_big",     "bad_state", "bad_reserved"
@@ -175,6 +177,10 @@ static const char *const flow_mod_codes[] = { "table_full", "overlap",
 					      "bad_command", "bad_flags",
 					      "kernel" };
 
+static const char *const hello_codes[] = { "incompatible" };
+static const char *const config_codes[] = { "bad_config" };
+static const char *const verdict_codes[] = { "bad_verdict", "unknown_hold" };
+
 const char *sfp_err_name(uint16_t type, uint16_t code, char *buf, size_t len)
 {
 	const char *const *codes = NULL;
@@ -182,8 +188,8 @@ const char *sfp_err_name(uint16_t type, uint16_t code, char *buf, size_t len)
 
 	switch (type) {
 	case SFP_ET_HELLO_FAILED:
-		codes = (const char *const[]){ "incompatible" };
-		n = 1;
+		codes = hello_codes;
+		n = N(hello_codes);
 		break;
 	case SFP_ET_BAD_REQUEST:
 		codes = bad_request_codes;
@@ -202,8 +208,12 @@ const char *sfp_err_name(uint16_t type, uint16_t code, char *buf, size_t len)
 		n = N(flow_mod_codes);
 		break;
 	case SFP_ET_CONFIG_FAILED:
-		codes = (const char *const[]){ "bad_config" };
-		n = 1;
+		codes = config_codes;
+		n = N(config_codes);
+		break;
+	case SFP_ET_VERDICT_FAILED:
+		codes = verdict_codes;
+		n = N(verdict_codes);
 		break;
 	}
 	if (type < N(err_types) && code < n)

@@ -498,10 +498,14 @@ json_t *sfp_event_to_json(uint8_t type, const struct sfp_event *e)
 				    json_string(sf_action_name(e->action)));
 		json_object_set_new(o, "reason", json_integer(e->reason));
 	} else {
-		json_object_set_new(o, "reason",
-				    json_string(e->reason == SFP_EV_MISS ?
-							"miss" :
-							"action"));
+		json_object_set_new(
+			o, "reason",
+			json_string(e->reason == SFP_EV_MISS ? "miss" :
+				    e->reason == SFP_EV_HELD ? "held" :
+							       "action"));
+		if (e->reason == SFP_EV_HELD)
+			json_object_set_new(o, "hold_id",
+					    json_integer(e->hold_id));
 	}
 	json_object_set_new(o, "pid", json_integer(e->pid));
 	json_object_set_new(o, "uid", json_integer(e->uid));

@@ -64,9 +64,23 @@ int main(int argc, char **argv)
 			strcpy(m.event.exe, "/bin/cat");
 		if (t == SFP_FEATURES_REPLY)
 			m.features.n_ops = 1;
+		if (t == SFP_HELLO)
+			m.hello_features = SFP_HELLO_FEATURES;
+		if (t == SFP_VERDICT) {
+			m.verdict.hold_id = 1;
+			m.verdict.verdict = SF_ACT_DENY;
+		}
 		if (sfp_encode(&b, &m) == 0)
 			put(argv[1], n++, &b);
 	}
+	/* a held EVENT_IN (its hold id follows the texts) */
+	memset(&m, 0, sizeof(m));
+	m.h.type = SFP_EVENT_IN;
+	m.event.reason = SFP_EV_HELD;
+	m.event.hold_id = 7;
+	strcpy(m.event.object, "/srv/x");
+	if (sfp_encode(&b, &m) == 0)
+		put(argv[1], n++, &b);
 	/* two messages in one input */
 	sfp_encode_simple(&b, SFP_ECHO_REQUEST, 1);
 	sfp_encode_simple(&b, SFP_BARRIER_REQUEST, 2);

@@ -4,7 +4,8 @@
  * header and a FLOW_MOD are pinned, malformed input (short header, wrong
  * length, unknown type, oversized, bad version, bad TLVs) gives the right
  * ERROR code, the stream decoder handles split and coalesced reads, and
- * the rule JSON form round-trips.
+ * the rule JSON form round-trips. The "ask" messages (HELLO feature bits,
+ * held EVENT_IN, VERDICT) are pinned byte by byte.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -272,6 +273,99 @@ static void test_events_and_errors(void **state)
 		assert_int_equal(SFP_ERR_CODE(_e), code); \
 	} while (0)
 
+/* "ask": HELLO feature bits, a held EVENT_IN and the VERDICT, byte by
+ * byte, and every way a VERDICT can be malformed.
+ */
+static void test_held_and_verdict(void **state)
+{
+	struct sfp_msg m = { .h = { .type = SFP_HELLO, .xid = 3 } }, out;
+	const uint8_t verdict_bytes[] = { 1, SFP_VERDICT, 0, 0, 0, 0, 0,
+					  20, 0, 0, 0, 5, /* header */
+					  0, 0, 1, 2, /* hold id 0x102 */
+					  2, 0, 0, 0 }; /* deny, reserved */
+	struct sfp_buf b;
+	size_t plain;
+
+	(void)state;
+	/* HELLO with features: versions, then the feature bits */
+	m.hello_versions = SFP_VERSIONS_SUPPORTED;
+	m.hello_features = SFP_HELLO_VERDICT;
+	b = roundtrip(&m, &out);
+	assert_int_equal(b.len, 20);
+	assert_int_equal(b.data[19], SFP_HELLO_VERDICT);
+	assert_int_equal(out.hello_features, SFP_HELLO_VERDICT);
+	b.data[7] = 16; /* a v1 peer's HELLO: no feature bits */
+	assert_int_equal(sfp_decode(b.data, 16, &out), 0);
+	assert_int_equal(out.hello_features, 0);
+	sfp_buf_free(&b);
+
+	/* EVENT_IN of a held operation: the texts, then the hold id */
+	m = (struct sfp_msg){ .h = { .type = SFP_EVENT_IN, .xid = 4 } };
+	m.event.op = SF_OP_FILE_READ;
+	m.event.verdict = SF_ACT_DENY; /* what the timeout will do */
+	m.event.pid = 77;
+	strcpy(m.event.exe, "/usr/bin/cat");
+	strcpy(m.event.object, "/srv/x");
+	b = roundtrip(&m, &out);
+	plain = b.len;
+	sfp_buf_free(&b);
+	m.event.reason = SFP_EV_HELD;
+	m.event.hold_id = 0x01020304;
+	b = roundtrip(&m, &out);
+	assert_int_equal(b.len, plain + 4);
+	assert_memory_equal(b.data + b.len - 4, "\x01\x02\x03\x04", 4);
+	assert_memory_equal(&out.event, &m.event, sizeof(m.event));
+	b.data[b.len - 1] = 0;
+	b.data[b.len - 2] = 0;
+	b.data[b.len - 3] = 0;
+	b.data[b.len - 4] = 0; /* hold id 0 */
+	EXPECT_ERR(b.data, b.len, SFP_ET_VERDICT_FAILED, SFP_EC_BAD_VERDICT);
+	b.data[7] -= 4; /* held without its id */
+	EXPECT_ERR(b.data, b.len - 4, SFP_ET_BAD_REQUEST, SFP_EC_BAD_LEN);
+	sfp_buf_free(&b);
+
+	/* VERDICT: u32 hold id, u8 verdict, u8 + u16 reserved */
+	m = (struct sfp_msg){ .h = { .type = SFP_VERDICT, .xid = 5 } };
+	m.verdict.hold_id = 0x102;
+	m.verdict.verdict = SF_ACT_DENY;
+	b = roundtrip(&m, &out);
+	assert_int_equal(b.len, sizeof(verdict_bytes));
+	assert_memory_equal(b.data, verdict_bytes, sizeof(verdict_bytes));
+	assert_int_equal(out.verdict.hold_id, 0x102);
+	assert_int_equal(out.verdict.verdict, SF_ACT_DENY);
+	assert_string_equal(sfp_type_name(SFP_VERDICT), "VERDICT");
+
+	b.data[16] = 0; /* neither allow nor deny */
+	EXPECT_ERR(b.data, b.len, SFP_ET_VERDICT_FAILED, SFP_EC_BAD_VERDICT);
+	b.data[16] = 3;
+	EXPECT_ERR(b.data, b.len, SFP_ET_VERDICT_FAILED, SFP_EC_BAD_VERDICT);
+	b.data[16] = SF_ACT_ALLOW;
+	b.data[14] = b.data[15] = 0; /* hold id 0 */
+	EXPECT_ERR(b.data, b.len, SFP_ET_VERDICT_FAILED, SFP_EC_BAD_VERDICT);
+	b.data[15] = 9;
+	b.data[18] = 1; /* reserved */
+	EXPECT_ERR(b.data, b.len, SFP_ET_BAD_REQUEST, SFP_EC_BAD_RESERVED);
+	b.data[18] = 0;
+	b.data[7] = 19; /* short body */
+	EXPECT_ERR(b.data, 19, SFP_ET_BAD_REQUEST, SFP_EC_BAD_LEN);
+	sfp_buf_free(&b);
+	b = (struct sfp_buf){};
+	m.verdict.hold_id = 1;
+	assert_int_equal(sfp_encode(&b, &m), 0);
+	assert_int_equal(sfp_encode_simple(&b, SFP_BARRIER_REQUEST, 6), 0);
+	b.data[7] = 24; /* a trailing byte: eats the next header's first */
+	EXPECT_ERR(b.data, 24, SFP_ET_BAD_REQUEST, SFP_EC_BAD_LEN);
+	sfp_buf_free(&b);
+	{
+		char name[48];
+
+		assert_string_equal(sfp_err_name(SFP_ET_VERDICT_FAILED,
+						 SFP_EC_UNKNOWN_HOLD, name,
+						 sizeof(name)),
+				    "verdict_failed/unknown_hold");
+	}
+}
+
 static void test_malformed(void **state)
 {
 	uint8_t h[64] = {
@@ -476,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_flow_mod),
 		cmocka_unit_test(test_stats_reply),
 		cmocka_unit_test(test_events_and_errors),
+		cmocka_unit_test(test_held_and_verdict),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_match_relations),
