@@ -183,22 +183,12 @@ static void host_close(struct sf_host *h, const char *why)
 static int on_hello(struct sf_host *h, const struct sfp_msg *m,
 		    const uint8_t *raw, size_t len)
 {
-	uint32_t common = m->hello_versions & SFP_VERSIONS_SUPPORTED;
-	int v;
-
-	if (!common) {
-		sf_conn_send_error(&h->conn, m->h.xid,
-				   SFP_ERR(SFP_ET_HELLO_FAILED,
-					   SFP_EC_INCOMPATIBLE),
-				   raw, len);
+	if (sf_session_hello(&h->sess, m, raw, len)) {
 		pr_warn("%s speaks no version we do (0x%x)\n", h->conn.peer,
 			m->hello_versions);
 		return -EPROTO;
 	}
-	for (v = 31; !(common & (1u << v)); v--)
-		;
-	h->conn.version = v;
-	h->holds = m->hello_features & SFP_HELLO_VERDICT;
+	h->holds = h->sess.peer_features & SFP_HELLO_VERDICT;
 	if (h->state == HS_HELLO) {
 		h->state = HS_FEATURES;
 		sf_conn_send_simple(&h->conn, SFP_FEATURES_REQUEST, 0);
@@ -239,32 +229,19 @@ static int on_features(struct sf_host *h, const struct sfp_msg *m,
 	return 0;
 }
 
-static int on_echo_request(struct sf_host *h, const struct sfp_msg *m,
-			   const uint8_t *raw, size_t len)
+static int on_echo(struct sf_host *h, const struct sfp_msg *m,
+		   const uint8_t *raw, size_t len)
 {
-	struct sfp_msg r = { .h = { .type = SFP_ECHO_REPLY, .xid = m->h.xid } };
-
 	(void)raw;
 	(void)len;
-	r.echo = m->echo;
-	sf_conn_send(&h->conn, &r);
-	return 0;
-}
-
-static int on_echo_reply(struct sf_host *h, const struct sfp_msg *m,
-			 const uint8_t *raw, size_t len)
-{
-	(void)m;
-	(void)raw;
-	(void)len;
-	h->echo_sent_ms = 0;
+	sf_session_echo(&h->sess, m);
 	return 0;
 }
 
 static int on_error(struct sf_host *h, const struct sfp_msg *m,
 		    const uint8_t *raw, size_t len)
 {
-	char name[48];
+	char who[96];
 
 	(void)raw;
 	(void)len;
@@ -275,10 +252,9 @@ static int on_error(struct sf_host *h, const struct sfp_msg *m,
 		h->c->late++;
 		return 0;
 	}
-	pr_warn("host %s: ERROR %s for xid %u\n",
-		h->features.hostname[0] ? h->features.hostname : h->conn.peer,
-		sfp_err_name(m->error.type, m->error.code, name, sizeof(name)),
-		m->h.xid);
+	snprintf(who, sizeof(who), "host %s",
+		 h->features.hostname[0] ? h->features.hostname : h->conn.peer);
+	sf_session_log_error(m, who);
 	return 0;
 }
 
@@ -316,8 +292,8 @@ static const struct ctrl_handler {
 } handlers[] = {
 	{ SFP_HELLO, on_hello, 0 },
 	{ SFP_FEATURES_REPLY, on_features, 0 },
-	{ SFP_ECHO_REQUEST, on_echo_request, 0 },
-	{ SFP_ECHO_REPLY, on_echo_reply, 0 },
+	{ SFP_ECHO_REQUEST, on_echo, 0 },
+	{ SFP_ECHO_REPLY, on_echo, 0 },
 	{ SFP_ERROR, on_error, 0 },
 	{ SFP_ACTION_REPORT, on_event, H_UP },
 	{ SFP_EVENT_IN, on_event, H_UP },
@@ -337,13 +313,7 @@ static int dispatch(struct sf_host *h, const uint8_t *raw, size_t len)
 	sfp_header_read(raw, &hdr);
 	h->msgs_in++;
 	h->c->msgs_in++;
-	if (hdr.type >= SFP_TYPE_MAX)
-		err = SFP_ERR(SFP_ET_BAD_REQUEST, SFP_EC_BAD_TYPE);
-	else if (len - SFP_HEADER_LEN < (size_t)sfp_min_body(hdr.type))
-		err = SFP_ERR(SFP_ET_BAD_REQUEST, SFP_EC_BAD_LEN);
-	else if (!(hdr.type == SFP_HELLO && hdr.version >= 1) &&
-		 hdr.version != (h->conn.version ?: SFP_VERSION))
-		err = SFP_ERR(SFP_ET_BAD_REQUEST, SFP_EC_BAD_VERSION);
+	err = sf_session_check_header(&h->sess, &hdr, len);
 	/* state before contents, as in the agent */
 	for (size_t i = 0; !err && i < ARRAY_SIZE(handlers); i++)
 		if (handlers[i].type == hdr.type)
@@ -355,30 +325,16 @@ static int dispatch(struct sf_host *h, const uint8_t *raw, size_t len)
 	if (!err && h->state < HS_FEATURES && hdr.type != SFP_HELLO &&
 	    hdr.type != SFP_ERROR)
 		err = SFP_ERR(SFP_ET_BAD_REQUEST, SFP_EC_BAD_STATE);
-	if (!err && hdr.type == SFP_HELLO) {
-		memset(&m, 0, sizeof(m));
-		m.h = hdr;
-		m.hello_versions = (uint32_t)raw[12] << 24 |
-				   (uint32_t)raw[13] << 16 |
-				   (uint32_t)raw[14] << 8 | raw[15];
-		if (len >= SFP_HEADER_LEN + 8)
-			m.hello_features = (uint32_t)raw[16] << 24 |
-					   (uint32_t)raw[17] << 16 |
-					   (uint32_t)raw[18] << 8 | raw[19];
-	} else if (!err) {
-		err = sfp_decode(raw, len, &m);
-	}
+	if (!err)
+		err = sf_session_decode(raw, len, &hdr, &m);
 	if (err) {
 		char name[48];
+		bool fatal = sf_session_reject(&h->sess, hdr.xid, err, raw, len,
+					       name, sizeof(name));
 
-		sf_conn_send_error(&h->conn, hdr.xid, err, raw, len);
-		sfp_err_name(SFP_ERR_TYPE(err), SFP_ERR_CODE(err), name,
-			     sizeof(name));
 		pr_warn("%s sent a bad message (%s)%s\n", h->conn.peer, name,
-			SFP_ERR_TYPE(err) == SFP_ET_BAD_REQUEST ?
-				": closing the session" :
-				"");
-		return SFP_ERR_TYPE(err) == SFP_ET_BAD_REQUEST ? -EPROTO : 0;
+			fatal ? ": closing the session" : "");
+		return fatal ? -EPROTO : 0;
 	}
 	err = hd->fn(h, &m, raw, len);
 	if (!err && h->state == HS_UP && hdr.type != SFP_FEATURES_REPLY) {
@@ -453,6 +409,8 @@ static void accept_hosts(struct sf_ctrl *c)
 		}
 		h->kind = EP_HOST;
 		h->c = c;
+		sf_session_init(&h->sess, &h->conn, c->o->echo_interval_ms,
+				c->o->dead_interval_ms);
 		h->state = h->conn.handshaking ? HS_TLS : HS_HELLO;
 		h->next = c->hosts;
 		c->hosts = h;
@@ -466,26 +424,14 @@ static void accept_hosts(struct sf_ctrl *c)
 static void tick(struct sf_ctrl *c)
 {
 	uint64_t now = sf_now_ms();
-	uint32_t echo = c->o->echo_interval_ms ?: 5000;
-	uint32_t dead = c->o->dead_interval_ms ?: 15000;
 	struct sf_host **pp = &c->hosts;
 
 	for (struct sf_host *h = c->hosts; h; h = h->next) {
 		if (h->state == HS_CLOSED)
 			continue;
-		if (now - h->conn.last_rx_ms >= dead) {
+		if (sf_session_tick(&h->sess, now, h->state == HS_UP) ==
+		    -ETIMEDOUT)
 			host_close(h, "silent past the dead interval");
-			continue;
-		}
-		if (h->state == HS_UP && now - h->conn.last_rx_ms >= echo &&
-		    (!h->echo_sent_ms || now - h->echo_sent_ms >= echo)) {
-			uint8_t stamp[8];
-
-			for (int i = 0; i < 8; i++)
-				stamp[i] = now >> (56 - 8 * i);
-			sf_conn_send_echo(&h->conn, stamp);
-			h->echo_sent_ms = now;
-		}
 	}
 	ctl_tick(c, now);
 	if (now - c->last_timer_ms >= 1000) {

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <sysflow/controller.h>
 #include "proto/conn.h"
+#include "proto/session.h"
 
 #define MAX_APPS 16
 
@@ -27,11 +28,11 @@ struct sf_host {
 	int kind; /* EP_HOST */
 	struct sf_ctrl *c;
 	struct sf_conn conn;
+	struct sf_session sess; /* HELLO, ECHO, ERROR, inactivity */
 	enum host_state state;
 	struct sfp_features features;
 	char id_hex[33];
 	uint64_t since_ms;
-	uint64_t echo_sent_ms;
 	uint64_t msgs_in, events_in;
 	bool holds; /* its HELLO offers VERDICT: "ask" operations wait */
 	uint64_t asked, answered, late; /* held EVENT_INs, VERDICTs, late */

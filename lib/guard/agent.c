@@ -24,6 +24,7 @@
 #include "core/core.h"
 #include "guard_int.h"
 #include "proto/conn.h"
+#include "proto/session.h"
 
 #define BACKOFF_MIN_MS 100
 #define TICK_MS 100
@@ -47,13 +48,13 @@ struct agent {
 	struct guard_caps caps;
 	struct sf_tls *tls;
 	struct sf_conn conn;
+	struct sf_session sess; /* HELLO, ECHO, ERROR, inactivity */
 	enum agent_state state;
 	int epfd;
 	bool out_armed; /* EPOLLOUT is in the session's epoll mask */
 	uint64_t next_tick_ms;
 	uint32_t backoff_ms;
 	uint64_t next_try_ms;
-	uint64_t echo_sent_ms;
 	uint8_t miss[SF_CLASS_COUNT];
 	/* events to the controller: token bucket */
 	double tokens;
@@ -217,37 +218,24 @@ static void on_removed(void *ctx, const struct guard_rule *r, uint8_t reason,
 static int on_hello(struct agent *a, const struct sfp_msg *m,
 		    const uint8_t *raw, size_t len)
 {
-	uint32_t common = m->hello_versions & SFP_VERSIONS_SUPPORTED;
-	int v;
-
-	(void)raw;
-	(void)len;
-	if (!common) {
-		sf_conn_send_error(&a->conn, m->h.xid,
-				   SFP_ERR(SFP_ET_HELLO_FAILED,
-					   SFP_EC_INCOMPATIBLE),
-				   raw, len);
+	if (sf_session_hello(&a->sess, m, raw, len)) {
 		sf_conn_flush(&a->conn);
 		pr_err("controller speaks no version we do (bitmap 0x%x)\n",
 		       m->hello_versions);
 		return -EPROTO;
 	}
-	for (v = 31; !(common & (1u << v)); v--)
-		;
-	a->conn.version = v;
-	a->verdicts = m->hello_features & SFP_HELLO_VERDICT;
+	a->verdicts = a->sess.peer_features & SFP_HELLO_VERDICT;
 	if (a->state != AG_UP) {
 		a->state = AG_UP;
 		a->sessions++;
 		a->warned = false;
 		a->backoff_ms = BACKOFF_MIN_MS;
-		a->echo_sent_ms = 0;
 		apply_miss(a);
 		a->warned_timeout = false;
 		pr_info("connected to controller %s%s%s (protocol %d, %u "
 			"rules installed%s)\n",
 			a->conn.peer, a->conn.ssl ? " over TLS as " : "",
-			a->conn.ssl ? a->conn.peer_cn : "", v,
+			a->conn.ssl ? a->conn.peer_cn : "", a->conn.version,
 			guard_table_count(a->t),
 			a->verdicts ? ", answers held operations" : "");
 	}
@@ -359,39 +347,22 @@ static int on_stats_request(struct agent *a, const struct sfp_msg *m,
 	return 0;
 }
 
-static int on_echo_request(struct agent *a, const struct sfp_msg *m,
-			   const uint8_t *raw, size_t len)
+static int on_echo(struct agent *a, const struct sfp_msg *m, const uint8_t *raw,
+		   size_t len)
 {
-	struct sfp_msg r = { .h = { .type = SFP_ECHO_REPLY, .xid = m->h.xid } };
-
 	(void)raw;
 	(void)len;
-	r.echo = m->echo;
-	send_msg(a, &r);
-	return 0;
-}
-
-static int on_echo_reply(struct agent *a, const struct sfp_msg *m,
-			 const uint8_t *raw, size_t len)
-{
-	(void)m;
-	(void)raw;
-	(void)len;
-	a->echo_sent_ms = 0;
+	sf_session_echo(&a->sess, m);
 	return 0;
 }
 
 static int on_error(struct agent *a, const struct sfp_msg *m,
 		    const uint8_t *raw, size_t len)
 {
-	char name[48];
-
 	(void)a;
 	(void)raw;
 	(void)len;
-	pr_warn("controller sent ERROR %s for xid %u\n",
-		sfp_err_name(m->error.type, m->error.code, name, sizeof(name)),
-		m->h.xid);
+	sf_session_log_error(m, "controller");
 	return 0;
 }
 
@@ -455,8 +426,8 @@ static const struct agent_handler {
 	{ SFP_FEATURES_REQUEST, on_features_request, H_UP },
 	{ SFP_FLOW_MOD, on_flow_mod, H_UP },
 	{ SFP_FLOW_STATS_REQUEST, on_stats_request, H_UP },
-	{ SFP_ECHO_REQUEST, on_echo_request, 0 },
-	{ SFP_ECHO_REPLY, on_echo_reply, 0 },
+	{ SFP_ECHO_REQUEST, on_echo, 0 },
+	{ SFP_ECHO_REPLY, on_echo, 0 },
 	{ SFP_ERROR, on_error, 0 },
 	{ SFP_BARRIER_REQUEST, on_barrier, H_UP },
 	{ SFP_SET_CONFIG, on_set_config, H_UP },
@@ -474,16 +445,7 @@ static int dispatch(struct agent *a, const uint8_t *raw, size_t len)
 	int err;
 
 	sfp_header_read(raw, &hdr);
-	if (hdr.type >= SFP_TYPE_MAX)
-		err = SFP_ERR(SFP_ET_BAD_REQUEST, SFP_EC_BAD_TYPE);
-	else if (len - SFP_HEADER_LEN < (size_t)sfp_min_body(hdr.type))
-		err = SFP_ERR(SFP_ET_BAD_REQUEST, SFP_EC_BAD_LEN);
-	else if (hdr.type == SFP_HELLO && hdr.version >= 1)
-		err = 0; /* any version may say HELLO */
-	else if (hdr.version != (a->conn.version ?: SFP_VERSION))
-		err = SFP_ERR(SFP_ET_BAD_REQUEST, SFP_EC_BAD_VERSION);
-	else
-		err = 0;
+	err = sf_session_check_header(&a->sess, &hdr, len);
 	/* state before contents: a FLOW_MOD before HELLO is BAD_STATE
 	 * whatever its body says
 	 */
@@ -494,26 +456,13 @@ static int dispatch(struct agent *a, const uint8_t *raw, size_t len)
 		err = SFP_ERR(SFP_ET_BAD_REQUEST, SFP_EC_BAD_TYPE);
 	if (!err && (h->flags & H_UP) && a->state != AG_UP)
 		err = SFP_ERR(SFP_ET_BAD_REQUEST, SFP_EC_BAD_STATE);
-	if (!err && hdr.type == SFP_HELLO) {
-		memset(&m, 0, sizeof(m));
-		m.h = hdr;
-		m.hello_versions = (uint32_t)raw[12] << 24 |
-				   (uint32_t)raw[13] << 16 |
-				   (uint32_t)raw[14] << 8 | raw[15];
-		if (len >= SFP_HEADER_LEN + 8)
-			m.hello_features = (uint32_t)raw[16] << 24 |
-					   (uint32_t)raw[17] << 16 |
-					   (uint32_t)raw[18] << 8 | raw[19];
-	} else if (!err) {
-		err = sfp_decode(raw, len, &m);
-	}
+	if (!err)
+		err = sf_session_decode(raw, len, &hdr, &m);
 	if (err) {
 		char name[48];
 
-		sfp_err_name(SFP_ERR_TYPE(err), SFP_ERR_CODE(err), name,
-			     sizeof(name));
-		sf_conn_send_error(&a->conn, hdr.xid, err, raw, len);
-		if (SFP_ERR_TYPE(err) == SFP_ET_BAD_REQUEST) {
+		if (sf_session_reject(&a->sess, hdr.xid, err, raw, len, name,
+				      sizeof(name))) {
 			pr_warn("controller sent a bad message (%s): closing "
 				"the session\n",
 				name);
@@ -584,6 +533,7 @@ static void try_connect(struct agent *a)
 		return;
 	}
 	sf_conn_init(&a->conn, fd, a->tls, false, a->o->host);
+	sf_session_reset(&a->sess);
 	a->state = AG_CONNECTING;
 	epoll_set(a, fd, EPOLLOUT | EPOLLIN, true);
 }
@@ -691,27 +641,17 @@ static void update_epoll_out(struct agent *a)
 static void tick(struct agent *a)
 {
 	uint64_t now = sf_now_ms();
-	uint32_t echo = a->o->echo_interval_ms ?: 5000;
-	uint32_t dead = a->o->dead_interval_ms ?: 15000;
 
 	guard_table_tick(a->t, now, on_removed, a);
 	if (a->state == AG_IDLE && now >= a->next_try_ms)
 		try_connect(a);
-	if (a->state >= AG_TLS && now - a->conn.last_rx_ms >= dead) {
+	if (a->state >= AG_TLS &&
+	    sf_session_tick(&a->sess, now, a->state == AG_UP) == -ETIMEDOUT) {
 		char why[64];
 
-		snprintf(why, sizeof(why), "controller silent for %u ms", dead);
+		snprintf(why, sizeof(why), "controller silent for %u ms",
+			 a->sess.dead_ms);
 		session_down(a, why);
-		return;
-	}
-	if (a->state == AG_UP && now - a->conn.last_rx_ms >= echo &&
-	    (!a->echo_sent_ms || now - a->echo_sent_ms >= echo)) {
-		uint8_t stamp[8];
-
-		for (int i = 0; i < 8; i++)
-			stamp[i] = now >> (56 - 8 * i);
-		sf_conn_send_echo(&a->conn, stamp);
-		a->echo_sent_ms = now;
 	}
 }
 
@@ -1152,6 +1092,8 @@ int sf_agent_run(const struct sf_agent_opts *o)
 		return -ENOMEM;
 	a->o = o;
 	a->conn.fd = -1;
+	sf_session_init(&a->sess, &a->conn, o->echo_interval_ms,
+			o->dead_interval_ms);
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	a->backoff_ms = BACKOFF_MIN_MS;
 	a->refill_ms = sf_now_ms();
