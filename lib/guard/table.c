@@ -1165,8 +1165,13 @@ int guard_table_walk(struct guard_table *t, uint64_t cookie,
 
 /* ---- isolation and quarantine of a process ---- */
 
+/* Lift the isolations rule slot made; another subject-only rule that
+ * still isolates one of those processes takes it over.
+ */
 static void iso_lift_rule(struct guard_table *t, uint32_t slot)
 {
+	bool lifted = false;
+
 	for (uint32_t i = 0; i < t->n_iso;) {
 		if (t->iso[i].why_slot != slot) {
 			i++;
@@ -1175,6 +1180,13 @@ static void iso_lift_rule(struct guard_table *t, uint32_t slot)
 		pr_info("process %u: isolation lifted (rule %u went)\n",
 			t->iso[i].tgid, slot);
 		iso_lift(t, i);
+		lifted = true;
+	}
+	for (uint32_t i = 0; lifted && i < MAX_RULES; i++) {
+		struct guard_rule *r = t->rules[i];
+
+		if (r && i != slot && (r->kflags & GF_ISOLATE))
+			subject_actions(t, r);
 	}
 }
 

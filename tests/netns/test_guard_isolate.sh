@@ -263,6 +263,41 @@ test_isolate_counts_exact() {
 	assert_eq "$(ask s "udp after")" echo:after "UDP once the rule is gone"
 }
 
+# A rule with an object isolates its subject when it hits: the socket
+# the process had before is cut from then on.
+test_isolate_on_hit() {
+	isolate_setup
+	start_peer "$B" 17100
+	start_subject s "$B" 17100 0 1 0
+	local s
+	s=$(cat "$TMP/s.pid")
+	add_rule '{"op":"connect","port":17100,"actions":["isolation"],"cookie":68}'
+	assert_eq "$(ask s "udp one")" echo:one "UDP before the hit"
+	assert_eq "$(ask s new)" EPERM "the connect that hits"
+	wait_for "$TMP/agent.err" "process $s: [0-9]+ existing socket\(s\) isolated"
+	send_to $A 17102 1
+	assert_eq "$(ask s urecv)" timeout "datagram to the subject after the hit"
+	assert_eq "$(ask s "udp two")" EPERM "sendto after the hit"
+}
+
+# Two rules isolate one process: when the one that isolated it goes, the
+# other keeps it isolated; when both are gone its socket works again.
+test_isolate_two_rules() {
+	isolate_setup
+	start_peer "$B" 17110
+	start_subject s "$B" 17110 0 1 0
+	local s
+	s=$(cat "$TMP/s.pid")
+	add_rule "{\"pid\":$s,\"actions\":[\"isolation\"],\"cookie\":69}"
+	add_rule '{"uid":0,"actions":["isolation"],"cookie":70}'
+	ctl del "$HOSTID" '{"cookie":69}' >/dev/null || fail "del 69"
+	wait_for "$TMP/agent.err" "process $s: isolation lifted"
+	send_to $A 17112 1
+	assert_eq "$(ask s urecv)" timeout "still isolated by the uid rule"
+	ctl del "$HOSTID" '{"cookie":70}' >/dev/null || fail "del 70"
+	assert_eq "$(ask s "udp free")" echo:free "UDP once both are gone"
+}
+
 # QUARANTINE: no network (existing connection included), no file writes;
 # reads still work.
 test_quarantine_existing() {
@@ -281,6 +316,9 @@ test_quarantine_existing() {
 	assert_eq "$(ask s "read $MNT/r")" ok "read after"
 	assert_eq "$(ask s new)" EPERM "new connection"
 	assert_eq "$(in_cg sh -c "echo y >>'$MNT/w' && echo ok")" ok "another process writes"
+	# the subject exits: its entries go
+	exec {s_fd}>&-
+	wait_for "$TMP/agent.err" "process $s exited: isolation lifted" 5
 }
 
 # ENCODE on a connection made before the rule: tcpdump in B sees TOS 0
