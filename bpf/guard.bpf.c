@@ -3,10 +3,13 @@
  * hooks (connect, bind, UDP sendmsg, socket create) build a key from the
  * calling process and the address, look it up in a tuple-space table (one
  * hash lookup per mask in use, highest priority wins), count the hit,
- * apply DENY/ENCODE and queue KILL; tracepoints label processes by
- * executable at exec (so names match processes as they start) and deliver
- * queued signals with bpf_send_signal on the way out of the syscall. Every
- * map is pinned by the agent, so rules keep working while it restarts.
+ * apply DENY/ENCODE and queue KILL; cgroup_skb programs drop the packets
+ * of sockets an isolated process already had (by socket cookie, in both
+ * directions, accepted sockets and UDP receive included); tracepoints
+ * label processes by executable at exec (so names match processes as
+ * they start) and deliver queued signals with bpf_send_signal on the way
+ * out of the syscall. Every map is pinned by the agent, so rules keep
+ * working while it restarts.
  * BPF LSM would hook the same operations, but lockdown refuses it here.
  */
 #include "vmlinux.h"
@@ -85,6 +88,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } pending_kill SEC(".maps");
+
+/* socket cookie -> why: filled by the agent from the isolated process's
+ * file table (pidfd_getfd, SO_COOKIE); cookies are never reused
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GUARD_MAX_ISO_SOCKS);
+	__type(key, __u64);
+	__type(value, struct guard_iso_sock);
+} iso_socks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -385,6 +398,43 @@ int cgroup__sock_create(struct bpf_sock *ctx)
 	s->key.proto = ctx->protocol;
 	s->key.family = ctx->family == AF_INET ? 4 : 6;
 	return decide(s, &dscp);
+}
+
+/* ---- isolated sockets: drop their packets both ways ---- */
+
+/* 1 pass, 0 drop. With nothing isolated this is one array lookup and a
+ * compare; otherwise one hash lookup by socket cookie per packet.
+ */
+static __always_inline int iso_skb(struct __sk_buff *skb)
+{
+	struct guard_config *cfg = get_config();
+	struct guard_iso_sock *v;
+	__u64 cookie;
+
+	if (!cfg || !cfg->iso_socks)
+		return 1;
+	cookie = bpf_get_socket_cookie(skb);
+	v = bpf_map_lookup_elem(&iso_socks, &cookie);
+	if (!v)
+		return 1;
+	count_hit(v->slot);
+	stat_inc(GS_ISO_DROPS);
+	return 0;
+}
+
+/* ingress runs on the receiving socket: a listener's SYNs and handshake
+ * ACKs, an accepted connection's data, UDP datagrams
+ */
+SEC("cgroup_skb/ingress")
+int cgroup_skb__ingress(struct __sk_buff *skb)
+{
+	return iso_skb(skb);
+}
+
+SEC("cgroup_skb/egress")
+int cgroup_skb__egress(struct __sk_buff *skb)
+{
+	return iso_skb(skb);
 }
 
 /* ---- process labels: exec, fork, exit ---- */

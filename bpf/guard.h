@@ -11,6 +11,7 @@
 #define GUARD_MAX_MASKS 32
 #define GUARD_MAX_PROCS 65536 /* labelled processes */
 #define GUARD_MAX_EXES 4096 /* distinct executable paths in rules */
+#define GUARD_MAX_ISO_SOCKS 65536 /* sockets of isolated processes */
 #define GUARD_PATH_MAX 256
 #define GUARD_PATH_DEPTH 32 /* path components walked at exec */
 #define GUARD_KEY_WORDS 9
@@ -91,13 +92,25 @@ struct guard_config {
 	__u8 pad[2];
 	__u32 n_masks; /* masks[0..n_masks) are scanned */
 	__u32 n_exes; /* exe_ids is not empty: resolve paths at exec */
-	__u32 pad2;
+	__u32 iso_socks; /* entries in iso_socks; 0: the skb programs pass */
 	__u64 kill_pending; /* entries in pending_kill (fast path) */
 };
 
 struct guard_proc {
 	__u32 exe_id;
 	__u32 pexe_id;
+};
+
+/* A socket of an isolated (or quarantined) process, keyed by its socket
+ * cookie: its packets are dropped both ways. pid and start_time let a
+ * restarted agent find the isolation again.
+ */
+struct guard_iso_sock {
+	__u32 slot; /* the rule that isolated it: counts the drops */
+	__u32 pid; /* tgid */
+	__u64 start_time; /* of pid, clock ticks after boot (/proc stat) */
+	__u8 quarantine;
+	__u8 pad[7];
 };
 
 struct guard_path {
@@ -142,6 +155,7 @@ enum guard_stat {
 	GS_KILLS,
 	GS_EXEC_LABELLED,
 	GS_PATH_TOO_LONG, /* exec paths not resolved (longer than 255) */
+	GS_ISO_DROPS, /* packets of isolated sockets dropped */
 	GS_MAX,
 };
 

@@ -992,6 +992,7 @@ static void probe_caps(struct agent *a, bool fanotify)
 			"events\n");
 	else
 		pr_info("file operations: not enforced (no --watch)\n");
+	guard_socks_caps(a->b, &a->caps);
 }
 
 static int agent_setup(struct agent *a, const char *pin_dir)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* bpf.c: the agent's BPF side: open guard.bpf.c with its maps pinned under
- * the pin folder (reused after a restart), attach the cgroup hooks and the
- * tracepoints through links pinned beside them, and give table.c typed
+ * the pin folder (reused after a restart), attach the cgroup hooks, the
+ * cgroup_skb drop of isolated sockets and the tracepoints through links
+ * pinned beside them, and give table.c and isolate.c typed
  * access to the maps. A restarted agent swaps its programs into the pinned
  * cgroup links with BPF_LINK_UPDATE, so enforcement never has a gap.
  */
@@ -33,7 +34,9 @@ struct guard_stored {
 struct guard_kern {
 	struct guard_bpf *skel;
 	char pin_dir[256];
+	char cgroup_path[256];
 	int cgroup_fd;
+	bool skb_drop; /* the cgroup_skb programs are attached */
 	int store_fd;
 	int ncpus;
 	struct guard_config *cfg; /* mmap()ed guard_cfg */
@@ -45,8 +48,8 @@ struct guard_kern {
 };
 
 static const char *const pinned_maps[] = {
-	"rules", "masks",	 "counters", "guard_cfg", "exe_ids",
-	"procs", "pending_kill", "events",   "stats",	  "open_flags"
+	"rules",	"masks",  "counters", "guard_cfg",  "exe_ids",	"procs",
+	"pending_kill", "events", "stats",    "open_flags", "iso_socks"
 };
 
 static int pin_path(const struct guard_kern *b, const char *name, char *out,
@@ -148,15 +151,20 @@ static int attach_one(struct guard_kern *b, struct bpf_program *prog,
 	return 0;
 }
 
+/* The cgroup_skb programs are optional: without them ISOLATION and
+ * QUARANTINE are refused (guard_bpf_skb_drop() says so), the rest works.
+ */
 static int attach_all(struct guard_kern *b)
 {
 	struct bpf_program *prog;
-	int err;
+	int err, n_skb = 0;
 
 	bpf_object__for_each_program(prog, b->skel->obj) {
 		enum bpf_attach_type t =
 			bpf_program__expected_attach_type(prog);
-		bool cg = t == BPF_CGROUP_INET4_CONNECT ||
+		/* BPF_CGROUP_INET_INGRESS is 0, as is a tracepoint's */
+		bool skb = bpf_program__type(prog) == BPF_PROG_TYPE_CGROUP_SKB;
+		bool cg = skb || t == BPF_CGROUP_INET4_CONNECT ||
 			  t == BPF_CGROUP_INET6_CONNECT ||
 			  t == BPF_CGROUP_INET4_BIND ||
 			  t == BPF_CGROUP_INET6_BIND ||
@@ -167,9 +175,19 @@ static int attach_all(struct guard_kern *b)
 		if ((size_t)b->n_links >= ARRAY_SIZE(b->links))
 			return -E2BIG;
 		err = attach_one(b, prog, cg);
+		if (err && skb) {
+			pr_warn("cgroup_skb %s: cannot attach (%s): ISOLATION "
+				"and QUARANTINE are refused\n",
+				t == BPF_CGROUP_INET_INGRESS ? "ingress" :
+							       "egress",
+				strerror(-err));
+			continue;
+		}
 		if (err)
 			return err;
+		n_skb += skb;
 	}
+	b->skb_drop = n_skb == 2;
 	return 0;
 }
 
@@ -196,6 +214,7 @@ struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 	}
 	b->cgroup_fd = b->store_fd = -1;
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", pin_dir);
+	snprintf(b->cgroup_path, sizeof(b->cgroup_path), "%s", cgroup_path);
 	b->ncpus = libbpf_num_possible_cpus();
 	*err = sf_mount_bpffs();
 	if (*err)
@@ -480,6 +499,58 @@ int guard_bpf_open_flags(struct guard_kern *b, uint32_t tgid, uint32_t *flags)
 				   flags) ?
 		       -ENOENT :
 		       0;
+}
+
+bool guard_bpf_skb_drop(struct guard_kern *b)
+{
+	return b->skb_drop;
+}
+
+const char *guard_bpf_cgroup_path(struct guard_kern *b)
+{
+	return b->cgroup_path;
+}
+
+int guard_bpf_iso_sock_add(struct guard_kern *b, uint64_t cookie,
+			   const struct guard_iso_sock *v)
+{
+	int fd = bpf_map__fd(b->skel->maps.iso_socks);
+
+	if (!bpf_map_update_elem(fd, &cookie, v, BPF_NOEXIST)) {
+		__atomic_fetch_add(&b->cfg->iso_socks, 1, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	if (errno != EEXIST)
+		return -errno;
+	return upd(fd, &cookie, v); /* already there (a restart) */
+}
+
+int guard_bpf_iso_sock_del(struct guard_kern *b, uint64_t cookie)
+{
+	if (bpf_map_delete_elem(bpf_map__fd(b->skel->maps.iso_socks), &cookie))
+		return errno == ENOENT ? 0 : -errno;
+	__atomic_fetch_sub(&b->cfg->iso_socks, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+void guard_bpf_iso_socks_walk(struct guard_kern *b, guard_iso_sock_cb cb,
+			      void *ctx)
+{
+	int fd = bpf_map__fd(b->skel->maps.iso_socks);
+	uint64_t key, next, *prev = NULL;
+	struct guard_iso_sock v;
+	uint32_t n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		if (!bpf_map_lookup_elem(fd, &key, &v) && !cb(ctx, key, &v)) {
+			bpf_map_delete_elem(fd, &key);
+			continue; /* restart from the same predecessor */
+		}
+		prev = &key;
+		n++;
+	}
+	__atomic_store_n(&b->cfg->iso_socks, n, __ATOMIC_SEQ_CST);
 }
 
 void guard_bpf_stats(struct guard_kern *b, uint64_t out[GS_MAX])

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* guard_int.h: the agent's internals. bpf.c owns the BPF object, its pins
  * and maps; table.c the rule table and how rules become kernel entries or
- * fanotify decisions; fan.c the fanotify permission listener; agent.c the
+ * fanotify decisions; isolate.c the subject actions on sockets a process
+ * already has; fan.c the fanotify permission listener; agent.c the
  * controller session and the event loop. Functions return 0 or -errno.
  */
 #ifndef __SYSFLOW_GUARD_INT_H
@@ -66,6 +67,18 @@ typedef bool (*guard_entry_keep_cb)(void *ctx, const struct guard_key *k);
 void guard_bpf_entries_prune(struct guard_kern *b, guard_entry_keep_cb keep,
 			     void *ctx);
 void guard_bpf_stats(struct guard_kern *b, uint64_t out[GS_MAX]);
+/* The cgroup the socket hooks act on, as given (a path). */
+const char *guard_bpf_cgroup_path(struct guard_kern *b);
+/* The cgroup_skb programs that drop isolated sockets' packets attached. */
+bool guard_bpf_skb_drop(struct guard_kern *b);
+int guard_bpf_iso_sock_add(struct guard_kern *b, uint64_t cookie,
+			   const struct guard_iso_sock *v);
+int guard_bpf_iso_sock_del(struct guard_kern *b, uint64_t cookie);
+/* Visit every isolated socket; the ones for which cb says false go. */
+typedef bool (*guard_iso_sock_cb)(void *ctx, uint64_t cookie,
+				  const struct guard_iso_sock *v);
+void guard_bpf_iso_socks_walk(struct guard_kern *b, guard_iso_sock_cb cb,
+			      void *ctx);
 
 typedef int (*guard_event_cb)(void *ctx, const struct guard_event *e);
 int guard_bpf_events_fd(struct guard_kern *b);
@@ -163,6 +176,29 @@ int guard_table_isolate(struct guard_table *t, uint32_t tgid,
 bool guard_table_quarantined(struct guard_table *t, uint32_t tgid);
 /* Label processes already running whose exe is a rule's (after adding). */
 void guard_table_scan_procs(struct guard_table *t);
+
+/* ---- isolate.c: the sockets a process already has ---- */
+
+/* Cookies of one process's sockets put in the kernel's drop map. */
+struct guard_socks {
+	uint64_t *cookies;
+	uint32_t n, cap;
+};
+
+/* Put pid's IP sockets not yet in s into the drop map with value v.
+ * Returns how many were added, or -errno (guard_pidfd_error() explains).
+ */
+int guard_socks_isolate(struct guard_kern *b, pid_t pid,
+			const struct guard_iso_sock *v, struct guard_socks *s);
+/* Take s's sockets out of the drop map and free s. */
+void guard_socks_release(struct guard_kern *b, struct guard_socks *s);
+/* Set the DSCP on pid's IP sockets: their count, or -errno. */
+int guard_socks_encode(pid_t pid, uint8_t dscp);
+/* Does pidfd_getfd work on another process here? 0 or -errno. */
+int guard_socks_probe(void);
+const char *guard_pidfd_error(int err);
+/* Probe and drop from caps the subject actions that cannot be kept. */
+void guard_socks_caps(struct guard_kern *b, struct guard_caps *caps);
 
 /* ---- fan.c: fanotify permission decisions ---- */
 

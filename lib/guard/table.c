@@ -6,7 +6,10 @@
  * operations stay here and are matched per fanotify event. Names are
  * never resolved once: executables are labelled by the kernel at exec,
  * cgroup and container names are re-resolved every second, file paths are
- * compared per event. Timeouts, counters and the pinned rule store too.
+ * compared per event. Timeouts, counters and the pinned rule store too,
+ * and the subjects of ISOLATION, QUARANTINE and ENCODE: the processes a
+ * subject-only rule names get them at install, sockets they already have
+ * included (isolate.c), until they exit or the rule goes.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -52,13 +55,17 @@ struct iso_ent {
 	uint32_t tgid;
 	uint64_t start_time;
 	bool quarantine;
+	bool warned; /* its sockets could not be reached: said once */
+	uint32_t why_slot; /* the rule that isolated it; ISO_SLOT: none */
 	struct guard_rule rule; /* pid-only entries, priority 65535 */
+	struct guard_socks socks; /* sockets it had, dropped in the kernel */
 };
 
 struct guard_table {
 	struct guard_kern *b;
 	struct guard_caps caps;
 	char cgroup_root[256];
+	char scope[256]; /* the hooks' cgroup, relative to cgroup_root */
 	struct guard_rule *rules[GUARD_MAX_SLOTS];
 	uint32_t n_rules;
 	struct mask_slot masks[GUARD_MAX_MASKS];
@@ -819,11 +826,15 @@ static void rule_free(struct guard_table *t, struct guard_rule *r)
 	free(r);
 }
 
+static void iso_lift_rule(struct guard_table *t, uint32_t slot);
+static void subject_actions(struct guard_table *t, struct guard_rule *r);
+
 static void rule_remove(struct guard_table *t, struct guard_rule *r,
 			uint8_t reason, guard_removed_cb cb, void *ctx)
 {
 	uint64_t hits = guard_rule_hits(t, r);
 
+	iso_lift_rule(t, r->slot);
 	t->rules[r->slot] = NULL;
 	t->n_rules--;
 	guard_bpf_store_del(t->b, r->slot);
@@ -892,6 +903,7 @@ static int rule_insert(struct guard_table *t, const struct sfp_flow_mod *fm,
 			slot);
 	if (t->exes_changed && !t->restoring)
 		guard_table_scan_procs(t);
+	subject_actions(t, r);
 	return 0;
 }
 
@@ -911,6 +923,8 @@ static int rule_modify(struct guard_table *t, struct guard_rule *r,
 	r->fm.idle_timeout = fm->idle_timeout;
 	r->fm.hard_timeout = fm->hard_timeout;
 	r->kflags = action_kflags(fm);
+	if (!(r->kflags & GF_ISOLATE))
+		iso_lift_rule(t, r->slot);
 	if (fm->flags & SFP_FF_RESET_COUNTS) {
 		uint64_t last;
 
@@ -924,6 +938,7 @@ static int rule_modify(struct guard_table *t, struct guard_rule *r,
 			kentry_write(t, e);
 	}
 	store_rule(t, r);
+	subject_actions(t, r);
 	return 0;
 }
 
@@ -1032,6 +1047,38 @@ static void refresh_cgroups(struct guard_table *t, struct guard_rule *r)
 		pr_warn("rule %u: cannot update its kernel entries\n", r->slot);
 }
 
+/* Put the sockets e's process has now into the kernel's drop map. */
+static void iso_socks_add(struct guard_table *t, struct iso_ent *e)
+{
+	struct guard_iso_sock v = { .slot = e->why_slot,
+				    .pid = e->tgid,
+				    .start_time = e->start_time,
+				    .quarantine = e->quarantine };
+	int n = guard_socks_isolate(t->b, e->tgid, &v, &e->socks);
+
+	if (n < 0 && n != -ESRCH && n != -ENOENT && !e->warned) {
+		pr_warn("process %u: its existing sockets are not isolated: "
+			"%s\n",
+			e->tgid, guard_pidfd_error(n));
+		e->warned = true;
+	} else if (n > 0) {
+		pr_info("process %u: %d existing socket(s) isolated\n", e->tgid,
+			n);
+	}
+}
+
+static void iso_lift(struct guard_table *t, uint32_t i)
+{
+	struct iso_ent *e = &t->iso[i];
+
+	rule_unkernel(t, &e->rule);
+	guard_socks_release(t->b, &e->socks);
+	t->iso[i] = t->iso[--t->n_iso];
+}
+
+/* Processes that exited lose their entries; the others get the sockets
+ * they gained since (accepted connections, descriptors passed to them).
+ */
 static void iso_tick(struct guard_table *t)
 {
 	struct sf_procinfo *pi = malloc(sizeof(*pi));
@@ -1041,12 +1088,12 @@ static void iso_tick(struct guard_table *t)
 
 		if (!sf_procinfo_read(e->tgid, SF_PI_STAT, pi) &&
 		    pi->start_time == e->start_time) {
+			iso_socks_add(t, e);
 			i++;
 			continue;
 		}
 		pr_info("process %u exited: isolation lifted\n", e->tgid);
-		rule_unkernel(t, &e->rule);
-		t->iso[i] = t->iso[--t->n_iso];
+		iso_lift(t, i);
 	}
 	free(pi);
 }
@@ -1118,6 +1165,31 @@ int guard_table_walk(struct guard_table *t, uint64_t cookie,
 
 /* ---- isolation and quarantine of a process ---- */
 
+/* Lift the isolations rule slot made; another subject-only rule that
+ * still isolates one of those processes takes it over.
+ */
+static void iso_lift_rule(struct guard_table *t, uint32_t slot)
+{
+	bool lifted = false;
+
+	for (uint32_t i = 0; i < t->n_iso;) {
+		if (t->iso[i].why_slot != slot) {
+			i++;
+			continue;
+		}
+		pr_info("process %u: isolation lifted (rule %u went)\n",
+			t->iso[i].tgid, slot);
+		iso_lift(t, i);
+		lifted = true;
+	}
+	for (uint32_t i = 0; lifted && i < MAX_RULES; i++) {
+		struct guard_rule *r = t->rules[i];
+
+		if (r && i != slot && (r->kflags & GF_ISOLATE))
+			subject_actions(t, r);
+	}
+}
+
 int guard_table_isolate(struct guard_table *t, uint32_t tgid,
 			const struct guard_rule *why, bool quarantine)
 {
@@ -1157,7 +1229,8 @@ int guard_table_isolate(struct guard_table *t, uint32_t tgid,
 	free(pi);
 	if (err)
 		return err;
-	e->rule.slot = ISO_SLOT;
+	e->why_slot = why ? why->slot : ISO_SLOT;
+	e->rule.slot = e->why_slot; /* new operations count on the rule */
 	e->rule.fm.priority = 65535;
 	e->rule.fm.match.op = SF_OP_ANY;
 	e->rule.fm.match.fields = SFP_F(SFP_F_PID);
@@ -1173,6 +1246,7 @@ int guard_table_isolate(struct guard_table *t, uint32_t tgid,
 		quarantine ? "quarantined: no network, no file writes" :
 			     "isolated: no network",
 		why ? (unsigned long long)why->fm.cookie : 0ULL);
+	iso_socks_add(t, e);
 	return 0;
 }
 
@@ -1247,18 +1321,12 @@ static bool prefix_match(const char *prefix, const char *path)
 	       (prefix[n - 1] == '/' || path[n] == 0 || path[n] == '/');
 }
 
-static bool file_rule_matches(struct guard_table *t, struct guard_rule *r,
-			      struct guard_file_event *ev)
+/* Does the process of ev match the subject fields of m? */
+static bool subject_matches(const struct sfp_match *m,
+			    struct guard_file_event *ev)
 {
-	const struct sfp_match *m = &r->fm.match;
 	uint32_t f = m->fields;
 
-	if (!rule_has_op(r, ev->op, &t->caps))
-		return false;
-	if ((f & SFP_F(SFP_F_PATH)) && strcmp(m->path, ev->path))
-		return false;
-	if ((f & SFP_F(SFP_F_PATH_PREFIX)) && !prefix_match(m->path, ev->path))
-		return false;
 	if ((f & SFP_F(SFP_F_PID)) && m->pid != (uint32_t)ev->pid)
 		return false;
 	if (!(f & SFP_SUBJECT_FIELDS & ~SFP_F(SFP_F_PID)))
@@ -1280,6 +1348,21 @@ static bool file_rule_matches(struct guard_table *t, struct guard_rule *r,
 	    strcmp(m->parent_exe, ev->pi->parent_exe))
 		return false;
 	return true;
+}
+
+static bool file_rule_matches(struct guard_table *t, struct guard_rule *r,
+			      struct guard_file_event *ev)
+{
+	const struct sfp_match *m = &r->fm.match;
+	uint32_t f = m->fields;
+
+	if (!rule_has_op(r, ev->op, &t->caps))
+		return false;
+	if ((f & SFP_F(SFP_F_PATH)) && strcmp(m->path, ev->path))
+		return false;
+	if ((f & SFP_F(SFP_F_PATH_PREFIX)) && !prefix_match(m->path, ev->path))
+		return false;
+	return subject_matches(m, ev);
 }
 
 struct guard_rule *guard_table_match_file(struct guard_table *t,
@@ -1316,7 +1399,110 @@ struct guard_rule *guard_table_match_file(struct guard_table *t,
 	return best;
 }
 
+/* ---- subject actions at install: the processes a rule names now ---- */
+
+/* A rule that names only a subject (any operation, no address, port,
+ * protocol or path) isolates, quarantines or tags the processes it
+ * matches as soon as it is installed, sockets they already have included;
+ * a rule with an object does so when its subject first hits it.
+ */
+static bool subject_only(const struct guard_rule *r)
+{
+	return r->fm.match.op == SF_OP_ANY &&
+	       !(r->fm.match.fields & (SFP_NET_FIELDS | SFP_FILE_FIELDS));
+}
+
+/* Is the process in the cgroup the socket hooks act on? */
+static bool in_scope(struct guard_table *t, struct guard_file_event *ev)
+{
+	if (!t->scope[0])
+		return true;
+	if (!ensure_pi(ev, SFP_F(SFP_F_CGROUP)))
+		return false;
+	return prefix_match(t->scope, ev->pi->cgroup);
+}
+
+static void subject_apply(struct guard_table *t, struct guard_rule *r,
+			  pid_t pid, struct sf_procinfo *pi)
+{
+	struct guard_file_event ev = { .pid = pid, .pi = pi };
+	bool quarantine = false;
+	int n;
+
+	if (pid == getpid() || !in_scope(t, &ev) ||
+	    !subject_matches(&r->fm.match, &ev))
+		return;
+	for (int i = 0; i < r->fm.n_actions; i++) {
+		const struct sfp_action *a = &r->fm.actions[i];
+
+		quarantine |= a->type == SF_ACT_QUARANTINE;
+		if (a->type != SF_ACT_ENCODE)
+			continue;
+		n = guard_socks_encode(pid, a->arg);
+		if (n < 0 && n != -ESRCH)
+			pr_warn("rule %u: DSCP not set on the sockets of "
+				"process %d: %s\n",
+				r->slot, pid, guard_pidfd_error(n));
+		else if (n > 0)
+			pr_info("rule %u: DSCP %u set on %d existing socket(s) "
+				"of process %d\n",
+				r->slot, a->arg, n, pid);
+	}
+	if (r->kflags & GF_ISOLATE)
+		guard_table_isolate(t, pid, r, quarantine);
+}
+
+static bool is_user_process(pid_t pid)
+{
+	char path[64], c;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return readlink(path, &c, 1) > 0; /* kernel threads have none */
+}
+
+static void subject_actions(struct guard_table *t, struct guard_rule *r)
+{
+	struct sf_procinfo *pi;
+	struct dirent *de;
+	DIR *d;
+
+	if (!(r->kflags & (GF_ISOLATE | GF_ENCODE)) || !subject_only(r))
+		return;
+	pi = malloc(sizeof(*pi));
+	if (!pi)
+		return;
+	if (r->fm.match.fields & SFP_F(SFP_F_PID)) {
+		subject_apply(t, r, r->fm.match.pid, pi);
+		free(pi);
+		return;
+	}
+	d = opendir("/proc");
+	while (d && (de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || !is_user_process(pid))
+			continue;
+		subject_apply(t, r, pid, pi);
+	}
+	if (d)
+		closedir(d);
+	free(pi);
+}
+
 /* ---- life cycle ---- */
+
+static void set_scope(struct guard_table *t, const char *cgroup_path)
+{
+	size_t n = strlen(t->cgroup_root), len;
+
+	if (strncmp(cgroup_path, t->cgroup_root, n))
+		return; /* not under the mount: no restriction known */
+	snprintf(t->scope, sizeof(t->scope), "%s", cgroup_path + n);
+	len = strlen(t->scope);
+	while (len && t->scope[len - 1] == '/')
+		t->scope[--len] = 0;
+}
 
 struct guard_table *guard_table_new(struct guard_kern *b,
 				    const struct guard_caps *caps,
@@ -1331,6 +1517,7 @@ struct guard_table *guard_table_new(struct guard_kern *b,
 	snprintf(t->cgroup_root, sizeof(t->cgroup_root), "%s", cgroup_root);
 	if (!strcmp(t->cgroup_root, "/"))
 		t->cgroup_root[0] = 0;
+	set_scope(t, guard_bpf_cgroup_path(b));
 	return t;
 }
 
@@ -1356,8 +1543,10 @@ void guard_table_free(struct guard_table *t)
 			free(e);
 		}
 	}
-	for (uint32_t i = 0; i < t->n_iso; i++)
+	for (uint32_t i = 0; i < t->n_iso; i++) {
 		free(t->iso[i].rule.keys);
+		free(t->iso[i].socks.cookies); /* the kernel keeps dropping */
+	}
 	free(t->iso);
 	free(t->exes);
 	free(t);
@@ -1407,6 +1596,74 @@ static int restore_rule(void *ctx, uint32_t slot, const void *msg, size_t len,
 	return 0;
 }
 
+/* Isolations of the previous agent, read back from the drop map: the
+ * processes still running, isolated by a rule still installed, are
+ * isolated again; other entries go.
+ */
+struct iso_seen {
+	struct guard_iso_sock *v;
+	uint32_t n, cap;
+};
+
+static bool iso_note(void *ctx, uint64_t cookie, const struct guard_iso_sock *v)
+{
+	struct iso_seen *s = ctx;
+
+	(void)cookie;
+	for (uint32_t i = 0; i < s->n; i++)
+		if (s->v[i].pid == v->pid)
+			return true;
+	if (s->n == s->cap) {
+		uint32_t cap = s->cap ? s->cap * 2 : 16;
+		struct guard_iso_sock *nv = realloc(s->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return true;
+		s->v = nv;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *v;
+	return true;
+}
+
+static bool iso_tracked(void *ctx, uint64_t cookie,
+			const struct guard_iso_sock *v)
+{
+	struct guard_table *t = ctx;
+
+	for (uint32_t i = 0; i < t->n_iso; i++) {
+		const struct guard_socks *s = &t->iso[i].socks;
+
+		if (t->iso[i].tgid != v->pid)
+			continue;
+		for (uint32_t j = 0; j < s->n; j++)
+			if (s->cookies[j] == cookie)
+				return true;
+	}
+	return false;
+}
+
+static void iso_restore(struct guard_table *t)
+{
+	struct iso_seen seen = {};
+	struct sf_procinfo *pi = malloc(sizeof(*pi));
+
+	guard_bpf_iso_socks_walk(t->b, iso_note, &seen);
+	for (uint32_t i = 0; pi && i < seen.n; i++) {
+		const struct guard_iso_sock *v = &seen.v[i];
+		struct guard_rule *why = guard_table_slot(t, v->slot);
+
+		if (!why || !(why->kflags & GF_ISOLATE) ||
+		    sf_procinfo_read(v->pid, SF_PI_STAT, pi) ||
+		    pi->start_time != v->start_time)
+			continue;
+		guard_table_isolate(t, v->pid, why, v->quarantine);
+	}
+	free(seen.v);
+	free(pi);
+	guard_bpf_iso_socks_walk(t->b, iso_tracked, t);
+}
+
 static bool keep_entry(void *ctx, const struct guard_key *k)
 {
 	return *kfind(ctx, k) != NULL;
@@ -1431,6 +1688,7 @@ int guard_table_restore(struct guard_table *t)
 	t->restoring = true;
 	guard_bpf_store_walk(t->b, restore_rule, t);
 	t->restoring = false;
+	iso_restore(t);
 	for (uint32_t i = 0; i < GUARD_MAX_MASKS; i++) {
 		struct mask_slot *s = &t->masks[i];
 
