@@ -535,51 +535,60 @@ int tel_capture_counts(struct tel_capture *c, uint32_t tid, int fd,
 	return 0;
 }
 
+enum fd_change { FD_DELETE, FD_IGNORE };
+
+/* Delete the entry (id, fd) of the tracked or fdinfo table, or mark an
+ * fdinfo entry ignored, only while it is still the one user space was
+ * told about: its gen (0: any entry). fd numbers are reused faster than
+ * events are read.
+ */
+static void change_fd_entry(struct tel_capture *c, struct bpf_map *m,
+			    uint32_t id, int fd, uint64_t gen,
+			    enum fd_change how)
+{
+	struct collect_fdkey k = { id, fd };
+	union {
+		struct collect_fdstat s;
+		struct collect_fdinfo i;
+	} v;
+	bool info = m == c->skel->maps.fdinfo;
+	int map = bpf_map__fd(m);
+
+	if ((gen || how == FD_IGNORE) &&
+	    (bpf_map_lookup_elem(map, &k, &v) ||
+	     (info ? v.i.gen : v.s.gen) != gen))
+		return;
+	if (how == FD_IGNORE) {
+		v.i.kind = CK_IGNORE;
+		bpf_map_update_elem(map, &k, &v, BPF_EXIST);
+	} else {
+		bpf_map_delete_elem(map, &k);
+	}
+}
+
 void tel_capture_forget(struct tel_capture *c, uint32_t tid, int fd,
 			uint64_t gen)
 {
-	struct collect_fdkey k = { tid, fd };
-	struct collect_fdstat v;
-	int map;
-
-	if (!c)
-		return;
-	map = bpf_map__fd(c->skel->maps.tracked);
-	if (gen && (bpf_map_lookup_elem(map, &k, &v) || v.gen != gen))
-		return;
-	bpf_map_delete_elem(map, &k);
+	if (c)
+		change_fd_entry(c, c->skel->maps.tracked, tid, fd, gen,
+				FD_DELETE);
 }
 
 void tel_capture_ignore(struct tel_capture *c, uint32_t tgid, uint32_t tid,
 			int fd, uint64_t gen)
 {
-	struct collect_fdkey k = { tgid, fd };
-	struct collect_fdinfo v;
-	int map;
-
 	if (!c)
 		return;
-	map = bpf_map__fd(c->skel->maps.fdinfo);
-	if (!bpf_map_lookup_elem(map, &k, &v) && v.gen == gen) {
-		v.kind = CK_IGNORE;
-		bpf_map_update_elem(map, &k, &v, BPF_EXIST);
-	}
-	tel_capture_forget(c, tid, fd, gen);
+	change_fd_entry(c, c->skel->maps.fdinfo, tgid, fd, gen, FD_IGNORE);
+	change_fd_entry(c, c->skel->maps.tracked, tid, fd, gen, FD_DELETE);
 }
 
 void tel_capture_forget_fdinfo(struct tel_capture *c, uint32_t tgid, int fd,
 			       uint64_t gen)
 {
-	struct collect_fdkey k = { tgid, fd };
-	struct collect_fdinfo v;
-	int map;
-
-	if (!c)
-		return;
-	map = bpf_map__fd(c->skel->maps.fdinfo);
-	if (gen && (bpf_map_lookup_elem(map, &k, &v) || v.gen != gen))
-		return;
-	bpf_map_delete_elem(map, &k);
+	if (c)
+		change_fd_entry(c, c->skel->maps.fdinfo, tgid, fd, gen,
+				FD_DELETE);
 }
 
 /* Counters of threads that are gone without user space hearing of it (an
