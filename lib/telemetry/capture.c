@@ -34,7 +34,7 @@ enum prog_id {
 	P_OPENAT, P_OPENAT2, P_CREAT, P_ACCEPT, P_CONNECT, P_MKDIR,
 	P_MKDIRAT, P_RMDIR, P_LINK, P_LINKAT, P_UNLINK, P_UNLINKAT,
 	P_SYMLINK, P_SYMLINKAT, P_RENAME, P_RENAMEAT, P_SETUID, P_SETREUID,
-	P_CLONE_EXIT, P_EXEC_EXIT, P_MAX
+	P_CLONE_EXIT, P_EXEC_EXIT, P_DUP, P_FCNTL, P_MAX
 };
 
 /* Every syscall SysFlow maps to an operation, and which handler gets it. */
@@ -92,6 +92,10 @@ static const struct syscall_hook {
 	{ "vfork", SYS_vfork, P_CLONE_EXIT, M_ALL },
 	{ "execve", SYS_execve, P_EXEC_EXIT, M_ALL },
 	{ "execveat", SYS_execveat, P_EXEC_EXIT, M_ALL },
+	{ "dup", SYS_dup, P_DUP, M_ALL },
+	{ "dup2", SYS_dup2, P_DUP, M_ALL },
+	{ "dup3", SYS_dup3, P_DUP, M_ALL },
+	{ "fcntl", SYS_fcntl, P_FCNTL, M_ALL },
 };
 
 struct pending {
@@ -103,7 +107,7 @@ struct pending {
 struct tel_capture {
 	struct collect_bpf *skel;
 	struct bpf_program *progs[P_MAX];
-	struct bpf_link *links[5];
+	struct bpf_link *links[8];
 	struct ring_buffer *rb;
 	int rb_fds[COLLECT_MAX_BUFS];
 	unsigned int nbufs;
@@ -140,6 +144,7 @@ static void prog_table(struct tel_capture *c)
 		[P_SETUID] = s->progs.h_setuid, [P_SETREUID] = s->progs.h_setreuid,
 		[P_CLONE_EXIT] = s->progs.h_clone_exit,
 		[P_EXEC_EXIT] = s->progs.h_exec_exit,
+		[P_DUP] = s->progs.h_dup, [P_FCNTL] = s->progs.h_fcntl,
 	};
 
 	memcpy(c->progs, p, sizeof(p));
@@ -392,7 +397,9 @@ static int attach(struct tel_capture *c, struct sysflow_error *err)
 	struct bpf_program *p[] = {
 		c->skel->progs.sys_exit, c->skel->progs.sys_enter_close,
 		c->skel->progs.sched_fork, c->skel->progs.sched_exec,
-		c->skel->progs.sched_exit,
+		c->skel->progs.sched_exit, c->skel->progs.sys_enter_dup2,
+		c->skel->progs.sys_enter_dup3,
+		c->skel->progs.sys_enter_close_range,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(p); i++) {
@@ -487,8 +494,8 @@ int tel_capture_open(struct tel_capture **out, const struct tel_capture_opts *o,
 	if (e)
 		goto fail;
 	pr_info("tracing syscalls through the BTF tracepoints sys_exit and "
-		"sched_process_{fork,exec,exit} and the tracepoint "
-		"sys_enter_close; %u ring buffer(s) of %u KiB\n", c->nbufs,
+		"sched_process_{fork,exec,exit} and the tracepoints "
+		"sys_enter_{close,dup2,dup3,close_range}; %u ring buffer(s) of %u KiB\n", c->nbufs,
 		o->buf_size / 1024);
 	*out = c;
 	return 0;
