@@ -16,10 +16,12 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -413,6 +415,47 @@ static int do_closerange(const char *dir)
 	die("exec /bin/true");
 }
 
+/* sendfile, copy_file_range, splice, vmsplice and tee: src.bin (4096
+ * bytes) to dst.bin, directly and through pipe p; then 200 bytes
+ * vmspliced into p, teed into pipe q, read from both.
+ */
+static int do_xfer(const char *dir)
+{
+	int in, out, p[2], q[2];
+	struct iovec iov = { buf, 200 };
+	char path[512];
+
+	in = open_w(dir, "src.bin", O_WRONLY);
+	put(in, 4096);
+	close(in);
+	snprintf(path, sizeof(path), "%s/src.bin", dir);
+	in = open(path, O_RDONLY);
+	out = open_w(dir, "dst.bin", O_WRONLY);
+	if (in < 0 || pipe(p) || pipe(q))
+		die("open/pipe");
+	if (sendfile(out, in, NULL, 1000) != 1000)
+		die("sendfile");
+	if (copy_file_range(in, NULL, out, NULL, 500, 0) != 500)
+		die("copy_file_range");
+	if (splice(in, NULL, p[1], NULL, 300, 0) != 300 ||
+	    splice(p[0], NULL, out, NULL, 300, 0) != 300)
+		die("splice");
+	if (vmsplice(p[1], &iov, 1, 0) != 200 || tee(p[0], q[1], 200, 0) != 200)
+		die("vmsplice/tee");
+	if (read(p[0], buf, 200) != 200 || read(q[0], buf, 200) != 200)
+		die("read pipes");
+	close(in);
+	close(out);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	printf("{\"pid\": %d, \"tid\": %ld, \"in\": %d, \"out\": %d, \"p0\": %d, "
+	       "\"p1\": %d, \"q0\": %d, \"q1\": %d}\n", getpid(), tid(), in, out,
+	       p[0], p[1], q[0], q[1]);
+	return 0;
+}
+
 static void *thread_main(void *arg)
 {
 	(void)arg;
@@ -508,6 +551,8 @@ int main(int argc, char **argv)
 		return do_fds(argv[2]);
 	if (!strcmp(m, "closerange") && argc > 2)
 		return do_closerange(argv[2]);
+	if (!strcmp(m, "xfer") && argc > 2)
+		return do_xfer(argv[2]);
 	if (!strcmp(m, "setuid"))
 		return do_setuid();
 	if (!strcmp(m, "threads") && argc > 2)
@@ -517,7 +562,7 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "longwrite") && argc > 3)
 		return do_longwrite(argv[2], atoi(argv[3]));
 	fprintf(stderr, "usage: collect_workload files DIR | tcp | tcp6 | udp "
-		"| exec | setuid | misc FILE | fds DIR | closerange DIR "
+		"| exec | setuid | misc FILE | fds DIR | closerange DIR | xfer DIR "
 		"| threads N | storm PATH SEC | longwrite PATH SEC\n");
 	return 2;
 }

@@ -34,7 +34,8 @@ enum prog_id {
 	P_OPENAT, P_OPENAT2, P_CREAT, P_ACCEPT, P_CONNECT, P_MKDIR,
 	P_MKDIRAT, P_RMDIR, P_LINK, P_LINKAT, P_UNLINK, P_UNLINKAT,
 	P_SYMLINK, P_SYMLINKAT, P_RENAME, P_RENAMEAT, P_SETUID, P_SETREUID,
-	P_CLONE_EXIT, P_EXEC_EXIT, P_DUP, P_FCNTL, P_MAX
+	P_CLONE_EXIT, P_EXEC_EXIT, P_DUP, P_FCNTL, P_SENDFILE, P_SPLICE,
+	P_TEE, P_VMSPLICE, P_MAX
 };
 
 /* Every syscall SysFlow maps to an operation, and which handler gets it. */
@@ -96,6 +97,11 @@ static const struct syscall_hook {
 	{ "dup2", SYS_dup2, P_DUP, M_ALL },
 	{ "dup3", SYS_dup3, P_DUP, M_ALL },
 	{ "fcntl", SYS_fcntl, P_FCNTL, M_ALL },
+	{ "sendfile", SYS_sendfile, P_SENDFILE, M_FLOW },
+	{ "splice", SYS_splice, P_SPLICE, M_FLOW },
+	{ "copy_file_range", SYS_copy_file_range, P_SPLICE, M_FLOW },
+	{ "tee", SYS_tee, P_TEE, M_FLOW },
+	{ "vmsplice", SYS_vmsplice, P_VMSPLICE, M_FLOW },
 };
 
 struct pending {
@@ -145,6 +151,9 @@ static void prog_table(struct tel_capture *c)
 		[P_CLONE_EXIT] = s->progs.h_clone_exit,
 		[P_EXEC_EXIT] = s->progs.h_exec_exit,
 		[P_DUP] = s->progs.h_dup, [P_FCNTL] = s->progs.h_fcntl,
+		[P_SENDFILE] = s->progs.h_sendfile,
+		[P_SPLICE] = s->progs.h_splice, [P_TEE] = s->progs.h_tee,
+		[P_VMSPLICE] = s->progs.h_vmsplice,
 	};
 
 	memcpy(c->progs, p, sizeof(p));

@@ -474,6 +474,39 @@ assert ff["keep.txt"]["endTs"] > ex["ts"], ff["keep.txt"]
 ' "$(avro_file_in "$TMP/out")" "$TMP/wl.closerange" "$TMP/w"
 }
 
+# sendfile, copy_file_range, splice, tee, vmsplice: the bytes returned are
+# a read on the input fd and a write on the output fd (pipes with --all-fds).
+test_sendfile_splice() {
+	need_tools
+	mkdir -p "$TMP/out" "$TMP/w"
+	start_collect c -w "$TMP/out/" --all-fds -f "$FILTER"
+	workload xfer "$TMP/w"
+	stop_collect c
+	check '
+recs = cross_check(sys.argv[1]); check_stream(recs); w = info(sys.argv[2]); d = sys.argv[3]
+mine = of_pid(recs, w["pid"]); files = files_by_oid(recs)
+ff = [(files[r["fileOID"]], r) for t, r in mine if t == "FileFlow"]
+src = [r for f, r in ff if f["path"] == d + "/src.bin" and r["fd"] == w["in"] and r["openFlags"] == 1]
+dst = [r for f, r in ff if f["path"] == d + "/dst.bin"]
+assert len(src) == 1 and len(dst) == 1, ff
+s, o = src[0], dst[0]
+assert s["opFlags"] == OP["OPEN"] | OP["READ"] | OP["CLOSE"], s
+assert (s["numRRecvOps"], s["numRRecvBytes"], s["numWSendOps"]) == (3, 1800, 0), s
+assert o["opFlags"] == OP["OPEN"] | OP["WRITE"] | OP["CLOSE"] and o["fd"] == w["out"], o
+assert (o["numWSendOps"], o["numWSendBytes"], o["numRRecvOps"]) == (3, 1800, 0), o
+pipes = {r["fd"]: (f, r) for f, r in ff if f["path"].startswith("pipe:[")}
+def p(fd, flags, rops, rb, wops, wb):
+    f, r = pipes[w[fd]]
+    assert f["restype"] == ord("p"), f
+    assert (r["opFlags"], r["numRRecvOps"], r["numRRecvBytes"], r["numWSendOps"], r["numWSendBytes"]) == \
+        (flags, rops, rb, wops, wb), (fd, r)
+    return f["path"]
+R, W, C = OP["READ"], OP["WRITE"], OP["CLOSE"]
+assert p("p0", R | C, 3, 700, 0, 0) == p("p1", W | C, 0, 0, 2, 500)
+assert p("q0", R | C, 1, 200, 0, 0) == p("q1", W | C, 0, 0, 1, 200)
+' "$(avro_file_in "$TMP/out")" "$TMP/wl.xfer" "$TMP/w"
+}
+
 # ---- outputs ----
 
 # -G 1: a file per second named by epoch, each one standing alone: header
