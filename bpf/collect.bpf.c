@@ -37,6 +37,13 @@
 #define O_CREAT 0100
 #define O_TRUNC 01000
 #define O_DIRECTORY 0200000
+#define O_CLOEXEC 02000000
+#define F_DUPFD 0
+#define F_DUPFD_CLOEXEC 1030
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#define FMODE_WRITE 0x2
+#define NR_DUP3 292 /* x86_64 */
 #define MAP_ANONYMOUS 0x20
 #define EINPROGRESS 115
 #define NSEC_PER_SEC 1000000000ULL
@@ -214,23 +221,9 @@ static __always_inline void peer_check(struct collect_fdstat *s, __u64 pid_tgid,
 
 enum op_kind { OPK_READ, OPK_WRITE, OPK_MMAP, OPK_SHUTDOWN, OPK_SETNS };
 
-static __always_inline int account(int fd, long ret, enum op_kind op,
-				   struct peer *p, __u64 bytes)
+static __always_inline void add_op(struct collect_fdstat *s, long ret,
+				   enum op_kind op, __u64 bytes)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct collect_fdstat *s;
-
-	if (skip(pid_tgid))
-		return 0;
-	if (targ_sample_ns && (op == OPK_READ || op == OPK_WRITE) &&
-	    bpf_ktime_get_ns() % NSEC_PER_SEC >= targ_sample_ns) {
-		STAT_INC(sampled_out);
-		return 0;
-	}
-	s = fdstat_get(pid_tgid, fd, p, op);
-	if (!s)
-		return 0;
-	peer_check(s, pid_tgid, fd, p);
 	switch (op) {
 	case OPK_READ:
 		s->c.rops++;
@@ -253,6 +246,32 @@ static __always_inline int account(int fd, long ret, enum op_kind op,
 		break;
 	}
 	STAT_INC(aggregated);
+}
+
+/* Sampling (-s): reads and writes only in the first 1/N of each second. */
+static __always_inline bool sampled_out(enum op_kind op)
+{
+	if (targ_sample_ns && (op == OPK_READ || op == OPK_WRITE) &&
+	    bpf_ktime_get_ns() % NSEC_PER_SEC >= targ_sample_ns) {
+		STAT_INC(sampled_out);
+		return true;
+	}
+	return false;
+}
+
+static __always_inline int account(int fd, long ret, enum op_kind op,
+				   struct peer *p, __u64 bytes)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct collect_fdstat *s;
+
+	if (skip(pid_tgid) || sampled_out(op))
+		return 0;
+	s = fdstat_get(pid_tgid, fd, p, op);
+	if (!s)
+		return 0;
+	peer_check(s, pid_tgid, fd, p);
+	add_op(s, ret, op, bytes);
 	return 0;
 }
 
@@ -391,6 +410,67 @@ SEC("tp_btf/sys_exit")
 int h_setns(u64 *ctx)
 {
 	return account(ARG1(REGS(ctx)), 0, OPK_SETNS, NULL, 0);
+}
+
+/* ---- in-kernel copies: a read on one fd and a write on the other ---- */
+
+/* sendfile, splice, copy_file_range, tee: the bytes returned are read
+ * from fd_in and written to fd_out, one op on each.
+ */
+static __always_inline int transfer(int in, int out, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct collect_fdstat *s;
+
+	if (skip(pid_tgid) || sampled_out(OPK_READ))
+		return 0;
+	s = fdstat_get(pid_tgid, in, NULL, OPK_READ);
+	if (s)
+		add_op(s, ret, OPK_READ, ret);
+	s = fdstat_get(pid_tgid, out, NULL, OPK_WRITE);
+	if (s)
+		add_op(s, ret, OPK_WRITE, ret);
+	return 0;
+}
+
+/* sendfile(out_fd, in_fd, offset, count) */
+SEC("tp_btf/sys_exit")
+int h_sendfile(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return transfer(ARG2(r), ARG1(r), RET(ctx));
+}
+
+/* splice and copy_file_range(fd_in, off_in, fd_out, off_out, len, flags) */
+SEC("tp_btf/sys_exit")
+int h_splice(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return transfer(ARG1(r), ARG3(r), RET(ctx));
+}
+
+/* tee(fd_in, fd_out, len, flags) */
+SEC("tp_btf/sys_exit")
+int h_tee(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+
+	return transfer(ARG1(r), ARG2(r), RET(ctx));
+}
+
+/* vmsplice(fd, iov, nr_segs, flags): user memory into a pipe's write end
+ * is a write, a pipe's read end into user memory a read.
+ */
+SEC("tp_btf/sys_exit")
+int h_vmsplice(u64 *ctx)
+{
+	int fd = ARG1(REGS(ctx));
+	struct file *f = fd_file((void *)bpf_get_current_task(), fd);
+	bool wr = f && (BPF_CORE_READ(f, f_mode) & FMODE_WRITE);
+
+	return account(fd, RET(ctx), wr ? OPK_WRITE : OPK_READ, NULL, RET(ctx));
 }
 
 #include "collect_files.bpf.h"

@@ -14,6 +14,7 @@
 #define COLLECT_MAX_BUFS 128 /* ring buffers (one per CPU at most) */
 #define COLLECT_MAX_SYSCALLS 512 /* prog array slots, by syscall number */
 #define COLLECT_MMSG_MAX 8 /* messages summed per sendmmsg/recvmmsg */
+#define COLLECT_RANGE_FDS (1 << 20) /* close_range follows fds below this */
 
 /* SysFlow opFlags (sf-collector op_flags.h) */
 #define OP_CLONE (1 << 0)
@@ -51,6 +52,8 @@ enum collect_ev_type {
 	CEV_PEER, /* an unconnected UDP socket changed peer */
 	CEV_CLOSE,
 	CEV_FILEOP, /* mkdir, rmdir, link, unlink, symlink, rename */
+	CEV_DUP, /* dup, dup2, dup3, fcntl F_DUPFD(_CLOEXEC) of a known fd */
+	CEV_CLOEXEC, /* close_range(CLOSE_RANGE_CLOEXEC): close at exec */
 };
 
 /* What an fd refers to, as far as flows are concerned. */
@@ -242,6 +245,20 @@ struct collect_ev_fileop {
 	__u32 at; /* the *at form (symlinkat keeps a relative target) */
 };
 
+/* newfd refers to the open file of oldfd (libsinsp copies the fd info) */
+struct collect_ev_dup {
+	__s32 oldfd;
+	__s32 newfd;
+	__u32 cloexec; /* dup3(O_CLOEXEC), F_DUPFD_CLOEXEC */
+	__u32 pad;
+};
+
+/* fds first..last are closed at the next exec */
+struct collect_ev_range {
+	__u32 first;
+	__u32 last;
+};
+
 struct collect_event {
 	struct collect_hdr h;
 	union {
@@ -255,6 +272,8 @@ struct collect_event {
 		struct collect_ev_peer peer;
 		struct collect_ev_close close;
 		struct collect_ev_fileop fileop;
+		struct collect_ev_dup dup;
+		struct collect_ev_range range;
 	};
 	char data[COLLECT_DATA_MAX + COLLECT_STR_MAX];
 };

@@ -169,11 +169,12 @@ int h_connect(u64 *ctx)
 
 /* ---- close: at entry, while the fd still names its file ---- */
 
-SEC("tp/syscalls/sys_enter_close")
-int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+/* The fd is about to be closed (close, dup2/dup3 onto it, close_range):
+ * send its final counters, or a one-shot close record when it was never
+ * seen, and forget it.
+ */
+static __always_inline int close_fd(__u64 pid_tgid, int fd)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	int fd = ctx->args[0];
 	struct collect_fdkey tk = { (__u32)pid_tgid, fd };
 	struct collect_fdkey pk = { pid_tgid >> 32, fd };
 	struct collect_fdstat *s;
@@ -184,8 +185,6 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	__u8 kind = CK_UNKNOWN, udp = 0;
 	__u32 off = 0;
 
-	if (skip(pid_tgid))
-		return 0;
 	s = bpf_map_lookup_elem(&tracked, &tk);
 	fi = bpf_map_lookup_elem(&fdinfo, &pk);
 	if (fi) {
@@ -224,6 +223,185 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 		bpf_map_delete_elem(&tracked, &tk);
 	if (ev)
 		ev_submit(ev, off);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_close")
+int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (skip(pid_tgid))
+		return 0;
+	return close_fd(pid_tgid, ctx->args[0]);
+}
+
+/* ---- fd aliasing: dup, dup2, dup3, fcntl(F_DUPFD, F_DUPFD_CLOEXEC) ---- */
+
+/* dup2/dup3 close newfd first when it is open and oldfd is valid (the
+ * only way they can fail then is a race with open: EBUSY); seen at entry
+ * like close, while newfd still names the file it closes.
+ */
+static __always_inline int dup_closes(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct task_struct *t = (void *)bpf_get_current_task();
+	int oldfd = ctx->args[0], newfd = ctx->args[1];
+
+	if (oldfd == newfd || skip(pid_tgid) || !fd_file(t, oldfd) ||
+	    !fd_file(t, newfd))
+		return 0;
+	return close_fd(pid_tgid, newfd);
+}
+
+SEC("tp/syscalls/sys_enter_dup2")
+int sys_enter_dup2(struct trace_event_raw_sys_enter *ctx)
+{
+	return dup_closes(ctx);
+}
+
+SEC("tp/syscalls/sys_enter_dup3")
+int sys_enter_dup3(struct trace_event_raw_sys_enter *ctx)
+{
+	return dup_closes(ctx);
+}
+
+/* newfd is oldfd's open file: it inherits what the kernel knows of oldfd
+ * (kind, or that it is ignored), and user space copies its name (path,
+ * or addresses and which end is the server). Its flows are its own: a
+ * flow is keyed by (thread, fd), as SysFlow keys it. An oldfd nobody has
+ * seen yet is left to the first use of newfd (CEV_TOUCH names it).
+ */
+static __always_inline int do_dup(int oldfd, long newfd, bool cloexec)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct collect_fdkey tk = { (__u32)pid_tgid, newfd };
+	struct collect_fdkey pk = { pid_tgid >> 32, oldfd };
+	struct collect_fdinfo *fi, nfi;
+	struct collect_event *ev;
+
+	if (newfd < 0 || newfd == oldfd || skip(pid_tgid))
+		return 0;
+	bpf_map_delete_elem(&tracked, &tk); /* a close missed: stale */
+	fi = bpf_map_lookup_elem(&fdinfo, &pk);
+	pk.fd = newfd;
+	if (!fi) {
+		bpf_map_delete_elem(&fdinfo, &pk);
+		return 0;
+	}
+	nfi = *fi;
+	if (nfi.kind != CK_IGNORE) {
+		ev = ev_start(CEV_DUP, pid_tgid, newfd);
+		if (!ev) {
+			bpf_map_delete_elem(&fdinfo, &pk);
+			return 0;
+		}
+		ev->dup.oldfd = oldfd;
+		ev->dup.newfd = newfd;
+		ev->dup.cloexec = cloexec;
+		nfi.gen = ev->h.ts;
+		bpf_map_update_elem(&fdinfo, &pk, &nfi, BPF_ANY);
+		ev_submit(ev, 0);
+		return 0;
+	}
+	bpf_map_update_elem(&fdinfo, &pk, &nfi, BPF_ANY);
+	return 0;
+}
+
+/* dup(oldfd), dup2(oldfd, newfd), dup3(oldfd, newfd, flags) */
+SEC("tp_btf/sys_exit")
+int h_dup(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+	bool cloexec = r->orig_ax == NR_DUP3 && (ARG3(r) & O_CLOEXEC);
+
+	return do_dup(ARG1(r), RET(ctx), cloexec);
+}
+
+/* fcntl(fd, cmd, arg): only F_DUPFD and F_DUPFD_CLOEXEC make an fd */
+SEC("tp_btf/sys_exit")
+int h_fcntl(u64 *ctx)
+{
+	struct pt_regs *r = REGS(ctx);
+	__u64 cmd = ARG2(r);
+
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+		return 0;
+	return do_dup(ARG1(r), RET(ctx), cmd == F_DUPFD_CLOEXEC);
+}
+
+/* ---- close_range(first, last, flags) ---- */
+
+struct range_ctx {
+	__u64 pid_tgid;
+	unsigned long *open_fds; /* the fd table's bitmap of open fds */
+	__u32 first, last;
+};
+
+/* Global: verified once, not once per bit of the loop below. */
+__noinline int close_fd_g(__u64 pid_tgid, int fd)
+{
+	return close_fd(pid_tgid, fd);
+}
+
+/* The i-th word (64 fds) of the open fds bitmap from the range's first. */
+static long close_word(__u64 i, void *data)
+{
+	struct range_ctx *c = data;
+	__u32 word = c->first / 64 + i, base = word * 64, fd;
+	unsigned long w;
+
+	if (bpf_probe_read_kernel(&w, sizeof(w), &c->open_fds[word]))
+		return 1;
+	for (int b = 0; b < 64 && w; b++, w >>= 1) {
+		fd = base + b;
+		if ((w & 1) && fd >= c->first && fd <= c->last)
+			close_fd_g(c->pid_tgid, fd);
+	}
+	return 0;
+}
+
+/* Every open fd in the range is closed as close() would close it, seen
+ * at entry through the fd table's bitmap of open fds. With
+ * CLOSE_RANGE_CLOEXEC nothing closes now: user space marks the fds it
+ * knows close-on-exec, and exec ends their flows.
+ */
+SEC("tp/syscalls/sys_enter_close_range")
+int sys_enter_close_range(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct task_struct *t = (void *)bpf_get_current_task();
+	struct range_ctx c = { .pid_tgid = pid_tgid };
+	__u64 flags = ctx->args[2];
+	struct collect_event *ev;
+	struct fdtable *fdt;
+	__u32 max;
+
+	c.first = ctx->args[0];
+	c.last = ctx->args[1];
+	if (c.first > c.last ||
+	    (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) ||
+	    skip(pid_tgid))
+		return 0;
+	if (flags & CLOSE_RANGE_CLOEXEC) {
+		ev = ev_start(CEV_CLOEXEC, pid_tgid, 0);
+		if (ev) {
+			ev->range.first = c.first;
+			ev->range.last = c.last;
+			ev_submit(ev, 0);
+		}
+		return 0;
+	}
+	fdt = BPF_CORE_READ(t, files, fdt);
+	max = BPF_CORE_READ(fdt, max_fds);
+	if (max > COLLECT_RANGE_FDS)
+		max = COLLECT_RANGE_FDS;
+	if (c.last >= max)
+		c.last = max - 1;
+	if (c.first > c.last)
+		return 0;
+	c.open_fds = BPF_CORE_READ(fdt, open_fds);
+	bpf_loop(c.last / 64 + 1 - c.first / 64, close_word, &c, 0);
 	return 0;
 }
 

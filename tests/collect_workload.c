@@ -16,10 +16,12 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -304,6 +306,156 @@ static int do_misc(const char *path)
 	return 0;
 }
 
+static int open_w(const char *dir, const char *name, int flags)
+{
+	char p[512];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fd = open(p, flags | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		die("open %s", p);
+	return fd;
+}
+
+static void put(int fd, size_t n)
+{
+	memset(buf, 'd', n);
+	if (write(fd, buf, n) != (ssize_t)n)
+		die("write %zu to fd %d", n, fd);
+}
+
+/* fd aliasing: dup.txt written through its fd (100), dup (200),
+ * F_DUPFD_CLOEXEC from 50 (300), dup2 onto the open fd of dup2.txt (which
+ * had 10 bytes; 400), dup3 onto 60 (500); an accepted TCP socket dup'd
+ * sends 700 bytes to the client.
+ */
+static int do_fds(const char *dir)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, d1, d2, bfd, d3, lfd, cfd, sfd, sd, port, cport;
+
+	fd = open_w(dir, "dup.txt", O_WRONLY);
+	put(fd, 100);
+	d1 = dup(fd);
+	put(d1, 200);
+	d2 = fcntl(fd, F_DUPFD_CLOEXEC, 50);
+	put(d2, 300);
+	bfd = open_w(dir, "dup2.txt", O_WRONLY);
+	put(bfd, 10);
+	if (dup2(fd, bfd) != bfd)
+		die("dup2");
+	put(bfd, 400);
+	d3 = dup3(fd, 60, O_CLOEXEC);
+	put(d3, 500);
+	close(d1);
+	close(d2);
+	close(bfd);
+	close(d3);
+	close(fd);
+	lfd = listener(AF_INET, SOCK_STREAM, &port);
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	sockaddr_of(AF_INET, port, &ss, &len);
+	if (cfd < 0 || connect(cfd, (void *)&ss, len))
+		die("connect");
+	len = sizeof(ss);
+	getsockname(cfd, (void *)&ss, &len);
+	cport = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	sfd = accept(lfd, NULL, NULL);
+	if (sfd < 0)
+		die("accept");
+	sd = dup(sfd);
+	if (send(sd, buf, 700, 0) != 700 ||
+	    recv(cfd, buf, 700, MSG_WAITALL) != 700)
+		die("send/recv");
+	close(sd);
+	close(sfd);
+	close(cfd);
+	close(lfd);
+	printf("{\"pid\": %d, \"tid\": %ld, \"fd\": %d, \"d1\": %d, \"d2\": %d, "
+	       "\"bfd\": %d, \"d3\": %d, \"cfd\": %d, \"sfd\": %d, \"sd\": %d, "
+	       "\"port\": %d, \"cport\": %d}\n", getpid(), tid(), fd, d1, d2,
+	       bfd, d3, cfd, sfd, sd, port, cport);
+	return 0;
+}
+
+/* close_range: r0.txt stays open below the range; r1 (10 bytes), r2 (20)
+ * and r3 (never used) are closed by close_range(r1, ~0U, 0); x1 (30) and
+ * x2 (40) are marked close-on-exec by CLOSE_RANGE_CLOEXEC and keep.txt
+ * (50) is not; r0 (5) is closed, then the process execs /bin/true (whose
+ * loader opens fd r0 again: x1 and x2 stay above it).
+ */
+static int do_closerange(const char *dir)
+{
+	int r0, r1, r2, r3, x1, x2, k;
+
+	r0 = open_w(dir, "r0.txt", O_WRONLY);
+	r1 = open_w(dir, "r1.txt", O_WRONLY);
+	r2 = open_w(dir, "r2.txt", O_WRONLY);
+	r3 = open_w(dir, "r3.txt", O_WRONLY);
+	put(r1, 10);
+	put(r2, 20);
+	if (syscall(SYS_close_range, r1, ~0U, 0))
+		die("close_range");
+	x1 = open_w(dir, "x1.txt", O_WRONLY);
+	x2 = open_w(dir, "x2.txt", O_WRONLY);
+	k = open_w(dir, "keep.txt", O_WRONLY);
+	put(x1, 30);
+	put(x2, 40);
+	put(k, 50);
+	put(r0, 5);
+	close(r0);
+	if (syscall(SYS_close_range, x1, x2, 4 /* CLOSE_RANGE_CLOEXEC */))
+		die("close_range cloexec");
+	printf("{\"pid\": %d, \"tid\": %ld, \"r0\": %d, \"r1\": %d, \"r2\": %d, "
+	       "\"r3\": %d, \"x1\": %d, \"x2\": %d, \"keep\": %d}\n", getpid(),
+	       tid(), r0, r1, r2, r3, x1, x2, k);
+	execl("/bin/true", "true", (char *)NULL);
+	die("exec /bin/true");
+}
+
+/* sendfile, copy_file_range, splice, vmsplice and tee: src.bin (4096
+ * bytes) to dst.bin, directly and through pipe p; then 200 bytes
+ * vmspliced into p, teed into pipe q, read from both.
+ */
+static int do_xfer(const char *dir)
+{
+	int in, out, p[2], q[2];
+	struct iovec iov = { buf, 200 };
+	char path[512];
+
+	in = open_w(dir, "src.bin", O_WRONLY);
+	put(in, 4096);
+	close(in);
+	snprintf(path, sizeof(path), "%s/src.bin", dir);
+	in = open(path, O_RDONLY);
+	out = open_w(dir, "dst.bin", O_WRONLY);
+	if (in < 0 || pipe(p) || pipe(q))
+		die("open/pipe");
+	if (sendfile(out, in, NULL, 1000) != 1000)
+		die("sendfile");
+	if (copy_file_range(in, NULL, out, NULL, 500, 0) != 500)
+		die("copy_file_range");
+	if (splice(in, NULL, p[1], NULL, 300, 0) != 300 ||
+	    splice(p[0], NULL, out, NULL, 300, 0) != 300)
+		die("splice");
+	if (vmsplice(p[1], &iov, 1, 0) != 200 || tee(p[0], q[1], 200, 0) != 200)
+		die("vmsplice/tee");
+	if (read(p[0], buf, 200) != 200 || read(q[0], buf, 200) != 200)
+		die("read pipes");
+	close(in);
+	close(out);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	printf("{\"pid\": %d, \"tid\": %ld, \"in\": %d, \"out\": %d, \"p0\": %d, "
+	       "\"p1\": %d, \"q0\": %d, \"q1\": %d}\n", getpid(), tid(), in, out,
+	       p[0], p[1], q[0], q[1]);
+	return 0;
+}
+
 static void *thread_main(void *arg)
 {
 	(void)arg;
@@ -395,6 +547,12 @@ int main(int argc, char **argv)
 		return 3;
 	if (!strcmp(m, "misc") && argc > 2)
 		return do_misc(argv[2]);
+	if (!strcmp(m, "fds") && argc > 2)
+		return do_fds(argv[2]);
+	if (!strcmp(m, "closerange") && argc > 2)
+		return do_closerange(argv[2]);
+	if (!strcmp(m, "xfer") && argc > 2)
+		return do_xfer(argv[2]);
 	if (!strcmp(m, "setuid"))
 		return do_setuid();
 	if (!strcmp(m, "threads") && argc > 2)
@@ -404,7 +562,7 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "longwrite") && argc > 3)
 		return do_longwrite(argv[2], atoi(argv[3]));
 	fprintf(stderr, "usage: collect_workload files DIR | tcp | tcp6 | udp "
-		"| exec | setuid | misc FILE | threads N | storm PATH SEC | "
-		"longwrite PATH SEC\n");
+		"| exec | setuid | misc FILE | fds DIR | closerange DIR | xfer DIR "
+		"| threads N | storm PATH SEC | longwrite PATH SEC\n");
 	return 2;
 }

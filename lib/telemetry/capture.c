@@ -34,7 +34,8 @@ enum prog_id {
 	P_OPENAT, P_OPENAT2, P_CREAT, P_ACCEPT, P_CONNECT, P_MKDIR,
 	P_MKDIRAT, P_RMDIR, P_LINK, P_LINKAT, P_UNLINK, P_UNLINKAT,
 	P_SYMLINK, P_SYMLINKAT, P_RENAME, P_RENAMEAT, P_SETUID, P_SETREUID,
-	P_CLONE_EXIT, P_EXEC_EXIT, P_MAX
+	P_CLONE_EXIT, P_EXEC_EXIT, P_DUP, P_FCNTL, P_SENDFILE, P_SPLICE,
+	P_TEE, P_VMSPLICE, P_MAX
 };
 
 /* Every syscall SysFlow maps to an operation, and which handler gets it. */
@@ -92,6 +93,15 @@ static const struct syscall_hook {
 	{ "vfork", SYS_vfork, P_CLONE_EXIT, M_ALL },
 	{ "execve", SYS_execve, P_EXEC_EXIT, M_ALL },
 	{ "execveat", SYS_execveat, P_EXEC_EXIT, M_ALL },
+	{ "dup", SYS_dup, P_DUP, M_ALL },
+	{ "dup2", SYS_dup2, P_DUP, M_ALL },
+	{ "dup3", SYS_dup3, P_DUP, M_ALL },
+	{ "fcntl", SYS_fcntl, P_FCNTL, M_ALL },
+	{ "sendfile", SYS_sendfile, P_SENDFILE, M_FLOW },
+	{ "splice", SYS_splice, P_SPLICE, M_FLOW },
+	{ "copy_file_range", SYS_copy_file_range, P_SPLICE, M_FLOW },
+	{ "tee", SYS_tee, P_TEE, M_FLOW },
+	{ "vmsplice", SYS_vmsplice, P_VMSPLICE, M_FLOW },
 };
 
 struct pending {
@@ -103,7 +113,7 @@ struct pending {
 struct tel_capture {
 	struct collect_bpf *skel;
 	struct bpf_program *progs[P_MAX];
-	struct bpf_link *links[5];
+	struct bpf_link *links[8];
 	struct ring_buffer *rb;
 	int rb_fds[COLLECT_MAX_BUFS];
 	unsigned int nbufs;
@@ -140,6 +150,10 @@ static void prog_table(struct tel_capture *c)
 		[P_SETUID] = s->progs.h_setuid, [P_SETREUID] = s->progs.h_setreuid,
 		[P_CLONE_EXIT] = s->progs.h_clone_exit,
 		[P_EXEC_EXIT] = s->progs.h_exec_exit,
+		[P_DUP] = s->progs.h_dup, [P_FCNTL] = s->progs.h_fcntl,
+		[P_SENDFILE] = s->progs.h_sendfile,
+		[P_SPLICE] = s->progs.h_splice, [P_TEE] = s->progs.h_tee,
+		[P_VMSPLICE] = s->progs.h_vmsplice,
 	};
 
 	memcpy(c->progs, p, sizeof(p));
@@ -392,7 +406,9 @@ static int attach(struct tel_capture *c, struct sysflow_error *err)
 	struct bpf_program *p[] = {
 		c->skel->progs.sys_exit, c->skel->progs.sys_enter_close,
 		c->skel->progs.sched_fork, c->skel->progs.sched_exec,
-		c->skel->progs.sched_exit,
+		c->skel->progs.sched_exit, c->skel->progs.sys_enter_dup2,
+		c->skel->progs.sys_enter_dup3,
+		c->skel->progs.sys_enter_close_range,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(p); i++) {
@@ -487,8 +503,8 @@ int tel_capture_open(struct tel_capture **out, const struct tel_capture_opts *o,
 	if (e)
 		goto fail;
 	pr_info("tracing syscalls through the BTF tracepoints sys_exit and "
-		"sched_process_{fork,exec,exit} and the tracepoint "
-		"sys_enter_close; %u ring buffer(s) of %u KiB\n", c->nbufs,
+		"sched_process_{fork,exec,exit} and the tracepoints "
+		"sys_enter_{close,dup2,dup3,close_range}; %u ring buffer(s) of %u KiB\n", c->nbufs,
 		o->buf_size / 1024);
 	*out = c;
 	return 0;
@@ -535,51 +551,60 @@ int tel_capture_counts(struct tel_capture *c, uint32_t tid, int fd,
 	return 0;
 }
 
+enum fd_change { FD_DELETE, FD_IGNORE };
+
+/* Delete the entry (id, fd) of the tracked or fdinfo table, or mark an
+ * fdinfo entry ignored, only while it is still the one user space was
+ * told about: its gen (0: any entry). fd numbers are reused faster than
+ * events are read.
+ */
+static void change_fd_entry(struct tel_capture *c, struct bpf_map *m,
+			    uint32_t id, int fd, uint64_t gen,
+			    enum fd_change how)
+{
+	struct collect_fdkey k = { id, fd };
+	union {
+		struct collect_fdstat s;
+		struct collect_fdinfo i;
+	} v;
+	bool info = m == c->skel->maps.fdinfo;
+	int map = bpf_map__fd(m);
+
+	if ((gen || how == FD_IGNORE) &&
+	    (bpf_map_lookup_elem(map, &k, &v) ||
+	     (info ? v.i.gen : v.s.gen) != gen))
+		return;
+	if (how == FD_IGNORE) {
+		v.i.kind = CK_IGNORE;
+		bpf_map_update_elem(map, &k, &v, BPF_EXIST);
+	} else {
+		bpf_map_delete_elem(map, &k);
+	}
+}
+
 void tel_capture_forget(struct tel_capture *c, uint32_t tid, int fd,
 			uint64_t gen)
 {
-	struct collect_fdkey k = { tid, fd };
-	struct collect_fdstat v;
-	int map;
-
-	if (!c)
-		return;
-	map = bpf_map__fd(c->skel->maps.tracked);
-	if (gen && (bpf_map_lookup_elem(map, &k, &v) || v.gen != gen))
-		return;
-	bpf_map_delete_elem(map, &k);
+	if (c)
+		change_fd_entry(c, c->skel->maps.tracked, tid, fd, gen,
+				FD_DELETE);
 }
 
 void tel_capture_ignore(struct tel_capture *c, uint32_t tgid, uint32_t tid,
 			int fd, uint64_t gen)
 {
-	struct collect_fdkey k = { tgid, fd };
-	struct collect_fdinfo v;
-	int map;
-
 	if (!c)
 		return;
-	map = bpf_map__fd(c->skel->maps.fdinfo);
-	if (!bpf_map_lookup_elem(map, &k, &v) && v.gen == gen) {
-		v.kind = CK_IGNORE;
-		bpf_map_update_elem(map, &k, &v, BPF_EXIST);
-	}
-	tel_capture_forget(c, tid, fd, gen);
+	change_fd_entry(c, c->skel->maps.fdinfo, tgid, fd, gen, FD_IGNORE);
+	change_fd_entry(c, c->skel->maps.tracked, tid, fd, gen, FD_DELETE);
 }
 
 void tel_capture_forget_fdinfo(struct tel_capture *c, uint32_t tgid, int fd,
 			       uint64_t gen)
 {
-	struct collect_fdkey k = { tgid, fd };
-	struct collect_fdinfo v;
-	int map;
-
-	if (!c)
-		return;
-	map = bpf_map__fd(c->skel->maps.fdinfo);
-	if (gen && (bpf_map_lookup_elem(map, &k, &v) || v.gen != gen))
-		return;
-	bpf_map_delete_elem(map, &k);
+	if (c)
+		change_fd_entry(c, c->skel->maps.fdinfo, tgid, fd, gen,
+				FD_DELETE);
 }
 
 /* Counters of threads that are gone without user space hearing of it (an

@@ -325,6 +325,12 @@ int tel_handle_event(void *ctx, const struct collect_event *ev, size_t size)
 	case CEV_FILEOP:
 		tel_on_fileop(d, ev, size, ts);
 		break;
+	case CEV_DUP:
+		tel_on_dup(d, ev);
+		break;
+	case CEV_CLOEXEC:
+		tel_on_cloexec(d, ev);
+		break;
 	}
 	return 0;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* fdevents.c: the events about fds (open, accept, connect, first use,
- * UDP peer, close) and file namespace operations, turned into fd table
+/* fdevents.c: the events about fds (open, accept, connect, dup, first
+ * use, UDP peer, close, close-on-exec) and file namespace operations, turned into fd table
  * updates, FileFlows, NetworkFlows and FileEvents.
  */
 #include <stdio.h>
@@ -239,6 +239,62 @@ void tel_on_touch(struct tel_driver *d, const struct collect_event *ev,
 	fl = start_flow(d, p, ev->h.tid, f, ts);
 	if (fl)
 		fl->gen = ev->h.ts;
+}
+
+/* newfd is oldfd's open file: the same name (path, or addresses and
+ * which end is the server), so its flows, keyed (thread, newfd), point to
+ * the same File or tuple. Like a flow begun by a read, they have no
+ * OP_OPEN and openFlags 0 (sf-collector sets openFlags on open only).
+ */
+void tel_on_dup(struct tel_driver *d, const struct collect_event *ev)
+{
+	const struct collect_ev_dup *x = &ev->dup;
+	struct tel_proc *p = tel_proc_lookup(d, ev->h.tgid);
+	struct tel_fd *old, *f;
+
+	if (!p)
+		return;
+	old = tel_fd_get(p, x->oldfd);
+	if (!old) { /* not ours to name: the kernel names newfd at first use */
+		tel_capture_forget_fdinfo(d->cap, p->oid.hpid, x->newfd,
+					  ev->h.ts);
+		tel_fd_del(d, p, x->newfd);
+		return;
+	}
+	f = tel_fd_set(p, x->newfd);
+	if (!f)
+		return;
+	f->kind = old->kind;
+	f->udp = old->udp;
+	f->open_flags = old->open_flags;
+	f->file = old->file;
+	if (f->file)
+		f->file->refs++;
+	f->sock = old->sock;
+	f->server = old->server;
+	f->cloexec = x->cloexec;
+	f->gen = ev->h.ts;
+}
+
+/* close_range(CLOSE_RANGE_CLOEXEC): the fds close at the next exec,
+ * which ends their flows (OP_TRUNCATE) like those of O_CLOEXEC opens.
+ */
+void tel_on_cloexec(struct tel_driver *d, const struct collect_event *ev)
+{
+	struct tel_proc *p = tel_proc_lookup(d, ev->h.tgid);
+	struct hnode *n;
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->fds.nb; i++)
+		for (n = p->fds.b[i]; n; n = n->next) {
+			struct tel_fd *f = container_of(n, struct tel_fd, hn);
+
+			if ((uint32_t)f->fd >= ev->range.first &&
+			    (uint32_t)f->fd <= ev->range.last)
+				f->cloexec = true;
+		}
 }
 
 static bool same_peer(const struct tel_flow *f, const struct collect_ev_peer *e,

@@ -315,6 +315,8 @@ void tel_on_peer(struct tel_driver *d, const struct collect_event *ev,
 		 int64_t ts);
 void tel_on_close(struct tel_driver *d, const struct collect_event *ev,
 		  size_t size, int64_t ts);
+void tel_on_dup(struct tel_driver *d, const struct collect_event *ev);
+void tel_on_cloexec(struct tel_driver *d, const struct collect_event *ev);
 void tel_on_fileop(struct tel_driver *d, const struct collect_event *ev,
 		   size_t size, int64_t ts);
 int64_t tel_ts(struct tel_driver *d, uint64_t boot_ns);

@@ -403,6 +403,110 @@ assert nf["opFlags"] == OP["CONNECT"] | OP["SHUTDOWN"] | OP["CLOSE"], nf
 ' "$(avro_file_in "$TMP/out")" "$TMP/wl.misc" "$TMP/m.bin"
 }
 
+# fd aliasing: I/O through a dup'd fd is a flow of its own on the same
+# File (same FOID, no OPEN, openFlags 0) or the same tuple; dup2 onto an
+# open fd closes that fd's flow first.
+test_dup() {
+	need_tools
+	mkdir -p "$TMP/out" "$TMP/w"
+	start_collect c -w "$TMP/out/" -j -o "$TMP/j.json" -f "$FILTER"
+	workload fds "$TMP/w"
+	stop_collect c
+	check '
+recs = cross_check(sys.argv[1]); check_stream(recs); w = info(sys.argv[2]); d = sys.argv[3]
+mine = of_pid(recs, w["pid"]); files = files_by_oid(recs)
+ff = [r for t, r in mine if t == "FileFlow" and files[r["fileOID"]]["path"].startswith(d + "/dup")]
+a = {r["fd"]: r for r in ff if files[r["fileOID"]]["path"] == d + "/dup.txt"}
+assert sorted(a) == sorted([w["fd"], w["d1"], w["d2"], w["bfd"], w["d3"]]), ff
+assert w["d2"] >= 50 and w["d3"] == 60
+o = a[w["fd"]]
+assert o["opFlags"] == OP["OPEN"] | OP["WRITE"] | OP["CLOSE"] and o["openFlags"] == 262, o
+assert (o["numWSendOps"], o["numWSendBytes"]) == (1, 100), o
+for fd, n in ((w["d1"], 200), (w["d2"], 300), (w["bfd"], 400), (w["d3"], 500)):
+    r = a[fd]
+    assert r["opFlags"] == OP["WRITE"] | OP["CLOSE"] and r["openFlags"] == 0, r
+    assert (r["numWSendOps"], r["numWSendBytes"], r["numRRecvOps"]) == (1, n, 0), r
+    assert r["fileOID"] == o["fileOID"] == foid(None, d + "/dup.txt") and r["tid"] == w["tid"]
+b = [r for r in ff if files[r["fileOID"]]["path"] == d + "/dup2.txt"]
+assert len(b) == 1 and b[0]["fd"] == w["bfd"], b
+assert b[0]["opFlags"] == OP["OPEN"] | OP["WRITE"] | OP["CLOSE"], b
+assert (b[0]["numWSendOps"], b[0]["numWSendBytes"]) == (1, 10), b
+assert b[0]["endTs"] <= a[w["bfd"]]["ts"], (b[0], a[w["bfd"]])
+nf = {r["fd"]: r for t, r in mine if t == "NetworkFlow"}
+lo = ip("127.0.0.1"); s = nf[w["sd"]]
+assert s["opFlags"] == OP["WRITE"] | OP["CLOSE"], s
+assert (s["sip"], s["sport"], s["dip"], s["dport"], s["proto"]) == (lo, w["cport"], lo, w["port"], 6), s
+assert (s["numWSendOps"], s["numWSendBytes"], s["numRRecvOps"]) == (1, 700, 0), s
+assert nf[w["sfd"]]["opFlags"] == OP["ACCEPT"] | OP["CLOSE"], nf[w["sfd"]]
+assert nf[w["cfd"]]["numRRecvBytes"] == 700
+js = [j for j in json_lines(sys.argv[4]) if j["proc.pid"] == w["pid"] and j["type"] == "FF"]
+jd = [j for j in js if j["file.fd"] == w["d1"]][0]
+assert (jd["file.path"], jd["opflags"], jd["flow.wbytes"]) == (d + "/dup.txt", "   W    C  ", 200), jd
+' "$(avro_file_in "$TMP/out")" "$TMP/wl.fds" "$TMP/w" "$TMP/j.json"
+}
+
+# close_range closes every fd of its range as close() would; with
+# CLOSE_RANGE_CLOEXEC the fds close at exec, which truncates their flows.
+test_close_range() {
+	need_tools
+	mkdir -p "$TMP/out" "$TMP/w"
+	start_collect c -w "$TMP/out/" -f "proc.name in (collect_workload, true)"
+	workload closerange "$TMP/w"
+	stop_collect c
+	check '
+recs = cross_check(sys.argv[1]); check_stream(recs); w = info(sys.argv[2]); d = sys.argv[3]
+mine = of_pid(recs, w["pid"]); files = files_by_oid(recs)
+ff = {files[r["fileOID"]]["path"][len(d) + 1:]: r for t, r in mine if t == "FileFlow"
+      and files[r["fileOID"]]["path"].startswith(d + "/")}
+assert sorted(ff) == ["keep.txt", "r0.txt", "r1.txt", "r2.txt", "r3.txt", "x1.txt", "x2.txt"], ff
+O, W, C, T = OP["OPEN"], OP["WRITE"], OP["CLOSE"], OP["TRUNCATE"]
+for name, flags, n in (("r1.txt", O | W | C, 10), ("r2.txt", O | W | C, 20), ("r3.txt", O | C, 0),
+                       ("r0.txt", O | W | C, 5), ("x1.txt", O | W | T, 30),
+                       ("x2.txt", O | W | T, 40), ("keep.txt", O | W | T, 50)):
+    r = ff[name]
+    assert (r["opFlags"], r["numWSendBytes"], r["numWSendOps"]) == (flags, n, int(n > 0)), (name, r)
+    assert r["fd"] == w[name[:-4] if name != "keep.txt" else "keep"], (name, r)
+# closed by close_range, before x1 was opened; r0 by close() after it
+assert max(ff[n]["endTs"] for n in ("r1.txt", "r2.txt", "r3.txt")) < ff["x1.txt"]["ts"] < ff["r0.txt"]["endTs"]
+ex = [r for t, r in mine if t == "ProcessEvent" and r["opFlags"] == OP["EXEC"]][-1]
+assert ff["x1.txt"]["endTs"] == ff["x2.txt"]["endTs"] == ex["ts"], (ff["x1.txt"], ex)
+assert ff["keep.txt"]["endTs"] > ex["ts"], ff["keep.txt"]
+' "$(avro_file_in "$TMP/out")" "$TMP/wl.closerange" "$TMP/w"
+}
+
+# sendfile, copy_file_range, splice, tee, vmsplice: the bytes returned are
+# a read on the input fd and a write on the output fd (pipes with --all-fds).
+test_sendfile_splice() {
+	need_tools
+	mkdir -p "$TMP/out" "$TMP/w"
+	start_collect c -w "$TMP/out/" --all-fds -f "$FILTER"
+	workload xfer "$TMP/w"
+	stop_collect c
+	check '
+recs = cross_check(sys.argv[1]); check_stream(recs); w = info(sys.argv[2]); d = sys.argv[3]
+mine = of_pid(recs, w["pid"]); files = files_by_oid(recs)
+ff = [(files[r["fileOID"]], r) for t, r in mine if t == "FileFlow"]
+src = [r for f, r in ff if f["path"] == d + "/src.bin" and r["fd"] == w["in"] and r["openFlags"] == 1]
+dst = [r for f, r in ff if f["path"] == d + "/dst.bin"]
+assert len(src) == 1 and len(dst) == 1, ff
+s, o = src[0], dst[0]
+assert s["opFlags"] == OP["OPEN"] | OP["READ"] | OP["CLOSE"], s
+assert (s["numRRecvOps"], s["numRRecvBytes"], s["numWSendOps"]) == (3, 1800, 0), s
+assert o["opFlags"] == OP["OPEN"] | OP["WRITE"] | OP["CLOSE"] and o["fd"] == w["out"], o
+assert (o["numWSendOps"], o["numWSendBytes"], o["numRRecvOps"]) == (3, 1800, 0), o
+pipes = {r["fd"]: (f, r) for f, r in ff if f["path"].startswith("pipe:[")}
+def p(fd, flags, rops, rb, wops, wb):
+    f, r = pipes[w[fd]]
+    assert f["restype"] == ord("p"), f
+    assert (r["opFlags"], r["numRRecvOps"], r["numRRecvBytes"], r["numWSendOps"], r["numWSendBytes"]) == \
+        (flags, rops, rb, wops, wb), (fd, r)
+    return f["path"]
+R, W, C = OP["READ"], OP["WRITE"], OP["CLOSE"]
+assert p("p0", R | C, 3, 700, 0, 0) == p("p1", W | C, 0, 0, 2, 500)
+assert p("q0", R | C, 1, 200, 0, 0) == p("q1", W | C, 0, 0, 1, 200)
+' "$(avro_file_in "$TMP/out")" "$TMP/wl.xfer" "$TMP/w"
+}
+
 # ---- outputs ----
 
 # -G 1: a file per second named by epoch, each one standing alone: header
