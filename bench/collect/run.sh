@@ -20,7 +20,16 @@ ROUNDS=${ROUNDS:-3}
 SYSFLOW=${SYSFLOW:-$PWD/$BUILD/sysflow}
 PEER=$PWD/bench/collect/peer.bt
 TMP=$(mktemp -d /tmp/sysflow-bench-collect.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$TMP"' EXIT
+# No job left is the normal end: `kill` with no pid fails, and under set -e
+# a failure in the EXIT trap becomes the exit status (it used to end every
+# run with 2).
+cleanup() {
+	local pids
+	mapfile -t pids < <(jobs -p)
+	[ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
 
 [ "$(id -u)" -eq 0 ] || { echo "bench/collect: needs root" >&2; exit 1; }
 [ -x "$SYSFLOW" ] || { echo "bench/collect: build $SYSFLOW first (make)" >&2; exit 1; }
