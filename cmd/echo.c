@@ -199,6 +199,21 @@ static void answer(struct echo_run *r, struct echo_queue *q,
 	send_all(q, out, k);
 }
 
+/* Busy polling still on: sf_xsk_recv() turns it off when the socket has
+ * no NAPI to poll (copy mode since Linux 6.13).
+ */
+static bool busy_polling(const struct echo_run *r)
+{
+	struct sf_xsk_info in;
+
+	for (unsigned int i = 0; i < r->n; i++) {
+		sf_xsk_get_info(r->q[i].xsk, &in);
+		if (in.busy_poll)
+			return true;
+	}
+	return false;
+}
+
 static void run(struct echo_run *r)
 {
 	struct sf_xsk_pkt pkts[MAX_BATCH];
@@ -223,6 +238,8 @@ static void run(struct echo_run *r)
 		pending = 0;
 		for (i = 0; i < r->n; i++)
 			pending += sf_xsk_complete(r->q[i].xsk);
+		if (r->busy_poll) /* until the library turns it off */
+			r->busy_poll = busy_polling(r);
 		if (!r->busy_poll) /* wait for frames, or for completions */
 			poll(pfd, r->n, pending ? 1 : IDLE_WAIT_MS);
 	}

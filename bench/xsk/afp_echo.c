@@ -5,8 +5,9 @@
  * sendmmsg(), PACKET_QDISC_BYPASS, its own transmissions ignored, a large
  * receive buffer, poll() when idle.
  *
- * Prints "afp_echo: ready" on stderr, and "rx N tx N" on stdout at
- * SIGINT/SIGTERM. Exit 0, 1 on a runtime failure, 2 on bad usage, 249
+ * Prints "afp_echo: ready" on stderr, and "rx N tx N drops N" on stdout at
+ * SIGINT/SIGTERM; drops are the frames the socket refused, its receive
+ * buffer full (PACKET_STATISTICS tp_drops). Exit 0, 1 on a runtime failure, 2 on bad usage, 249
  * when run alone by bench/run (it is a helper, driven by run.sh).
  */
 #include <arpa/inet.h>
@@ -38,6 +39,17 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+/* Frames the kernel dropped because the receive buffer was full. */
+static unsigned long long socket_drops(int fd)
+{
+	struct tpacket_stats st = {};
+	socklen_t len = sizeof(st);
+
+	if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len))
+		return 0;
+	return st.tp_drops;
 }
 
 static int open_socket(const char *ifname)
@@ -134,8 +146,8 @@ int main(int argc, char **argv)
 			tx += s;
 		}
 	}
-	printf("rx %llu tx %llu\n", (unsigned long long)rx,
-	       (unsigned long long)tx);
+	printf("rx %llu tx %llu drops %llu\n", (unsigned long long)rx,
+	       (unsigned long long)tx, socket_drops(fd));
 	close(fd);
 	return 0;
 }

@@ -36,7 +36,10 @@
 # Environment: BUILD (default build), ROUNDS (5), SECS (3 per run), WARMUP
 # (0.5 s), GEN_CPU (0), ECHO_CPU (last CPU), NAPI_CPU (ECHO_CPU), RING
 # (4096), ECHO_ARGS (more options for sysflow echo, e.g. --busy-poll),
-# SINK_RPS (1). Results and how to read them: docs/performance.md.
+# SINK_RPS (1), VARIANTS ("af_xdp af_packet": one of them alone prints no
+# ratio), DIAG (0; 1 prints, per run, the counters of both veths that
+# moved and the echo's statistics: where the frames that were not echoed
+# went). Results and how to read them: docs/performance.md.
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$SELF_DIR/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -53,6 +56,7 @@ ECHO_CPU=${ECHO_CPU:-$((NCPU - 1))}
 NAPI_CPU=${NAPI_CPU:-$ECHO_CPU}
 ECHO_ARGS=${ECHO_ARGS:-} # more options for sysflow echo
 SINK_RPS=${SINK_RPS:-1}
+DIAG=${DIAG:-0}
 RING=${RING:-4096}
 TARGET=3
 SYSFLOW=$BUILD/sysflow
@@ -65,7 +69,7 @@ VG=vg$$ # unique: the NAPI kthread is found by the device's name
 VE=ve$$
 IP_G=10.99.0.1
 IP_E=10.99.0.2
-VARIANTS=(af_xdp af_packet)
+read -r -a VARIANTS <<<"${VARIANTS:-af_xdp af_packet}"
 
 # ---- background processes: only the ones still running are killed ----
 
@@ -140,6 +144,22 @@ variant_down() {
 	return 0
 }
 
+# DIAG=1: where the frames go. Counters of both veths (ethtool -S) over
+# the run, and the echo's own statistics (XDP_STATISTICS for af_xdp).
+diag_snap() { # before|after
+	{ in_ns g ethtool -S "$VG" | sed 's/^ */vg./'
+	  in_ns e ethtool -S "$VE" | sed 's/^ */ve./'
+	} >"$TMP/diag.$1"
+}
+
+diag_print() { # VARIANT
+	awk -v v="$1" 'NR == FNR { b[$1] = $2; next }
+		$2 - b[$1] != 0 && $1 !~ /ifindex/ {
+			printf "#   %s %s %d\n", v, $1, $2 - b[$1] }' \
+		"$TMP/diag.before" "$TMP/diag.after" >&2
+	sed 's/^/#   echo: /' "$TMP/echo.out" >&2
+}
+
 # run_once VARIANT -> PPS, PER_CPU_S, OFFERED (no subshell: it owns
 # processes). Echoes per CPU-second need all the echo's work in WORKERS,
 # so only with a pinned NAPI.
@@ -147,10 +167,13 @@ run_once() {
 	local pids=()
 	variant_up "$1"
 	[ "$NAPI_CPU" == softirq ] || pids=(-p "$WORKERS")
+	[ "$DIAG" == 1 ] && diag_snap before
 	in_ns g taskset -c "$GEN_CPU" "$XDPGEN" -i "$VG" -d "$MAC_E" -s "$IP_G" \
 		-D "$IP_E" -t "$SECS" -w "$WARMUP" "${pids[@]}" >"$TMP/gen.out" \
 		2>"$TMP/gen.err" || fail "xdpgen: $(cat "$TMP/gen.err")"
+	[ "$DIAG" == 1 ] && diag_snap after
 	variant_down "$1"
+	[ "$DIAG" == 1 ] && diag_print "$1"
 	PPS=$(sed -n 's/.*: \([0-9]*\) pps echoed.*/\1/p' "$TMP/gen.out")
 	PER_CPU_S=$(sed -n 's/.*: \([0-9]*\) per CPU-s/\1/p' "$TMP/gen.out")
 	PER_CPU_S=${PER_CPU_S:-0}
@@ -219,6 +242,7 @@ main() {
 		printf '%-10s %9d %9d %9d %9d %11d\n' "$v" "$med" "$min" "$max" \
 			"$(stats ${off[$v]} | cut -d' ' -f1)" "${cpu_of[$v]}"
 	done
+	[ ${#med_of[@]} -eq 2 ] || return 0
 	awk -v x="${med_of[af_xdp]}" -v p="${med_of[af_packet]}" -v t="$TARGET" \
 		-v cx="${cpu_of[af_xdp]}" -v cp="${cpu_of[af_packet]}" \
 		-v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {

@@ -25,6 +25,9 @@
 #ifndef SO_BUSY_POLL_BUDGET
 #define SO_BUSY_POLL_BUDGET 70
 #endif
+#ifndef SO_INCOMING_NAPI_ID
+#define SO_INCOMING_NAPI_ID 56
+#endif
 
 #define BUSY_POLL_USECS 20
 
@@ -113,6 +116,30 @@ static void kick_tx(struct sf_xsk *x)
 	}
 }
 
+/* Busy polling polls the NAPI whose id the socket holds. Before Linux
+ * 6.13 the first received frame gave it; since then (commit "xsk: Bring
+ * back busy polling support") only bind() does, and only for zero-copy
+ * sockets: a copy-mode socket (veth, generic XDP) never has one, and
+ * recvfrom()/sendto() would spin without polling anything. Looked at once
+ * frames have arrived; without an id, busy polling is turned off and the
+ * socket is woken as usual.
+ */
+static void check_busy_poll(struct sf_xsk *x)
+{
+	unsigned int id = 0;
+	socklen_t len = sizeof(id);
+
+	x->busy_poll_checked = true;
+	if (getsockopt(x->fd, SOL_SOCKET, SO_INCOMING_NAPI_ID, &id, &len) ||
+	    id) /* cannot tell: leave it as asked */
+		return;
+	x->busy_poll = false;
+	pr_warn("%s: busy polling off: the socket has no NAPI to poll (%s; "
+		"since Linux 6.13 only zero-copy sockets get one); woken by "
+		"the kernel instead\n",
+		x->who, x->zerocopy ? "zero-copy" : "copy mode");
+}
+
 unsigned int sf_xsk_recv(struct sf_xsk *x, struct sf_xsk_pkt *pkts,
 			 unsigned int max)
 {
@@ -138,6 +165,8 @@ unsigned int sf_xsk_recv(struct sf_xsk *x, struct sf_xsk_pkt *pkts,
 	if (n) {
 		xsk_ring_cons__release(&x->rx, n);
 		x->rx_count += n;
+		if (x->busy_poll && !x->busy_poll_checked)
+			check_busy_poll(x);
 	}
 	return n;
 }

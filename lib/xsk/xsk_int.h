@@ -109,6 +109,7 @@ struct sf_xsk {
 	uint32_t tx_in_flight;
 	bool need_wakeup;
 	bool busy_poll;
+	bool busy_poll_checked; /* the socket's NAPI id looked at */
 	bool zerocopy;
 	bool private_umem;
 	bool in_map; /* the XSKMAP slot points at this socket */
