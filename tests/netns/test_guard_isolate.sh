@@ -287,7 +287,7 @@ test_isolate_counts_exact() {
 }
 
 # A rule with an object isolates its subject when it hits: the socket
-# the process had before is cut from then on.
+# the process had before is cut from then on, across an agent restart.
 test_isolate_on_hit() {
 	isolate_setup
 	start_peer "$B" 17100
@@ -301,6 +301,15 @@ test_isolate_on_hit() {
 	send_to $A 17102 1
 	assert_eq "$(ask s urecv)" timeout "datagram to the subject after the hit"
 	assert_eq "$(ask s "udp two")" EPERM "sendto after the hit"
+	# a restarted agent finds the isolation again in the pinned map
+	bg_stop agent KILL || true
+	mv "$TMP/agent.err" "$TMP/agent1.err"
+	start_agent
+	grep -q "process $s isolated" "$TMP/agent.err" ||
+		fail "isolation not taken over: $(cat "$TMP/agent.err")"
+	send_to $A 17102 1
+	assert_eq "$(ask s urecv)" timeout "datagram after the restart"
+	assert_eq "$(rule_hits 68)" 4 "hits: connect, datagram, sendto, datagram"
 }
 
 # Two rules isolate one process: when the one that isolated it goes, the
