@@ -5,19 +5,29 @@
  * same sockets), takes each IP socket with pidfd_getfd (the very socket
  * object, not a copy) and either reads its SO_COOKIE into the map whose
  * packets the cgroup_skb programs drop, or sets IP_TOS / IPV6_TCLASS on
- * it. Socket cookies are never reused, so a stale entry can hit nothing.
+ * it. Connections waiting in the accept queue of an isolated listener
+ * are in no file table yet: sock_diag finds them. Socket cookies are
+ * never reused, so a stale entry can hit nothing.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/sockios.h>
 #include "core/core.h"
 #include "guard_int.h"
 
@@ -117,14 +127,11 @@ static bool socks_has(const struct guard_socks *s, uint64_t cookie)
 	return false;
 }
 
-static int collect_one(void *ctx, int fd, uint64_t cookie, int family)
+static int add_cookie(struct collect *c, uint64_t cookie)
 {
-	struct collect *c = ctx;
 	struct guard_socks *s = c->s;
 	int err;
 
-	(void)fd;
-	(void)family;
 	if (socks_has(s, cookie))
 		return 0;
 	if (s->n == s->cap) {
@@ -141,6 +148,137 @@ static int collect_one(void *ctx, int fd, uint64_t cookie, int family)
 		return err;
 	s->cookies[s->n++] = cookie;
 	c->added++;
+	return 0;
+}
+
+/* A NETLINK_SOCK_DIAG socket in the network namespace of socket fd. */
+static int diag_socket(int fd)
+{
+	int ns = ioctl(fd, SIOCGSKNS), self, nl = -1, err = 0;
+
+	if (ns < 0)
+		return -errno;
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0 || setns(ns, CLONE_NEWNET)) {
+		err = -errno;
+		goto out;
+	}
+	nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		err = -errno;
+	if (setns(self, CLONE_NEWNET))
+		pr_err("cannot return to the agent's network namespace: %s\n",
+		       strerror(errno));
+out:
+	if (self >= 0)
+		close(self);
+	close(ns);
+	return err ?: nl;
+}
+
+/* Does a diag record name a connection queued on this listener? */
+static bool queued_on(const struct inet_diag_msg *m, int family,
+		      const struct sockaddr_storage *ls)
+{
+	const struct sockaddr_in *a4 = (const void *)ls;
+	const struct sockaddr_in6 *a6 = (const void *)ls;
+
+	if (m->idiag_inode) /* accepted: in some file table */
+		return false;
+	if (family == AF_INET)
+		return m->id.idiag_sport == a4->sin_port &&
+		       (!a4->sin_addr.s_addr ||
+			!memcmp(m->id.idiag_src, &a4->sin_addr, 4));
+	return m->id.idiag_sport == a6->sin6_port &&
+	       (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
+		!memcmp(m->id.idiag_src, &a6->sin6_addr, 16));
+}
+
+static uint64_t diag_cookie(const struct inet_diag_msg *m)
+{
+	return m->id.idiag_cookie[0] | (uint64_t)m->id.idiag_cookie[1] << 32;
+}
+
+/* Connections that completed on listener fd before it was isolated and
+ * wait to be accepted: their packets are dropped from now on too (new
+ * ones cannot complete: the listener's handshake ACKs are dropped).
+ */
+static int queued_children(struct collect *c, int fd, int family)
+{
+	struct {
+		struct nlmsghdr h;
+		struct inet_diag_req_v2 r;
+	} req = { .h = { .nlmsg_len = sizeof(req),
+			 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		  .r = { .sdiag_family = family,
+			 .sdiag_protocol = IPPROTO_TCP,
+			 .idiag_states = (1 << TCP_ESTABLISHED) |
+					 (1 << TCP_CLOSE_WAIT) } };
+	struct sockaddr_storage ls;
+	socklen_t len = sizeof(ls);
+	static char buf[16384];
+	int nl, err = 0;
+	bool done = false;
+
+	if (getsockname(fd, (struct sockaddr *)&ls, &len))
+		return -errno;
+	nl = diag_socket(fd);
+	if (nl < 0)
+		return nl;
+	if (send(nl, &req, sizeof(req), 0) < 0)
+		err = -errno;
+	while (!err && !done) {
+		ssize_t n = recv(nl, buf, sizeof(buf), 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			break;
+		}
+		for (; !err && NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				err = -EIO;
+				break;
+			}
+			if (queued_on(NLMSG_DATA(h), family, &ls))
+				err = add_cookie(c, diag_cookie(NLMSG_DATA(h)));
+		}
+	}
+	close(nl);
+	return err;
+}
+
+static bool tcp_listener(int fd)
+{
+	int v = 0, proto = 0;
+	socklen_t l = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) || !v)
+		return false;
+	l = sizeof(proto);
+	return !getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) &&
+	       proto == IPPROTO_TCP;
+}
+
+static int collect_one(void *ctx, int fd, uint64_t cookie, int family)
+{
+	struct collect *c = ctx;
+	uint32_t before = c->s->n;
+	int err = add_cookie(c, cookie);
+
+	/* a listener seen for the first time: its queue, once */
+	if (err || c->s->n == before || !tcp_listener(fd))
+		return err;
+	err = queued_children(c, fd, family);
+	if (err)
+		pr_warn("accept queue of an isolated listener not reached "
+			"(sock_diag): %s\n",
+			strerror(-err));
 	return 0;
 }
 

@@ -63,6 +63,12 @@ for line in sys.stdin:
             res = wait_line(t, "echo:" + arg)
         elif op == "recv":  # a line the peer pushes
             res = wait_line(t, arg)
+        elif op == "accept":  # a connection waiting on the listener
+            l.settimeout(1.5)
+            a, _ = l.accept()
+            res = "ok"
+        elif op == "arecv":  # a line on the accepted connection
+            res = wait_line(a, arg)
         elif op == "udp":
             u.sendto(arg.encode(), (peer, port + 1))
             res = udp_wait()
@@ -211,7 +217,19 @@ test_isolate_existing_sockets() {
 	s=$(cat "$TMP/s.pid")
 	assert_eq "$(ask s "tcp s-one")" ok "subject TCP before the rule"
 	assert_eq "$(ask s "udp s-one")" echo:s-one "subject UDP before"
-	assert_eq "$(connect_from_b $A 17063)" ok "subject's listener before"
+	# a client whose connection waits in the listener's accept queue
+	bg_start queued nsenter --net="$(ns_path b)" "$PY" -c '
+import os, socket, sys, time
+s = socket.create_connection(("10.77.0.1", 17063))
+print("connected", flush=True)
+for i in range(200):
+    if os.path.exists(sys.argv[1]):
+        break
+    time.sleep(0.05)
+s.sendall(b"queued\n")
+print("sent", flush=True)
+time.sleep(10)' "$TMP/go"
+	wait_for "$TMP/queued.out" connected
 	assert_eq "$(ask o "tcp o-one")" ok "other TCP before"
 	add_rule "{\"pid\":$s,\"actions\":[\"isolation\"],\"cookie\":60}"
 	wait_for "$TMP/agent.err" "process $s: [0-9]+ existing socket\(s\) isolated"
@@ -228,8 +246,13 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"push late", ("10.77.0.
 	send_to $A 17062 2
 	assert_eq "$(ask s urecv)" timeout "datagrams to the subject"
 	assert_eq "$(ask s "udp s-udp2")" EPERM "subject sendto"
-	# the listener it had: SYNs are dropped
+	# the listener it had: SYNs are dropped; a connection that waited in
+	# its queue is accepted but carries nothing
 	assert_eq "$(connect_from_b $A 17063)" timeout "subject's listener after"
+	touch "$TMP/go"
+	wait_for "$TMP/queued.out" sent
+	assert_eq "$(ask s accept)" ok "accept the queued connection"
+	assert_eq "$(ask s "arecv queued")" timeout "data on the accepted connection"
 	# new sockets
 	assert_eq "$(ask s new)" EPERM "subject's new connection"
 	assert_eq "$(ask o "tcp o-two")" ok "other TCP after"
@@ -264,7 +287,7 @@ test_isolate_counts_exact() {
 }
 
 # A rule with an object isolates its subject when it hits: the socket
-# the process had before is cut from then on.
+# the process had before is cut from then on, across an agent restart.
 test_isolate_on_hit() {
 	isolate_setup
 	start_peer "$B" 17100
@@ -278,6 +301,15 @@ test_isolate_on_hit() {
 	send_to $A 17102 1
 	assert_eq "$(ask s urecv)" timeout "datagram to the subject after the hit"
 	assert_eq "$(ask s "udp two")" EPERM "sendto after the hit"
+	# a restarted agent finds the isolation again in the pinned map
+	bg_stop agent KILL || true
+	mv "$TMP/agent.err" "$TMP/agent1.err"
+	start_agent
+	grep -q "process $s isolated" "$TMP/agent.err" ||
+		fail "isolation not taken over: $(cat "$TMP/agent.err")"
+	send_to $A 17102 1
+	assert_eq "$(ask s urecv)" timeout "datagram after the restart"
+	assert_eq "$(rule_hits 68)" 4 "hits: connect, datagram, sendto, datagram"
 }
 
 # Two rules isolate one process: when the one that isolated it goes, the
