@@ -750,7 +750,7 @@ static int file_ops(struct agent *a, const struct guard_file_event *ev,
 	}
 }
 
-static void fill_file_event(struct agent *a, const struct guard_file_event *fe,
+static void fill_file_event(struct agent *a, struct guard_file_event *fe,
 			    const struct guard_rule *r, uint32_t reason,
 			    bool deny, uint16_t action, struct sfp_event *out)
 {
@@ -770,11 +770,11 @@ static void fill_file_event(struct agent *a, const struct guard_file_event *fe,
 		snprintf(ev.exe, sizeof(ev.exe), "%s", fe->pi->exe);
 	else
 		fill_exe(fe->pid, "?", ev.exe, sizeof(ev.exe));
-	snprintf(ev.object, sizeof(ev.object), "%s", fe->path);
+	snprintf(ev.object, sizeof(ev.object), "%s", guard_file_path(fe));
 	*out = ev;
 }
 
-static void file_event(struct agent *a, const struct guard_file_event *fe,
+static void file_event(struct agent *a, struct guard_file_event *fe,
 		       const struct guard_rule *r, uint8_t type,
 		       uint32_t reason, bool deny, uint16_t action)
 {
@@ -880,18 +880,39 @@ static void hold_file(struct agent *a, struct guard_file_event *fe, uint8_t op,
 	send_msg(a, &m);
 }
 
+/* No file rule, no quarantine, a plain allow or deny miss policy: every
+ * operation of the event misses alike, so neither its path nor its open
+ * flags are looked up (the common case on a host without file rules).
+ */
+static bool decide_file_fast(struct agent *a, struct guard_file_event *fe,
+			     bool *deny)
+{
+	uint8_t miss = effective_miss(a, SF_CLASS_FILE);
+
+	if (miss == SF_MISS_ASK || guard_table_has_file_rules(a->t) ||
+	    guard_table_quarantined(a->t, fe->pid))
+		return false;
+	*deny = miss == SF_MISS_DENY;
+	return true;
+}
+
 static int decide_file(void *ctx, struct guard_file_event *fe, bool *deny)
 {
 	struct agent *a = ctx;
 	struct sf_procinfo pi;
 	struct guard_rule *seen[3];
 	uint8_t ops[3];
-	int n = file_ops(a, fe, ops), n_seen = 0;
-	uint64_t now = sf_now_ms();
+	int n, n_seen = 0;
+	uint64_t now;
 	int ask_op = -1;
 
+	if (decide_file_fast(a, fe, deny))
+		return 0;
+	n = file_ops(a, fe, ops);
+	now = sf_now_ms();
 	fe->pi = &pi;
 	*deny = false;
+	guard_file_path(fe); /* the table matches on it */
 	for (int i = 0; i < n; i++) {
 		struct guard_rule *r;
 		bool dup = false;

@@ -22,6 +22,7 @@
 
 struct guard_fan {
 	int fd;
+	int fd_dir; /* /proc/self/fd: paths by readlinkat() of one name */
 	uint64_t decisions;
 };
 
@@ -45,6 +46,7 @@ struct guard_fan *guard_fan_open(const char *const *paths, int n, int *err)
 		free(f);
 		return NULL;
 	}
+	f->fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (int i = 0; i < n; i++) {
 		if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_MOUNT,
 				  FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM, AT_FDCWD,
@@ -53,6 +55,8 @@ struct guard_fan *guard_fan_open(const char *const *paths, int n, int *err)
 			pr_err("cannot watch %s with fanotify: %s\n", paths[i],
 			       strerror(-*err));
 			close(f->fd);
+			if (f->fd_dir >= 0)
+				close(f->fd_dir);
 			free(f);
 			return NULL;
 		}
@@ -86,24 +90,57 @@ void guard_fan_answer(struct guard_fan *f, int fd, bool deny)
 	close(fd);
 }
 
-/* Decide one event: 0 allow, 1 deny, 2 held (the decider answers later). */
-static int decide_one(const struct fanotify_event_metadata *md,
+/* The decimal digits of a descriptor number (no printf in the hot path). */
+static void fd_name(int fd, char out[12])
+{
+	char tmp[12];
+	int n = 0, i = 0;
+
+	do
+		tmp[n++] = '0' + fd % 10;
+	while ((fd /= 10) && n < 11);
+	while (n)
+		out[i++] = tmp[--n];
+	out[i] = 0;
+}
+
+const char *guard_file_path(struct guard_file_event *ev)
+{
+	char name[12];
+	ssize_t n = -1;
+
+	if (ev->path)
+		return ev->path;
+	fd_name(ev->fd, name);
+	if (ev->fd_dir >= 0)
+		n = readlinkat(ev->fd_dir, name, ev->path_buf, PATH_MAX - 1);
+	if (n < 0) {
+		char link[64];
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", name);
+		n = readlink(link, ev->path_buf, PATH_MAX - 1);
+	}
+	ev->path_buf[n < 0 ? 0 : n] = 0;
+	ev->path = ev->path_buf;
+	return ev->path;
+}
+
+/* Decide one event: 0 allow, 1 deny, 2 held (the decider answers later).
+ * The path is read only if the decider needs it (guard_file_path()).
+ */
+static int decide_one(struct guard_fan *f,
+		      const struct fanotify_event_metadata *md,
 		      guard_fan_decide decide, void *ctx)
 {
-	char link[64], path[PATH_MAX];
+	char path[PATH_MAX];
 	struct guard_file_event ev = {};
-	ssize_t n;
 	bool deny = false;
 
 	if (!decide || md->fd < 0)
 		return 0;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", md->fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n < 0)
-		return 0;
-	path[n] = 0;
 	ev.pid = md->pid;
-	ev.path = path;
+	ev.path_buf = path;
+	ev.fd_dir = f->fd_dir;
 	ev.fd = md->fd;
 	ev.op = (md->mask & FAN_OPEN_EXEC_PERM) ? SF_OP_FILE_EXECUTE :
 						  SF_OP_FILE_OPEN;
@@ -131,7 +168,7 @@ int guard_fan_handle(struct guard_fan *f, guard_fan_decide decide, void *ctx)
 			int v = 0;
 
 			if (md->mask & (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM)) {
-				v = decide_one(md, decide, ctx);
+				v = decide_one(f, md, decide, ctx);
 				if (v != 2)
 					answer(f, md->fd, v);
 			}
@@ -153,6 +190,8 @@ void guard_fan_close(struct guard_fan *f, guard_fan_decide decide, void *ctx)
 		      NULL);
 	guard_fan_handle(f, decide, ctx);
 	close(f->fd);
+	if (f->fd_dir >= 0)
+		close(f->fd_dir);
 	free(f);
 }
 

@@ -157,14 +157,22 @@ int guard_table_walk(struct guard_table *t, uint64_t cookie,
 struct guard_file_event {
 	pid_t pid; /* process that opens (tgid) */
 	uint8_t op;
-	const char *path;
+	const char *path; /* NULL until guard_file_path() resolves it */
+	char *path_buf; /* PATH_MAX bytes for it */
+	int fd_dir; /* /proc/self/fd, to resolve the path from fd */
 	struct sf_procinfo *pi; /* filled lazily by the matcher */
 	unsigned int pi_have;
 	int fd; /* the fanotify event's descriptor */
 	bool held; /* set by the decider: it answers later (hold.c) */
 };
 
-/* Best rule for a file event, or NULL (a miss). The caller counts. */
+/* Does any rule decide file operations? None: no event needs its path
+ * or its open flags to be matched.
+ */
+bool guard_table_has_file_rules(const struct guard_table *t);
+/* Best rule for a file event, or NULL (a miss). The caller counts. The
+ * event's path must be resolved (guard_file_path()).
+ */
 struct guard_rule *guard_table_match_file(struct guard_table *t,
 					  struct guard_file_event *ev,
 					  uint64_t now_ms);
@@ -208,6 +216,10 @@ typedef int (*guard_fan_decide)(void *ctx, struct guard_file_event *ev,
 				bool *deny);
 
 struct guard_fan *guard_fan_open(const char *const *paths, int n, int *err);
+/* The event's file path, read from /proc/self/fd the first time it is
+ * needed ("" if that fails).
+ */
+const char *guard_file_path(struct guard_file_event *ev);
 int guard_fan_fd(struct guard_fan *f);
 /* Read the queued permission events and answer each. */
 int guard_fan_handle(struct guard_fan *f, guard_fan_decide decide, void *ctx);

@@ -2,8 +2,9 @@
 /* hold.c: file operations held for the controller's verdict (the "ask"
  * miss policy). Each held operation is an unanswered fanotify permission
  * event: its event descriptor, the id sent in EVENT_IN and a deadline. The
- * table has a fixed number of slots; an id names its slot, so a VERDICT
- * finds its operation at once and a stale or forged id finds nothing. The
+ * table has a fixed number of slots (at most 65536); an id is a 16-bit
+ * sequence number over the 16-bit slot, so a VERDICT finds its operation
+ * at once and a stale or forged id finds nothing. The
  * caller answers what it takes out (verdict, timeout or release).
  */
 #include <errno.h>
@@ -19,7 +20,7 @@ struct hold {
 struct guard_holds {
 	struct hold *slots;
 	uint32_t max, count;
-	uint32_t next_seq; /* ids: seq * max + slot + 1 */
+	uint16_t seq; /* ids: seq << 16 | slot, seq never 0 */
 	uint32_t free_hint;
 };
 
@@ -29,6 +30,8 @@ struct guard_holds *guard_holds_new(uint32_t max)
 
 	if (!h)
 		return NULL;
+	if (max > 65536)
+		max = 65536;
 	h->slots = calloc(max, sizeof(*h->slots));
 	if (!h->slots) {
 		free(h);
@@ -59,10 +62,12 @@ uint32_t guard_holds_add(struct guard_holds *h, int fd, uint64_t deadline_ms)
 		return 0;
 	for (slot = h->free_hint; h->slots[slot].id;)
 		slot = (slot + 1) % h->max;
-	/* ids wrap far beyond any deadline; 0 is never used */
-	do
-		id = h->next_seq++ * h->max + slot + 1;
-	while (!id);
+	/* an id comes back after 65535 holds: at the default event rate
+	 * (1000/s) that is past any --ask-timeout
+	 */
+	if (!++h->seq)
+		h->seq = 1;
+	id = (uint32_t)h->seq << 16 | slot;
 	h->slots[slot] = (struct hold){ id, fd, deadline_ms };
 	h->free_hint = (slot + 1) % h->max;
 	h->count++;
@@ -83,9 +88,9 @@ int guard_holds_take(struct guard_holds *h, uint32_t id)
 {
 	struct hold *s;
 
-	if (!h || !id)
+	if (!h || !id || (id & 0xffff) >= h->max)
 		return -ENOENT;
-	s = &h->slots[(id - 1) % h->max];
+	s = &h->slots[id & 0xffff];
 	return s->id == id ? take_slot(h, s) : -ENOENT;
 }
 

@@ -1365,6 +1365,11 @@ static bool file_rule_matches(struct guard_table *t, struct guard_rule *r,
 	return subject_matches(m, ev);
 }
 
+bool guard_table_has_file_rules(const struct guard_table *t)
+{
+	return t->n_file_rules > 0;
+}
+
 struct guard_rule *guard_table_match_file(struct guard_table *t,
 					  struct guard_file_event *ev,
 					  uint64_t now_ms)

@@ -3,8 +3,8 @@
 # test_guard_ask.sh: the "ask" miss policy holds file operations for the
 # controller's VERDICT: the policy app's answers allow and deny real
 # open() calls on the test's tmpfs, no answer means the timeout fallback,
-# a full hold table decides at once, and a controller that dies releases
-# what is held. Each test has its own cgroup, pins and tmpfs (guard_lib.sh).
+# a full hold table decides at once, a controller that dies releases
+# what is held, and a controller without VERDICT gets the old allow-and-tell. Each test has its own cgroup, pins and tmpfs (guard_lib.sh).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/guard_lib.sh"
 
@@ -120,6 +120,61 @@ test_ask_overflow_and_controller_death() {
 	bg_stop agent
 	grep -q "ask: 1 file operations held, 0 answered by the controller, 0 timed out, 1 overflowed, 1 released" \
 		"$TMP/agent.err" || fail "$(grep 'ask:' "$TMP/agent.err")"
+}
+
+# A controller that predates VERDICT (its HELLO has no feature bits) gets
+# the old "ask": the open is allowed at once and reported with EVENT_IN
+# reason 0 (miss); the agent's own HELLO announces that it could hold.
+test_ask_old_controller() {
+	guard_setup
+	echo x >"$MNT/f"
+	cat >"$TMP/old.py" <<'PY'
+import socket, struct, sys
+def msg(t, body=b"", xid=1):
+    return struct.pack(">BBHII", 1, t, 0, 12 + len(body), xid) + body
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen(1)
+print("listening", flush=True)
+c, _ = l.accept()
+c.sendall(msg(0, struct.pack(">I", 2)) + msg(1, xid=2))
+buf = b""
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    buf += d
+    while len(buf) >= 12:
+        v, t, r, n, x = struct.unpack(">BBHII", buf[:12])
+        if len(buf) < n:
+            break
+        body, buf = buf[12:n], buf[n:]
+        if t == 0:
+            feat = struct.unpack(">I", body[4:8])[0] if len(body) >= 8 else 0
+            print("agent HELLO features", feat, flush=True)
+        elif t == 2:  # FEATURES_REPLY: file misses ask, then a barrier
+            c.sendall(msg(14, bytes([2, 0, 0, 0]), xid=3) + msg(11, xid=4))
+        elif t == 12:
+            print("ready", flush=True)
+        elif t == 13:
+            print("EVENT_IN reason", struct.unpack(">I", body[12:16])[0],
+                  "len", len(body), flush=True)
+        elif t == 6:
+            c.sendall(msg(7, body, xid=x))
+PY
+	bg_start old "$PY" "$TMP/old.py" "$PORT"
+	wait_for "$TMP/old.out" listening
+	bg_start agent "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
+		-w "$MNT" --host-id "$HOSTID" --ask-timeout 5000
+	wait_for "$TMP/old.out" "^ready"
+	grep -q "agent HELLO features 1" "$TMP/old.out" || fail "$(cat "$TMP/old.out")"
+	grep -q "answers held operations" "$TMP/agent.err" && fail "agent thinks it may hold"
+	local r
+	r=$(open_rc "$MNT/f")
+	assert_eq "${r% *}" ok "allowed at once"
+	secs_below "${r#* }" 2.5 || fail "held ${r#* } s"
+	wait_for "$TMP/old.out" "EVENT_IN reason 0"
+	grep -q "EVENT_IN reason 2" "$TMP/old.out" && fail "a held EVENT_IN went to an old controller"
+	return 0
 }
 
 run_tests "$@"

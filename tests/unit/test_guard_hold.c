@@ -28,9 +28,26 @@ static void test_ids(void **state)
 	assert_int_equal(guard_holds_take(h, b), -ENOENT); /* once */
 	assert_int_equal(guard_holds_take(h, 0), -ENOENT);
 	assert_int_equal(guard_holds_take(h, a + 2), -ENOENT); /* forged */
+	assert_int_equal(guard_holds_take(h, a + (1u << 16)), -ENOENT);
 	/* the freed slot gets a new id: the old one stays stale */
 	assert_int_not_equal(guard_holds_add(h, 13, 400), b);
 	assert_int_equal(guard_holds_take(h, b), -ENOENT);
+	guard_holds_free(h);
+}
+
+/* Ids stay unique per slot across the 16-bit sequence wrapping. */
+static void test_wrap(void **state)
+{
+	struct guard_holds *h = guard_holds_new(3);
+	uint32_t id = 0;
+
+	(void)state;
+	for (int i = 0; i < 70000; i++) {
+		id = guard_holds_add(h, i, 0);
+		assert_int_not_equal(id, 0);
+		assert_int_equal(guard_holds_take(h, id), i);
+	}
+	assert_int_equal(guard_holds_take(h, id), -ENOENT);
 	guard_holds_free(h);
 }
 
@@ -59,6 +76,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_deadlines),
+		cmocka_unit_test(test_wrap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
