@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* fdevents.c: the events about fds (open, accept, connect, dup, first
- * use, UDP peer, close, close-on-exec) and file namespace operations, turned into fd table
- * updates, FileFlows, NetworkFlows and FileEvents.
+ * use, UDP peer, close, close-on-exec) and file namespace operations,
+ * turned into fd table updates, FileFlows, NetworkFlows and FileEvents.
  */
 #include <stdio.h>
 #include <stdlib.h>
