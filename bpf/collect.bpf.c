@@ -100,6 +100,20 @@ struct {
 	__type(value, struct collect_task);
 } tasks SEC(".maps");
 
+/* The close-on-exec fds of a thread in execve (by tid), taken at entry:
+ * exec closes them without a close syscall.
+ */
+struct exec_fds {
+	__u64 w[COLLECT_EXEC_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct exec_fds);
+} exec_cloexec SEC(".maps");
+
 /* Scratch space per CPU: an event is built here, then copied to a ring
  * buffer with its exact size; path holds a path while it is walked.
  */

@@ -15,6 +15,7 @@
 #define COLLECT_MAX_SYSCALLS 512 /* prog array slots, by syscall number */
 #define COLLECT_MMSG_MAX 8 /* messages summed per sendmmsg/recvmmsg */
 #define COLLECT_RANGE_FDS (1 << 20) /* close_range follows fds below this */
+#define COLLECT_EXEC_WORDS 16 /* exec closes: fds below 64 * this followed */
 
 /* SysFlow opFlags (sf-collector op_flags.h) */
 #define OP_CLONE (1 << 0)
@@ -232,7 +233,7 @@ struct collect_ev_close {
 	__u8 kind;
 	__u8 had_stats; /* c holds the closing thread's final counters */
 	__u8 known;
-	__u8 pad;
+	__u8 at_exec; /* closed by exec: close-on-exec */
 	__u32 pad2;
 	__u64 ino;
 	struct collect_counts c;

@@ -46,6 +46,117 @@ static __always_inline bool is_pid1(struct task_struct *t)
 	return up.nr == 1;
 }
 
+/* ---- exec closes the close-on-exec fds ---- */
+
+/* execve/execveat entry: which open fds are close-on-exec. */
+static __always_inline int exec_snapshot(void)
+{
+	struct task_struct *t = (void *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = pid_tgid, n;
+	struct exec_fds v = {};
+	unsigned long *cloexec, *open;
+	struct fdtable *fdt;
+	__u64 any = 0, a, b;
+
+	if (skip(pid_tgid))
+		return 0;
+	fdt = BPF_CORE_READ(t, files, fdt);
+	n = BPF_CORE_READ(fdt, max_fds) / 64;
+	cloexec = BPF_CORE_READ(fdt, close_on_exec);
+	open = BPF_CORE_READ(fdt, open_fds);
+	for (int i = 0; i < COLLECT_EXEC_WORDS && i < n; i++) {
+		if (bpf_probe_read_kernel(&a, sizeof(a), &cloexec[i]) ||
+		    bpf_probe_read_kernel(&b, sizeof(b), &open[i]))
+			break;
+		v.w[i] = a & b;
+		any |= v.w[i];
+	}
+	if (any)
+		bpf_map_update_elem(&exec_cloexec, &tid, &v, BPF_ANY);
+	else
+		bpf_map_delete_elem(&exec_cloexec, &tid);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_execve")
+int sys_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_snapshot();
+}
+
+SEC("tp/syscalls/sys_enter_execveat")
+int sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_snapshot();
+}
+
+/* fd of thread tid was closed by exec: send the final counters of its
+ * flow (user space reads them later, when the new image may have opened
+ * the same fd number already) and forget it.
+ */
+__noinline int exec_close_g(__u64 pid_tgid, __u32 tid, int fd)
+{
+	struct collect_fdkey tk = { tid, fd };
+	struct collect_fdkey pk = { pid_tgid >> 32, fd };
+	struct collect_fdstat *s = bpf_map_lookup_elem(&tracked, &tk);
+	struct collect_fdinfo *fi;
+	struct collect_event *ev;
+	__u8 kind = CK_UNKNOWN;
+
+	if (!s) /* no counters: user space ends its flow at the exec */
+		return 0;
+	fi = bpf_map_lookup_elem(&fdinfo, &pk);
+	if (fi) {
+		kind = fi->kind;
+		bpf_map_delete_elem(&fdinfo, &pk);
+	}
+	if (kind != CK_IGNORE && (ev = ev_start(CEV_CLOSE, pid_tgid, 0))) {
+		ev->h.tid = tid;
+		ev->close.fd = fd;
+		ev->close.kind = kind;
+		ev->close.known = 1;
+		ev->close.had_stats = 1;
+		ev->close.at_exec = 1;
+		ev->close.c = s->c;
+		ev_submit(ev, 0);
+	}
+	bpf_map_delete_elem(&tracked, &tk);
+	return 0;
+}
+
+struct exec_close_ctx {
+	__u64 pid_tgid;
+	__u32 tid;
+	struct exec_fds *fds;
+};
+
+static long exec_close_word(__u64 i, void *data)
+{
+	struct exec_close_ctx *c = data;
+	__u64 w;
+
+	if (i >= COLLECT_EXEC_WORDS)
+		return 1;
+	w = c->fds->w[i];
+	for (int b = 0; b < 64 && w; b++, w >>= 1)
+		if (w & 1)
+			exec_close_g(c->pid_tgid, c->tid, i * 64 + b);
+	return 0;
+}
+
+/* The fds exec closed (taken at entry, by the tid before exec). */
+static __always_inline void exec_closes(__u64 pid_tgid, __u32 old_tid)
+{
+	struct exec_close_ctx c = { .pid_tgid = pid_tgid, .tid = old_tid };
+
+	c.fds = bpf_map_lookup_elem(&exec_cloexec, &old_tid);
+	if (!c.fds)
+		return;
+	bpf_loop(COLLECT_EXEC_WORDS, exec_close_word, &c, 0);
+	bpf_map_delete_elem(&exec_cloexec, &old_tid);
+}
+
 /* sched_process_exec(p, old_pid, bprm): the new image is in place. */
 SEC("tp_btf/sched_process_exec")
 int sched_exec(u64 *ctx)
@@ -62,6 +173,7 @@ int sched_exec(u64 *ctx)
 		bpf_map_delete_elem(&tasks, &tgid);
 	if (skip(pid_tgid))
 		return 0;
+	exec_closes(pid_tgid, ctx[1]);
 	ev = ev_start(CEV_EXEC, pid_tgid, 0);
 	if (!ev)
 		return 0;
@@ -165,9 +277,13 @@ SEC("tp_btf/sys_exit")
 int h_exec_exit(u64 *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = pid_tgid;
 	struct collect_event *ev;
 
-	if (RET(ctx) >= 0 || skip(pid_tgid))
+	if (RET(ctx) >= 0)
+		return 0;
+	bpf_map_delete_elem(&exec_cloexec, &tid); /* nothing was closed */
+	if (skip(pid_tgid))
 		return 0;
 	ev = ev_start(CEV_EXEC, pid_tgid, RET(ctx));
 	if (ev)

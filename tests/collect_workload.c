@@ -381,14 +381,15 @@ static int do_fds(const char *dir)
 }
 
 /* close_range: r0.txt stays open below the range; r1 (10 bytes), r2 (20)
- * and r3 (never used) are closed by close_range(r1, ~0U, 0); x1 (30) and
- * x2 (40) are marked close-on-exec by CLOSE_RANGE_CLOEXEC and keep.txt
- * (50) is not; r0 (5) is closed, then the process execs /bin/true (whose
- * loader opens fd r0 again: x1 and x2 stay above it).
+ * and r3 (never used) are closed by close_range(r1, ~0U, 0); r0 (5) is
+ * closed; x1 (30, on r0's fd) and x2 (40) are marked close-on-exec by
+ * CLOSE_RANGE_CLOEXEC, setfd.txt (60) by fcntl(F_SETFD) and keep.txt (50)
+ * is not; then the process execs /bin/true, whose loader opens x1's fd
+ * number again at once.
  */
 static int do_closerange(const char *dir)
 {
-	int r0, r1, r2, r3, x1, x2, k;
+	int r0, r1, r2, r3, x1, x2, k, sfd;
 
 	r0 = open_w(dir, "r0.txt", O_WRONLY);
 	r1 = open_w(dir, "r1.txt", O_WRONLY);
@@ -398,19 +399,24 @@ static int do_closerange(const char *dir)
 	put(r2, 20);
 	if (syscall(SYS_close_range, r1, ~0U, 0))
 		die("close_range");
+	put(r0, 5);
+	close(r0);
 	x1 = open_w(dir, "x1.txt", O_WRONLY);
 	x2 = open_w(dir, "x2.txt", O_WRONLY);
 	k = open_w(dir, "keep.txt", O_WRONLY);
 	put(x1, 30);
 	put(x2, 40);
 	put(k, 50);
-	put(r0, 5);
-	close(r0);
 	if (syscall(SYS_close_range, x1, x2, 4 /* CLOSE_RANGE_CLOEXEC */))
 		die("close_range cloexec");
-	printf("{\"pid\": %d, \"tid\": %ld, \"r0\": %d, \"r1\": %d, \"r2\": %d, "
-	       "\"r3\": %d, \"x1\": %d, \"x2\": %d, \"keep\": %d}\n", getpid(),
-	       tid(), r0, r1, r2, r3, x1, x2, k);
+	sfd = open_w(dir, "setfd.txt", O_WRONLY);
+	put(sfd, 60);
+	if (fcntl(sfd, F_SETFD, FD_CLOEXEC))
+		die("F_SETFD");
+	printf("{\"pid\": %d, \"tid\": %ld, \"r0\": %d, \"r1\": %d, "
+	       "\"r2\": %d, \"r3\": %d, \"x1\": %d, \"x2\": %d, "
+	       "\"keep\": %d, \"setfd\": %d}\n", getpid(), tid(), r0, r1, r2,
+	       r3, x1, x2, k, sfd);
 	execl("/bin/true", "true", (char *)NULL);
 	die("exec /bin/true");
 }
@@ -562,7 +568,7 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "longwrite") && argc > 3)
 		return do_longwrite(argv[2], atoi(argv[3]));
 	fprintf(stderr, "usage: collect_workload files DIR | tcp | tcp6 | udp "
-		"| exec | setuid | misc FILE | fds DIR | closerange DIR | xfer DIR "
-		"| threads N | storm PATH SEC | longwrite PATH SEC\n");
+		"| exec | setuid | misc FILE | fds DIR | closerange DIR "
+		"| xfer DIR | threads N | storm PATH SEC | longwrite PATH SEC\n");
 	return 2;
 }

@@ -113,7 +113,7 @@ struct pending {
 struct tel_capture {
 	struct collect_bpf *skel;
 	struct bpf_program *progs[P_MAX];
-	struct bpf_link *links[8];
+	struct bpf_link *links[10];
 	struct ring_buffer *rb;
 	int rb_fds[COLLECT_MAX_BUFS];
 	unsigned int nbufs;
@@ -409,6 +409,8 @@ static int attach(struct tel_capture *c, struct sysflow_error *err)
 		c->skel->progs.sched_exit, c->skel->progs.sys_enter_dup2,
 		c->skel->progs.sys_enter_dup3,
 		c->skel->progs.sys_enter_close_range,
+		c->skel->progs.sys_enter_execve,
+		c->skel->progs.sys_enter_execveat,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(p); i++) {
@@ -504,8 +506,8 @@ int tel_capture_open(struct tel_capture **out, const struct tel_capture_opts *o,
 		goto fail;
 	pr_info("tracing syscalls through the BTF tracepoints sys_exit and "
 		"sched_process_{fork,exec,exit} and the tracepoints "
-		"sys_enter_{close,dup2,dup3,close_range}; %u ring buffer(s) of %u KiB\n", c->nbufs,
-		o->buf_size / 1024);
+		"sys_enter_{close,dup2,dup3,close_range,execve,execveat}; "
+		"%u ring buffer(s) of %u KiB\n", c->nbufs, o->buf_size / 1024);
 	*out = c;
 	return 0;
 fail:

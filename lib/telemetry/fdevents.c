@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* fdevents.c: the events about fds (open, accept, connect, dup, first
- * use, UDP peer, close, close-on-exec) and file namespace operations, turned into fd table
- * updates, FileFlows, NetworkFlows and FileEvents.
+ * use, UDP peer, close, close-on-exec) and file namespace operations,
+ * turned into fd table updates, FileFlows, NetworkFlows and FileEvents.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,6 +348,10 @@ void tel_on_close(struct tel_driver *d, const struct collect_event *ev,
 		  size_t size, int64_t ts)
 {
 	const struct collect_ev_close *c = &ev->close;
+	/* exec closed it (close-on-exec): its flows end truncated, as
+	 * sf-collector ends them, with the final counters of the kernel
+	 */
+	int32_t op = c->at_exec ? OP_TRUNCATE : OP_CLOSE;
 	struct tel_proc *p = tel_proc_lookup(d, ev->h.tgid);
 	struct tel_fd tmp = {}, *f;
 	struct tel_flow *fl;
@@ -378,7 +382,7 @@ void tel_on_close(struct tel_driver *d, const struct collect_event *ev,
 		sock_name(f, name, sizeof(name), &sport, &dport);
 	else
 		snprintf(name, sizeof(name), "%s", f->file ? f->file->path : "");
-	if (!tel_ev_pass(d, "close", p, name, sport, dport)) {
+	if (!c->at_exec && !tel_ev_pass(d, "close", p, name, sport, dport)) {
 		/* the flow passed the filter, its close did not: end it as
 		 * truncated, with its counters
 		 */
@@ -394,12 +398,12 @@ void tel_on_close(struct tel_driver *d, const struct collect_event *ev,
 	}
 	tel_flows_close(d, p, ev->h.tid, c->fd, ts);
 	fl = tel_flow_cur(d, ev->h.tid, c->fd);
-	if (!fl) /* no flow: a one-shot record (sf-collector processNewFlow) */
+	if (!fl && !c->at_exec) /* a one-shot record (processNewFlow) */
 		fl = tel_flow_new(d, p, ev->h.tid, f, ts);
 	if (fl) {
 		if (c->had_stats)
 			tel_flow_sync_to(d, fl, &c->c);
-		tel_flow_end(d, fl, OP_CLOSE, ts);
+		tel_flow_end(d, fl, op, ts);
 	}
 	if (f != &tmp)
 		tel_fd_del(d, p, c->fd);
