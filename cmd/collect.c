@@ -110,11 +110,13 @@ static const struct opt_def collect_options[] = {
 
 /* ---- signals: the driver's exit() is async-signal-safe ---- */
 
-static struct sysflow_driver *running;
+static struct sysflow_driver *volatile running;
+static volatile sig_atomic_t stop_requested; /* a signal before running */
 
 static void on_signal(int sig)
 {
 	(void)sig;
+	stop_requested = 1;
 	sysflow_driver_exit(running);
 }
 
@@ -237,6 +239,9 @@ static int do_collect(void *arg)
 		pr_err("%s (%s)\n", err.message, sysflow_error_name(err.code));
 		goto out;
 	}
+	/* a signal while the driver was being created found nothing to stop */
+	if (stop_requested)
+		sysflow_driver_exit(running);
 	pr_info("Tracing processes, files and sockets (SysFlow v%d). Ctrl-C "
 		"to end.\n", SYSFLOW_SCHEMA_VERSION);
 	if (cfg->duration)

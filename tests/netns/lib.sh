@@ -113,6 +113,10 @@ fail_if_any() {
 # killed on exit; its pid is in $TMP/NAME.pid.
 bg_start() {
 	local name=$1; shift
+	# empty them here: the child's redirections happen after the fork, and
+	# a wait_for on a file left by an earlier run must not see old lines
+	: >"$TMP/$name.out"
+	: >"$TMP/$name.err"
 	setsid "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	echo $! >"$TMP/$name.pid"
 	on_exit "kill -KILL -- -$! 2>/dev/null"
