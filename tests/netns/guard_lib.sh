@@ -10,7 +10,8 @@ CG=$CGROOT/sfg-test-$$
 PIN=/sys/fs/bpf/sfg-test-$$
 MNT=$TMP/mnt
 CTL=$TMP/ctl.sock
-PORT=$((20000 + $$ % 20000))
+# below the ephemeral range (32768-60999), which connect() may hand out
+PORT=$((20000 + $$ % 12000))
 HOSTID=$(printf '%08x' $$)00000000000000000000000a
 PY=/usr/bin/python3
 
