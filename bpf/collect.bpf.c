@@ -51,7 +51,7 @@ const volatile bool targ_consumer = false; /* collection mode consumer */
 const volatile __u32 targ_read_mode = 2; /* fileReadMode */
 const volatile __u64 targ_sample_ns = 0; /* keep ops in this part of each s */
 const volatile __u32 targ_nbufs = 1;
-const volatile __u64 targ_wakeup_bytes = 1; /* wake the reader per this much */
+const volatile __u64 targ_wakeup_bytes = 0; /* wake the reader past this */
 
 struct ringbuf_inner {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
