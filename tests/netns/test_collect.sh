@@ -162,9 +162,12 @@ PY
 }
 
 # start_collect NAME ARGS...: sysflow collect in the background, ready
-# once it says it is tracing.
+# once it says it is tracing. The log of an earlier collector of the same
+# name goes first: the new one truncates it only once it has forked, and
+# wait_for could find the old "Tracing processes" in the meantime.
 start_collect() {
 	local name=$1; shift
+	rm -f "$TMP/$name.err"
 	bg_start "$name" "$SYSFLOW" collect "$@"
 	wait_for "$TMP/$name.err" "Tracing processes" 60
 }
