@@ -111,10 +111,13 @@ static const struct opt_def collect_options[] = {
 /* ---- signals: the driver's exit() is async-signal-safe ---- */
 
 static struct sysflow_driver *running;
+/* a signal while the driver is being created: exit once it exists */
+static volatile sig_atomic_t stop_early;
 
 static void on_signal(int sig)
 {
 	(void)sig;
+	stop_early = 1;
 	sysflow_driver_exit(running);
 }
 
@@ -237,6 +240,8 @@ static int do_collect(void *arg)
 		pr_err("%s (%s)\n", err.message, sysflow_error_name(err.code));
 		goto out;
 	}
+	if (stop_early)
+		sysflow_driver_exit(running);
 	pr_info("Tracing processes, files and sockets (SysFlow v%d). Ctrl-C "
 		"to end.\n", SYSFLOW_SCHEMA_VERSION);
 	if (cfg->duration)

@@ -702,6 +702,18 @@ test_overflow() {
 	check 'check_stream(cross_check(sys.argv[1]))' "$(avro_file_in "$TMP/out")"
 }
 
+# SIGINT while the collector is still loading its programs (it takes a
+# second or more; its handler is in place once it names its output file):
+# it exits once it can, instead of losing the signal.
+test_sigint_during_start() {
+	mkdir -p "$TMP/out"
+	bg_start c "$SYSFLOW" collect -w "$TMP/out/"
+	wait_for "$TMP/c.err" "writing SysFlow to" 60
+	stop_collect c
+	grep -q "Tracing processes" "$TMP/c.err" ||
+		fail "stopped before it started, so nothing was tested: $(cat "$TMP/c.err")"
+}
+
 test_errors() {
 	local rc=0
 	"$SYSFLOW" collect -w /proc/sysflow-no-such-dir/ >"$TMP/o" 2>"$TMP/e" || rc=$?
