@@ -58,7 +58,7 @@ const volatile bool targ_consumer = false; /* collection mode consumer */
 const volatile __u32 targ_read_mode = 2; /* fileReadMode */
 const volatile __u64 targ_sample_ns = 0; /* keep ops in this part of each s */
 const volatile __u32 targ_nbufs = 1;
-const volatile __u64 targ_wakeup_bytes = 1; /* wake the reader per this much */
+const volatile __u64 targ_wakeup_bytes = 0; /* wake the reader past this */
 
 struct ringbuf_inner {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -181,14 +181,8 @@ static __always_inline struct collect_stats *stat(void)
 
 /* A tail call with a constant index is a direct jump once the JIT patched
  * it; a variable index is an indirect jump, which is a retpoline on most
- * x86 machines. So the hottest syscalls get a call site each.
- */
-#define TAIL_CONST(nr)              \
-	case nr:                    \
-		tail_const(ctx, nr); \
-		return 0
-
-/* In asm: the compiler would merge the call sites into one with a
+ * x86 machines. So the hottest syscalls get a call site each, in asm: the
+ * compiler would merge plain bpf_tail_call calls into one call site with a
  * variable index.
  */
 static __always_inline void tail_const(u64 *ctx, const __u32 nr)
@@ -209,19 +203,42 @@ int sys_exit(u64 *ctx)
 	__u32 nr = REGS(ctx)->orig_ax;
 
 	switch (nr) {
-	TAIL_CONST(NR_read);
-	TAIL_CONST(NR_write);
-	TAIL_CONST(NR_pread64);
-	TAIL_CONST(NR_pwrite64);
-	TAIL_CONST(NR_readv);
-	TAIL_CONST(NR_writev);
-	TAIL_CONST(NR_openat);
-	TAIL_CONST(NR_sendto);
-	TAIL_CONST(NR_recvfrom);
-	TAIL_CONST(NR_sendmsg);
-	TAIL_CONST(NR_recvmsg);
+	case NR_read:
+		tail_const(ctx, NR_read);
+		break;
+	case NR_write:
+		tail_const(ctx, NR_write);
+		break;
+	case NR_pread64:
+		tail_const(ctx, NR_pread64);
+		break;
+	case NR_pwrite64:
+		tail_const(ctx, NR_pwrite64);
+		break;
+	case NR_readv:
+		tail_const(ctx, NR_readv);
+		break;
+	case NR_writev:
+		tail_const(ctx, NR_writev);
+		break;
+	case NR_openat:
+		tail_const(ctx, NR_openat);
+		break;
+	case NR_sendto:
+		tail_const(ctx, NR_sendto);
+		break;
+	case NR_recvfrom:
+		tail_const(ctx, NR_recvfrom);
+		break;
+	case NR_sendmsg:
+		tail_const(ctx, NR_sendmsg);
+		break;
+	case NR_recvmsg:
+		tail_const(ctx, NR_recvmsg);
+		break;
+	default:
+		bpf_tail_call(ctx, &exit_progs, nr);
 	}
-	bpf_tail_call(ctx, &exit_progs, nr);
 	return 0;
 }
 

@@ -164,21 +164,11 @@ static __always_inline void ev_submit(struct collect_event *ev, __u32 off)
 	ev->h.size = size;
 	idx = targ_nbufs > 1 ? idx % targ_nbufs : 0;
 	rb = bpf_map_lookup_elem(&ringbufs, &idx);
-	/* Waking the reader costs more than the event (an inter-processor
-	 * interrupt, a VM exit under a hypervisor): it polls every 100 ms
-	 * anyway, and while any data is unread it does not sleep. So wake
-	 * it only when this event makes the unread data cross a multiple of
-	 * a quarter of the buffer, not on every event past the first
-	 * quarter: one wakeup per quarter filled, and a lost one is made up
-	 * at the next quarter.
+	/* Waking the reader costs more than the event: it polls every 100 ms
+	 * anyway, so wake it only when a quarter of the buffer is used.
 	 */
-	if (rb) {
-		__u64 avail = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA);
-
-		if (avail / targ_wakeup_bytes !=
-		    (avail + size) / targ_wakeup_bytes)
-			flags = BPF_RB_FORCE_WAKEUP;
-	}
+	if (rb && bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= targ_wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
 	if (!rb || bpf_ringbuf_output(rb, ev, size, flags))
 		STAT_INC(lost);
 	else

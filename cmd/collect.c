@@ -111,12 +111,13 @@ static const struct opt_def collect_options[] = {
 /* ---- signals: the driver's exit() is async-signal-safe ---- */
 
 static struct sysflow_driver *volatile running;
-static volatile sig_atomic_t stop_requested; /* a signal before running */
+/* a signal while the driver is being created: exit once it exists */
+static volatile sig_atomic_t stop_early;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	stop_early = 1;
 	sysflow_driver_exit(running);
 }
 
@@ -239,8 +240,7 @@ static int do_collect(void *arg)
 		pr_err("%s (%s)\n", err.message, sysflow_error_name(err.code));
 		goto out;
 	}
-	/* a signal while the driver was being created found nothing to stop */
-	if (stop_requested)
+	if (stop_early)
 		sysflow_driver_exit(running);
 	pr_info("Tracing processes, files and sockets (SysFlow v%d). Ctrl-C "
 		"to end.\n", SYSFLOW_SCHEMA_VERSION);

@@ -44,9 +44,15 @@ cleanup() { # not `kill $(jobs -p)`: with no job left it fails, and set -e
 trap cleanup EXIT
 
 [ "$(id -u)" -eq 0 ] || { echo "bench/collect: needs root" >&2; exit 1; }
-for f in "$SYSFLOW" "$ATTACH" "$LOAD"; do
-	[ -x "$f" ] || { echo "bench/collect: build $f first (make $f)" >&2; exit 1; }
-done
+[ -x "$SYSFLOW" ] || { echo "bench/collect: build $SYSFLOW first (make)" >&2; exit 1; }
+if [ ! -x "$LOAD" ]; then
+	LOAD=$TMP/syscall_load
+	cc -O2 -Wall -o "$LOAD" bench/collect/syscall_load.c
+fi
+if [ ! -x "$ATTACH" ]; then
+	ATTACH=$TMP/attach
+	cc -O2 -Wall -o "$ATTACH" bench/collect/attach.c -lbpf
+fi
 
 cat >"$TMP/floor.bpf.c" <<'BPF'
 #include "vmlinux.h"

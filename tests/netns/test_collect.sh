@@ -162,9 +162,12 @@ PY
 }
 
 # start_collect NAME ARGS...: sysflow collect in the background, ready
-# once it says it is tracing.
+# once it says it is tracing. The log of an earlier collector of the same
+# name goes first: the new one truncates it only once it has forked, and
+# wait_for could find the old "Tracing processes" in the meantime.
 start_collect() {
 	local name=$1; shift
+	rm -f "$TMP/$name.err"
 	bg_start "$name" "$SYSFLOW" collect "$@"
 	wait_for "$TMP/$name.err" "Tracing processes" 60
 }
@@ -805,6 +808,18 @@ test_overflow() {
 		fail "no loss counted: $(cat "$TMP/c.err")"
 	grep -qE "lost [1-9][0-9]*;" "$TMP/c.err" || fail "total loss not printed"
 	check 'check_stream(cross_check(sys.argv[1]))' "$(avro_file_in "$TMP/out")"
+}
+
+# SIGINT while the collector is still loading its programs (it takes a
+# second or more; its handler is in place once it names its output file):
+# it exits once it can, instead of losing the signal.
+test_sigint_during_start() {
+	mkdir -p "$TMP/out"
+	bg_start c "$SYSFLOW" collect -w "$TMP/out/"
+	wait_for "$TMP/c.err" "writing SysFlow to" 60
+	stop_collect c
+	grep -q "Tracing processes" "$TMP/c.err" ||
+		fail "stopped before it started, so nothing was tested: $(cat "$TMP/c.err")"
 }
 
 test_errors() {
