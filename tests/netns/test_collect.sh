@@ -167,7 +167,6 @@ PY
 # wait_for could find the old "Tracing processes" in the meantime.
 start_collect() {
 	local name=$1; shift
-	rm -f "$TMP/$name.err"
 	bg_start "$name" "$SYSFLOW" collect "$@"
 	wait_for "$TMP/$name.err" "Tracing processes" 60
 }
