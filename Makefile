@@ -58,7 +58,7 @@ LIBA := $(BUILD)/libsysflow.a
 LIBSO := $(BUILD)/libsysflow.so.0
 SANLIB := $(BUILD)/libsysflow-san.a
 
-.PHONY: all test bench install clean format examples
+.PHONY: all test bench install clean format format-check examples
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -161,8 +161,16 @@ else
 	      "(it then applies to every sysflow command they run)"
 endif
 
+# C and BPF sources kept in the repo's .clang-format (kernel style)
+FORMAT_SRCS = $(wildcard bpf/*.c bpf/*.h lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h \
+	include/sysflow/*.h)
+
 format:
-	clang-format -i $(wildcard bpf/*.c bpf/*.h lib/*/*.c lib/*/*.h cmd/*.c cmd/*.h include/sysflow/*.h)
+	clang-format -i $(FORMAT_SRCS)
+
+# fails, naming file and line, where a source is not as `make format` leaves it
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
 
 clean:
 	rm -rf $(BUILD)

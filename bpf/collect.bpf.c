@@ -157,11 +157,11 @@ static __always_inline struct collect_stats *stat(void)
 	return bpf_map_lookup_elem(&stats, &zero);
 }
 
-#define STAT_INC(f)                                    \
-	do {                                           \
-		struct collect_stats *__s = stat();    \
-		if (__s)                               \
-			__s->f++;                      \
+#define STAT_INC(f)                                 \
+	do {                                        \
+		struct collect_stats *__s = stat(); \
+		if (__s)                            \
+			__s->f++;                   \
 	} while (0)
 
 /* ---- dispatch ---- */
@@ -442,8 +442,7 @@ static __always_inline __u64 mmsg_bytes(struct mmsghdr *vec, long n)
 	return sum;
 }
 
-static __always_inline int mmsg(u64 *ctx,
-				enum op_kind op)
+static __always_inline int mmsg(u64 *ctx, enum op_kind op)
 {
 	struct pt_regs *r = REGS(ctx);
 	struct mmsghdr *vec = (void *)ARG2(r);

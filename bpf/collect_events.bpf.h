@@ -119,8 +119,9 @@ static __always_inline __u32 put_base(struct heap *h, __u32 off, __u32 slot,
 
 	if (dfd == AT_FDCWD) {
 		fs = BPF_CORE_READ(t, fs);
-		return put_kpath_g(h, off, slot, (__u64)
-				   __builtin_preserve_access_index(&fs->pwd));
+		return put_kpath_g(
+			h, off, slot,
+			(__u64)__builtin_preserve_access_index(&fs->pwd));
 	}
 	f = fd_file(t, dfd);
 	if (!f)
@@ -254,9 +255,8 @@ static __always_inline struct collect_fdstat *touch(__u64 pid_tgid, int fd,
 	return bpf_map_lookup_elem(&tracked, &tk);
 }
 
-static __always_inline struct collect_fdstat *fdstat_get(__u64 pid_tgid,
-							 int fd, struct peer *p,
-							 __u8 op)
+static __always_inline struct collect_fdstat *
+fdstat_get(__u64 pid_tgid, int fd, struct peer *p, __u8 op)
 {
 	struct collect_fdkey k = { (__u32)pid_tgid, fd };
 	struct collect_fdstat *s = bpf_map_lookup_elem(&tracked, &k);

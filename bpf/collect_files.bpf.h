@@ -15,14 +15,14 @@ static __always_inline bool noisy_path(const char *p)
 	return has_prefix(p, "/proc/", 6) || has_prefix(p, "/dev/", 5) ||
 	       has_prefix(p, "/sys/", 5) || has_prefix(p, "//sys/", 6) ||
 	       has_prefix(p, "/lib/", 5) || has_prefix(p, "/lib64/", 7) ||
-	       has_prefix(p, "/usr/lib/", 9) || has_prefix(p, "/usr/lib64/", 11);
+	       has_prefix(p, "/usr/lib/", 9) ||
+	       has_prefix(p, "/usr/lib64/", 11);
 }
 
 /* ---- open, openat, openat2, creat ---- */
 
-static __always_inline int do_open(u64 *ctx,
-				   int dfd, const char *path, __u32 flags,
-				   __u32 mode)
+static __always_inline int do_open(u64 *ctx, int dfd, const char *path,
+				   __u32 flags, __u32 mode)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	long fd = RET(ctx);
@@ -54,7 +54,8 @@ static __always_inline int do_open(u64 *ctx,
 	ev->open.kind = fi.kind;
 	fi.gen = zero.gen = ev->h.ts;
 	bpf_map_update_elem(&fdinfo, &pk, &fi, BPF_ANY);
-	if (!targ_consumer && bpf_map_update_elem(&tracked, &tk, &zero, BPF_ANY))
+	if (!targ_consumer &&
+	    bpf_map_update_elem(&tracked, &tk, &zero, BPF_ANY))
 		STAT_INC(table_full);
 	ev_submit(ev, off);
 	return 0;
@@ -107,8 +108,7 @@ int h_creat(u64 *ctx)
 
 /* ---- accept, accept4, connect ---- */
 
-static __always_inline int sock_event(u64 *ctx,
-				      __u32 type, int fd)
+static __always_inline int sock_event(u64 *ctx, __u32 type, int fd)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct collect_fdkey tk = { (__u32)pid_tgid, fd };
@@ -216,7 +216,8 @@ static __always_inline int close_fd(__u64 pid_tgid, int fd)
 			ev->close.ino = BPF_CORE_READ(f, f_inode, i_ino);
 			if (kind == CK_FILE || kind == CK_DIR)
 				off = put_kpath(ev, 0, 0,
-					__builtin_preserve_access_index(&f->f_path));
+						__builtin_preserve_access_index(
+							&f->f_path));
 		}
 	}
 	if (s)
@@ -407,9 +408,8 @@ int sys_enter_close_range(struct trace_event_raw_sys_enter *ctx)
 
 /* ---- file namespace operations: strings resolved in user space ---- */
 
-static __always_inline int fileop(u64 *ctx,
-				  __u32 op, int dfd1, const char *p1, int dfd2,
-				  const char *p2, __u32 at)
+static __always_inline int fileop(u64 *ctx, __u32 op, int dfd1, const char *p1,
+				  int dfd2, const char *p2, __u32 at)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct collect_event *ev;
@@ -454,8 +454,8 @@ int h_rmdir(u64 *ctx)
 SEC("tp_btf/sys_exit")
 int h_unlink(u64 *ctx)
 {
-	return fileop(ctx, OP_UNLINK, AT_FDCWD, (void *)ARG1(REGS(ctx)), 0, NULL,
-		      0);
+	return fileop(ctx, OP_UNLINK, AT_FDCWD, (void *)ARG1(REGS(ctx)), 0,
+		      NULL, 0);
 }
 
 /* unlinkat(dfd, path, flags): SysFlow records UNLINK even with

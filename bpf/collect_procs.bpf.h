@@ -29,8 +29,9 @@ int sched_fork(u64 *ctx)
 	ev->clone.child_tgid = tgid;
 	ev->clone.parent_tgid = BPF_CORE_READ(child, real_parent, tgid);
 	ev->clone.is_thread = tgid == pid_tgid >> 32;
-	ev->clone.ctype = ev->clone.is_thread ? CT_NONE :
-			  task_container(child, ev->clone.cid);
+	ev->clone.ctype = ev->clone.is_thread ?
+				  CT_NONE :
+				  task_container(child, ev->clone.cid);
 	ev_submit(ev, 0);
 	return 0;
 }
@@ -180,7 +181,8 @@ int sched_exec(u64 *ctx)
 	mm = BPF_CORE_READ(t, mm);
 	exe = BPF_CORE_READ(mm, exe_file);
 	off = exe ? put_kpath(ev, 0, 0,
-			      __builtin_preserve_access_index(&exe->f_path)) : 0;
+			      __builtin_preserve_access_index(&exe->f_path)) :
+		    0;
 	off = put_urange(ev, off, 1, BPF_CORE_READ(mm, arg_start),
 			 BPF_CORE_READ(mm, arg_end));
 	off = put_urange(ev, off, 2, BPF_CORE_READ(mm, env_start),
@@ -220,8 +222,7 @@ int sched_exit(u64 *ctx)
 
 /* ---- setuid family ---- */
 
-static __always_inline int setuid_event(u64 *ctx,
-					__u32 req)
+static __always_inline int setuid_event(u64 *ctx, __u32 req)
 {
 	struct task_struct *t = (void *)bpf_get_current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();

@@ -32,7 +32,8 @@ static __always_inline void read_sock(struct sock *sk, struct collect_sock *s)
 		s->family = 4;
 		BPF_CORE_READ_INTO((__u32 *)s->laddr, sk,
 				   __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)s->raddr, sk, __sk_common.skc_daddr);
+		BPF_CORE_READ_INTO((__u32 *)s->raddr, sk,
+				   __sk_common.skc_daddr);
 	} else {
 		s->family = 6;
 		BPF_CORE_READ_INTO(&s->laddr, sk,

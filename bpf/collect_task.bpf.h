@@ -155,7 +155,9 @@ __noinline int cg_parse(struct cg_name *n)
 		type = CT_CUSTOM;
 	} else if (!has_prefix(n->parent, "docker", 6)) {
 		type = has_prefix(n->parent, "kubepods", 8) ||
-		       has_prefix(n->parent, "pod", 3) ? CT_CRI : CT_DOCKER;
+				       has_prefix(n->parent, "pod", 3) ?
+			       CT_CRI :
+			       CT_DOCKER;
 	}
 	skip &= 15;
 	for (int i = 0; i < 64; i++) {
@@ -181,7 +183,7 @@ static __always_inline const char *kn_parent_name(struct kernfs_node *kn)
 }
 
 static __always_inline __u8 cgroup_container(struct kernfs_node *kn,
-					      char cid[COLLECT_CID_LEN])
+					     char cid[COLLECT_CID_LEN])
 {
 	struct cg_name n = {};
 	int type;
@@ -189,7 +191,8 @@ static __always_inline __u8 cgroup_container(struct kernfs_node *kn,
 	if (bpf_probe_read_kernel_str(n.name, sizeof(n.name),
 				      BPF_CORE_READ(kn, name)) < 0)
 		return CT_NONE;
-	bpf_probe_read_kernel_str(n.parent, sizeof(n.parent), kn_parent_name(kn));
+	bpf_probe_read_kernel_str(n.parent, sizeof(n.parent),
+				  kn_parent_name(kn));
 	type = cg_parse(&n);
 	if (type != CT_NONE)
 		__builtin_memcpy(cid, n.cid, COLLECT_CID_LEN);
@@ -198,7 +201,7 @@ static __always_inline __u8 cgroup_container(struct kernfs_node *kn,
 
 /* The container of a task: its cgroup v2 leaf, else its v1 cpu cgroup. */
 static __always_inline __u8 task_container(struct task_struct *t,
-					    char cid[COLLECT_CID_LEN])
+					   char cid[COLLECT_CID_LEN])
 {
 	int cpu_id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
 	struct kernfs_node *kn = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn);

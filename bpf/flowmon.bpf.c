@@ -285,8 +285,8 @@ static __always_inline int step_icmp(void *data, void *data_end,
 /* ---- accounting ---- */
 
 static __always_inline int build_key(void *data, void *data_end,
-				     struct pkt_state *st, struct flowmon_key *key,
-				     __u32 ifindex)
+				     struct pkt_state *st,
+				     struct flowmon_key *key, __u32 ifindex)
 {
 	__u32 off = st->l3_off;
 	void *l3;
@@ -526,8 +526,8 @@ static __always_inline int single_l4(void *data, void *data_end,
 /* Hand the state to an inspector through the same per-CPU channel the
  * pipeline uses.
  */
-static __always_inline void single_dpi(struct xdp_md *ctx,
-				       struct pkt_state *st, int slot)
+static __always_inline void single_dpi(struct xdp_md *ctx, struct pkt_state *st,
+				       int slot)
 {
 	__u32 zero = 0;
 	struct pkt_state *out;
@@ -601,17 +601,17 @@ int flowmon_start(struct xdp_md *ctx)
 	return pipe_next(ctx, SLOT_L2);
 }
 
-#define PIPE_PROG(name, step)                                          \
-	SEC("xdp")                                                     \
-	int name(struct xdp_md *ctx)                                   \
-	{                                                              \
-		struct pkt_state *st = state_get(ctx);                 \
-		void *data = (void *)(long)ctx->data;                  \
-		void *data_end = (void *)(long)ctx->data_end;          \
-                                                                       \
-		if (!st)                                               \
-			return stat_inc(STAT_META_FAILED), XDP_PASS;   \
-		return pipe_next(ctx, step);                           \
+#define PIPE_PROG(name, step)                                        \
+	SEC("xdp")                                                   \
+	int name(struct xdp_md *ctx)                                 \
+	{                                                            \
+		struct pkt_state *st = state_get(ctx);               \
+		void *data = (void *)(long)ctx->data;                \
+		void *data_end = (void *)(long)ctx->data_end;        \
+                                                                     \
+		if (!st)                                             \
+			return stat_inc(STAT_META_FAILED), XDP_PASS; \
+		return pipe_next(ctx, step);                         \
 	}
 
 PIPE_PROG(flowmon_l2, step_l2(data, data_end, st))

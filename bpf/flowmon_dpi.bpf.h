@@ -100,7 +100,8 @@ static __always_inline bool dpi_is_host_hdr(struct dpi_buf *p, __u32 off)
 	return (dpi_byte(p, off) | 0x20) == 'h' &&
 	       (dpi_byte(p, off + 1) | 0x20) == 'o' &&
 	       (dpi_byte(p, off + 2) | 0x20) == 's' &&
-	       (dpi_byte(p, off + 3) | 0x20) == 't' && dpi_byte(p, off + 4) == ':';
+	       (dpi_byte(p, off + 3) | 0x20) == 't' &&
+	       dpi_byte(p, off + 4) == ':';
 }
 
 struct http_scan {
@@ -195,7 +196,7 @@ static __always_inline int dpi_tls(struct dpi_buf *p, __u32 len,
 
 /* Find the packet's flow again and claim it for inspection. */
 static __always_inline struct flowmon_rec *dpi_claim(struct xdp_md *ctx,
-						    struct pkt_state *st)
+						     struct pkt_state *st)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;

@@ -168,9 +168,8 @@ static __always_inline int ipv6_ext_is_walked(__u8 nexthdr)
 }
 
 /* One IPv6 extension header; returns the next header or an error. */
-static __always_inline int parse_ipv6_ext(struct hdr_cursor *c,
-					  void *data_end, __u8 nexthdr,
-					  struct l3_info *l3)
+static __always_inline int parse_ipv6_ext(struct hdr_cursor *c, void *data_end,
+					  __u8 nexthdr, struct l3_info *l3)
 {
 	struct ipv6_opt_hdr_min *opt = c->pos;
 	struct ipv6_frag_hdr_min *fh = c->pos;
@@ -258,9 +257,8 @@ static __always_inline int parse_udp(struct hdr_cursor *c, void *data_end,
 }
 
 /* ICMP and ICMPv6 share the type/code/checksum/id/sequence layout. */
-static __always_inline int parse_icmp_common(struct hdr_cursor *c,
-					     void *data_end,
-					     struct icmphdr **icmph)
+static __always_inline int
+parse_icmp_common(struct hdr_cursor *c, void *data_end, struct icmphdr **icmph)
 {
 	struct icmphdr *h = c->pos;
 

@@ -37,7 +37,7 @@ struct {
 #define LPM_MAP(name, key_t)                                         \
 	struct {                                                     \
 		__uint(type, BPF_MAP_TYPE_LPM_TRIE);                 \
-		__uint(max_entries, ROUTE_GENS * ROUTE_MAX_PREFIXES); \
+		__uint(max_entries, ROUTE_GENS *ROUTE_MAX_PREFIXES); \
 		__uint(map_flags, BPF_F_NO_PREALLOC);                \
 		__type(key, key_t);                                  \
 		__type(value, struct route_bitmap);                  \

@@ -36,8 +36,7 @@ struct collect_cfg {
 	uint32_t cpu_buffers;
 };
 
-static const char *const mode_names[] = { "flow", "consumer", "nofiles",
-					  NULL };
+static const char *const mode_names[] = { "flow", "consumer", "nofiles", NULL };
 
 static const struct collect_cfg defaults_collect = {
 	.rotate = 300,
@@ -49,6 +48,7 @@ static const struct collect_cfg defaults_collect = {
 
 #define OFF(m) offsetof(struct collect_cfg, m)
 
+/* clang-format off */
 static const struct opt_def collect_options[] = {
 	{ .name = "write", .short_name = 'w', .type = OPT_STRING,
 	  .offset = OFF(write), .metavar = "PATH", .help = "Avro files "
@@ -107,6 +107,7 @@ static const struct opt_def collect_options[] = {
 	  .metavar = "N", .max = 128, .help = "ring buffers, 0: one per CPU" },
 	OPT_END,
 };
+/* clang-format on */
 
 /* ---- signals: the driver's exit() is async-signal-safe ---- */
 
@@ -147,7 +148,8 @@ static void print_stats(struct sysflow_driver *d, FILE *out)
 		return;
 	}
 	t = &s->total;
-	fprintf(out, "syscalls %llu, events sent %llu, lost %llu; ops "
+	fprintf(out,
+		"syscalls %llu, events sent %llu, lost %llu; ops "
 		"aggregated in the kernel %llu\n",
 		(unsigned long long)t->syscalls, (unsigned long long)t->sent,
 		(unsigned long long)t->lost, (unsigned long long)t->aggregated);
@@ -156,15 +158,18 @@ static void print_stats(struct sysflow_driver *d, FILE *out)
 	for (int i = 0; i < s->ncpus; i++) {
 		const struct sysflow_cpu_stats *c = &s->cpu[i];
 
-		fprintf(out, "%4d %12llu %10llu %8llu %12llu %9llu %9llu %9llu\n",
-			i, (unsigned long long)c->syscalls,
-			(unsigned long long)c->sent, (unsigned long long)c->lost,
+		fprintf(out,
+			"%4d %12llu %10llu %8llu %12llu %9llu %9llu %9llu\n", i,
+			(unsigned long long)c->syscalls,
+			(unsigned long long)c->sent,
+			(unsigned long long)c->lost,
 			(unsigned long long)c->aggregated,
 			(unsigned long long)c->filtered,
 			(unsigned long long)c->sampled_out,
 			(unsigned long long)c->ignored);
 	}
-	fprintf(out, "records %llu, events read %llu, filtered out %llu, IPv6 "
+	fprintf(out,
+		"records %llu, events read %llu, filtered out %llu, IPv6 "
 		"flows not in Avro %llu,\n  output errors %llu, socket "
 		"reconnects %llu, table full %llu, strings cut %llu\n",
 		(unsigned long long)s->records,
@@ -211,14 +216,15 @@ static int do_collect(void *arg)
 	int rc = 1;
 
 	if (!cfg->write && !cfg->socket && !cfg->json) {
-		fprintf(stderr, "sysflow collect: choose an output: -w PATH, -u "
+		fprintf(stderr,
+			"sysflow collect: choose an output: -w PATH, -u "
 			"SOCKET or -j\n");
 		params_usage(&cmd_collect, stderr, false);
 		return EXIT_USAGE;
 	}
 	if (cfg->output && !cfg->json) {
 		fprintf(stderr, "sysflow collect: -o names the JSON output; "
-			"add -j\n");
+				"add -j\n");
 		return EXIT_USAGE;
 	}
 	to_config(cfg, &sc);
@@ -243,7 +249,8 @@ static int do_collect(void *arg)
 	if (stop_early)
 		sysflow_driver_exit(running);
 	pr_info("Tracing processes, files and sockets (SysFlow v%d). Ctrl-C "
-		"to end.\n", SYSFLOW_SCHEMA_VERSION);
+		"to end.\n",
+		SYSFLOW_SCHEMA_VERSION);
 	if (cfg->duration)
 		alarm(cfg->duration);
 	rc = sysflow_driver_run(running, &err) ? 1 : 0;

@@ -435,7 +435,8 @@ static int check_cfg(struct flowmon_cfg *cfg, unsigned int *protos)
 		return EXIT_USAGE;
 	}
 	*protos = SF_PROTO_ALL;
-	if (cfg->protocols && sf_flowmon_parse_protocols(cfg->protocols, protos))
+	if (cfg->protocols &&
+	    sf_flowmon_parse_protocols(cfg->protocols, protos))
 		return EXIT_USAGE;
 	return 0;
 }

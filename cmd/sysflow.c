@@ -9,16 +9,8 @@
 #include "cmds.h"
 
 static const struct cmd_def *const commands[] = {
-	&cmd_flowmon,
-	&cmd_collect,
-	&cmd_agent,
-	&cmd_controller,
-	&cmd_ctl,
-	&cmd_echo,
-	&cmd_tracepkt,
-	&cmd_route,
-	&cmd_features,
-	NULL,
+	&cmd_flowmon, &cmd_collect,  &cmd_agent, &cmd_controller, &cmd_ctl,
+	&cmd_echo,    &cmd_tracepkt, &cmd_route, &cmd_features,	  NULL,
 };
 
 static void usage(FILE *out)

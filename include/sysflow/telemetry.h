@@ -58,16 +58,16 @@ const char *sysflow_error_name(enum sysflow_error_code code);
 /* ---- records handed to the callback (SysFlow v5, plain C) ---- */
 
 enum sysflow_rec_type { /* the union index of the SysFlow schema */
-	SYSFLOW_REC_HEADER = 0,
-	SYSFLOW_REC_CONTAINER = 1,
-	SYSFLOW_REC_PROCESS = 2,
-	SYSFLOW_REC_FILE = 3,
-	SYSFLOW_REC_PROCESS_EVENT = 4,
-	SYSFLOW_REC_NETWORK_FLOW = 5,
-	SYSFLOW_REC_FILE_FLOW = 6,
-	SYSFLOW_REC_FILE_EVENT = 7,
-	SYSFLOW_REC_NETWORK_EVENT = 8,
-	SYSFLOW_REC_PROCESS_FLOW = 9,
+			SYSFLOW_REC_HEADER = 0,
+			SYSFLOW_REC_CONTAINER = 1,
+			SYSFLOW_REC_PROCESS = 2,
+			SYSFLOW_REC_FILE = 3,
+			SYSFLOW_REC_PROCESS_EVENT = 4,
+			SYSFLOW_REC_NETWORK_FLOW = 5,
+			SYSFLOW_REC_FILE_FLOW = 6,
+			SYSFLOW_REC_FILE_EVENT = 7,
+			SYSFLOW_REC_NETWORK_EVENT = 8,
+			SYSFLOW_REC_PROCESS_FLOW = 9,
 };
 
 enum sysflow_state {
@@ -77,16 +77,16 @@ enum sysflow_state {
 };
 
 enum sysflow_container_type { /* ContainerType symbols, in schema order */
-	SYSFLOW_CT_DOCKER = 0,
-	SYSFLOW_CT_LXC,
-	SYSFLOW_CT_LIBVIRT_LXC,
-	SYSFLOW_CT_MESOS,
-	SYSFLOW_CT_RKT,
-	SYSFLOW_CT_CUSTOM,
-	SYSFLOW_CT_CRI,
-	SYSFLOW_CT_CONTAINERD,
-	SYSFLOW_CT_CRIO,
-	SYSFLOW_CT_BPM,
+			      SYSFLOW_CT_DOCKER = 0,
+			      SYSFLOW_CT_LXC,
+			      SYSFLOW_CT_LIBVIRT_LXC,
+			      SYSFLOW_CT_MESOS,
+			      SYSFLOW_CT_RKT,
+			      SYSFLOW_CT_CUSTOM,
+			      SYSFLOW_CT_CRI,
+			      SYSFLOW_CT_CONTAINERD,
+			      SYSFLOW_CT_CRIO,
+			      SYSFLOW_CT_BPM,
 };
 
 /* opFlags (identical to SysFlow's op_flags.h) */

@@ -178,8 +178,8 @@ static void mark_pressure(struct sf_flowmon *fm, struct fm_entry *v, size_t n,
 }
 
 /* Remove one ended flow, taking the freshest copy of its counters. */
-static int export_one(struct sf_flowmon *fm, struct fm_entry *e,
-		      int64_t offset, sf_flow_cb cb, void *ctx)
+static int export_one(struct sf_flowmon *fm, struct fm_entry *e, int64_t offset,
+		      sf_flow_cb cb, void *ctx)
 {
 	int fd = bpf_map__fd(fm->skel->maps.flows);
 	struct sf_flow flow;

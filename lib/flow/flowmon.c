@@ -16,8 +16,9 @@
 #include "flowmon_int.h"
 
 static const char *const proto_names[FPROTO_MAX] = {
-	[FPROTO_ETH] = "eth",	[FPROTO_IPV4] = "ipv4", [FPROTO_IPV6] = "ipv6",
-	[FPROTO_TCP] = "tcp",	[FPROTO_UDP] = "udp",	[FPROTO_ICMP] = "icmp",
+	[FPROTO_ETH] = "eth",	    [FPROTO_IPV4] = "ipv4",
+	[FPROTO_IPV6] = "ipv6",	    [FPROTO_TCP] = "tcp",
+	[FPROTO_UDP] = "udp",	    [FPROTO_ICMP] = "icmp",
 	[FPROTO_ICMPV6] = "icmpv6",
 };
 
@@ -83,7 +84,8 @@ static int pins_lock(struct sf_flowmon *fm, const char *dir)
 		return -errno;
 	if (flock(fm->lock_fd, LOCK_EX | LOCK_NB)) {
 		pr_err("another sysflow flowmon is using %s; stop it or choose "
-		       "another pin directory with -F\n", dir);
+		       "another pin directory with -F\n",
+		       dir);
 		return -EBUSY;
 	}
 	return 0;
@@ -101,8 +103,11 @@ static void pins_remove_stale(struct sf_flowmon *fm, const char *dir)
 			continue;
 		if (unlink(path) == 0)
 			pr_info("removed stale pinned map %s left by an earlier "
-				"run%s\n", path, i == 0 ? " (next time, reuse "
-				"its flows with -M)" : "");
+				"run%s\n",
+				path,
+				i == 0 ? " (next time, reuse "
+					 "its flows with -M)" :
+					 "");
 	}
 }
 
@@ -128,10 +133,11 @@ static int pins_create(struct sf_flowmon *fm)
 	int err = 0;
 
 	if (!fm->opts.reuse_map)
-		err = pin_map(fm->skel->maps.flows, dir, "flows",
-			      fm->pin_flows, sizeof(fm->pin_flows));
-	return err ?: pin_map(fm->skel->maps.stats, dir, "stats",
-			      fm->pin_stats, sizeof(fm->pin_stats));
+		err = pin_map(fm->skel->maps.flows, dir, "flows", fm->pin_flows,
+			      sizeof(fm->pin_flows));
+	return err   ?:
+		       pin_map(fm->skel->maps.stats, dir, "stats",
+			       fm->pin_stats, sizeof(fm->pin_stats));
 }
 
 static int reuse_flow_map(struct sf_flowmon *fm)
@@ -212,9 +218,9 @@ static int jmp_fill(struct sf_flowmon *fm)
 				err = jmp_set(fm, pipe[i].slot, pipe[i].prog);
 	}
 	if (fm->opts.dpi && !err)
-		err = jmp_set(fm, SLOT_DNS, s->progs.flowmon_dns) ?:
-		      jmp_set(fm, SLOT_HTTP, s->progs.flowmon_http) ?:
-		      jmp_set(fm, SLOT_TLS, s->progs.flowmon_tls);
+		err = jmp_set(fm, SLOT_DNS, s->progs.flowmon_dns)	    ?:
+			      jmp_set(fm, SLOT_HTTP, s->progs.flowmon_http) ?:
+			      jmp_set(fm, SLOT_TLS, s->progs.flowmon_tls);
 	if (err)
 		pr_err("cannot fill the flowmon jump table: %s\n",
 		       strerror(-err));
@@ -233,8 +239,8 @@ static int load(struct sf_flowmon *fm)
 		       strerror(-err));
 		return err;
 	}
-	s->rodata->targ_state_in_meta =
-		fm->opts.pipeline == SF_PIPELINE_TAIL_META;
+	s->rodata->targ_state_in_meta = fm->opts.pipeline ==
+					SF_PIPELINE_TAIL_META;
 	s->rodata->targ_offline = fm->opts.offline;
 	s->rodata->targ_dpi = fm->opts.dpi;
 	s->rodata->targ_protocols = fm->opts.protocols;
@@ -247,7 +253,8 @@ static int load(struct sf_flowmon *fm)
 	err = flowmon_bpf__load(s);
 	if (err) {
 		pr_err("the kernel refused the flowmon program: %s (run with "
-		       "-v -v for the verifier log)\n", strerror(-err));
+		       "-v -v for the verifier log)\n",
+		       strerror(-err));
 		return err;
 	}
 	fm->entry_fd = bpf_program__fd(fm->opts.pipeline == SF_PIPELINE_SINGLE ?
@@ -256,8 +263,7 @@ static int load(struct sf_flowmon *fm)
 	return jmp_fill(fm);
 }
 
-struct sf_flowmon *sf_flowmon_open(const struct sf_flowmon_opts *opts,
-				   int *err)
+struct sf_flowmon *sf_flowmon_open(const struct sf_flowmon_opts *opts, int *err)
 {
 	struct sf_flowmon *fm = calloc(1, sizeof(*fm));
 
@@ -336,9 +342,10 @@ static int clear_existing(const char *ifname, int ifindex, bool force)
 	}
 	pr_info("replacing %s XDP program '%s' (id %u) on %s\n",
 		force ? "existing" : "stale", name, id, ifname);
-	err = bpf_xdp_detach(ifindex, q.attach_mode == XDP_ATTACHED_SKB ?
-					      XDP_FLAGS_SKB_MODE :
-					      XDP_FLAGS_DRV_MODE,
+	err = bpf_xdp_detach(ifindex,
+			     q.attach_mode == XDP_ATTACHED_SKB ?
+				     XDP_FLAGS_SKB_MODE :
+				     XDP_FLAGS_DRV_MODE,
 			     NULL);
 	if (err)
 		pr_err("cannot detach XDP program '%s' from %s: %s (is it "
@@ -352,10 +359,12 @@ static void explain_attach_error(const char *ifname, enum sf_xdp_mode mode,
 {
 	if (err == -EOPNOTSUPP && mode == SF_XDP_NATIVE)
 		pr_err("interface %s does not support native XDP; use -m skb "
-		       "(generic mode)\n", ifname);
+		       "(generic mode)\n",
+		       ifname);
 	else if (err == -EBUSY || err == -EEXIST)
 		pr_err("interface %s already has an XDP program attached by "
-		       "another process\n", ifname);
+		       "another process\n",
+		       ifname);
 	else
 		pr_err("cannot attach XDP to %s in %s mode: %s\n", ifname,
 		       mode == SF_XDP_NATIVE ? "native" : "skb",
@@ -375,7 +384,7 @@ int sf_flowmon_attach(struct sf_flowmon *fm, const char *ifname,
 		return -E2BIG;
 	}
 	err = sf_iface_index(ifname, &ifindex) ?:
-	      clear_existing(ifname, ifindex, force);
+		      clear_existing(ifname, ifindex, force);
 	if (err)
 		return err;
 	lo.flags = mode == SF_XDP_NATIVE ? XDP_FLAGS_DRV_MODE :
@@ -423,8 +432,8 @@ static int count_runt(struct sf_flowmon *fm)
 	return 0;
 }
 
-int sf_flowmon_run_packet(struct sf_flowmon *fm, const void *frame,
-			  size_t len, uint64_t ts_ns)
+int sf_flowmon_run_packet(struct sf_flowmon *fm, const void *frame, size_t len,
+			  uint64_t ts_ns)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, run);
 

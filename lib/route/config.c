@@ -220,8 +220,8 @@ static int load_hooks(struct loader *ld, json_t *root)
 		if (i >= ROUTE_MAX_ATTACH)
 			return cfg_fail(ld, path, "at most %d hooks",
 					ROUTE_MAX_ATTACH);
-		err = cfg_get_object(ld, v, path) ?:
-			      cfg_check_keys(ld, v, path, keys) ?:
+		err = cfg_get_object(ld, v, path)			      ?:
+			      cfg_check_keys(ld, v, path, keys)		      ?:
 			      cfg_get_str(ld, v, path, "iface", true, &iface) ?:
 			      cfg_get_str(ld, v, path, "hook", false, &hook);
 		if (err)
@@ -276,7 +276,7 @@ static int load_subnet(struct loader *ld, json_t *v, const char *path,
 	const char *prefix;
 	int err;
 
-	err = cfg_get_object(ld, v, path) ?:
+	err = cfg_get_object(ld, v, path)		?:
 		      cfg_check_keys(ld, v, path, keys) ?:
 		      cfg_get_name(ld, v, path, "name", true, s->name, sizeof(s->name)) ?:
 		      cfg_get_str(ld, v, path, "prefix", true, &prefix);
@@ -306,8 +306,8 @@ static int load_device(struct loader *ld, json_t *v, const char *path,
 	char field[96];
 	int err;
 
-	err = cfg_get_object(ld, v, path) ?:
-		      cfg_check_keys(ld, v, path, keys) ?:
+	err = cfg_get_object(ld, v, path)			     ?:
+		      cfg_check_keys(ld, v, path, keys)		     ?:
 		      cfg_get_str(ld, v, path, "device", true, &dev) ?:
 		      cfg_get_name(ld, v, path, "name", true, d->name, sizeof(d->name)) ?:
 		      cfg_get_str(ld, v, path, "address", false, &addr) ?:
@@ -369,7 +369,7 @@ static int load_tenant(struct loader *ld, json_t *v, const char *path, int t)
 	size_t i;
 	int err;
 
-	err = cfg_get_object(ld, v, path) ?:
+	err = cfg_get_object(ld, v, path)		?:
 		      cfg_check_keys(ld, v, path, keys) ?:
 		      cfg_get_name(ld, v, path, "name", true, tn->name,
 				   sizeof(tn->name));
@@ -491,10 +491,10 @@ static int load_root(struct loader *ld)
 						 jpos_build(&ld->jp, text, len);
 	free(text);
 	if (!err)
-		err = cfg_get_object(ld, root, "") ?:
+		err = cfg_get_object(ld, root, "")		 ?:
 			      cfg_check_keys(ld, root, "", keys) ?:
-			      load_hooks(ld, root) ?:
-			      load_tenants(ld, root) ?:
+			      load_hooks(ld, root)		 ?:
+			      load_tenants(ld, root)		 ?:
 			      cfg_load_rules(ld, root);
 	json_decref(root);
 	return err;

@@ -160,24 +160,26 @@ static int rule_forward(struct loader *ld, json_t *obj, const char *path,
 	json_t *ttl;
 	int err, ifindex;
 
-	err = cfg_get_str(ld, obj, path, "device", false, &dev_name) ?:
+	err = cfg_get_str(ld, obj, path, "device", false, &dev_name)	     ?:
 		      cfg_get_str(ld, obj, path, "out_iface", false, &iface) ?:
-		      cfg_get_str(ld, obj, path, "dst_mac", false, &dmac) ?:
-		      cfg_get_str(ld, obj, path, "src_mac", false, &smac) ?:
+		      cfg_get_str(ld, obj, path, "dst_mac", false, &dmac)    ?:
+		      cfg_get_str(ld, obj, path, "src_mac", false, &smac)    ?:
 		      cfg_get_str(ld, obj, path, "via", false, &via);
 	if (err)
 		return err;
 	if (a->action < ROUTE_ACT_REDIRECT) {
-		static const char *const only_fwd[] = { "device", "out_iface",
+		static const char *const only_fwd[] = { "device",  "out_iface",
 							"dst_mac", "src_mac",
-							"via",	  "ttl" };
+							"via",	   "ttl" };
 
 		for (size_t i = 0; i < ARRAY_SIZE(only_fwd); i++) {
 			if (!json_object_get(obj, only_fwd[i]))
 				continue;
 			cfg_path(field, sizeof(field), path, only_fwd[i]);
-			return cfg_fail(ld, field, "only redirect actions take "
-					"'%s'", only_fwd[i]);
+			return cfg_fail(ld, field,
+					"only redirect actions take "
+					"'%s'",
+					only_fwd[i]);
 		}
 		return 0;
 	}
@@ -297,7 +299,7 @@ static int load_rule(struct loader *ld, json_t *v, const char *path,
 	snprintf(r->name, sizeof(r->name), "prio-%u", r->priority);
 	r->tenant = -1;
 	err = cfg_get_name(ld, v, path, "name", false, r->name, sizeof(r->name)) ?:
-		      cfg_get_str(ld, v, path, "tenant", false, &tenant) ?:
+		      cfg_get_str(ld, v, path, "tenant", false, &tenant)     ?:
 		      cfg_get_str(ld, v, path, "in_iface", false, &in_iface) ?:
 		      cfg_get_str(ld, v, path, "action", true, &action);
 	if (err)
@@ -320,11 +322,11 @@ static int load_rule(struct loader *ld, json_t *v, const char *path,
 		if (err)
 			return err;
 	}
-	err = rule_prefix(ld, v, path, "src", &r->src) ?:
+	err = rule_prefix(ld, v, path, "src", &r->src)		     ?:
 		      rule_family(ld, path, r, "src", r->src.family) ?:
-		      rule_prefix(ld, v, path, "dst", &r->dst) ?:
+		      rule_prefix(ld, v, path, "dst", &r->dst)	     ?:
 		      rule_family(ld, path, r, "dst", r->dst.family) ?:
-		      rule_proto(ld, v, path, &r->proto) ?:
+		      rule_proto(ld, v, path, &r->proto)	     ?:
 		      rule_port(ld, v, path, "sport", &r->sport_lo, &r->sport_hi) ?:
 		      rule_port(ld, v, path, "dport", &r->dport_lo,
 				&r->dport_hi);

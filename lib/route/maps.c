@@ -181,19 +181,19 @@ int rt_maps_write_gen(struct rt_maps *m, uint32_t gen,
 	static const int fam[4] = { 4, 4, 6, 6 };
 	int err = rt_maps_clear_gen(m, gen);
 
-	err = err ?:
+	err = err   ?:
 		      write_array(m->fd[RT_MAP_RULES], gen * ROUTE_MAX_RULES,
 				  t->rules, ROUTE_MAX_RULES);
-	err = err ?:
+	err = err   ?:
 		      write_array(m->fd[RT_MAP_META], gen * ROUTE_MAX_RULES,
 				  t->meta, ROUTE_MAX_RULES);
-	err = err ?:
+	err = err   ?:
 		      write_array(m->fd[RT_MAP_PROTOS], gen * ROUTE_PROTO_SLOTS,
 				  t->protos, ROUTE_PROTO_SLOTS);
-	err = err ?:
+	err = err   ?:
 		      write_array(m->fd[RT_MAP_SPORTS], gen * ROUTE_PORTS,
 				  t->sports, ROUTE_PORTS);
-	err = err ?:
+	err = err   ?:
 		      write_array(m->fd[RT_MAP_DPORTS], gen * ROUTE_PORTS,
 				  t->dports, ROUTE_PORTS);
 	for (int k = 0; k < 4 && !err; k++)

@@ -426,8 +426,8 @@ int sf_route_update(const struct sf_route_config *cfg,
 	err = open_instance(&m, dir);
 	if (err)
 		goto unlock;
-	err = check_same_hooks(&m, cfg) ?:
-		      rt_maps_get_state(&m, &st) ?:
+	err = check_same_hooks(&m, cfg)		   ?:
+		      rt_maps_get_state(&m, &st)   ?:
 		      rt_maps_get_active(&m, &old) ?:
 						     rt_compile(cfg, &t);
 	if (err)

@@ -145,7 +145,7 @@ int sf_route_show(const struct sf_route_opts *opts, struct sf_route_status *st,
 			       strerror(-err));
 		return err;
 	}
-	err = rt_maps_get_state(&m, &rs) ?:
+	err = rt_maps_get_state(&m, &rs)		      ?:
 		      rt_maps_get_active(&m, &st->generation) ?:
 		      read_stats(&m, st);
 	if (!err && (rs.abi != ROUTE_ABI || st->generation >= ROUTE_GENS))

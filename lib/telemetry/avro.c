@@ -38,8 +38,10 @@ int tel_avro_init(struct tel_avro **out)
 	if (!a)
 		return -ENOMEM;
 	if (avro_schema_from_json_length(tel_sysflow_schema,
-					 strlen(tel_sysflow_schema), &a->schema)) {
-		pr_err("the SysFlow schema does not parse: %s\n", avro_strerror());
+					 strlen(tel_sysflow_schema),
+					 &a->schema)) {
+		pr_err("the SysFlow schema does not parse: %s\n",
+		       avro_strerror());
 		free(a);
 		return -EINVAL;
 	}
@@ -171,8 +173,7 @@ static int set_opt_foid(avro_value_t *r, int i, const uint8_t *v)
 		   avro_value_set_null(&b);
 }
 
-static int set_str_array(avro_value_t *r, int i, const char *const *v,
-			 size_t n)
+static int set_str_array(avro_value_t *r, int i, const char *const *v, size_t n)
 {
 	avro_value_t f, e;
 
@@ -191,9 +192,11 @@ int tel_avro_set_header(struct tel_avro *a, const struct sysflow_header *h)
 {
 	avro_value_t b;
 
-	return branch(a, SYSFLOW_REC_HEADER, &b) ?:
-	       set_long(&b, 0, h->version) ?: set_str(&b, 1, h->exporter) ?:
-	       set_str(&b, 2, h->ip) ?: set_str(&b, 3, h->filename);
+	return branch(a, SYSFLOW_REC_HEADER, &b)   ?:
+		       set_long(&b, 0, h->version) ?:
+		       set_str(&b, 1, h->exporter) ?:
+		       set_str(&b, 2, h->ip)	   ?:
+						     set_str(&b, 3, h->filename);
 }
 
 int tel_avro_set_container(struct tel_avro *a,
@@ -201,87 +204,119 @@ int tel_avro_set_container(struct tel_avro *a,
 {
 	avro_value_t b;
 
-	return branch(a, SYSFLOW_REC_CONTAINER, &b) ?: set_str(&b, 0, c->id) ?:
-	       set_str(&b, 1, c->name) ?: set_str(&b, 2, c->image) ?:
-	       set_str(&b, 3, c->imageid) ?: set_enum(&b, 4, c->type) ?:
-	       set_bool(&b, 5, c->privileged) ?: set_opt_str(&b, 6, c->pod_id);
+	return branch(a, SYSFLOW_REC_CONTAINER, &b)   ?:
+		       set_str(&b, 0, c->id)	      ?:
+		       set_str(&b, 1, c->name)	      ?:
+		       set_str(&b, 2, c->image)	      ?:
+		       set_str(&b, 3, c->imageid)     ?:
+		       set_enum(&b, 4, c->type)	      ?:
+		       set_bool(&b, 5, c->privileged) ?:
+		       set_opt_str(&b, 6, c->pod_id);
 }
 
 int tel_avro_set_process(struct tel_avro *a, const struct sysflow_process *p)
 {
 	avro_value_t b;
 
-	return branch(a, SYSFLOW_REC_PROCESS, &b) ?:
-	       set_enum(&b, 0, p->state) ?: set_oid(&b, 1, &p->oid) ?:
-	       set_opt_oid(&b, 2, p->has_poid ? &p->poid : NULL) ?:
-	       set_long(&b, 3, p->ts) ?: set_str(&b, 4, p->exe) ?:
-	       set_str(&b, 5, p->exe_args) ?: set_int(&b, 6, p->uid) ?:
-	       set_str(&b, 7, p->user_name) ?: set_int(&b, 8, p->gid) ?:
-	       set_str(&b, 9, p->group_name) ?: set_bool(&b, 10, p->tty) ?:
-	       set_opt_str(&b, 11, p->container_id) ?:
-	       set_bool(&b, 12, p->entry) ?: set_str(&b, 13, p->cwd) ?:
-	       set_str_array(&b, 14, p->env, p->env_count);
+	return branch(a, SYSFLOW_REC_PROCESS, &b)			 ?:
+		       set_enum(&b, 0, p->state)			 ?:
+		       set_oid(&b, 1, &p->oid)				 ?:
+		       set_opt_oid(&b, 2, p->has_poid ? &p->poid : NULL) ?:
+		       set_long(&b, 3, p->ts)				 ?:
+		       set_str(&b, 4, p->exe)				 ?:
+		       set_str(&b, 5, p->exe_args)			 ?:
+		       set_int(&b, 6, p->uid)				 ?:
+		       set_str(&b, 7, p->user_name)			 ?:
+		       set_int(&b, 8, p->gid)				 ?:
+		       set_str(&b, 9, p->group_name)			 ?:
+		       set_bool(&b, 10, p->tty)				 ?:
+		       set_opt_str(&b, 11, p->container_id)		 ?:
+		       set_bool(&b, 12, p->entry)			 ?:
+		       set_str(&b, 13, p->cwd)				 ?:
+		       set_str_array(&b, 14, p->env, p->env_count);
 }
 
 int tel_avro_set_file(struct tel_avro *a, const struct sysflow_file *f)
 {
 	avro_value_t b;
 
-	return branch(a, SYSFLOW_REC_FILE, &b) ?: set_enum(&b, 0, f->state) ?:
-	       set_fixed(&b, 1, f->oid, 20) ?: set_long(&b, 2, f->ts) ?:
-	       set_int(&b, 3, f->restype) ?: set_str(&b, 4, f->path) ?:
-	       set_opt_str(&b, 5, f->container_id);
+	return branch(a, SYSFLOW_REC_FILE, &b)	    ?:
+		       set_enum(&b, 0, f->state)    ?:
+		       set_fixed(&b, 1, f->oid, 20) ?:
+		       set_long(&b, 2, f->ts)	    ?:
+		       set_int(&b, 3, f->restype)   ?:
+		       set_str(&b, 4, f->path)	    ?:
+		       set_opt_str(&b, 5, f->container_id);
 }
 
 static int set_pe(avro_value_t *b, const struct sysflow_process_event *e)
 {
-	return set_oid(b, 0, &e->proc_oid) ?: set_long(b, 1, e->ts) ?:
-	       set_long(b, 2, e->tid) ?: set_int(b, 3, e->op_flags) ?:
-	       set_str_array(b, 4, e->args, e->args_count) ?:
-	       set_int(b, 5, e->ret);
+	return set_oid(b, 0, &e->proc_oid)			   ?:
+		       set_long(b, 1, e->ts)			   ?:
+		       set_long(b, 2, e->tid)			   ?:
+		       set_int(b, 3, e->op_flags)		   ?:
+		       set_str_array(b, 4, e->args, e->args_count) ?:
+		       set_int(b, 5, e->ret);
 }
 
 static int set_nf(avro_value_t *b, const struct sysflow_network_flow *f)
 {
-	return set_oid(b, 0, &f->proc_oid) ?: set_long(b, 1, f->ts) ?:
-	       set_long(b, 2, f->tid) ?: set_int(b, 3, f->op_flags) ?:
-	       set_long(b, 4, f->end_ts) ?: set_int(b, 5, f->sip) ?:
-	       set_int(b, 6, f->sport) ?: set_int(b, 7, f->dip) ?:
-	       set_int(b, 8, f->dport) ?: set_int(b, 9, f->proto) ?:
-	       set_int(b, 10, f->fd) ?: set_long(b, 11, f->num_rrecv_ops) ?:
-	       set_long(b, 12, f->num_wsend_ops) ?:
-	       set_long(b, 13, f->num_rrecv_bytes) ?:
-	       set_long(b, 14, f->num_wsend_bytes);
+	return set_oid(b, 0, &f->proc_oid)		   ?:
+		       set_long(b, 1, f->ts)		   ?:
+		       set_long(b, 2, f->tid)		   ?:
+		       set_int(b, 3, f->op_flags)	   ?:
+		       set_long(b, 4, f->end_ts)	   ?:
+		       set_int(b, 5, f->sip)		   ?:
+		       set_int(b, 6, f->sport)		   ?:
+		       set_int(b, 7, f->dip)		   ?:
+		       set_int(b, 8, f->dport)		   ?:
+		       set_int(b, 9, f->proto)		   ?:
+		       set_int(b, 10, f->fd)		   ?:
+		       set_long(b, 11, f->num_rrecv_ops)   ?:
+		       set_long(b, 12, f->num_wsend_ops)   ?:
+		       set_long(b, 13, f->num_rrecv_bytes) ?:
+		       set_long(b, 14, f->num_wsend_bytes);
 }
 
 static int set_ff(avro_value_t *b, const struct sysflow_file_flow *f)
 {
-	return set_oid(b, 0, &f->proc_oid) ?: set_long(b, 1, f->ts) ?:
-	       set_long(b, 2, f->tid) ?: set_int(b, 3, f->op_flags) ?:
-	       set_int(b, 4, f->open_flags) ?: set_long(b, 5, f->end_ts) ?:
-	       set_fixed(b, 6, f->file_oid, 20) ?: set_int(b, 7, f->fd) ?:
-	       set_long(b, 8, f->num_rrecv_ops) ?:
-	       set_long(b, 9, f->num_wsend_ops) ?:
-	       set_long(b, 10, f->num_rrecv_bytes) ?:
-	       set_long(b, 11, f->num_wsend_bytes);
+	return set_oid(b, 0, &f->proc_oid)		   ?:
+		       set_long(b, 1, f->ts)		   ?:
+		       set_long(b, 2, f->tid)		   ?:
+		       set_int(b, 3, f->op_flags)	   ?:
+		       set_int(b, 4, f->open_flags)	   ?:
+		       set_long(b, 5, f->end_ts)	   ?:
+		       set_fixed(b, 6, f->file_oid, 20)	   ?:
+		       set_int(b, 7, f->fd)		   ?:
+		       set_long(b, 8, f->num_rrecv_ops)	   ?:
+		       set_long(b, 9, f->num_wsend_ops)	   ?:
+		       set_long(b, 10, f->num_rrecv_bytes) ?:
+		       set_long(b, 11, f->num_wsend_bytes);
 }
 
 static int set_fe(avro_value_t *b, const struct sysflow_file_event *e)
 {
-	return set_oid(b, 0, &e->proc_oid) ?: set_long(b, 1, e->ts) ?:
-	       set_long(b, 2, e->tid) ?: set_int(b, 3, e->op_flags) ?:
-	       set_fixed(b, 4, e->file_oid, 20) ?: set_int(b, 5, e->ret) ?:
-	       set_opt_foid(b, 6, e->has_new_file_oid ? e->new_file_oid : NULL);
+	return set_oid(b, 0, &e->proc_oid)		?:
+		       set_long(b, 1, e->ts)		?:
+		       set_long(b, 2, e->tid)		?:
+		       set_int(b, 3, e->op_flags)	?:
+		       set_fixed(b, 4, e->file_oid, 20) ?:
+		       set_int(b, 5, e->ret)		?:
+							  set_opt_foid(b, 6,
+				       e->has_new_file_oid ? e->new_file_oid :
+											     NULL);
 }
 
 /* ProcessFlow: opFlags comes after numThreadsCloned in the schema. */
 static int set_pf(avro_value_t *b, const struct sysflow_process_flow *f)
 {
-	return set_oid(b, 0, &f->proc_oid) ?: set_long(b, 1, f->ts) ?:
-	       set_long(b, 2, f->num_threads_cloned) ?:
-	       set_int(b, 3, f->op_flags) ?: set_long(b, 4, f->end_ts) ?:
-	       set_long(b, 5, f->num_threads_exited) ?:
-	       set_long(b, 6, f->num_clone_errors);
+	return set_oid(b, 0, &f->proc_oid)		     ?:
+		       set_long(b, 1, f->ts)		     ?:
+		       set_long(b, 2, f->num_threads_cloned) ?:
+		       set_int(b, 3, f->op_flags)	     ?:
+		       set_long(b, 4, f->end_ts)	     ?:
+		       set_long(b, 5, f->num_threads_exited) ?:
+		       set_long(b, 6, f->num_clone_errors);
 }
 
 int tel_avro_set_record(struct tel_avro *a, const struct sysflow_record *r)
@@ -327,8 +362,7 @@ int tel_avro_encode(struct tel_avro *a, char *buf, size_t len)
 /* "dir/" -> dir/<epoch>; "prefix" -> prefix.<epoch>; a second file in the
  * same second gets ".1", ".2", ...
  */
-static FILE *create_file(const char *spec, time_t now, char *path,
-			 size_t len)
+static FILE *create_file(const char *spec, time_t now, char *path, size_t len)
 {
 	size_t n = strlen(spec);
 	int fd = -1;
@@ -362,15 +396,17 @@ int tel_avro_file_open(struct tel_avro_file **out, struct tel_avro *a,
 
 		tel_set_error(err, SYSFLOW_ERROR_READING_FILESYSTEM,
 			      "cannot create SysFlow file %s: %s; check that "
-			      "the directory exists and is writable", path,
-			      strerror(-e));
+			      "the directory exists and is writable",
+			      path, strerror(-e));
 		free(f);
 		return e;
 	}
 	if (avro_file_writer_create_with_codec_fp(fp, path, 1, a->schema, &f->w,
 						  "deflate", AVRO_BLOCK_SIZE)) {
-		tel_set_error(err, SYSFLOW_LIBS_ERROR, "cannot start Avro file "
-			      "%s: %s", path, avro_strerror());
+		tel_set_error(err, SYSFLOW_LIBS_ERROR,
+			      "cannot start Avro file "
+			      "%s: %s",
+			      path, avro_strerror());
 		fclose(fp);
 		free(f);
 		return -EIO;

@@ -29,13 +29,45 @@
 enum { M_FLOW = 1, M_CONSUMER = 2, M_NOFILES = 4, M_ALL = 7 };
 
 enum prog_id {
-	P_READ, P_WRITE, P_RECVFROM, P_SENDTO, P_RECVMSG, P_SENDMSG,
-	P_RECVMMSG, P_SENDMMSG, P_MMAP, P_SHUTDOWN, P_SETNS, P_OPEN,
-	P_OPENAT, P_OPENAT2, P_CREAT, P_ACCEPT, P_CONNECT, P_MKDIR,
-	P_MKDIRAT, P_RMDIR, P_LINK, P_LINKAT, P_UNLINK, P_UNLINKAT,
-	P_SYMLINK, P_SYMLINKAT, P_RENAME, P_RENAMEAT, P_SETUID, P_SETREUID,
-	P_CLONE_EXIT, P_EXEC_EXIT, P_DUP, P_FCNTL, P_SENDFILE, P_SPLICE,
-	P_TEE, P_VMSPLICE, P_MAX
+	P_READ,
+	P_WRITE,
+	P_RECVFROM,
+	P_SENDTO,
+	P_RECVMSG,
+	P_SENDMSG,
+	P_RECVMMSG,
+	P_SENDMMSG,
+	P_MMAP,
+	P_SHUTDOWN,
+	P_SETNS,
+	P_OPEN,
+	P_OPENAT,
+	P_OPENAT2,
+	P_CREAT,
+	P_ACCEPT,
+	P_CONNECT,
+	P_MKDIR,
+	P_MKDIRAT,
+	P_RMDIR,
+	P_LINK,
+	P_LINKAT,
+	P_UNLINK,
+	P_UNLINKAT,
+	P_SYMLINK,
+	P_SYMLINKAT,
+	P_RENAME,
+	P_RENAMEAT,
+	P_SETUID,
+	P_SETREUID,
+	P_CLONE_EXIT,
+	P_EXEC_EXIT,
+	P_DUP,
+	P_FCNTL,
+	P_SENDFILE,
+	P_SPLICE,
+	P_TEE,
+	P_VMSPLICE,
+	P_MAX
 };
 
 /* Every syscall SysFlow maps to an operation, and which handler gets it. */
@@ -131,28 +163,43 @@ static void prog_table(struct tel_capture *c)
 {
 	struct collect_bpf *s = c->skel;
 	struct bpf_program *p[P_MAX] = {
-		[P_READ] = s->progs.h_read, [P_WRITE] = s->progs.h_write,
-		[P_RECVFROM] = s->progs.h_recvfrom, [P_SENDTO] = s->progs.h_sendto,
-		[P_RECVMSG] = s->progs.h_recvmsg, [P_SENDMSG] = s->progs.h_sendmsg,
+		[P_READ] = s->progs.h_read,
+		[P_WRITE] = s->progs.h_write,
+		[P_RECVFROM] = s->progs.h_recvfrom,
+		[P_SENDTO] = s->progs.h_sendto,
+		[P_RECVMSG] = s->progs.h_recvmsg,
+		[P_SENDMSG] = s->progs.h_sendmsg,
 		[P_RECVMMSG] = s->progs.h_recvmmsg,
-		[P_SENDMMSG] = s->progs.h_sendmmsg, [P_MMAP] = s->progs.h_mmap,
-		[P_SHUTDOWN] = s->progs.h_shutdown, [P_SETNS] = s->progs.h_setns,
-		[P_OPEN] = s->progs.h_open, [P_OPENAT] = s->progs.h_openat,
-		[P_OPENAT2] = s->progs.h_openat2, [P_CREAT] = s->progs.h_creat,
-		[P_ACCEPT] = s->progs.h_accept, [P_CONNECT] = s->progs.h_connect,
+		[P_SENDMMSG] = s->progs.h_sendmmsg,
+		[P_MMAP] = s->progs.h_mmap,
+		[P_SHUTDOWN] = s->progs.h_shutdown,
+		[P_SETNS] = s->progs.h_setns,
+		[P_OPEN] = s->progs.h_open,
+		[P_OPENAT] = s->progs.h_openat,
+		[P_OPENAT2] = s->progs.h_openat2,
+		[P_CREAT] = s->progs.h_creat,
+		[P_ACCEPT] = s->progs.h_accept,
+		[P_CONNECT] = s->progs.h_connect,
 		[P_MKDIR] = s->progs.h_mkdir,
-		[P_MKDIRAT] = s->progs.h_mkdirat, [P_RMDIR] = s->progs.h_rmdir,
-		[P_LINK] = s->progs.h_link, [P_LINKAT] = s->progs.h_linkat,
-		[P_UNLINK] = s->progs.h_unlink, [P_UNLINKAT] = s->progs.h_unlinkat,
+		[P_MKDIRAT] = s->progs.h_mkdirat,
+		[P_RMDIR] = s->progs.h_rmdir,
+		[P_LINK] = s->progs.h_link,
+		[P_LINKAT] = s->progs.h_linkat,
+		[P_UNLINK] = s->progs.h_unlink,
+		[P_UNLINKAT] = s->progs.h_unlinkat,
 		[P_SYMLINK] = s->progs.h_symlink,
 		[P_SYMLINKAT] = s->progs.h_symlinkat,
-		[P_RENAME] = s->progs.h_rename, [P_RENAMEAT] = s->progs.h_renameat,
-		[P_SETUID] = s->progs.h_setuid, [P_SETREUID] = s->progs.h_setreuid,
+		[P_RENAME] = s->progs.h_rename,
+		[P_RENAMEAT] = s->progs.h_renameat,
+		[P_SETUID] = s->progs.h_setuid,
+		[P_SETREUID] = s->progs.h_setreuid,
 		[P_CLONE_EXIT] = s->progs.h_clone_exit,
 		[P_EXEC_EXIT] = s->progs.h_exec_exit,
-		[P_DUP] = s->progs.h_dup, [P_FCNTL] = s->progs.h_fcntl,
+		[P_DUP] = s->progs.h_dup,
+		[P_FCNTL] = s->progs.h_fcntl,
 		[P_SENDFILE] = s->progs.h_sendfile,
-		[P_SPLICE] = s->progs.h_splice, [P_TEE] = s->progs.h_tee,
+		[P_SPLICE] = s->progs.h_splice,
+		[P_TEE] = s->progs.h_tee,
 		[P_VMSPLICE] = s->progs.h_vmsplice,
 	};
 
@@ -163,14 +210,16 @@ static bool hook_wanted(const struct syscall_hook *h,
 			const struct tel_capture_opts *o)
 {
 	unsigned int m = o->mode == SYSFLOW_MODE_CONSUMER ? M_CONSUMER :
-			 o->mode == SYSFLOW_MODE_NOFILES ? M_NOFILES : M_FLOW;
+			 o->mode == SYSFLOW_MODE_NOFILES  ? M_NOFILES :
+							    M_FLOW;
 
 	return (h->modes & m) && !(h->needs_mmap && o->drop_mode) &&
 	       h->nr >= 0 && h->nr < COLLECT_MAX_SYSCALLS;
 }
 
 /* Programs no hook of this mode uses are not loaded at all. */
-static void set_autoload(struct tel_capture *c, const struct tel_capture_opts *o)
+static void set_autoload(struct tel_capture *c,
+			 const struct tel_capture_opts *o)
 {
 	bool used[P_MAX] = {};
 
@@ -211,8 +260,8 @@ static int make_ringbufs(struct tel_capture *c, unsigned int size)
 	for (unsigned int i = 0; i < c->nbufs; i++) {
 		__u32 key = i;
 
-		c->rb_fds[i] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "collect_rb",
-					      0, 0, size, NULL);
+		c->rb_fds[i] = bpf_map_create(BPF_MAP_TYPE_RINGBUF,
+					      "collect_rb", 0, 0, size, NULL);
 		if (c->rb_fds[i] < 0)
 			return -errno;
 		if (bpf_map_update_elem(outer, &key, &c->rb_fds[i], BPF_ANY))
@@ -312,8 +361,8 @@ static int64_t boot_ns(void)
 /* Deliver events older than the watermark (all of them when flush). */
 static void deliver(struct tel_capture *c, int64_t watermark, bool flush)
 {
-	while (c->n && (flush || c->n > HEAP_MAX ||
-			c->heap[0]->ts <= watermark)) {
+	while (c->n &&
+	       (flush || c->n > HEAP_MAX || c->heap[0]->ts <= watermark)) {
 		struct pending *p = heap_pop(c);
 
 		c->fn(c->ctx, &p->ev, p->size);
@@ -371,7 +420,8 @@ static int check_buf_size(unsigned int size, struct sysflow_error *err)
 	if (size < (unsigned int)page || (size & (size - 1))) {
 		tel_set_error(err, SYSFLOW_OPERATION_NOT_SUPPORTED,
 			      "ring buffer size %u is not a power of two of at "
-			      "least one page (%ld bytes)", size, page);
+			      "least one page (%ld bytes)",
+			      size, page);
 		return -EINVAL;
 	}
 	return 0;
@@ -404,9 +454,12 @@ static int configure(struct tel_capture *c, const struct tel_capture_opts *o)
 static int attach(struct tel_capture *c, struct sysflow_error *err)
 {
 	struct bpf_program *p[] = {
-		c->skel->progs.sys_exit, c->skel->progs.sys_enter_close,
-		c->skel->progs.sched_fork, c->skel->progs.sched_exec,
-		c->skel->progs.sched_exit, c->skel->progs.sys_enter_dup2,
+		c->skel->progs.sys_exit,
+		c->skel->progs.sys_enter_close,
+		c->skel->progs.sched_fork,
+		c->skel->progs.sched_exec,
+		c->skel->progs.sched_exit,
+		c->skel->progs.sys_enter_dup2,
 		c->skel->progs.sys_enter_dup3,
 		c->skel->progs.sys_enter_close_range,
 		c->skel->progs.sys_enter_execve,
@@ -420,8 +473,8 @@ static int attach(struct tel_capture *c, struct sysflow_error *err)
 
 			tel_set_error(err, SYSFLOW_PROBE_NOT_LOADED,
 				      "cannot attach %s to its tracepoint: "
-				      "%s (%d)", bpf_program__name(p[i]),
-				      strerror(-e), e);
+				      "%s (%d)",
+				      bpf_program__name(p[i]), strerror(-e), e);
 			return e;
 		}
 	}
@@ -458,37 +511,47 @@ int tel_capture_open(struct tel_capture **out, const struct tel_capture_opts *o,
 	c->skel = collect_bpf__open();
 	if (!c->skel) {
 		e = -errno;
-		tel_set_error(err, SYSFLOW_LIBS_ERROR, "cannot open the collect "
-			      "BPF object: %s", strerror(-e));
+		tel_set_error(err, SYSFLOW_LIBS_ERROR,
+			      "cannot open the collect "
+			      "BPF object: %s",
+			      strerror(-e));
 		goto fail;
 	}
 	prog_table(c);
 	set_autoload(c, o);
 	e = configure(c, o);
 	if (e) {
-		tel_set_error(err, SYSFLOW_LIBS_ERROR, "cannot size the collect "
-			      "maps: %s", strerror(-e));
+		tel_set_error(err, SYSFLOW_LIBS_ERROR,
+			      "cannot size the collect "
+			      "maps: %s",
+			      strerror(-e));
 		goto fail;
 	}
 	e = collect_bpf__load(c->skel);
 	if (e) {
-		tel_set_error(err, e == -EPERM ? SYSFLOW_PROBE_ACCESS_DENIED :
-			      SYSFLOW_PROBE_NOT_LOADED, "cannot load the collect "
+		tel_set_error(err,
+			      e == -EPERM ? SYSFLOW_PROBE_ACCESS_DENIED :
+					    SYSFLOW_PROBE_NOT_LOADED,
+			      "cannot load the collect "
 			      "BPF programs: %s (%d); run with -vv for the "
-			      "verifier log", strerror(-e), e);
+			      "verifier log",
+			      strerror(-e), e);
 		goto fail;
 	}
 	e = make_ringbufs(c, o->buf_size);
 	if (e) {
-		tel_set_error(err, SYSFLOW_LIBS_ERROR, "cannot create %u ring "
-			      "buffers of %u bytes: %s", c->nbufs, o->buf_size,
-			      strerror(-e));
+		tel_set_error(err, SYSFLOW_LIBS_ERROR,
+			      "cannot create %u ring "
+			      "buffers of %u bytes: %s",
+			      c->nbufs, o->buf_size, strerror(-e));
 		goto fail;
 	}
 	e = fill_prog_arrays(c, o);
 	if (e) {
-		tel_set_error(err, SYSFLOW_PROBE_NOT_LOADED, "cannot fill the "
-			      "syscall tables: %s", strerror(-e));
+		tel_set_error(err, SYSFLOW_PROBE_NOT_LOADED,
+			      "cannot fill the "
+			      "syscall tables: %s",
+			      strerror(-e));
 		goto fail;
 	}
 	c->rb = ring_buffer__new(c->rb_fds[0], on_event, c, NULL);
@@ -497,8 +560,10 @@ int tel_capture_open(struct tel_capture **out, const struct tel_capture_opts *o,
 			break;
 	if (!c->rb) {
 		e = -errno;
-		tel_set_error(err, SYSFLOW_LIBS_ERROR, "cannot read the ring "
-			      "buffers: %s", strerror(-e));
+		tel_set_error(err, SYSFLOW_LIBS_ERROR,
+			      "cannot read the ring "
+			      "buffers: %s",
+			      strerror(-e));
 		goto fail;
 	}
 	e = attach(c, err);
@@ -507,7 +572,8 @@ int tel_capture_open(struct tel_capture **out, const struct tel_capture_opts *o,
 	pr_info("tracing syscalls through the BTF tracepoints sys_exit and "
 		"sched_process_{fork,exec,exit} and the tracepoints "
 		"sys_enter_{close,dup2,dup3,close_range,execve,execveat}; "
-		"%u ring buffer(s) of %u KiB\n", c->nbufs, o->buf_size / 1024);
+		"%u ring buffer(s) of %u KiB\n",
+		c->nbufs, o->buf_size / 1024);
 	*out = c;
 	return 0;
 fail:
@@ -572,9 +638,8 @@ static void change_fd_entry(struct tel_capture *c, struct bpf_map *m,
 	bool info = m == c->skel->maps.fdinfo;
 	int map = bpf_map__fd(m);
 
-	if ((gen || how == FD_IGNORE) &&
-	    (bpf_map_lookup_elem(map, &k, &v) ||
-	     (info ? v.i.gen : v.s.gen) != gen))
+	if ((gen || how == FD_IGNORE) && (bpf_map_lookup_elem(map, &k, &v) ||
+					  (info ? v.i.gen : v.s.gen) != gen))
 		return;
 	if (how == FD_IGNORE) {
 		v.i.kind = CK_IGNORE;

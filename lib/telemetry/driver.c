@@ -103,7 +103,8 @@ static int check_config(const struct sysflow_config *c,
 			      "driverType %s is not supported: libsysflow "
 			      "traces with its own CO-RE eBPF programs only",
 			      (unsigned int)c->driver_type < 4 ?
-				      drivers[c->driver_type] : "?");
+				      drivers[c->driver_type] :
+				      "?");
 		return -EOPNOTSUPP;
 	}
 	if (c->scap_input_path) {
@@ -113,9 +114,10 @@ static int check_config(const struct sysflow_config *c,
 		return -EOPNOTSUPP;
 	}
 	if (c->cri_path || c->k8s_api_url || c->k8s_api_cert) {
-		tel_set_error(err, SYSFLOW_OPERATION_NOT_SUPPORTED,
-			      "CRI and Kubernetes metadata (criPath, k8sAPIURL, "
-			      "k8sAPICert) are not supported");
+		tel_set_error(
+			err, SYSFLOW_OPERATION_NOT_SUPPORTED,
+			"CRI and Kubernetes metadata (criPath, k8sAPIURL, "
+			"k8sAPICert) are not supported");
 		return -EOPNOTSUPP;
 	}
 	if (!c->file_path && !c->socket_path && !c->json_out && !c->callback) {
@@ -126,13 +128,15 @@ static int check_config(const struct sysflow_config *c,
 	}
 	if (c->rotate_interval <= 0 || c->sampling_ratio < 1 ||
 	    c->sampling_ratio > SAMPLING_MAX || c->file_read_mode < 0 ||
-	    c->file_read_mode > 2 || c->collection_mode > SYSFLOW_MODE_NOFILES) {
-		tel_set_error(err, SYSFLOW_OPERATION_NOT_SUPPORTED,
-			      "invalid setting: rotateInterval %d (>0), "
-			      "samplingRatio %u (1..%u), fileReadMode %d (0..2), "
-			      "collectionMode %d (0..2)", c->rotate_interval,
-			      c->sampling_ratio, SAMPLING_MAX, c->file_read_mode,
-			      c->collection_mode);
+	    c->file_read_mode > 2 ||
+	    c->collection_mode > SYSFLOW_MODE_NOFILES) {
+		tel_set_error(
+			err, SYSFLOW_OPERATION_NOT_SUPPORTED,
+			"invalid setting: rotateInterval %d (>0), "
+			"samplingRatio %u (1..%u), fileReadMode %d (0..2), "
+			"collectionMode %d (0..2)",
+			c->rotate_interval, c->sampling_ratio, SAMPLING_MAX,
+			c->file_read_mode, c->collection_mode);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
@@ -172,9 +176,10 @@ static int module_checks(struct sysflow_error *err)
 		return -EPERM;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		tel_set_error(err, SYSFLOW_PROBE_NOT_EXIST,
-			      "no kernel BTF at /sys/kernel/btf/vmlinux: CO-RE "
-			      "needs a kernel built with CONFIG_DEBUG_INFO_BTF");
+		tel_set_error(
+			err, SYSFLOW_PROBE_NOT_EXIST,
+			"no kernel BTF at /sys/kernel/btf/vmlinux: CO-RE "
+			"needs a kernel built with CONFIG_DEBUG_INFO_BTF");
 		return -ENOENT;
 	}
 	if (sf_probe_ringbuf(detail, sizeof(detail)) != SF_PROBE_YES) {
@@ -205,7 +210,8 @@ struct sysflow_driver *sysflow_driver_create(const struct sysflow_config *cfg,
 
 	if (err)
 		memset(err, 0, sizeof(*err));
-	if (check_config(cfg, err) || (cfg->module_checks && module_checks(err)))
+	if (check_config(cfg, err) ||
+	    (cfg->module_checks && module_checks(err)))
 		return NULL;
 	sd = calloc(1, sizeof(*sd));
 	if (!sd) {
@@ -219,8 +225,8 @@ struct sysflow_driver *sysflow_driver_create(const struct sysflow_config *cfg,
 	d->boot_to_epoch = boot_offset();
 	if (cfg->debug_mode)
 		sf_log_set_level(SF_LOG_DEBUG);
-	if (cfg->filter && tel_filter_compile(cfg->filter, &d->filter, msg,
-					      sizeof(msg))) {
+	if (cfg->filter &&
+	    tel_filter_compile(cfg->filter, &d->filter, msg, sizeof(msg))) {
 		tel_set_error(err, SYSFLOW_EVENT_PARSING_ERROR,
 			      "bad filter expression: %s", msg);
 		goto fail;
@@ -240,8 +246,9 @@ struct sysflow_driver *sysflow_driver_create(const struct sysflow_config *cfg,
 	o.sampling_ratio = cfg->sampling_ratio;
 	o.drop_mode = cfg->drop_mode;
 	o.nbufs = cfg->cpu_buffers;
-	o.buf_size = cfg->single_buffer_dimension ? cfg->single_buffer_dimension :
-						    DEFAULT_BUF_SIZE;
+	o.buf_size = cfg->single_buffer_dimension ?
+			     cfg->single_buffer_dimension :
+			     DEFAULT_BUF_SIZE;
 	o.stop = &d->exiting;
 	e = tel_capture_open(&d->cap, &o, tel_handle_event, d, err);
 	if (e)
@@ -293,7 +300,8 @@ static void truncate_all(struct tel_driver *d)
 	struct hnode *n;
 	size_t i;
 
-	htab_for_each(&d->procs, i, n) {
+	htab_for_each(&d->procs, i, n)
+	{
 		struct tel_proc *p = container_of(n, struct tel_proc, hn);
 
 		tel_flows_truncate(d, p, 0, now);
@@ -314,8 +322,10 @@ int sysflow_driver_run(struct sysflow_driver *sd, struct sysflow_error *err)
 
 		e = tel_capture_poll(d->cap, POLL_MS);
 		if (e < 0 && e != -EINTR) {
-			tel_set_error(err, SYSFLOW_LIBS_ERROR, "reading the ring "
-				      "buffers failed: %s", strerror(-e));
+			tel_set_error(err, SYSFLOW_LIBS_ERROR,
+				      "reading the ring "
+				      "buffers failed: %s",
+				      strerror(-e));
 			break;
 		}
 		e = 0;
@@ -364,8 +374,7 @@ void sysflow_driver_destroy(struct sysflow_driver *sd)
 	free(sd);
 }
 
-int sysflow_driver_get_stats(struct sysflow_driver *sd,
-			     struct sysflow_stats *s)
+int sysflow_driver_get_stats(struct sysflow_driver *sd, struct sysflow_stats *s)
 {
 	struct tel_driver *d = &sd->t;
 	int e;

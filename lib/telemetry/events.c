@@ -49,8 +49,11 @@ bool tel_ev_pass(struct tel_driver *d, const char *type,
 		 int dport)
 {
 	struct tel_filter_ctx c = {
-		.evt_type = type, .proc = p, .fd_name = name,
-		.sport = sport, .dport = dport,
+		.evt_type = type,
+		.proc = p,
+		.fd_name = name,
+		.sport = sport,
+		.dport = dport,
 		.container_id = p && p->cont ? p->cont->id : NULL,
 	};
 
@@ -115,7 +118,8 @@ static void on_clone(struct tel_driver *d, const struct collect_event *ev,
 			tel_pflow_update(d, parent, OP_CLONE, 0, true, ts);
 			return;
 		}
-		proc_event(d, parent, ts, ev->h.tid, OP_CLONE, c->child_tid, NULL);
+		proc_event(d, parent, ts, ev->h.tid, OP_CLONE, c->child_tid,
+			   NULL);
 		proc_event(d, parent, ts, c->child_tid, OP_CLONE, 0, NULL);
 		return;
 	}
@@ -155,8 +159,8 @@ static void on_clone(struct tel_driver *d, const struct collect_event *ev,
 	proc_event(d, child, ts, c->child_tid, OP_CLONE, 0, NULL);
 }
 
-static void on_clone_fail(struct tel_driver *d,
-			  const struct collect_event *ev, int64_t ts)
+static void on_clone_fail(struct tel_driver *d, const struct collect_event *ev,
+			  int64_t ts)
 {
 	struct tel_proc *p = tel_proc_lookup(d, ev->h.tgid);
 
@@ -169,8 +173,7 @@ static void on_clone_fail(struct tel_driver *d,
 }
 
 /* exec closes the O_CLOEXEC fds: their flows end there */
-static void close_cloexec(struct tel_driver *d, struct tel_proc *p,
-			  int64_t ts)
+static void close_cloexec(struct tel_driver *d, struct tel_proc *p, int64_t ts)
 {
 	struct hnode *n, *next;
 	size_t i;

@@ -15,8 +15,8 @@
 /* "sip:sport->dip:dport", oriented as the flow will be (the peer is the
  * source of an accepted socket).
  */
-static void sock_name(const struct tel_fd *f, char *buf, size_t len,
-		      int *sport, int *dport)
+static void sock_name(const struct tel_fd *f, char *buf, size_t len, int *sport,
+		      int *dport)
 {
 	const struct collect_sock *s = &f->sock;
 	const uint8_t *src = f->server ? s->raddr : s->laddr;
@@ -135,7 +135,8 @@ void tel_on_sock(struct tel_driver *d, const struct collect_event *ev,
 	f->server = accept;
 	f->udp = false;
 	sock_name(f, name, sizeof(name), &sport, &dport);
-	if (!tel_ev_pass(d, accept ? "accept" : "connect", p, name, sport, dport)) {
+	if (!tel_ev_pass(d, accept ? "accept" : "connect", p, name, sport,
+			 dport)) {
 		drop_fd(d, p, ev->h.tid, s->fd, ev->h.ts);
 		return;
 	}
@@ -198,7 +199,8 @@ void tel_on_touch(struct tel_driver *d, const struct collect_event *ev,
 			/* who is the server: a datagram received, or the lower
 			 * port of a connected pair
 			 */
-			f->server = t->udp ? t->op == 0 : t->s.lport < t->s.rport;
+			f->server = t->udp ? t->op == 0 :
+					     t->s.lport < t->s.rport;
 		} else {
 			const char *path = st.s[0];
 
@@ -213,9 +215,10 @@ void tel_on_touch(struct tel_driver *d, const struct collect_event *ev,
 				return;
 			}
 			f->file = tel_file_get(d, path, p->cont,
-					       t->kind == CK_DIR ? 'd' :
+					       t->kind == CK_DIR  ? 'd' :
 					       t->kind == CK_PIPE ? 'p' :
-					       t->kind == CK_UNIX ? 'u' : 'f',
+					       t->kind == CK_UNIX ? 'u' :
+								    'f',
 					       ts, SYSFLOW_STATE_REUP);
 			if (f->file)
 				f->file->refs++;
@@ -229,7 +232,8 @@ void tel_on_touch(struct tel_driver *d, const struct collect_event *ev,
 	if (f->kind == CK_SOCK4 || f->kind == CK_SOCK6)
 		sock_name(f, name, sizeof(name), &sport, &dport);
 	else
-		snprintf(name, sizeof(name), "%s", f->file ? f->file->path : "");
+		snprintf(name, sizeof(name), "%s",
+			 f->file ? f->file->path : "");
 	if (!tel_ev_pass(d, op_name(t->op), p, name, sport, dport)) {
 		/* fdinfo may be older than this touch: forget our counters */
 		tel_capture_forget(d->cap, ev->h.tid, t->fd, ev->h.ts);
@@ -371,8 +375,8 @@ void tel_on_close(struct tel_driver *d, const struct collect_event *ev,
 			tmp.server = c->s.lport < c->s.rport;
 		} else if (st.s[0]) {
 			tmp.file = tel_file_get(d, st.s[0], p->cont,
-						c->kind == CK_DIR ? 'd' : 'f', ts,
-						SYSFLOW_STATE_REUP);
+						c->kind == CK_DIR ? 'd' : 'f',
+						ts, SYSFLOW_STATE_REUP);
 		}
 		if (!tmp.file && !(c->kind == CK_SOCK4 || c->kind == CK_SOCK6))
 			return;
@@ -381,7 +385,8 @@ void tel_on_close(struct tel_driver *d, const struct collect_event *ev,
 	if (f->kind == CK_SOCK4 || f->kind == CK_SOCK6)
 		sock_name(f, name, sizeof(name), &sport, &dport);
 	else
-		snprintf(name, sizeof(name), "%s", f->file ? f->file->path : "");
+		snprintf(name, sizeof(name), "%s",
+			 f->file ? f->file->path : "");
 	if (!c->at_exec && !tel_ev_pass(d, "close", p, name, sport, dport)) {
 		/* the flow passed the filter, its close did not: end it as
 		 * truncated, with its counters
@@ -415,9 +420,10 @@ void tel_on_fileop(struct tel_driver *d, const struct collect_event *ev,
 	const struct collect_ev_fileop *o = &ev->fileop;
 	struct sysflow_record r = { .type = SYSFLOW_REC_FILE_EVENT };
 	struct tel_proc *p = tel_proc_lookup(d, ev->h.tgid);
-	bool two = o->op == OP_LINK || o->op == OP_SYMLINK || o->op == OP_RENAME;
+	bool two = o->op == OP_LINK || o->op == OP_SYMLINK ||
+		   o->op == OP_RENAME;
 	bool dir = o->op == OP_MKDIR || o->op == OP_RMDIR;
-	static const char *const names[] = { "mkdir", "rmdir", "link",
+	static const char *const names[] = { "mkdir",  "rmdir",	  "link",
 					     "unlink", "symlink", "rename" };
 	struct tel_file *f1, *f2 = NULL;
 	char *p1, *p2 = NULL;
@@ -430,8 +436,9 @@ void tel_on_fileop(struct tel_driver *d, const struct collect_event *ev,
 	if (!st.s[0] || (two && !st.s[2]))
 		return;
 	/* symlinkat keeps its target as given; the rest become absolute */
-	p1 = o->op == OP_SYMLINK && o->at ? strdup(st.s[0]) :
-	     tel_path_join(st.s[1] ? st.s[1] : p->cwd, st.s[0]);
+	p1 = o->op == OP_SYMLINK && o->at ?
+		     strdup(st.s[0]) :
+		     tel_path_join(st.s[1] ? st.s[1] : p->cwd, st.s[0]);
 	if (two)
 		p2 = tel_path_join(st.s[3] ? st.s[3] : p->cwd, st.s[2]);
 	if (!p1 || (two && !p2))
@@ -459,4 +466,3 @@ out:
 	free(p1);
 	free(p2);
 }
-

@@ -22,8 +22,16 @@
 #define IN_MAX 32
 
 enum field {
-	F_PROC_NAME, F_PROC_EXE, F_PROC_ARGS, F_PROC_CMDLINE, F_PROC_PID,
-	F_PROC_UID, F_FD_NAME, F_FD_SPORT, F_FD_DPORT, F_CONTAINER_ID,
+	F_PROC_NAME,
+	F_PROC_EXE,
+	F_PROC_ARGS,
+	F_PROC_CMDLINE,
+	F_PROC_PID,
+	F_PROC_UID,
+	F_FD_NAME,
+	F_FD_SPORT,
+	F_FD_DPORT,
+	F_CONTAINER_ID,
 	F_EVT_TYPE,
 };
 
@@ -32,43 +40,65 @@ static const struct {
 	enum field f;
 	bool num;
 } fields[] = {
-	{ "proc.name", F_PROC_NAME }, { "proc.exe", F_PROC_EXE },
-	{ "proc.args", F_PROC_ARGS }, { "proc.cmdline", F_PROC_CMDLINE },
+	{ "proc.name", F_PROC_NAME },	  { "proc.exe", F_PROC_EXE },
+	{ "proc.args", F_PROC_ARGS },	  { "proc.cmdline", F_PROC_CMDLINE },
 	{ "proc.pid", F_PROC_PID, true }, { "proc.uid", F_PROC_UID, true },
-	{ "fd.name", F_FD_NAME }, { "fd.sport", F_FD_SPORT, true },
-	{ "fd.dport", F_FD_DPORT, true },
-	{ "container.id", F_CONTAINER_ID }, { "evt.type", F_EVT_TYPE },
+	{ "fd.name", F_FD_NAME },	  { "fd.sport", F_FD_SPORT, true },
+	{ "fd.dport", F_FD_DPORT, true }, { "container.id", F_CONTAINER_ID },
+	{ "evt.type", F_EVT_TYPE },
 };
 
-enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_CONTAINS,
-	  OP_STARTS, OP_ENDS, OP_IN };
+enum op {
+	OP_EQ,
+	OP_NE,
+	OP_LT,
+	OP_LE,
+	OP_GT,
+	OP_GE,
+	OP_CONTAINS,
+	OP_STARTS,
+	OP_ENDS,
+	OP_IN
+};
 
 static const struct {
 	const char *name;
 	enum op op;
 } ops[] = {
-	{ "==", OP_EQ }, { "=", OP_EQ }, { "!=", OP_NE }, { "<=", OP_LE },
-	{ "<", OP_LT }, { ">=", OP_GE }, { ">", OP_GT },
-	{ "contains", OP_CONTAINS }, { "startswith", OP_STARTS },
-	{ "endswith", OP_ENDS }, { "in", OP_IN },
+	{ "==", OP_EQ },
+	{ "=", OP_EQ },
+	{ "!=", OP_NE },
+	{ "<=", OP_LE },
+	{ "<", OP_LT },
+	{ ">=", OP_GE },
+	{ ">", OP_GT },
+	{ "contains", OP_CONTAINS },
+	{ "startswith", OP_STARTS },
+	{ "endswith", OP_ENDS },
+	{ "in", OP_IN },
 };
 
 /* Syscall names -> the operation names the collector reports. */
 static const char *const aliases[][2] = {
-	{ "openat", "open" }, { "openat2", "open" }, { "creat", "open" },
-	{ "accept4", "accept" }, { "execveat", "execve" }, { "exec", "execve" },
-	{ "clone3", "clone" }, { "fork", "clone" }, { "vfork", "clone" },
-	{ "procexit", "exit" }, { "exit_group", "exit" },
-	{ "unlinkat", "unlink" }, { "mkdirat", "mkdir" }, { "linkat", "link" },
+	{ "openat", "open" },	    { "openat2", "open" },
+	{ "creat", "open" },	    { "accept4", "accept" },
+	{ "execveat", "execve" },   { "exec", "execve" },
+	{ "clone3", "clone" },	    { "fork", "clone" },
+	{ "vfork", "clone" },	    { "procexit", "exit" },
+	{ "exit_group", "exit" },   { "unlinkat", "unlink" },
+	{ "mkdirat", "mkdir" },	    { "linkat", "link" },
 	{ "symlinkat", "symlink" }, { "renameat", "rename" },
-	{ "renameat2", "rename" }, { "setresuid", "setuid" },
-	{ "setreuid", "setuid" }, { "pread", "read" }, { "pread64", "read" },
-	{ "readv", "read" }, { "preadv", "read" }, { "preadv2", "read" },
-	{ "recv", "read" }, { "recvfrom", "read" }, { "recvmsg", "read" },
-	{ "recvmmsg", "read" }, { "pwrite", "write" }, { "pwrite64", "write" },
-	{ "writev", "write" }, { "pwritev", "write" }, { "pwritev2", "write" },
-	{ "send", "write" }, { "sendto", "write" }, { "sendmsg", "write" },
-	{ "sendmmsg", "write" }, { "mmap2", "mmap" },
+	{ "renameat2", "rename" },  { "setresuid", "setuid" },
+	{ "setreuid", "setuid" },   { "pread", "read" },
+	{ "pread64", "read" },	    { "readv", "read" },
+	{ "preadv", "read" },	    { "preadv2", "read" },
+	{ "recv", "read" },	    { "recvfrom", "read" },
+	{ "recvmsg", "read" },	    { "recvmmsg", "read" },
+	{ "pwrite", "write" },	    { "pwrite64", "write" },
+	{ "writev", "write" },	    { "pwritev", "write" },
+	{ "pwritev2", "write" },    { "send", "write" },
+	{ "sendto", "write" },	    { "sendmsg", "write" },
+	{ "sendmmsg", "write" },    { "mmap2", "mmap" },
 };
 
 enum node_kind { N_AND, N_OR, N_NOT, N_COND };
@@ -241,9 +271,11 @@ static struct tel_filter *parse_cond(struct parser *p)
 		}
 	}
 	if (t && !found)
-		perr(p, "unknown field '%s' (known: proc.name, proc.exe, "
+		perr(p,
+		     "unknown field '%s' (known: proc.name, proc.exe, "
 		     "proc.args, proc.cmdline, proc.pid, proc.uid, fd.name, "
-		     "fd.sport, fd.dport, container.id, evt.type)", t);
+		     "fd.sport, fd.dport, container.id, evt.type)",
+		     t);
 	free(t);
 	if (p->failed)
 		goto fail;
@@ -261,8 +293,8 @@ static struct tel_filter *parse_cond(struct parser *p)
 	free(t);
 	if (p->failed)
 		goto fail;
-	if (n->num && (n->op == OP_CONTAINS || n->op == OP_STARTS ||
-		       n->op == OP_ENDS)) {
+	if (n->num &&
+	    (n->op == OP_CONTAINS || n->op == OP_STARTS || n->op == OP_ENDS)) {
 		perr(p, "string operator on a numeric field");
 		goto fail;
 	}
@@ -408,7 +440,10 @@ static const char *str_field(const struct tel_filter *f,
 		return p && p->args ? p->args : "";
 	case F_PROC_CMDLINE:
 		s = p && p->exe ? strrchr(p->exe, '/') : NULL;
-		snprintf(buf, len, "%s%s%s", s ? s + 1 : p && p->exe ? p->exe : "",
+		snprintf(buf, len, "%s%s%s",
+			 s	     ? s + 1 :
+			 p && p->exe ? p->exe :
+				       "",
 			 p && p->args && *p->args ? " " : "",
 			 p && p->args ? p->args : "");
 		return buf;

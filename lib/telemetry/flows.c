@@ -39,7 +39,8 @@ struct tel_flow *tel_flow_cur(struct tel_driver *d, uint32_t tid, int fd)
  */
 static bool v4_mapped(const uint8_t *a)
 {
-	static const uint8_t pre[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t pre[12] = { 0, 0, 0, 0, 0,	   0,
+					 0, 0, 0, 0, 0xff, 0xff };
 	static const uint8_t zero[16];
 
 	return !memcmp(a, pre, 12) || !memcmp(a, zero, 16);
@@ -50,7 +51,8 @@ static void set_tuple(struct tel_flow *f, const struct tel_fd *fd)
 	const struct collect_sock *s = &fd->sock;
 	const uint8_t *src = fd->server ? s->raddr : s->laddr;
 	const uint8_t *dst = fd->server ? s->laddr : s->raddr;
-	bool v4 = s->family == 4 || (v4_mapped(s->laddr) && v4_mapped(s->raddr));
+	bool v4 = s->family == 4 ||
+		  (v4_mapped(s->laddr) && v4_mapped(s->raddr));
 
 	f->proto = s->proto;
 	f->ip_version = v4 ? 4 : 6;
@@ -157,8 +159,10 @@ void tel_flow_sync(struct tel_driver *d, struct tel_flow *f)
  */
 static bool read_filtered(struct tel_driver *d, const struct tel_flow *f)
 {
-	static const char *const noisy[] = { "/proc/", "/dev/", "/sys/",
-		"//sys/", "/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/" };
+	static const char *const noisy[] = { "/proc/",	  "/dev/",
+					     "/sys/",	  "//sys/",
+					     "/lib/",	  "/lib64/",
+					     "/usr/lib/", "/usr/lib64/" };
 	int mode = d->cfg.file_read_mode;
 	bool ro = (f->open_flags & SYSFLOW_O_RDONLY) ||
 		  ((f->op_flags & OP_READ_RECV) &&
@@ -273,7 +277,8 @@ void tel_flows_close(struct tel_driver *d, struct tel_proc *p, uint32_t tid,
 				     (OP_OPEN | OP_ACCEPT | OP_CONNECT);
 
 			next = l->next;
-			if (f->fd != fd || f->tid == tid || first != (pass == 0))
+			if (f->fd != fd || f->tid == tid ||
+			    first != (pass == 0))
 				continue;
 			end_with_kernel(d, f, OP_TRUNCATE, ts);
 		}
@@ -288,8 +293,8 @@ void tel_flows_close(struct tel_driver *d, struct tel_proc *p, uint32_t tid,
 	}
 }
 
-void tel_flows_truncate(struct tel_driver *d, struct tel_proc *p,
-			uint32_t tid, int64_t ts)
+void tel_flows_truncate(struct tel_driver *d, struct tel_proc *p, uint32_t tid,
+			int64_t ts)
 {
 	struct dlist *l, *next;
 
@@ -316,8 +321,7 @@ static void flow_export(struct tel_driver *d, struct tel_flow *f, time_t now,
 	dlist_add_tail(&d->export_q, &f->tnode);
 }
 
-static void pflow_write(struct tel_driver *d, struct tel_pflow *pf,
-			int64_t end)
+static void pflow_write(struct tel_driver *d, struct tel_pflow *pf, int64_t end)
 {
 	struct sysflow_record r = { .type = SYSFLOW_REC_PROCESS_FLOW };
 
@@ -346,7 +350,8 @@ void tel_flows_check(struct tel_driver *d, time_t now, int64_t now_ns)
 		tel_flow_sync(d, f);
 		if (now - f->last_update >= FLOW_EXPIRE_S) {
 			if (f->attached)
-				tel_capture_forget(d->cap, f->tid, f->fd, f->gen);
+				tel_capture_forget(d->cap, f->tid, f->fd,
+						   f->gen);
 			flow_free(d, f);
 		} else {
 			flow_export(d, f, now, now_ns);

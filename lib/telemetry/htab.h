@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+	((type *)((char *)(ptr)-offsetof(type, member)))
 
 struct hnode {
 	struct hnode *next;
@@ -35,8 +35,8 @@ void htab_del(struct htab *h, struct hnode *n);
 struct hnode *htab_find(const struct htab *h, uint64_t key);
 struct hnode *htab_next(const struct hnode *n, uint64_t key);
 
-#define htab_for_each(h, i, n)                  \
-	for ((i) = 0; (i) < (h)->nb; (i)++)     \
+#define htab_for_each(h, i, n)              \
+	for ((i) = 0; (i) < (h)->nb; (i)++) \
 		for ((n) = (h)->b[i]; (n); (n) = (n)->next)
 
 /* 64-bit mixing of integers and FNV-1a of strings. */

@@ -16,16 +16,16 @@
 #define JSON_VERSION "4" /* formatter.py _version */
 
 static const char *const type_names[] = {
-	[SYSFLOW_REC_HEADER] = "H", [SYSFLOW_REC_CONTAINER] = "C",
-	[SYSFLOW_REC_PROCESS] = "P", [SYSFLOW_REC_FILE] = "F",
+	[SYSFLOW_REC_HEADER] = "H",	    [SYSFLOW_REC_CONTAINER] = "C",
+	[SYSFLOW_REC_PROCESS] = "P",	    [SYSFLOW_REC_FILE] = "F",
 	[SYSFLOW_REC_PROCESS_EVENT] = "PE", [SYSFLOW_REC_NETWORK_FLOW] = "NF",
-	[SYSFLOW_REC_FILE_FLOW] = "FF", [SYSFLOW_REC_FILE_EVENT] = "FE",
+	[SYSFLOW_REC_FILE_FLOW] = "FF",	    [SYSFLOW_REC_FILE_EVENT] = "FE",
 	[SYSFLOW_REC_NETWORK_EVENT] = "NE", [SYSFLOW_REC_PROCESS_FLOW] = "PF",
 };
 
 static const char *const ctype_names[] = {
 	"CT_DOCKER", "CT_LXC", "CT_LIBVIRT_LXC", "CT_MESOS", "CT_RKT",
-	"CT_CUSTOM", "CT_CRI", "CT_CONTAINERD", "CT_CRIO", "CT_BPM",
+	"CT_CUSTOM", "CT_CRI", "CT_CONTAINERD",	 "CT_CRIO",  "CT_BPM",
 };
 
 /* utils.getOpFlagsStr */
@@ -35,19 +35,22 @@ static void opflags_str(int32_t f, char *out, size_t len)
 		int32_t flag;
 		const char *name;
 	} evs[] = {
-		{ OP_MKDIR, "MKDIR" }, { OP_RMDIR, "RMDIR" }, { OP_LINK, "LINK" },
-		{ OP_SYMLINK, "SYMLINK" }, { OP_UNLINK, "UNLINK" },
-		{ OP_RENAME, "RENAME" }, { OP_CLONE, "CLONE" },
-		{ OP_EXEC, "EXEC" }, { OP_EXIT, "EXIT" }, { OP_SETUID, "SETUID" },
+		{ OP_MKDIR, "MKDIR" },	 { OP_RMDIR, "RMDIR" },
+		{ OP_LINK, "LINK" },	 { OP_SYMLINK, "SYMLINK" },
+		{ OP_UNLINK, "UNLINK" }, { OP_RENAME, "RENAME" },
+		{ OP_CLONE, "CLONE" },	 { OP_EXEC, "EXEC" },
+		{ OP_EXIT, "EXIT" },	 { OP_SETUID, "SETUID" },
 	};
 	static const struct {
 		int32_t flag;
 		char c;
 	} flows[] = {
-		{ OP_OPEN, 'O' }, { OP_ACCEPT, 'A' }, { OP_CONNECT, 'C' },
-		{ OP_WRITE_SEND, 'W' }, { OP_READ_RECV, 'R' }, { OP_SETNS, 'N' },
-		{ OP_MMAP, 'M' }, { OP_SHUTDOWN, 'S' }, { OP_CLOSE, 'C' },
-		{ OP_TRUNCATE, 'T' }, { OP_DIGEST, 'D' },
+		{ OP_OPEN, 'O' },      { OP_ACCEPT, 'A' },
+		{ OP_CONNECT, 'C' },   { OP_WRITE_SEND, 'W' },
+		{ OP_READ_RECV, 'R' }, { OP_SETNS, 'N' },
+		{ OP_MMAP, 'M' },      { OP_SHUTDOWN, 'S' },
+		{ OP_CLOSE, 'C' },     { OP_TRUNCATE, 'T' },
+		{ OP_DIGEST, 'D' },
 	};
 	size_t o = 0;
 
@@ -114,7 +117,8 @@ static void proc_fields(json_t *o, const char *pre,
 		set(o, K("args"), str(p ? p->exe_args : ""));
 		set(o, K("tty"), p ? json_boolean(p->tty) : str(""));
 		set(o, K("entry"), p ? json_boolean(p->entry) : str(""));
-		set(o, K("createts"), p ? json_integer(p->oid.create_ts) : NULL);
+		set(o, K("createts"),
+		    p ? json_integer(p->oid.create_ts) : NULL);
 		return;
 	}
 	set(o, K("pid"), p ? json_integer(p->oid.hpid) : NULL);
@@ -134,7 +138,8 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 		    const struct sysflow_record *rec,
 		    const struct sysflow_process *proc,
 		    const struct sysflow_process *pproc,
-		    const struct sysflow_file *f1, const struct sysflow_file *f2,
+		    const struct sysflow_file *f1,
+		    const struct sysflow_file *f2,
 		    const struct sysflow_container *cont)
 {
 	const struct sysflow_network_flow *nf = &rec->nf;
@@ -164,10 +169,12 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 		ret = rec->fe.ret;
 		break;
 	case SYSFLOW_REC_NETWORK_FLOW:
-		ts = nf->ts, tid = nf->tid, ops = nf->op_flags, end = nf->end_ts;
+		ts = nf->ts, tid = nf->tid, ops = nf->op_flags,
+		end = nf->end_ts;
 		break;
 	case SYSFLOW_REC_FILE_FLOW:
-		ts = ff->ts, tid = ff->tid, ops = ff->op_flags, end = ff->end_ts;
+		ts = ff->ts, tid = ff->tid, ops = ff->op_flags,
+		end = ff->end_ts;
 		break;
 	default:
 		ts = pf->ts, ops = pf->op_flags, end = pf->end_ts;
@@ -175,8 +182,10 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 	}
 	set(o, "version", json_string(JSON_VERSION));
 	set(o, "type", json_string(type_names[rec->type]));
-	set(o, "state", str(proc ? tel_state_name(proc->state) :
-			    f1 ? tel_state_name(f1->state) : ""));
+	set(o, "state",
+	    str(proc ? tel_state_name(proc->state) :
+		f1   ? tel_state_name(f1->state) :
+		       ""));
 	opflags_str(ops, buf, sizeof(buf));
 	set(o, "opflags", json_string(buf));
 	set(o, "opflags_bitmap", json_integer(ops));
@@ -192,13 +201,16 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 	set(o, "proc.tid", is_pf ? NULL : json_integer(tid));
 	proc_fields(o, "proc", proc, false);
 	proc_fields(o, "pproc", pproc, true);
-	set(o, "file.fd", is_nf ? json_integer(nf->fd) :
-			  is_ff ? json_integer(ff->fd) : str(""));
+	set(o, "file.fd",
+	    is_nf ? json_integer(nf->fd) :
+	    is_ff ? json_integer(ff->fd) :
+		    str(""));
 	set(o, "file.path", str(f1 ? f1->path : ""));
 	set(o, "file.newpath", str(f2 ? f2->path : ""));
 	snprintf(buf, sizeof(buf), "%c", f1 ? f1->restype : 0);
 	set(o, "file.type", str(f1 ? buf : ""));
-	set(o, "file.openflags", is_ff ? json_integer(ff->open_flags) : str(""));
+	set(o, "file.openflags",
+	    is_ff ? json_integer(ff->open_flags) : str(""));
 	set(o, "net.proto", is_nf ? json_integer(nf->proto) : str(""));
 	set(o, "net.sport", is_nf ? json_integer(nf->sport) : NULL);
 	set(o, "net.dport", is_nf ? json_integer(nf->dport) : NULL);
@@ -217,16 +229,26 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 	else
 		buf[0] = 0;
 	set(o, "res", json_string(buf));
-	set(o, "flow.rbytes", is_nf ? json_integer(nf->num_rrecv_bytes) :
-			      is_ff ? json_integer(ff->num_rrecv_bytes) : NULL);
-	set(o, "flow.rops", is_nf ? json_integer(nf->num_rrecv_ops) :
-			    is_ff ? json_integer(ff->num_rrecv_ops) : NULL);
-	set(o, "flow.wbytes", is_nf ? json_integer(nf->num_wsend_bytes) :
-			      is_ff ? json_integer(ff->num_wsend_bytes) : NULL);
-	set(o, "flow.wops", is_nf ? json_integer(nf->num_wsend_ops) :
-			    is_ff ? json_integer(ff->num_wsend_ops) : NULL);
-	set(o, "pf.nthreads", is_pf ? json_integer(pf->num_threads_cloned) : NULL);
-	set(o, "pf.nexits", is_pf ? json_integer(pf->num_threads_exited) : NULL);
+	set(o, "flow.rbytes",
+	    is_nf ? json_integer(nf->num_rrecv_bytes) :
+	    is_ff ? json_integer(ff->num_rrecv_bytes) :
+		    NULL);
+	set(o, "flow.rops",
+	    is_nf ? json_integer(nf->num_rrecv_ops) :
+	    is_ff ? json_integer(ff->num_rrecv_ops) :
+		    NULL);
+	set(o, "flow.wbytes",
+	    is_nf ? json_integer(nf->num_wsend_bytes) :
+	    is_ff ? json_integer(ff->num_wsend_bytes) :
+		    NULL);
+	set(o, "flow.wops",
+	    is_nf ? json_integer(nf->num_wsend_ops) :
+	    is_ff ? json_integer(ff->num_wsend_ops) :
+		    NULL);
+	set(o, "pf.nthreads",
+	    is_pf ? json_integer(pf->num_threads_cloned) : NULL);
+	set(o, "pf.nexits",
+	    is_pf ? json_integer(pf->num_threads_exited) : NULL);
 	set(o, "pf.nerrors", is_pf ? json_integer(pf->num_clone_errors) : NULL);
 	set(o, "container.id", str(cont ? cont->id : ""));
 	set(o, "container.name", str(cont ? cont->name : ""));

@@ -37,7 +37,8 @@ static void emit(struct tel_driver *d)
 	if (o->sock && tel_sock_connected(o->sock)) {
 		n = tel_avro_encode(o->avro, buf, sizeof(buf));
 		if (n < 0 || n > SOCK_MAX_RECORD) {
-			pr_debug("record of %d bytes does not fit a datagram\n", n);
+			pr_debug("record of %d bytes does not fit a datagram\n",
+				 n);
 			o->errors++;
 		} else if (tel_sock_send(o->sock, buf, n)) {
 			o->errors++;
@@ -223,7 +224,8 @@ int tel_out_open(struct tel_driver *d, struct sysflow_error *err)
 	int e;
 
 	if (c->exporter_id)
-		snprintf(o->exporter, sizeof(o->exporter), "%s", c->exporter_id);
+		snprintf(o->exporter, sizeof(o->exporter), "%s",
+			 c->exporter_id);
 	else if (gethostname(o->exporter, sizeof(o->exporter) - 1))
 		snprintf(o->exporter, sizeof(o->exporter), "localhost");
 	snprintf(o->ip, sizeof(o->ip), "%s", ip ? ip : "");
@@ -238,7 +240,8 @@ int tel_out_open(struct tel_driver *d, struct sysflow_error *err)
 	if (c->file_path || c->socket_path) {
 		e = tel_avro_init(&o->avro);
 		if (e) {
-			tel_set_error(err, SYSFLOW_LIBS_ERROR, "cannot use the "
+			tel_set_error(err, SYSFLOW_LIBS_ERROR,
+				      "cannot use the "
 				      "SysFlow v5 schema with libavro");
 			return e;
 		}
@@ -250,7 +253,8 @@ int tel_out_open(struct tel_driver *d, struct sysflow_error *err)
 			return e;
 		pr_info("writing SysFlow to %s\n", o->filename);
 	} else if (c->socket_path) {
-		snprintf(o->filename, sizeof(o->filename), "%s", c->socket_path);
+		snprintf(o->filename, sizeof(o->filename), "%s",
+			 c->socket_path);
 	}
 	if (c->socket_path) {
 		e = tel_sock_open(&o->sock, c->socket_path, err);

@@ -50,7 +50,8 @@ static int cgroup_leaf(const char *path, char id[COLLECT_CID_LEN])
 		type = plen >= 6 && !strncmp(parent, "docker", 6) ?
 			       SYSFLOW_CT_DOCKER :
 		       (plen >= 8 && !strncmp(parent, "kubepods", 8)) ||
-				       (plen >= 3 && !strncmp(parent, "pod", 3)) ?
+				       (plen >= 3 &&
+					!strncmp(parent, "pod", 3)) ?
 			       SYSFLOW_CT_CRI :
 			       SYSFLOW_CT_DOCKER;
 	for (i = 0; i < 64; i++)
@@ -146,9 +147,10 @@ static int read_stat(int pid, struct proc_stat *st)
 	snprintf(st->comm, sizeof(st->comm), "%.*s",
 		 (int)(close_p - open_p - 1), open_p + 1);
 	/* fields after comm: state ppid pgrp session tty_nr ... starttime(22) */
-	if (sscanf(close_p + 2, "%*c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %*u "
-		   "%*u %*d %*d %*d %*d %*d %*d %llu", &st->ppid, &st->tty_nr,
-		   &st->starttime) != 3)
+	if (sscanf(close_p + 2,
+		   "%*c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %*u "
+		   "%*u %*d %*d %*d %*d %*d %*d %llu",
+		   &st->ppid, &st->tty_nr, &st->starttime) != 3)
 		return -EINVAL;
 	return 0;
 }
@@ -198,9 +200,9 @@ static struct tel_proc *proc_from_procfs(struct tel_driver *d, int pid,
 		return NULL;
 	}
 	if (!at_start) /* missed its clone: take the start time from /proc */
-		p->oid.create_ts = d->boot_to_epoch +
-				   st.starttime *
-					   (NSEC_PER_SEC / sysconf(_SC_CLK_TCK));
+		p->oid.create_ts =
+			d->boot_to_epoch +
+			st.starttime * (NSEC_PER_SEC / sysconf(_SC_CLK_TCK));
 	p->ts = tel_now_ns();
 	p->tty = st.tty_nr != 0;
 	read_status(pid, p);

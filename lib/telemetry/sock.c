@@ -56,19 +56,22 @@ int tel_sock_open(struct tel_sock **out, const char *path,
 	s->fd = -1;
 	s->addr.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(s->addr.sun_path)) {
-		tel_set_error(err, SYSFLOW_NAME_TOO_LONG, "socket path %s is "
-			      "longer than %zu bytes", path,
-			      sizeof(s->addr.sun_path) - 1);
+		tel_set_error(err, SYSFLOW_NAME_TOO_LONG,
+			      "socket path %s is "
+			      "longer than %zu bytes",
+			      path, sizeof(s->addr.sun_path) - 1);
 		free(s);
 		return -ENAMETOOLONG;
 	}
 	strcpy(s->addr.sun_path, path);
 	e = sock_connect(s);
 	if (e) {
-		tel_set_error(err, SYSFLOW_ERROR_READING_FILESYSTEM,
-			      "cannot connect to the SysFlow socket %s: %s; is "
-			      "a SOCK_SEQPACKET server (sf-processor) listening "
-			      "there?", path, strerror(-e));
+		tel_set_error(
+			err, SYSFLOW_ERROR_READING_FILESYSTEM,
+			"cannot connect to the SysFlow socket %s: %s; is "
+			"a SOCK_SEQPACKET server (sf-processor) listening "
+			"there?",
+			path, strerror(-e));
 		free(s);
 		return e;
 	}
@@ -121,14 +124,14 @@ int tel_sock_retry(struct tel_sock *s, time_t now, struct sysflow_error *err)
 	if (++s->attempts >= SOCK_ATTEMPTS) {
 		tel_set_error(err, SYSFLOW_ERROR_READING_FILESYSTEM,
 			      "SysFlow socket %s is gone (%s); gave up after "
-			      "%d attempts", s->addr.sun_path, strerror(-e),
-			      s->attempts);
+			      "%d attempts",
+			      s->addr.sun_path, strerror(-e), s->attempts);
 		return -EPIPE;
 	}
 	s->backoff *= 2;
 	s->next_try = now + s->backoff;
-	pr_debug("SysFlow socket %s: %s; next try in %d s\n",
-		 s->addr.sun_path, strerror(-e), s->backoff);
+	pr_debug("SysFlow socket %s: %s; next try in %d s\n", s->addr.sun_path,
+		 strerror(-e), s->backoff);
 	return 0;
 }
 

@@ -22,9 +22,12 @@ struct name_ent {
 
 int tel_tables_init(struct tel_driver *d)
 {
-	return htab_init(&d->procs, 1024) ?: htab_init(&d->files, 4096) ?:
-	       htab_init(&d->conts, 64) ?: htab_init(&d->users, 64) ?:
-	       htab_init(&d->groups, 64) ?: htab_init(&d->cur_flows, 4096);
+	return htab_init(&d->procs, 1024)	  ?:
+		       htab_init(&d->files, 4096) ?:
+		       htab_init(&d->conts, 64)	  ?:
+		       htab_init(&d->users, 64)	  ?:
+		       htab_init(&d->groups, 64)  ?:
+		       htab_init(&d->cur_flows, 4096);
 }
 
 static void free_names(struct htab *h)
@@ -53,7 +56,8 @@ void tel_tables_free(struct tel_driver *d)
 	htab_free(&d->procs);
 	for (i = 0; i < d->files.nb; i++)
 		for (n = d->files.b[i]; n; n = next) {
-			struct tel_file *f = container_of(n, struct tel_file, hn);
+			struct tel_file *f =
+				container_of(n, struct tel_file, hn);
 
 			next = n->next;
 			free(f->path);
@@ -133,11 +137,16 @@ int32_t tel_open_flags(uint32_t k)
 		uint32_t k;
 		int32_t ppm;
 	} map[] = {
-		{ 0100, SYSFLOW_O_CREAT }, { 02000, SYSFLOW_O_APPEND },
-		{ 010000, SYSFLOW_O_DSYNC }, { 0200, SYSFLOW_O_EXCL },
-		{ 04000, SYSFLOW_O_NONBLOCK }, { 04000000, SYSFLOW_O_SYNC },
-		{ 01000, SYSFLOW_O_TRUNC }, { 040000, SYSFLOW_O_DIRECT },
-		{ 0200000, SYSFLOW_O_DIRECTORY }, { 0100000, SYSFLOW_O_LARGEFILE },
+		{ 0100, SYSFLOW_O_CREAT },
+		{ 02000, SYSFLOW_O_APPEND },
+		{ 010000, SYSFLOW_O_DSYNC },
+		{ 0200, SYSFLOW_O_EXCL },
+		{ 04000, SYSFLOW_O_NONBLOCK },
+		{ 04000000, SYSFLOW_O_SYNC },
+		{ 01000, SYSFLOW_O_TRUNC },
+		{ 040000, SYSFLOW_O_DIRECT },
+		{ 0200000, SYSFLOW_O_DIRECTORY },
+		{ 0100000, SYSFLOW_O_LARGEFILE },
 		{ 02000000, SYSFLOW_O_CLOEXEC },
 	};
 	int32_t f;
@@ -282,12 +291,14 @@ void tel_tables_gc(struct tel_driver *d)
 
 		if (n)
 			pr_debug("removed the counters of %d threads that "
-				 "ended unseen\n", n);
+				 "ended unseen\n",
+				 n);
 	}
 	/* processes whose exit was lost (ring buffer full) */
 	for (i = 0; i < d->procs.nb; i++)
 		for (n = d->procs.b[i]; n; n = next) {
-			struct tel_proc *p = container_of(n, struct tel_proc, hn);
+			struct tel_proc *p =
+				container_of(n, struct tel_proc, hn);
 
 			next = n->next;
 			if (dlist_empty(&p->flows) && !p->pf &&
@@ -297,7 +308,8 @@ void tel_tables_gc(struct tel_driver *d)
 
 	for (i = 0; i < d->files.nb; i++)
 		for (n = d->files.b[i]; n; n = next) {
-			struct tel_file *f = container_of(n, struct tel_file, hn);
+			struct tel_file *f =
+				container_of(n, struct tel_file, hn);
 
 			next = n->next;
 			if (f->refs)
@@ -339,7 +351,8 @@ struct tel_proc *tel_proc_by_oid(struct tel_driver *d,
 
 struct tel_proc *tel_proc_new(struct tel_driver *d, uint32_t tgid)
 {
-	struct tel_proc *p = calloc(1, sizeof(*p)), *old = tel_proc_get(d, tgid);
+	struct tel_proc *p = calloc(1, sizeof(*p)),
+			*old = tel_proc_get(d, tgid);
 
 	if (!p)
 		return NULL;

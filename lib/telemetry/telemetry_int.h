@@ -281,8 +281,8 @@ void tel_flow_end(struct tel_driver *d, struct tel_flow *f, int32_t extra,
 void tel_flows_close(struct tel_driver *d, struct tel_proc *p, uint32_t tid,
 		     int fd, int64_t ts);
 /* Thread (tid) or process (tid 0) ended: TRUNCATE its flows. */
-void tel_flows_truncate(struct tel_driver *d, struct tel_proc *p,
-			uint32_t tid, int64_t ts);
+void tel_flows_truncate(struct tel_driver *d, struct tel_proc *p, uint32_t tid,
+			int64_t ts);
 /* Export flows due every 30 s, expire the idle ones (once a second). */
 void tel_flows_check(struct tel_driver *d, time_t now, int64_t now_ns);
 void tel_pflow_update(struct tel_driver *d, struct tel_proc *p, int32_t op,
@@ -347,7 +347,8 @@ void tel_avro_free(struct tel_avro *a);
  * view structs of telemetry.h).
  */
 int tel_avro_set_header(struct tel_avro *a, const struct sysflow_header *h);
-int tel_avro_set_container(struct tel_avro *a, const struct sysflow_container *c);
+int tel_avro_set_container(struct tel_avro *a,
+			   const struct sysflow_container *c);
 int tel_avro_set_process(struct tel_avro *a, const struct sysflow_process *p);
 int tel_avro_set_file(struct tel_avro *a, const struct sysflow_file *f);
 int tel_avro_set_record(struct tel_avro *a, const struct sysflow_record *r);
@@ -383,7 +384,8 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 		    const struct sysflow_record *rec,
 		    const struct sysflow_process *proc,
 		    const struct sysflow_process *pproc,
-		    const struct sysflow_file *f1, const struct sysflow_file *f2,
+		    const struct sysflow_file *f1,
+		    const struct sysflow_file *f2,
 		    const struct sysflow_container *cont);
 
 /* ---- filter.c ---- */
@@ -397,8 +399,8 @@ struct tel_filter_ctx {
 	const char *container_id; /* "host" on the host */
 };
 
-int tel_filter_compile(const char *expr, struct tel_filter **out,
-		       char *msg, size_t msg_len);
+int tel_filter_compile(const char *expr, struct tel_filter **out, char *msg,
+		       size_t msg_len);
 bool tel_filter_match(const struct tel_filter *f,
 		      const struct tel_filter_ctx *c);
 void tel_filter_free(struct tel_filter *f);

@@ -481,8 +481,8 @@ static int read_stat(struct sf_tracepkt *tp, __u32 key, uint64_t *percpu)
 int sf_tracepkt_get_stats(struct sf_tracepkt *tp, struct sf_tracepkt_stats *st)
 {
 	uint64_t sum[STAT_MAX];
-	int err = sf_percpu_sum(bpf_map__fd(tp->skel->maps.stats), sum,
-				STAT_MAX);
+	int err =
+		sf_percpu_sum(bpf_map__fd(tp->skel->maps.stats), sum, STAT_MAX);
 
 	if (err)
 		return err;

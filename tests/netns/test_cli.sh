@@ -80,6 +80,15 @@ print(len(rows))' "$TMP/out")
 }
 
 # make install puts a usable library, header and pkg-config file in DESTDIR.
+# The C and BPF sources are as `make format` leaves them (.clang-format).
+test_format_clean() {
+	local repo
+	repo=$(cd "$(dirname "$0")/../.." && pwd)
+	command -v clang-format >/dev/null || skip "clang-format is not installed"
+	make -s -C "$repo" format-check >"$TMP/fmt.log" 2>&1 ||
+		fail "sources not formatted (run make format): $(grep -m3 'error:' "$TMP/fmt.log")"
+}
+
 test_install() {
 	local root=$TMP/root repo
 	repo=$(cd "$(dirname "$0")/../.." && pwd)
