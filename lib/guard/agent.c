@@ -1104,6 +1104,29 @@ static void agent_loop(struct agent *a)
 	}
 }
 
+/* What the kernel side counted (per-CPU sums): every drop is visible. */
+static void log_kernel_stats(struct agent *a)
+{
+	uint64_t st[GS_MAX] = {};
+
+	if (!a->b)
+		return;
+	guard_bpf_stats(a->b, st);
+	pr_info("kernel: %llu hook runs, %llu matched, %llu denied, %llu "
+		"misses, %llu kills, %llu events lost (ring buffer full), %llu "
+		"execs labelled, %llu exec paths too long, %llu packets of "
+		"isolated sockets dropped\n",
+		(unsigned long long)st[GS_EVENTS],
+		(unsigned long long)st[GS_MATCHED],
+		(unsigned long long)st[GS_DENIED],
+		(unsigned long long)st[GS_MISSES],
+		(unsigned long long)st[GS_KILLS],
+		(unsigned long long)st[GS_RINGBUF_DROPS],
+		(unsigned long long)st[GS_EXEC_LABELLED],
+		(unsigned long long)st[GS_PATH_TOO_LONG],
+		(unsigned long long)st[GS_ISO_DROPS]);
+}
+
 int sf_agent_run(const struct sf_agent_opts *o)
 {
 	const char *pin_dir = o->pin_dir ?: SF_GUARD_PIN_DIR;
@@ -1159,6 +1182,7 @@ int sf_agent_run(const struct sf_agent_opts *o)
 		(unsigned long long)a->ask.overflowed,
 		(unsigned long long)a->ask.released,
 		(unsigned long long)a->ask.late);
+	log_kernel_stats(a);
 out:
 	/* answer the held and queued file events before anything else goes */
 	a->stopping = true;

@@ -37,6 +37,10 @@ except OSError as e:
 	wait "$early"
 	assert_eq "$(cat "$TMP/early.out")" EPERM "python started before the rule"
 	assert_eq "$(rule_hits 11)" 2 "hits"
+	# the kernel's counters are in the agent's last lines
+	bg_stop agent
+	grep -qE "kernel: [0-9]+ hook runs, [0-9]+ matched, 2 denied, .* 0 events lost" \
+		"$TMP/agent.err" || fail "kernel counters: $(grep 'kernel:' "$TMP/agent.err")"
 }
 
 # A file rule for one process name denies open(); others read the file.
