@@ -159,10 +159,6 @@ enum sf_op_class sf_op_class(uint8_t op)
 	return SF_CLASS_INODE;
 }
 
-static const char *const err_types[] = { "hello_failed",    "bad_request",
-					 "bad_match",	    "bad_action",
-					 "flow_mod_failed", "config_failed",
-					 "verdict_failed" };
 static const char *const bad_request_codes[] = {
 	"bad_version", "bad_type",  "bad_len",
 	"too_big",     "bad_state", "bad_reserved"
@@ -181,43 +177,27 @@ static const char *const hello_codes[] = { "incompatible" };
 static const char *const config_codes[] = { "bad_config" };
 static const char *const verdict_codes[] = { "bad_verdict", "unknown_hold" };
 
+/* Each error type's name and the names of its codes, by type. */
+#define ERR_TYPE(t, name, codes) [t] = { name, codes, N(codes) }
+static const struct {
+	const char *name;
+	const char *const *codes;
+	size_t n;
+} err_types[] = {
+	ERR_TYPE(SFP_ET_HELLO_FAILED, "hello_failed", hello_codes),
+	ERR_TYPE(SFP_ET_BAD_REQUEST, "bad_request", bad_request_codes),
+	ERR_TYPE(SFP_ET_BAD_MATCH, "bad_match", bad_match_codes),
+	ERR_TYPE(SFP_ET_BAD_ACTION, "bad_action", bad_action_codes),
+	ERR_TYPE(SFP_ET_FLOW_MOD_FAILED, "flow_mod_failed", flow_mod_codes),
+	ERR_TYPE(SFP_ET_CONFIG_FAILED, "config_failed", config_codes),
+	ERR_TYPE(SFP_ET_VERDICT_FAILED, "verdict_failed", verdict_codes),
+};
+
 const char *sfp_err_name(uint16_t type, uint16_t code, char *buf, size_t len)
 {
-	const char *const *codes = NULL;
-	size_t n = 0;
-
-	switch (type) {
-	case SFP_ET_HELLO_FAILED:
-		codes = hello_codes;
-		n = N(hello_codes);
-		break;
-	case SFP_ET_BAD_REQUEST:
-		codes = bad_request_codes;
-		n = N(bad_request_codes);
-		break;
-	case SFP_ET_BAD_MATCH:
-		codes = bad_match_codes;
-		n = N(bad_match_codes);
-		break;
-	case SFP_ET_BAD_ACTION:
-		codes = bad_action_codes;
-		n = N(bad_action_codes);
-		break;
-	case SFP_ET_FLOW_MOD_FAILED:
-		codes = flow_mod_codes;
-		n = N(flow_mod_codes);
-		break;
-	case SFP_ET_CONFIG_FAILED:
-		codes = config_codes;
-		n = N(config_codes);
-		break;
-	case SFP_ET_VERDICT_FAILED:
-		codes = verdict_codes;
-		n = N(verdict_codes);
-		break;
-	}
-	if (type < N(err_types) && code < n)
-		snprintf(buf, len, "%s/%s", err_types[type], codes[code]);
+	if (type < N(err_types) && code < err_types[type].n)
+		snprintf(buf, len, "%s/%s", err_types[type].name,
+			 err_types[type].codes[code]);
 	else
 		snprintf(buf, len, "error %u/%u", type, code);
 	return buf;
