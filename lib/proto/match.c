@@ -17,10 +17,23 @@ static bool prefix_eq(const uint8_t *a, const uint8_t *b, int bits)
 	return ((a[bytes] ^ b[bytes]) & (0xff << (8 - rest))) == 0;
 }
 
-static bool str_field_eq(const struct sfp_match *a, const struct sfp_match *b,
-			 int f)
+/* Does field f hold the same value in a and b? */
+static bool field_eq(const struct sfp_match *a, const struct sfp_match *b,
+		     int f)
 {
 	switch (f) {
+	case SFP_F_PID:
+		return a->pid == b->pid;
+	case SFP_F_UID:
+		return a->uid == b->uid;
+	case SFP_F_PROTO:
+		return a->proto == b->proto;
+	case SFP_F_PORT:
+		return a->port_lo == b->port_lo && a->port_hi == b->port_hi;
+	case SFP_F_ADDR:
+		return a->family == b->family &&
+		       a->prefix_len == b->prefix_len &&
+		       prefix_eq(a->addr, b->addr, a->prefix_len);
 	case SFP_F_EXE:
 		return !strcmp(a->exe, b->exe);
 	case SFP_F_COMM:
@@ -42,38 +55,9 @@ bool sfp_match_equal(const struct sfp_match *a, const struct sfp_match *b)
 {
 	if (a->fields != b->fields || a->op != b->op)
 		return false;
-	for (int f = 1; f < SFP_F_MAX; f++) {
-		if (!(a->fields & SFP_F(f)))
-			continue;
-		switch (f) {
-		case SFP_F_PID:
-			if (a->pid != b->pid)
-				return false;
-			break;
-		case SFP_F_UID:
-			if (a->uid != b->uid)
-				return false;
-			break;
-		case SFP_F_ADDR:
-			if (a->family != b->family ||
-			    a->prefix_len != b->prefix_len ||
-			    !prefix_eq(a->addr, b->addr, a->prefix_len))
-				return false;
-			break;
-		case SFP_F_PORT:
-			if (a->port_lo != b->port_lo ||
-			    a->port_hi != b->port_hi)
-				return false;
-			break;
-		case SFP_F_PROTO:
-			if (a->proto != b->proto)
-				return false;
-			break;
-		default:
-			if (!str_field_eq(a, b, f))
-				return false;
-		}
-	}
+	for (int f = 1; f < SFP_F_MAX; f++)
+		if ((a->fields & SFP_F(f)) && !field_eq(a, b, f))
+			return false;
 	return true;
 }
 
@@ -94,13 +78,8 @@ bool sfp_match_overlap(const struct sfp_match *a, const struct sfp_match *b)
 
 	if (a->op != b->op && a->op != SF_OP_ANY && b->op != SF_OP_ANY)
 		return false;
-	if ((both & SFP_F(SFP_F_PID)) && a->pid != b->pid)
-		return false;
-	if ((both & SFP_F(SFP_F_UID)) && a->uid != b->uid)
-		return false;
-	for (int f = SFP_F_EXE; f <= SFP_F_PARENT_EXE; f++)
-		if (f != SFP_F_UID && (both & SFP_F(f)) &&
-		    !str_field_eq(a, b, f))
+	for (int f = SFP_F_PID; f <= SFP_F_PARENT_EXE; f++) /* the subject */
+		if ((both & SFP_F(f)) && !field_eq(a, b, f))
 			return false;
 	if (pa && pb) {
 		bool xa = pa & SFP_F(SFP_F_PATH), xb = pb & SFP_F(SFP_F_PATH);
@@ -126,7 +105,7 @@ bool sfp_match_overlap(const struct sfp_match *a, const struct sfp_match *b)
 	if ((both & SFP_F(SFP_F_PORT)) &&
 	    (a->port_hi < b->port_lo || b->port_hi < a->port_lo))
 		return false;
-	if ((both & SFP_F(SFP_F_PROTO)) && a->proto != b->proto)
+	if ((both & SFP_F(SFP_F_PROTO)) && !field_eq(a, b, SFP_F_PROTO))
 		return false;
 	return true;
 }
@@ -143,14 +122,6 @@ bool sfp_match_covers(const struct sfp_match *b, const struct sfp_match *a)
 		if (!(b->fields & SFP_F(f)))
 			continue;
 		switch (f) {
-		case SFP_F_PID:
-			if (a->pid != b->pid)
-				return false;
-			break;
-		case SFP_F_UID:
-			if (a->uid != b->uid)
-				return false;
-			break;
 		case SFP_F_PATH:
 			if (!(a->fields & SFP_F(SFP_F_PATH)) ||
 			    strcmp(a->path, b->path))
@@ -171,12 +142,8 @@ bool sfp_match_covers(const struct sfp_match *b, const struct sfp_match *a)
 			if (a->port_lo < b->port_lo || a->port_hi > b->port_hi)
 				return false;
 			break;
-		case SFP_F_PROTO:
-			if (a->proto != b->proto)
-				return false;
-			break;
 		default:
-			if (!str_field_eq(a, b, f))
+			if (!field_eq(a, b, f))
 				return false;
 		}
 	}
