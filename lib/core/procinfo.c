@@ -30,7 +30,7 @@ static ssize_t read_small(pid_t pid, const char *name, char *buf, size_t len)
 	return n;
 }
 
-static int read_exe(pid_t pid, char *out, size_t len)
+int sf_procinfo_exe(pid_t pid, char *out, size_t len)
 {
 	char path[64];
 	ssize_t n;
@@ -156,13 +156,14 @@ int sf_procinfo_read(pid_t pid, unsigned int what, struct sf_procinfo *pi)
 	if (!err && (what & SF_PI_STATUS))
 		err = read_status(pid, pi);
 	if (!err && (what & SF_PI_EXE))
-		err = read_exe(pid, pi->exe, sizeof(pi->exe));
+		err = sf_procinfo_exe(pid, pi->exe, sizeof(pi->exe));
 	if (!err && (what & SF_PI_ARGS))
 		err = read_args(pid, pi);
 	if (!err && (what & SF_PI_CGROUP))
 		err = read_cgroup(pid, pi);
 	if (!err && (what & SF_PI_PARENT_EXE) && pi->ppid > 0)
-		read_exe(pi->ppid, pi->parent_exe, sizeof(pi->parent_exe));
+		sf_procinfo_exe(pi->ppid, pi->parent_exe,
+				sizeof(pi->parent_exe));
 	if (!err)
 		pi->have = what;
 	return err;

@@ -44,6 +44,12 @@ struct sf_procinfo {
  */
 int sf_procinfo_read(pid_t pid, unsigned int what, struct sf_procinfo *pi);
 
+/* Only the executable (SF_PI_EXE): one readlink of /proc/PID/exe, for hot
+ * paths. out is "" when it cannot be read (a kernel thread); -ESRCH if the
+ * process is gone.
+ */
+int sf_procinfo_exe(pid_t pid, char *out, size_t len);
+
 /* The container id in a cgroup path, or -ENOENT. Recognised forms, the id
  * being 64 hex digits in the last component that has one:
  *   /docker/<id>                      (docker, cgroupfs driver)

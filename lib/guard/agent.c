@@ -657,17 +657,11 @@ static void tick(struct agent *a)
 
 /* ---- kernel events and file decisions ---- */
 
-static void fill_exe(pid_t pid, const char *comm, char *out, size_t len)
+/* The executable of pid, or fallback when /proc cannot name it. */
+static void fill_exe(pid_t pid, const char *fallback, char *out, size_t len)
 {
-	char link[64];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	n = readlink(link, out, len - 1);
-	if (n < 0)
-		snprintf(out, len, "%s", comm);
-	else
-		out[n] = 0;
+	if (sf_procinfo_exe(pid, out, len) || !out[0])
+		snprintf(out, len, "%s", fallback);
 }
 
 static int on_kernel_event(void *ctx, const struct guard_event *e)

@@ -73,6 +73,12 @@ static void test_read_self(void **state)
 	assert_int_equal(pi->have, SF_PI_ALL);
 	assert_true(pi->parent_exe[0] == '/');
 	assert_int_equal(sf_procinfo_read(0x3fffffff, SF_PI_STAT, pi), -ESRCH);
+	assert_int_equal(sf_procinfo_exe(getpid(), pi->exe, sizeof(pi->exe)),
+			 0);
+	assert_string_equal(pi->exe, exe);
+	assert_int_equal(sf_procinfo_exe(0x3fffffff, pi->exe, sizeof(pi->exe)),
+			 -ESRCH);
+	assert_string_equal(pi->exe, "");
 	free(pi);
 }
 
