@@ -4,7 +4,6 @@
  * is the library's driver (lib/telemetry, sysflow/telemetry.h).
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,28 +111,10 @@ static const struct opt_def collect_options[] = {
 /* ---- signals: the driver's exit() is async-signal-safe ---- */
 
 static struct sysflow_driver *volatile running;
-/* a signal while the driver is being created: exit once it exists */
-static volatile sig_atomic_t stop_early;
 
-static void on_signal(int sig)
+static void stop_driver(void)
 {
-	(void)sig;
-	stop_early = 1;
 	sysflow_driver_exit(running);
-}
-
-static int signals_install(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
-	    sigaction(SIGALRM, &sa, NULL))
-		return -errno;
-	sa.sa_handler = SIG_IGN;
-	return sigaction(SIGPIPE, &sa, NULL) ? -errno : 0;
 }
 
 /* ---- statistics ---- */
@@ -237,7 +218,7 @@ static int do_collect(void *arg)
 		}
 		sc.json_out = json;
 	}
-	if (signals_install())
+	if (sf_signals_install_hook(stop_driver, true))
 		goto out;
 	sf_log_quiet_libbpf(common_opts.verbose < 2);
 	running = sysflow_driver_create(&sc, &err);
@@ -246,7 +227,7 @@ static int do_collect(void *arg)
 		pr_err("%s (%s)\n", err.message, sysflow_error_name(err.code));
 		goto out;
 	}
-	if (stop_early)
+	if (sf_exiting) /* a signal while the driver was being created */
 		sysflow_driver_exit(running);
 	pr_info("Tracing processes, files and sockets (SysFlow v%d). Ctrl-C "
 		"to end.\n",

@@ -89,4 +89,10 @@ extern volatile sig_atomic_t sf_exiting;
  */
 int sf_signals_install(void);
 
+/* The same, and: SIGALRM ends the process too when alarm_too (for alarm()),
+ * and hook, when not NULL, runs in the handler after sf_exiting is set, so
+ * it must be async-signal-safe.
+ */
+int sf_signals_install_hook(void (*hook)(void), bool alarm_too);
+
 #endif /* __SYSFLOW_CORE_H */

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* test_core.c: unit tests of libsysflow's core and shared writers: log
  * levels, protocol lists, directories, rotated files, the JSON writer and
- * the flow's JSON form, interface lookup.
+ * the flow's JSON form, interface lookup, exit signals.
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -215,6 +216,43 @@ static void test_iface(void **state)
 	assert_string_equal(sf_iface_name(987654, name), "if987654");
 }
 
+static volatile sig_atomic_t hook_runs;
+
+static void count_hook(void)
+{
+	hook_runs++;
+}
+
+/* SIGALRM ends like SIGINT when asked, and the hook runs after sf_exiting
+ * is set; plain sf_signals_install leaves SIGALRM alone.
+ */
+static void test_signals_hook(void **state)
+{
+	struct sigaction sa;
+
+	(void)state;
+	assert_int_equal(sf_signals_install_hook(count_hook, true), 0);
+	assert_int_equal(raise(SIGALRM), 0);
+	assert_int_equal(hook_runs, 1);
+	assert_int_equal(sf_exiting, 1);
+	sf_exiting = 0;
+	assert_int_equal(raise(SIGTERM), 0);
+	assert_int_equal(hook_runs, 2);
+	assert_int_equal(sf_exiting, 1);
+	sf_exiting = 0;
+	signal(SIGALRM, SIG_DFL);
+	assert_int_equal(sf_signals_install(), 0);
+	assert_int_equal(sigaction(SIGALRM, NULL, &sa), 0);
+	assert_true(sa.sa_handler == SIG_DFL);
+	assert_int_equal(raise(SIGINT), 0);
+	assert_int_equal(hook_runs, 2);
+	assert_int_equal(sf_exiting, 1);
+	sf_exiting = 0;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_flow_json_v4),
 		cmocka_unit_test(test_flow_json_v6_tls),
 		cmocka_unit_test(test_iface),
+		cmocka_unit_test(test_signals_hook),
 	};
 
 	sf_log_set_level(SF_LOG_INFO);
