@@ -347,12 +347,33 @@ static int resolve(const char *host, const char *port, bool passive,
 	return 0;
 }
 
-int sf_tcp_connect(const char *host, const char *port)
+/* Connect fd to ai (a non-blocking connect may still be in progress), or
+ * bind it there and listen when passive; 0 or -errno.
+ */
+static int start_tcp(int fd, const struct addrinfo *ai, bool passive)
+{
+	int one = 1;
+
+	if (passive) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1024))
+			return -errno;
+	} else if (connect(fd, ai->ai_addr, ai->ai_addrlen) &&
+		   errno != EINPROGRESS) {
+		return -errno;
+	}
+	return 0;
+}
+
+/* A non-blocking socket on the first address of host:port that works, or
+ * the -errno of the last one that failed.
+ */
+static int tcp_socket(const char *host, const char *port, bool passive)
 {
 	struct addrinfo *res, *ai;
-	int fd = -EHOSTUNREACH;
+	int fd = passive ? -EADDRNOTAVAIL : -EHOSTUNREACH, err;
 
-	if (resolve(host, port, false, &res))
+	if (resolve(host, port, passive, &res))
 		return -EINVAL;
 	for (ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family,
@@ -361,38 +382,25 @@ int sf_tcp_connect(const char *host, const char *port)
 			fd = -errno;
 			continue;
 		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    errno == EINPROGRESS)
+		err = start_tcp(fd, ai, passive);
+		if (!err)
 			break;
 		close(fd);
-		fd = -errno;
+		fd = err;
 	}
 	freeaddrinfo(res);
 	return fd;
 }
 
+int sf_tcp_connect(const char *host, const char *port)
+{
+	return tcp_socket(host, port, false);
+}
+
 int sf_tcp_listen(const char *host, const char *port)
 {
-	struct addrinfo *res, *ai;
-	int fd = -EADDRNOTAVAIL, one = 1;
+	int fd = tcp_socket(host, port, true);
 
-	if (resolve(host, port, true, &res))
-		return -EINVAL;
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family,
-			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			fd = -errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 1024) == 0)
-			break;
-		close(fd);
-		fd = -errno;
-	}
-	freeaddrinfo(res);
 	if (fd < 0)
 		pr_err("cannot listen on %s:%s: %s\n", host ? host : "*", port,
 		       strerror(-fd));

@@ -2,14 +2,18 @@
 /* test_proto_session.c: unit tests of the session layer the agent and the
  * controller share (lib/proto/session.c), over a socketpair: header checks
  * before dispatch, HELLO negotiation and feature bits, ECHO answered, the
- * ERROR for a bad message, and the inactivity timer's ECHO and dead peer.
+ * ERROR for a bad message, and the inactivity timer's ECHO and dead peer;
+ * and the TCP sockets it runs on (lib/proto/conn.c).
  */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -138,11 +142,43 @@ static void test_echo_and_timer(void **state)
 	pair_close(&p);
 }
 
+/* sf_tcp_listen and sf_tcp_connect on loopback: a port in use is refused
+ * with bind's error, a service that does not resolve with -EINVAL, and a
+ * connect to the listener completes.
+ */
+static void test_tcp_sockets(void **state)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	struct pollfd pfd = { .events = POLLOUT };
+	int l, err = -1;
+	char port[8];
+
+	(void)state;
+	l = sf_tcp_listen("127.0.0.1", "0");
+	assert_true(l >= 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+	snprintf(port, sizeof(port), "%u", ntohs(a.sin_port));
+	assert_int_equal(sf_tcp_listen("127.0.0.1", port), -EADDRINUSE);
+	assert_int_equal(sf_tcp_connect("127.0.0.1", "no-such-service"),
+			 -EINVAL);
+	pfd.fd = sf_tcp_connect("127.0.0.1", port);
+	assert_true(pfd.fd >= 0);
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	alen = sizeof(err);
+	assert_int_equal(getsockopt(pfd.fd, SOL_SOCKET, SO_ERROR, &err, &alen),
+			 0);
+	assert_int_equal(err, 0);
+	close(pfd.fd);
+	close(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_checks_and_hello),
 		cmocka_unit_test(test_echo_and_timer),
+		cmocka_unit_test(test_tcp_sockets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
