@@ -229,22 +229,14 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 	else
 		buf[0] = 0;
 	set(o, "res", json_string(buf));
-	set(o, "flow.rbytes",
-	    is_nf ? json_integer(nf->num_rrecv_bytes) :
-	    is_ff ? json_integer(ff->num_rrecv_bytes) :
-		    NULL);
-	set(o, "flow.rops",
-	    is_nf ? json_integer(nf->num_rrecv_ops) :
-	    is_ff ? json_integer(ff->num_rrecv_ops) :
-		    NULL);
-	set(o, "flow.wbytes",
-	    is_nf ? json_integer(nf->num_wsend_bytes) :
-	    is_ff ? json_integer(ff->num_wsend_bytes) :
-		    NULL);
-	set(o, "flow.wops",
-	    is_nf ? json_integer(nf->num_wsend_ops) :
-	    is_ff ? json_integer(ff->num_wsend_ops) :
-		    NULL);
+	/* the same counter of a network or a file flow, null for the rest */
+#define COUNT(m) \
+	(is_nf ? json_integer(nf->m) : is_ff ? json_integer(ff->m) : NULL)
+	set(o, "flow.rbytes", COUNT(num_rrecv_bytes));
+	set(o, "flow.rops", COUNT(num_rrecv_ops));
+	set(o, "flow.wbytes", COUNT(num_wsend_bytes));
+	set(o, "flow.wops", COUNT(num_wsend_ops));
+#undef COUNT
 	set(o, "pf.nthreads",
 	    is_pf ? json_integer(pf->num_threads_cloned) : NULL);
 	set(o, "pf.nexits",
