@@ -16,18 +16,9 @@
 
 static int read_stats(struct rt_maps *m, struct sf_route_status *st)
 {
-	uint64_t *per = calloc(m->ncpus, sizeof(*per)), sum[RSTAT_MAX] = {};
-	int err = 0;
+	uint64_t sum[RSTAT_MAX] = {};
+	int err = sf_percpu_sum(m->fd[RT_MAP_STATS], sum, RSTAT_MAX);
 
-	if (!per)
-		return -ENOMEM;
-	for (uint32_t k = 0; k < RSTAT_MAX && !err; k++) {
-		if (bpf_map_lookup_elem(m->fd[RT_MAP_STATS], &k, per))
-			err = -errno;
-		for (int c = 0; c < m->ncpus && !err; c++)
-			sum[k] += per[c];
-	}
-	free(per);
 	for (int k = 0; k < RSTAT_MAX; k++)
 		st->packets += sum[k]; /* one outcome per packet */
 	st->matched = sum[RSTAT_MATCHED];
