@@ -16,6 +16,9 @@
 #include "parse.bpf.h"
 #include "flowmon.h"
 
+#define STATS_MAX STAT_MAX
+#include "stats.bpf.h"
+
 #define MAX_L3_OFF 128 /* L2 header with VLAN_MAX_DEPTH tags fits */
 #define MAX_L4_OFF 1024
 
@@ -75,13 +78,6 @@ struct {
 } flows SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, SLOT_MAX);
 	__type(key, __u32);
@@ -101,14 +97,6 @@ struct {
 	__type(key, struct frag_key);
 	__type(value, struct frag_ports);
 } frags SEC(".maps");
-
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *cnt = bpf_map_lookup_elem(&stats, &idx);
-
-	if (cnt)
-		*cnt += 1; /* per-CPU slot: no other CPU writes it */
-}
 
 /* The coarse clock costs a fraction of the precise one per packet (about
  * 30 ns less here); flow times then have the kernel tick's resolution

@@ -18,6 +18,9 @@
 #include <bpf/bpf_tracing.h>
 #include "guard.h"
 
+#define STATS_MAX GS_MAX
+#include "stats.bpf.h"
+
 #define AF_INET 2
 #define AF_INET6 10
 #define SOL_IP 0
@@ -104,13 +107,6 @@ struct {
 	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GS_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
-
 /* Scratch space: keys and paths are too big for the 512-byte stack. */
 struct scratch {
 	struct guard_key key;
@@ -125,14 +121,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch SEC(".maps");
-
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-
-	if (v)
-		*v += 1; /* per-CPU: no atomics needed */
-}
 
 static __always_inline struct guard_config *get_config(void)
 {

@@ -13,6 +13,9 @@
 #include "parse.bpf.h"
 #include "route.h"
 
+#define STATS_MAX RSTAT_MAX
+#include "stats.bpf.h"
+
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define AF_INET 2
@@ -83,13 +86,6 @@ struct {
 	__type(value, struct route_counter);
 } counters SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RSTAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
-
 /* User space only: kept here so that they are created and pinned with the
  * rest and `show`, `update` and `del` find everything in one folder.
  */
@@ -121,12 +117,10 @@ struct {
 	__type(value, struct route_state);
 } state SEC(".maps");
 
-static __always_inline int stat_inc(__u32 idx)
+/* Count the packet's outcome and let it go on through the kernel. */
+static __always_inline int pass_counted(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-
-	if (v)
-		*v += 1;
+	stat_inc(idx);
 	return TC_ACT_OK;
 }
 
@@ -279,13 +273,13 @@ static __always_inline int route(struct __sk_buff *skb, bool egress)
 
 	genp = bpf_map_lookup_elem(&active, &zero);
 	if (!genp)
-		return stat_inc(RSTAT_NO_GEN);
+		return pass_counted(RSTAT_NO_GEN);
 	/* Read once: every lookup below must use the same generation, even if
 	 * user space flips it meanwhile (the compiler may not reload it).
 	 */
 	gen = *(volatile __u32 *)genp;
 	if (gen >= ROUTE_GENS)
-		return stat_inc(RSTAT_NO_GEN);
+		return pass_counted(RSTAT_NO_GEN);
 
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
@@ -298,25 +292,26 @@ static __always_inline int route(struct __sk_buff *skb, bool egress)
 	c.pos = data;
 	h_proto = parse_eth(&c, data_end, &l2);
 	if (h_proto < 0)
-		return stat_inc(RSTAT_MALFORMED);
+		return pass_counted(RSTAT_MALFORMED);
+	/* VLAN tags are not routed */
 	if (c.pos != data + sizeof(struct ethhdr) ||
 	    (h_proto != ETH_P_IP && h_proto != ETH_P_IPV6))
-		return stat_inc(RSTAT_NOT_IP); /* VLAN tags are not routed */
+		return pass_counted(RSTAT_NOT_IP);
 	v6 = h_proto == ETH_P_IPV6;
 	l3h = c.pos;
 	proto = v6 ? parse_ipv6(&c, data_end, &l3) :
 		     parse_ipv4(&c, data_end, &l3);
 	if (proto < 0)
-		return stat_inc(RSTAT_MALFORMED);
+		return pass_counted(RSTAT_MALFORMED);
 	if (l3.frag != FRAG_LATER && proto == IPPROTO_TCP) {
 		if (parse_tcp(&c, data_end, &tcph) < 0)
-			return stat_inc(RSTAT_MALFORMED);
+			return pass_counted(RSTAT_MALFORMED);
 		sport = bpf_ntohs(tcph->source);
 		dport = bpf_ntohs(tcph->dest);
 		ports = true;
 	} else if (l3.frag != FRAG_LATER && proto == IPPROTO_UDP) {
 		if (parse_udp(&c, data_end, &udph) < 0)
-			return stat_inc(RSTAT_MALFORMED);
+			return pass_counted(RSTAT_MALFORMED);
 		sport = bpf_ntohs(udph->source);
 		dport = bpf_ntohs(udph->dest);
 		ports = true;
@@ -326,7 +321,7 @@ static __always_inline int route(struct __sk_buff *skb, bool egress)
 		struct ipv6hdr *ip6h = l3h;
 
 		if ((void *)(ip6h + 1) > data_end)
-			return stat_inc(RSTAT_MALFORMED);
+			return pass_counted(RSTAT_MALFORMED);
 		k6s.prefixlen = k6d.prefixlen = 8 + 128;
 		k6s.gen = k6d.gen = gen;
 		__builtin_memcpy(k6s.addr, &ip6h->saddr, 16);
@@ -337,7 +332,7 @@ static __always_inline int route(struct __sk_buff *skb, bool egress)
 		struct iphdr *iph = l3h;
 
 		if ((void *)(iph + 1) > data_end)
-			return stat_inc(RSTAT_MALFORMED);
+			return pass_counted(RSTAT_MALFORMED);
 		k4s.prefixlen = k4d.prefixlen = 8 + 32;
 		k4s.gen = k4d.gen = gen;
 		__builtin_memcpy(k4s.addr, &iph->saddr, 4);
@@ -367,18 +362,18 @@ static __always_inline int route(struct __sk_buff *skb, bool egress)
 	m.b[5] = bpf_map_lookup_elem(&dports, &key);
 	for (i = 0; i < 6; i++)
 		if (!m.b[i])
-			return stat_inc(RSTAT_UNMATCHED);
+			return pass_counted(RSTAT_UNMATCHED);
 	slot = first_slot(&m);
 	if (slot < 0)
-		return stat_inc(RSTAT_UNMATCHED);
+		return pass_counted(RSTAT_UNMATCHED);
 	key = gen * ROUTE_MAX_RULES + slot;
 	r = bpf_map_lookup_elem(&rules, &key);
 	if (!r)
-		return stat_inc(RSTAT_UNMATCHED);
+		return pass_counted(RSTAT_UNMATCHED);
 	count_rule(key, skb->len);
 	ret = run_action(skb, r, data, l3h, data_end, v6, egress);
 	if (ret < 0) /* TTL expired: the kernel answers */
-		return stat_inc(RSTAT_TTL_EXPIRED);
+		return pass_counted(RSTAT_TTL_EXPIRED);
 	stat_inc(RSTAT_MATCHED);
 	return ret;
 }

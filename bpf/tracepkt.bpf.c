@@ -21,6 +21,9 @@
 #include "parse.bpf.h"
 #include "tracepkt.h"
 
+#define STATS_MAX STAT_MAX
+#include "stats.bpf.h"
+
 /* Hook properties. */
 #define HF_START (1 << 0) /* an untracked packet may start a trace here */
 #define HF_END (1 << 1) /* the skb is freed here: last hop */
@@ -61,13 +64,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tracepkt_insn);
 } filter_prog SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
 
 /* A copy of the headers, parsed with parse.bpf.h. Only the first
  * TRACEPKT_COPY_BYTES are ever written; the rest lets the verifier bound
@@ -138,14 +134,6 @@ struct hop {
  * each program keeps one branch.
  */
 #define RD(btf, p, f) ((btf) ? (p)->f : BPF_CORE_READ(p, f))
-
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *cnt = bpf_map_lookup_elem(&stats, &idx);
-
-	if (cnt)
-		*cnt += 1; /* per-CPU slot: no other CPU writes it */
-}
 
 /* ---- where the packet is ---- */
 

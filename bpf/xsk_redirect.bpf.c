@@ -11,6 +11,9 @@
 #include "parse.bpf.h"
 #include "xsk.h"
 
+#define STATS_MAX XSK_STAT_MAX
+#include "stats.bpf.h"
+
 /* Knobs, set through the skeleton's rodata before load. */
 const volatile __u32 targ_nfilters = 0; /* 0: steer every frame */
 const volatile struct xsk_filter targ_filters[XSK_MAX_FILTERS] = {};
@@ -22,13 +25,6 @@ struct {
 	__type(value, __u32);
 } xsks SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XSK_STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
-
 /* The fields filters look at; has_* say which the frame carries. */
 struct frame_key {
 	__u16 eth_proto;
@@ -37,14 +33,6 @@ struct frame_key {
 	__u8 has_ip_proto;
 	__u8 has_port;
 };
-
-static __always_inline void count(__u32 stat)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &stat);
-
-	if (v)
-		*v += 1; /* per-CPU slot: no atomic needed */
-}
 
 /* The L4 "port": destination port, ICMP type. Fragments have none. */
 static __always_inline void l4_key(struct hdr_cursor *c, void *data_end,
@@ -147,12 +135,12 @@ int xdp_to_xsk(struct xdp_md *ctx)
 	long act;
 
 	if (targ_nfilters && !selected(ctx)) {
-		count(XSK_STAT_PASSED);
+		stat_inc(XSK_STAT_PASSED);
 		return XDP_PASS;
 	}
 	/* The low bits of flags are the action when the slot is empty. */
 	act = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
-	count(act == XDP_REDIRECT ? XSK_STAT_STEERED : XSK_STAT_NO_SOCKET);
+	stat_inc(act == XDP_REDIRECT ? XSK_STAT_STEERED : XSK_STAT_NO_SOCKET);
 	return act;
 }
 
