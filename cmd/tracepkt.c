@@ -88,19 +88,11 @@ struct run {
 	int out_err; /* first error writing stdout */
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static int on_hop(const struct sf_tracepkt_hop *h, void *ctx)
 {
 	struct run *r = ctx;
 
-	r->last_hop_ns = mono_ns();
+	r->last_hop_ns = sf_clock_ns(CLOCK_MONOTONIC);
 	if (h->end)
 		r->ended++;
 	if (r->summary)
@@ -301,7 +293,7 @@ static int trace_loop(struct sf_tracepkt *tp, struct run *r)
 		r->cfg->duration ?
 			r->start_ns + r->cfg->duration * 1000000000ULL :
 			UINT64_MAX;
-	uint64_t now = mono_ns();
+	uint64_t now = sf_clock_ns(CLOCK_MONOTONIC);
 	int n, timeout;
 
 	while (!sf_exiting && now < deadline && !count_done(tp, r, now)) {
@@ -313,7 +305,7 @@ static int trace_loop(struct sf_tracepkt *tp, struct run *r)
 			pr_err("reading hops failed: %s\n", strerror(-n));
 			return 1;
 		}
-		now = mono_ns();
+		now = sf_clock_ns(CLOCK_MONOTONIC);
 		if (r->text)
 			sf_hop_text_flush_idle(r->text, now, IDLE_NS);
 		if (fflush(stdout) && !r->out_err)
@@ -370,7 +362,7 @@ static int do_tracepkt(void *arg)
 	tp = sf_tracepkt_open(&opts, &err);
 	if (!tp)
 		return 1;
-	r.start_ns = mono_ns();
+	r.start_ns = sf_clock_ns(CLOCK_MONOTONIC);
 	r.last_hop_ns = r.start_ns;
 	if (cfg->summary)
 		r.summary = sf_tracepkt_summary_new();

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* core.h: libsysflow's internal core: mounts, kernel feature probes,
- * privileges, interfaces and clean shutdown. Every part uses these; none of
- * them prints data to stdout.
+ * privileges, interfaces, clocks and clean shutdown. Every part uses these;
+ * none of them prints data to stdout.
  */
 #ifndef __SYSFLOW_CORE_H
 #define __SYSFLOW_CORE_H
@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <net/if.h>
 #include <sysflow/log.h>
 
@@ -78,6 +79,17 @@ int sf_percpu_sum(int map_fd, uint64_t *out, uint32_t n);
 int sf_iface_index(const char *name, int *ifindex);
 /* Index -> name, or "if<N>" when the interface is gone. */
 const char *sf_iface_name(int ifindex, char buf[IF_NAMESIZE]);
+
+/* ---- clocks ---- */
+
+/* clock_gettime(id) in nanoseconds; every part reads its clocks here. */
+static inline uint64_t sf_clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 
 /* ---- clean shutdown (signal.c) ---- */
 

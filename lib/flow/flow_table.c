@@ -22,19 +22,11 @@ struct fm_entry {
 	uint8_t reason;
 };
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
-
 uint64_t sf_flowmon_now(struct sf_flowmon *fm)
 {
 	if (fm->opts.offline)
 		return fm->offline_now_ns;
-	return clock_ns(CLOCK_MONOTONIC);
+	return sf_clock_ns(CLOCK_MONOTONIC);
 }
 
 /* Offset from the program's clock to the epoch. */
@@ -42,7 +34,7 @@ static int64_t epoch_offset(struct sf_flowmon *fm)
 {
 	if (fm->opts.offline)
 		return 0;
-	return clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	return sf_clock_ns(CLOCK_REALTIME) - sf_clock_ns(CLOCK_MONOTONIC);
 }
 
 void fm_flow_from_map(const struct flowmon_key *key,

@@ -77,14 +77,6 @@ struct agent {
 	int64_t mono_to_real_ns;
 };
 
-static uint64_t now_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* ---- the table-miss policy in force ---- */
 
 static bool connected(const struct agent *a)
@@ -757,7 +749,7 @@ static void fill_file_event(struct agent *a, struct guard_file_event *fe,
 	ev.action = action;
 	ev.reason = reason;
 	ev.pid = fe->pid;
-	ev.time_ns = now_ns(CLOCK_REALTIME);
+	ev.time_ns = sf_clock_ns(CLOCK_REALTIME);
 	if (fe->pi_have & SF_PI_STATUS)
 		ev.uid = fe->pi->uid;
 	if (fe->pi_have & SF_PI_EXE)
@@ -1142,7 +1134,8 @@ int sf_agent_run(const struct sf_agent_opts *o)
 		err = -ENOMEM;
 		goto out;
 	}
-	a->mono_to_real_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
+	a->mono_to_real_ns =
+		sf_clock_ns(CLOCK_REALTIME) - sf_clock_ns(CLOCK_MONOTONIC);
 	read_host_identity(a);
 	if (o->tls_cert || o->tls_key || o->tls_ca) {
 		a->tls = sf_tls_new(&(struct sf_tls_opts){ o->tls_cert,

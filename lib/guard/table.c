@@ -97,14 +97,6 @@ static uint64_t fnv(const void *p, size_t n)
 	return h;
 }
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* ---- masks ---- */
 
 /* Tell the hooks which subject fields some mask compares. A field is
@@ -862,7 +854,7 @@ static int rule_insert(struct guard_table *t, const struct sfp_flow_mod *fm,
 	r->fm = *fm;
 	r->fm.command = SFP_FM_ADD;
 	r->installed_ms = sf_now_ms();
-	r->installed_real_ns = installed_real_ns ?: realtime_ns();
+	r->installed_real_ns = installed_real_ns ?: sf_clock_ns(CLOCK_REALTIME);
 	r->kflags = action_kflags(fm);
 	r->kernel = rule_is_kernel(t, r);
 	r->file = rule_file(t, r);
@@ -1007,7 +999,8 @@ uint64_t guard_rule_hits(struct guard_table *t, const struct guard_rule *r)
 uint32_t guard_rule_duration(const struct guard_rule *r, uint64_t now_ms)
 {
 	(void)now_ms;
-	return (realtime_ns() - r->installed_real_ns) / 1000000000ULL;
+	return (sf_clock_ns(CLOCK_REALTIME) - r->installed_real_ns) /
+	       1000000000ULL;
 }
 
 static uint64_t last_activity_ms(struct guard_table *t, struct guard_rule *r)

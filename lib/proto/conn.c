@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sysflow/log.h>
+#include "core/core.h"
 #include "conn.h"
 
 struct sf_tls {
@@ -27,10 +28,7 @@ struct sf_tls {
 
 uint64_t sf_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+	return sf_clock_ns(CLOCK_MONOTONIC) / 1000000;
 }
 
 static const char *ssl_err(void)

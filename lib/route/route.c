@@ -26,14 +26,6 @@ static const char *pin_dir(const struct sf_route_opts *opts)
 	return opts && opts->pin_dir ? opts->pin_dir : SF_ROUTE_PIN_DIR;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* One apply, update or del at a time per pin directory. */
 static int lock_dir(const char *dir, bool create)
 {
@@ -298,7 +290,7 @@ static int load_and_fill(struct route_bpf **skel, struct rt_maps *m,
 	err = skel_maps(s, m) ?: rt_compile(cfg, &t);
 	err = err ?: rt_maps_write_gen(m, 0, t);
 	st.nrules[0] = cfg->nrules;
-	st.applied_ns = st.updated_ns = now_ns();
+	st.applied_ns = st.updated_ns = sf_clock_ns(CLOCK_REALTIME);
 	if (!err &&
 	    (bpf_map_update_elem(m->fd[RT_MAP_ACTIVE], &zero, &zero, BPF_ANY) ||
 	     rt_maps_set_state(m, &st)))
@@ -446,7 +438,7 @@ int sf_route_update(const struct sf_route_config *cfg,
 	carry_counters(&m, old, st.nrules[old], gen, cfg->nrules);
 	st.nrules[gen] = cfg->nrules;
 	st.updates++;
-	st.updated_ns = now_ns();
+	st.updated_ns = sf_clock_ns(CLOCK_REALTIME);
 	err = rt_maps_set_state(&m, &st) ?: rt_maps_clear_gen(&m, old);
 	if (!err)
 		pr_info("updated to %d rules from %s (generation %u)\n",

@@ -350,14 +350,6 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int64_t boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 /* Deliver events older than the watermark (all of them when flush). */
 static void deliver(struct tel_capture *c, int64_t watermark, bool flush)
 {
@@ -386,7 +378,8 @@ int tel_capture_poll(struct tel_capture *c, int timeout_ms)
 	if (!poll_ok(n))
 		return n;
 	if (!c->exhausted) {
-		start = boot_ns(); /* all stamped before is now in the buffers */
+		/* all stamped before is now in the buffers */
+		start = sf_clock_ns(CLOCK_BOOTTIME);
 		n = ring_buffer__consume(c->rb);
 		if (!poll_ok(n))
 			return n;

@@ -192,11 +192,7 @@ static int module_checks(struct sysflow_error *err)
 
 static int64_t boot_offset(void)
 {
-	struct timespec r, b;
-
-	clock_gettime(CLOCK_REALTIME, &r);
-	clock_gettime(CLOCK_BOOTTIME, &b);
-	return (r.tv_sec - b.tv_sec) * NSEC_PER_SEC + (r.tv_nsec - b.tv_nsec);
+	return sf_clock_ns(CLOCK_REALTIME) - sf_clock_ns(CLOCK_BOOTTIME);
 }
 
 struct sysflow_driver *sysflow_driver_create(const struct sysflow_config *cfg,

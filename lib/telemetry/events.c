@@ -13,10 +13,7 @@
 
 int64_t tel_now_ns(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return t.tv_sec * NSEC_PER_SEC + t.tv_nsec;
+	return sf_clock_ns(CLOCK_REALTIME);
 }
 
 int64_t tel_ts(struct tel_driver *d, uint64_t boot_ns)

@@ -239,20 +239,13 @@ unsigned int sf_xsk_complete(struct sf_xsk *x)
 	return x->tx_in_flight;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
-}
-
 unsigned int sf_xsk_flush(struct sf_xsk *x, int timeout_ms)
 {
-	uint64_t end = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	uint64_t end = sf_clock_ns(CLOCK_MONOTONIC) +
+		       (timeout_ms > 0 ? timeout_ms : 0) * 1000000ULL;
 	struct pollfd p = { .fd = x->fd, .events = POLLOUT };
 
-	while (sf_xsk_complete(x) && now_ms() < end)
+	while (sf_xsk_complete(x) && sf_clock_ns(CLOCK_MONOTONIC) < end)
 		poll(&p, 1, 1);
 	return x->tx_in_flight;
 }
