@@ -84,14 +84,6 @@ static void iso_time(int64_t ns, char *out, size_t len)
 		snprintf(out + n, len - n, ".%06ld", us);
 }
 
-static void ip_str(int version, const uint8_t *a, char *out, size_t len)
-{
-	if (version == 4)
-		snprintf(out, len, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-	else if (!inet_ntop(AF_INET6, a, out, len))
-		snprintf(out, len, "?");
-}
-
 static void set(json_t *o, const char *k, json_t *v)
 {
 	json_object_set_new(o, k, v ? v : json_null());
@@ -153,7 +145,8 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 		   rec->type == SYSFLOW_REC_FILE_EVENT;
 	int64_t ts, end = 0, tid = 0;
 	int32_t ops, ret = 0;
-	char buf[512], sip[64], dip[64];
+	char buf[512], sbuf[INET6_ADDRSTRLEN], dbuf[INET6_ADDRSTRLEN];
+	const char *sip = "", *dip = "";
 	const struct sysflow_header *h = &d->out.hdr;
 	json_t *o = json_object();
 
@@ -215,11 +208,11 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 	set(o, "net.sport", is_nf ? json_integer(nf->sport) : NULL);
 	set(o, "net.dport", is_nf ? json_integer(nf->dport) : NULL);
 	if (is_nf) {
-		ip_str(nf->ip_version, nf->saddr, sip, sizeof(sip));
-		ip_str(nf->ip_version, nf->daddr, dip, sizeof(dip));
+		sip = sf_ip_str(nf->ip_version, nf->saddr, sbuf, sizeof(sbuf));
+		dip = sf_ip_str(nf->ip_version, nf->daddr, dbuf, sizeof(dbuf));
 	}
-	set(o, "net.sip", str(is_nf ? sip : ""));
-	set(o, "net.dip", str(is_nf ? dip : ""));
+	set(o, "net.sip", str(sip));
+	set(o, "net.dip", str(dip));
 	if (is_nf)
 		snprintf(buf, sizeof(buf), "%s:%d-%s:%d", sip, nf->sport, dip,
 			 nf->dport);
