@@ -79,6 +79,12 @@ int sf_percpu_sum(int map_fd, uint64_t *out, uint32_t n);
 int sf_iface_index(const char *name, int *ifindex);
 /* Index -> name, or "if<N>" when the interface is gone. */
 const char *sf_iface_name(int ifindex, char buf[IF_NAMESIZE]);
+/* The XDP program on ifindex: its id, 0 when there is none. name gets its
+ * name, "" when it cannot be read (that needs CAP_SYS_ADMIN); mode, unless
+ * NULL, how it is attached (XDP_ATTACHED_*). With a program in each mode,
+ * the driver one.
+ */
+uint32_t sf_iface_xdp_prog(int ifindex, char *name, size_t len, uint8_t *mode);
 
 /* ---- clocks ---- */
 

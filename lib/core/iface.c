@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* iface.c: interface lookups with errors that name the interface. */
+/* iface.c: interface lookups with errors that name the interface, and the
+ * XDP program an interface holds.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "core.h"
 
 int sf_iface_index(const char *name, int *ifindex)
@@ -28,4 +34,26 @@ const char *sf_iface_name(int ifindex, char buf[IF_NAMESIZE])
 		return buf;
 	snprintf(buf, IF_NAMESIZE, "if%d", ifindex);
 	return buf;
+}
+
+uint32_t sf_iface_xdp_prog(int ifindex, char *name, size_t len, uint8_t *mode)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info), id;
+	int fd;
+
+	name[0] = 0;
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return 0;
+	if (mode)
+		*mode = q.attach_mode;
+	id = q.prog_id ?: q.drv_prog_id ?: q.skb_prog_id;
+	fd = id ? bpf_prog_get_fd_by_id(id) : -1; /* needs CAP_SYS_ADMIN */
+	if (fd < 0)
+		return id;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		snprintf(name, len, "%s", info.name);
+	close(fd);
+	return id;
 }

@@ -298,21 +298,6 @@ struct sf_flowmon *sf_flowmon_open(const struct sf_flowmon_opts *opts, int *err)
 
 /* ---- attach ---- */
 
-static const char *prog_name_by_id(__u32 id, char *buf, size_t len)
-{
-	struct bpf_prog_info info = {};
-	__u32 info_len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id);
-
-	snprintf(buf, len, "?");
-	if (fd < 0)
-		return buf;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
-		snprintf(buf, len, "%s", info.name);
-	close(fd);
-	return buf;
-}
-
 static bool prog_is_ours(const char *name)
 {
 	return !strcmp(name, "xdp_flowmon") || !strcmp(name, "flowmon_start");
@@ -323,17 +308,15 @@ static bool prog_is_ours(const char *name)
  */
 static int clear_existing(const char *ifname, int ifindex, bool force)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	char name[BPF_OBJ_NAME_LEN];
-	__u32 id;
+	uint8_t mode;
+	uint32_t id = sf_iface_xdp_prog(ifindex, name, sizeof(name), &mode);
 	int err;
 
-	if (bpf_xdp_query(ifindex, 0, &q))
-		return 0;
-	id = q.prog_id ?: q.skb_prog_id ?: q.drv_prog_id;
 	if (!id)
 		return 0;
-	prog_name_by_id(id, name, sizeof(name));
+	if (!name[0])
+		snprintf(name, sizeof(name), "?");
 	if (!force && !prog_is_ours(name)) {
 		pr_err("interface %s already has XDP program '%s' (id %u) "
 		       "attached; use --force to replace it\n",
@@ -343,9 +326,8 @@ static int clear_existing(const char *ifname, int ifindex, bool force)
 	pr_info("replacing %s XDP program '%s' (id %u) on %s\n",
 		force ? "existing" : "stale", name, id, ifname);
 	err = bpf_xdp_detach(ifindex,
-			     q.attach_mode == XDP_ATTACHED_SKB ?
-				     XDP_FLAGS_SKB_MODE :
-				     XDP_FLAGS_DRV_MODE,
+			     mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
+							XDP_FLAGS_DRV_MODE,
 			     NULL);
 	if (err)
 		pr_err("cannot detach XDP program '%s' from %s: %s (is it "

@@ -96,32 +96,16 @@ static void convert_filters(const struct sf_xsk_opts *o, struct xsk_filter *out,
 	*n = o->n_filters;
 }
 
-static const char *prog_name_by_id(__u32 id, char *buf, size_t len)
-{
-	struct bpf_prog_info info = {};
-	__u32 info_len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id); /* needs CAP_SYS_ADMIN */
-
-	snprintf(buf, len, "id %u", id);
-	if (fd < 0)
-		return buf;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
-		snprintf(buf, len, "'%s' (id %u)", info.name, id);
-	close(fd);
-	return buf;
-}
-
 static void explain_busy(const char *who, const char *ifname, int ifindex)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	char name[BPF_OBJ_NAME_LEN + 16] = "?";
-	__u32 id = 0;
+	char prog[BPF_OBJ_NAME_LEN], name[BPF_OBJ_NAME_LEN + 16] = "?";
+	uint32_t id = sf_iface_xdp_prog(ifindex, prog, sizeof(prog), NULL);
 
-	if (!bpf_xdp_query(ifindex, 0, &q))
-		id = q.prog_id ?: q.drv_prog_id ?: q.skb_prog_id;
-	if (id)
-		prog_name_by_id(id, name, sizeof(name));
-	if (strstr(name, PROG_NAME))
+	if (id && prog[0])
+		snprintf(name, sizeof(name), "'%s' (id %u)", prog, id);
+	else if (id)
+		snprintf(name, sizeof(name), "id %u", id);
+	if (strstr(prog, PROG_NAME))
 		pr_err("%s: %s already has XDP program %s from another "
 		       "process; open every queue of an interface from one "
 		       "process\n",

@@ -214,6 +214,9 @@ static void test_iface(void **state)
 	assert_int_equal(sf_iface_index("much-too-long-interface-name", &idx),
 			 -EINVAL);
 	assert_string_equal(sf_iface_name(987654, name), "if987654");
+	strcpy(name, "x");
+	assert_int_equal(sf_iface_xdp_prog(idx, name, sizeof(name), NULL), 0);
+	assert_string_equal(name, ""); /* lo: no XDP program */
 }
 
 static volatile sig_atomic_t hook_runs;
