@@ -821,6 +821,18 @@ test_sigint_during_start() {
 		fail "stopped before it started, so nothing was tested: $(cat "$TMP/c.err")"
 }
 
+# --duration ends the run by itself (SIGALRM) as Ctrl-C would: exit 0 with
+# the statistics of a clean stop, neither killed by the signal nor hung.
+test_duration() {
+	local rc=0
+	timeout -k 5 90 "$SYSFLOW" collect -j -o "$TMP/d.json" --mode nofiles \
+		--duration 1 --stats 2>"$TMP/d.err" || rc=$?
+	assert_eq "$rc" 0 "exit code after --duration (124: still running)"
+	grep -q "Tracing processes" "$TMP/d.err" || fail "never started: $(cat "$TMP/d.err")"
+	grep -q "^syscalls [0-9]*, events sent" "$TMP/d.err" ||
+		fail "no statistics at exit: $(tail -5 "$TMP/d.err")"
+}
+
 test_errors() {
 	local rc=0
 	"$SYSFLOW" collect -w /proc/sysflow-no-such-dir/ >"$TMP/o" 2>"$TMP/e" || rc=$?
