@@ -443,6 +443,13 @@ void sfp_buf_consume(struct sfp_buf *b, size_t n);
 /* ---- encoding: append one whole message to out; 0 or -ENOMEM/-EINVAL ---- */
 
 int sfp_encode(struct sfp_buf *out, const struct sfp_msg *m);
+/* Fill m as a header-only message (a HELLO says which versions and
+ * features this code speaks) or as the ERROR reply (offending cut to
+ * SFP_ERROR_DATA bytes); the encoders below and a session's send use them.
+ */
+void sfp_msg_simple(struct sfp_msg *m, uint8_t type, uint32_t xid);
+void sfp_msg_error(struct sfp_msg *m, uint32_t xid, uint16_t type,
+		   uint16_t code, const void *offending, size_t len);
 /* Shorthands for header-only messages and the ERROR reply. */
 int sfp_encode_simple(struct sfp_buf *out, uint8_t type, uint32_t xid);
 int sfp_encode_error(struct sfp_buf *out, uint32_t xid, uint16_t type,

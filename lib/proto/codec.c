@@ -835,27 +835,40 @@ int sfp_encode(struct sfp_buf *out, const struct sfp_msg *m)
 	return 0;
 }
 
+void sfp_msg_simple(struct sfp_msg *m, uint8_t type, uint32_t xid)
+{
+	*m = (struct sfp_msg){ .h = { .type = type, .xid = xid } };
+	if (type == SFP_HELLO) {
+		m->hello_versions = SFP_VERSIONS_SUPPORTED;
+		m->hello_features = SFP_HELLO_FEATURES;
+	}
+}
+
+void sfp_msg_error(struct sfp_msg *m, uint32_t xid, uint16_t type,
+		   uint16_t code, const void *offending, size_t len)
+{
+	sfp_msg_simple(m, SFP_ERROR, xid);
+	m->error.type = type;
+	m->error.code = code;
+	m->error.data_len = len < SFP_ERROR_DATA ? len : SFP_ERROR_DATA;
+	if (offending && m->error.data_len)
+		memcpy(m->error.data, offending, m->error.data_len);
+}
+
 int sfp_encode_simple(struct sfp_buf *out, uint8_t type, uint32_t xid)
 {
-	struct sfp_msg m = { .h = { .type = type, .xid = xid } };
+	struct sfp_msg m;
 
-	if (type == SFP_HELLO) {
-		m.hello_versions = SFP_VERSIONS_SUPPORTED;
-		m.hello_features = SFP_HELLO_FEATURES;
-	}
+	sfp_msg_simple(&m, type, xid);
 	return sfp_encode(out, &m);
 }
 
 int sfp_encode_error(struct sfp_buf *out, uint32_t xid, uint16_t type,
 		     uint16_t code, const void *offending, size_t len)
 {
-	struct sfp_msg m = { .h = { .type = SFP_ERROR, .xid = xid } };
+	struct sfp_msg m;
 
-	m.error.type = type;
-	m.error.code = code;
-	m.error.data_len = len < SFP_ERROR_DATA ? len : SFP_ERROR_DATA;
-	if (offending && m.error.data_len)
-		memcpy(m.error.data, offending, m.error.data_len);
+	sfp_msg_error(&m, xid, type, code, offending, len);
 	return sfp_encode(out, &m);
 }
 

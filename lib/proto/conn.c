@@ -277,25 +277,19 @@ int64_t sf_conn_send(struct sf_conn *c, struct sfp_msg *m)
 
 int sf_conn_send_simple(struct sf_conn *c, uint8_t type, uint32_t xid)
 {
-	struct sfp_msg m = { .h = { .type = type, .xid = xid } };
+	struct sfp_msg m;
 
-	if (type == SFP_HELLO) {
-		m.hello_versions = SFP_VERSIONS_SUPPORTED;
-		m.hello_features = SFP_HELLO_FEATURES;
-	}
+	sfp_msg_simple(&m, type, xid);
 	return sf_conn_send(c, &m) < 0 ? -EIO : 0;
 }
 
 int sf_conn_send_error(struct sf_conn *c, uint32_t xid, int sfp_err,
 		       const void *offending, size_t len)
 {
-	struct sfp_msg m = { .h = { .type = SFP_ERROR, .xid = xid } };
+	struct sfp_msg m;
 
-	m.error.type = SFP_ERR_TYPE(sfp_err);
-	m.error.code = SFP_ERR_CODE(sfp_err);
-	m.error.data_len = len < SFP_ERROR_DATA ? len : SFP_ERROR_DATA;
-	if (offending)
-		memcpy(m.error.data, offending, m.error.data_len);
+	sfp_msg_error(&m, xid, SFP_ERR_TYPE(sfp_err), SFP_ERR_CODE(sfp_err),
+		      offending, len);
 	return sf_conn_send(c, &m) < 0 ? -EIO : 0;
 }
 

@@ -77,6 +77,7 @@ static void test_hello_and_simple(void **state)
 					 SFP_BARRIER_REQUEST,
 					 SFP_BARRIER_REPLY };
 	struct sfp_msg m = { .h = { .type = SFP_HELLO, .xid = 7 } }, out;
+	uint8_t raw[SFP_ERROR_DATA + 8];
 	struct sfp_buf b;
 
 	(void)state;
@@ -92,6 +93,17 @@ static void test_hello_and_simple(void **state)
 		assert_int_equal(b.len, 12);
 		sfp_buf_free(&b);
 	}
+	/* the builders both encoders and sessions use */
+	sfp_msg_simple(&m, SFP_HELLO, 9);
+	assert_int_equal(m.h.xid, 9);
+	assert_int_equal(m.hello_versions, SFP_VERSIONS_SUPPORTED);
+	assert_int_equal(m.hello_features, SFP_HELLO_FEATURES);
+	memset(raw, 0x5a, sizeof(raw));
+	sfp_msg_error(&m, 3, SFP_ET_BAD_REQUEST, SFP_EC_BAD_TYPE, raw,
+		      sizeof(raw));
+	assert_int_equal(m.h.type, SFP_ERROR);
+	assert_int_equal(m.error.data_len, SFP_ERROR_DATA);
+	assert_int_equal(m.error.data[SFP_ERROR_DATA - 1], 0x5a);
 }
 
 static void test_features(void **state)
