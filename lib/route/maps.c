@@ -48,6 +48,17 @@ int rt_maps_open(struct rt_maps *m, const char *dir)
 	return 0;
 }
 
+void rt_maps_explain_open(const char *dir, int err)
+{
+	if (err == -ENOENT)
+		pr_err("no route rules are applied in %s (nothing pinned "
+		       "there; see --pin-dir)\n",
+		       dir);
+	else
+		pr_err("cannot open the route maps pinned in %s: %s\n", dir,
+		       strerror(-err));
+}
+
 void rt_maps_close(struct rt_maps *m)
 {
 	for (int i = 0; i < RT_MAP_MAX; i++) {

@@ -21,7 +21,7 @@ _Static_assert(ROUTE_MAX_ATTACH ==
 		       ARRAY_SIZE(((struct sf_route_status *)0)->hooks),
 	       "sf_route_status.hooks must hold every attachment");
 
-static const char *pin_dir(const struct sf_route_opts *opts)
+const char *rt_pin_dir(const struct sf_route_opts *opts)
 {
 	return opts && opts->pin_dir ? opts->pin_dir : SF_ROUTE_PIN_DIR;
 }
@@ -39,12 +39,7 @@ static int lock_dir(const char *dir, bool create)
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		if (err == -ENOENT)
-			pr_err("no route rules are applied in %s (nothing "
-			       "pinned there; see --pin-dir)\n",
-			       dir);
-		else
-			pr_err("cannot open %s: %s\n", dir, strerror(-err));
+		rt_maps_explain_open(dir, err);
 		return err;
 	}
 	if (flock(fd, LOCK_EX)) {
@@ -66,15 +61,8 @@ static int open_instance(struct rt_maps *m, const char *dir)
 	struct route_state st;
 	int err = rt_maps_open(m, dir);
 
-	if (err == -ENOENT) {
-		pr_err("no route rules are applied in %s (nothing pinned "
-		       "there; see --pin-dir)\n",
-		       dir);
-		return err;
-	}
 	if (err) {
-		pr_err("cannot open the route maps pinned in %s: %s\n", dir,
-		       strerror(-err));
+		rt_maps_explain_open(dir, err);
 		return err;
 	}
 	err = rt_maps_get_state(m, &st);
@@ -302,7 +290,7 @@ static int load_and_fill(struct route_bpf **skel, struct rt_maps *m,
 int sf_route_apply(const struct sf_route_config *cfg,
 		   const struct sf_route_opts *opts)
 {
-	const char *dir = pin_dir(opts);
+	const char *dir = rt_pin_dir(opts);
 	struct route_bpf *skel = NULL;
 	struct rt_maps m = {};
 	char path[PATH_MAX];
@@ -405,7 +393,7 @@ static void carry_counters(struct rt_maps *m, uint32_t old, uint32_t nold,
 int sf_route_update(const struct sf_route_config *cfg,
 		    const struct sf_route_opts *opts)
 {
-	const char *dir = pin_dir(opts);
+	const char *dir = rt_pin_dir(opts);
 	struct rt_tables *t = NULL;
 	struct route_state st;
 	struct rt_maps m = {};
@@ -455,7 +443,7 @@ unlock:
 
 int sf_route_del(const struct sf_route_opts *opts)
 {
-	const char *dir = pin_dir(opts);
+	const char *dir = rt_pin_dir(opts);
 	char path[PATH_MAX];
 	int lock, fd, err = 0;
 

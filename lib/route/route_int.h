@@ -159,8 +159,16 @@ struct rt_maps {
 	int ncpus;
 };
 
+/* Where the instance is pinned: opts->pin_dir or SF_ROUTE_PIN_DIR
+ * (route.c).
+ */
+const char *rt_pin_dir(const struct sf_route_opts *opts);
 /* Open every pinned map of the instance in dir; -ENOENT if none. */
 int rt_maps_open(struct rt_maps *m, const char *dir);
+/* Say why dir or its maps could not be opened: err -ENOENT is "no route
+ * rules are applied in dir".
+ */
+void rt_maps_explain_open(const char *dir, int err);
 void rt_maps_close(struct rt_maps *m);
 
 /* Write generation gen: remove whatever it held, then fill it from t. */

@@ -112,8 +112,7 @@ static int walk_rules(struct rt_maps *m, uint32_t gen, uint32_t n,
 int sf_route_show(const struct sf_route_opts *opts, struct sf_route_status *st,
 		  sf_route_rule_cb cb, void *ctx)
 {
-	const char *dir = opts && opts->pin_dir ? opts->pin_dir :
-						  SF_ROUTE_PIN_DIR;
+	const char *dir = rt_pin_dir(opts);
 	struct route_state rs;
 	struct rt_maps m;
 	int lock, err;
@@ -127,13 +126,7 @@ int sf_route_show(const struct sf_route_opts *opts, struct sf_route_status *st,
 	if (err) {
 		if (lock >= 0)
 			close(lock);
-		if (err == -ENOENT)
-			pr_err("no route rules are applied in %s (nothing "
-			       "pinned there; see --pin-dir)\n",
-			       dir);
-		else
-			pr_err("cannot open the route maps in %s: %s\n", dir,
-			       strerror(-err));
+		rt_maps_explain_open(dir, err);
 		return err;
 	}
 	err = rt_maps_get_state(&m, &rs)		      ?:
