@@ -38,8 +38,12 @@ int sf_procinfo_exe(pid_t pid, char *out, size_t len)
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, out, len - 1);
 	if (n < 0) {
+		int err = errno;
+
 		out[0] = 0;
-		return errno == ENOENT && access(path + 0, F_OK) ? -ESRCH : 0;
+		/* a kernel thread has a /proc entry but no exe to read */
+		snprintf(path, sizeof(path), "/proc/%d", pid);
+		return err == ENOENT && access(path, F_OK) ? -ESRCH : 0;
 	}
 	out[n] = 0;
 	return 0;

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -82,11 +83,29 @@ static void test_read_self(void **state)
 	free(pi);
 }
 
+/* A kernel thread (kthreadd, pid 2 on a host) is alive with no exe. */
+static void test_kernel_thread_exe(void **state)
+{
+	char comm[32] = "", exe[64] = "x";
+	FILE *f = fopen("/proc/2/comm", "re");
+
+	(void)state;
+	if (!f || !fgets(comm, sizeof(comm), f) || strcmp(comm, "kthreadd\n")) {
+		if (f)
+			fclose(f);
+		skip(); /* in a pid namespace pid 2 is not kthreadd */
+	}
+	fclose(f);
+	assert_int_equal(sf_procinfo_exe(2, exe, sizeof(exe)), 0);
+	assert_string_equal(exe, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_container_ids),
 		cmocka_unit_test(test_read_self),
+		cmocka_unit_test(test_kernel_thread_exe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
