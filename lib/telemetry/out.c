@@ -287,18 +287,18 @@ static void file_close(struct tel_out *o)
 /* A full disk at start is an error that stops the collector. */
 static int file_start(struct tel_out *o, struct sysflow_error *err)
 {
-	uint64_t lost;
 	int e;
 
 	tel_avro_file_flush(o->file); /* readers see a complete file header */
 	e = tel_avro_file_error(o->file);
-	if (!e)
+	if (!e) {
+		pr_info("writing SysFlow to %s\n", o->filename);
 		return 0;
+	}
 	tel_set_error(err, SYSFLOW_ERROR_READING_FILESYSTEM,
 		      "cannot write SysFlow file %s: %s", o->filename,
 		      strerror(e));
-	lost = tel_avro_file_close(o->file, &e);
-	(void)lost; /* nothing was collected yet */
+	tel_avro_file_close(o->file, &e); /* nothing collected yet */
 	o->file = NULL;
 	return -EIO;
 }
@@ -339,7 +339,6 @@ int tel_out_open(struct tel_driver *d, struct sysflow_error *err)
 				       o->filename, sizeof(o->filename), err);
 		if (e)
 			return e;
-		pr_info("writing SysFlow to %s\n", o->filename);
 	} else if (c->socket_path) {
 		snprintf(o->filename, sizeof(o->filename), "%s",
 			 c->socket_path);

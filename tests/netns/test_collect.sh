@@ -819,7 +819,7 @@ test_overflow() {
 # tiny_fs: a small tmpfs of this test's own at $TMP/tiny, unmounted on exit.
 tiny_fs() {
 	mkdir "$TMP/tiny"
-	mount -t tmpfs -o size=1m "sft$$-tiny" "$TMP/tiny"
+	mount -t tmpfs -o size=16m "sft$$-tiny" "$TMP/tiny"
 	on_exit umount -l "$TMP/tiny"
 }
 
