@@ -375,6 +375,7 @@ struct tel_avro_file {
 	char *buf; /* bytes libavro wrote, not yet in the file */
 	size_t len, cap;
 	off_t good; /* file size: header and complete blocks */
+	uint64_t on_disk; /* records in the file */
 	uint64_t in_buf; /* records whose block is in buf */
 	uint64_t in_block; /* records in libavro's open block */
 	int err; /* errno of the write that failed; 0: none */
@@ -433,6 +434,7 @@ static int write_out(struct tel_avro_file *f)
 	}
 	f->good += f->len;
 	f->len = 0;
+	f->on_disk += f->in_buf;
 	f->in_buf = 0;
 	f->err = 0;
 	return 0;
@@ -559,7 +561,7 @@ uint64_t tel_avro_file_close(struct tel_avro_file *f, int *err)
 		*err = f->err;
 		lost = f->in_buf;
 	}
-	if (!f->good) /* not even the header: no file rather than a bad one */
+	if (!f->on_disk) /* no file rather than one without a record */
 		unlink(f->path);
 	file_free(f);
 	return lost;

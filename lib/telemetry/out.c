@@ -386,14 +386,14 @@ int tel_out_rotate(struct tel_driver *d, time_t now)
 			pr_debug("%s\n", err.message);
 			sf_outerr_fail(&o->file_err, FILE_WHAT, o->filename, -e,
 				       0);
-		} else {
-			pr_info("rotated to %s\n", o->filename);
 		}
 	}
 	write_header(d, true, true);
 	if (o->file) {
 		tel_avro_file_flush(o->file);
 		file_check(o);
+		if (!tel_avro_file_error(o->file))
+			pr_info("rotated to %s\n", o->filename);
 	}
 	tel_tables_gc(d);
 	return 0;

@@ -379,7 +379,7 @@ int tel_avro_file_flush(struct tel_avro_file *f);
 int tel_avro_file_error(const struct tel_avro_file *f);
 /* Write what is left and close. Returns the records that did not reach
  * the file (err: why); the file keeps its complete blocks, and a file
- * without even its header is removed.
+ * without a record is removed.
  */
 uint64_t tel_avro_file_close(struct tel_avro_file *f, int *err);
 const char *tel_state_name(int state); /* "CREATED", ... */

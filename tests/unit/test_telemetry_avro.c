@@ -299,12 +299,16 @@ static void test_container_file(void **state)
 	snprintf(spec, sizeof(spec), "%s/pre", dir);
 	assert_int_equal(tel_avro_file_open(&af, f->a, spec, 1700000000, path,
 					    sizeof(path), &err), 0);
+	assert_int_equal(tel_avro_file_append(af), 0);
 	tel_avro_file_close(af, &e);
 	assert_int_equal(tel_avro_file_open(&af, f->a, spec, 1700000000, path,
 					    sizeof(path), &err), 0);
 	tel_avro_file_close(af, &e);
 	snprintf(spec, sizeof(spec), "%s/pre.1700000000.1", dir);
 	assert_string_equal(path, spec);
+	assert_int_equal(access(path, F_OK), -1); /* no record: removed */
+	snprintf(spec, sizeof(spec), "%s/pre.1700000000", dir);
+	assert_int_equal(access(spec, F_OK), 0);
 	assert_int_not_equal(tel_avro_file_open(&af, f->a, "/proc/nope/", 1, path,
 						sizeof(path), &err), 0);
 	assert_int_equal(err.code, SYSFLOW_ERROR_READING_FILESYSTEM);
