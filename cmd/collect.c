@@ -151,17 +151,44 @@ static void print_stats(struct sysflow_driver *d, FILE *out)
 	}
 	fprintf(out,
 		"records %llu, events read %llu, filtered out %llu, IPv6 "
-		"flows not in Avro %llu,\n  output errors %llu, socket "
-		"reconnects %llu, table full %llu, strings cut %llu\n",
+		"flows not in Avro %llu,\n  records not written %llu (file "
+		"%llu, socket %llu, JSON %llu), socket reconnects %llu,\n  "
+		"table full %llu, strings cut %llu\n",
 		(unsigned long long)s->records,
 		(unsigned long long)s->events_received,
 		(unsigned long long)s->filtered_out,
 		(unsigned long long)s->ipv6_skipped,
 		(unsigned long long)s->output_errors,
+		(unsigned long long)s->file_not_written,
+		(unsigned long long)s->socket_not_written,
+		(unsigned long long)s->json_not_written,
 		(unsigned long long)s->socket_reconnects,
 		(unsigned long long)t->table_full,
 		(unsigned long long)t->truncated);
 	free(s);
+}
+
+/* Records a file output (-w, -o) could not take make the exit status 1:
+ * collected data was lost, though the collector kept running.
+ */
+static int check_lost(struct sysflow_driver *d)
+{
+	struct sysflow_stats *s = calloc(1, sizeof(*s));
+	unsigned long long f, j;
+
+	if (!s || sysflow_driver_get_stats(d, s)) {
+		free(s);
+		return 0;
+	}
+	f = s->file_not_written;
+	j = s->json_not_written;
+	free(s);
+	if (!f && !j)
+		return 0;
+	pr_err("records not written: %llu to the SysFlow file, %llu as JSON "
+	       "lines (see the errors above)\n",
+	       f, j);
+	return 1;
 }
 
 static void to_config(const struct collect_cfg *c, struct sysflow_config *s)
@@ -239,6 +266,8 @@ static int do_collect(void *arg)
 		pr_err("%s (%s)\n", err.message, sysflow_error_name(err.code));
 	if (cfg->stats)
 		print_stats(running, stderr);
+	if (!rc)
+		rc = check_lost(running);
 	sysflow_driver_destroy(running);
 	running = NULL;
 out:

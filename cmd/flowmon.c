@@ -13,6 +13,7 @@
 #include "core/core.h"
 #include "export/ipfix.h"
 #include "export/json.h"
+#include "export/outerr.h"
 #include "export/rotfile.h"
 #include "flow/flow_json.h"
 #include "cmds.h"
@@ -130,26 +131,39 @@ struct flow_out {
 	bool to_files;
 	struct sf_rotfile files;
 	struct sf_ipfix *ipfix;
-	uint64_t write_errors;
+	uint64_t write_errors; /* -j to stdout */
+	struct sf_outerr files_err; /* -O: full disk, ... */
 };
+
+/* A line to the file of this hour; while writes fail, tried once a second
+ * and counted (lib/export/outerr.c).
+ */
+static void out_file(struct flow_out *o, const struct sf_flow *f)
+{
+	time_t now = time(NULL);
+	FILE *file;
+	int err;
+
+	if (sf_outerr_wait(&o->files_err, now)) {
+		sf_outerr_lost(&o->files_err, 1);
+		return;
+	}
+	file = sf_rotfile_get(&o->files, now);
+	err = file ? sf_json_write_line(file, sf_flow_json(f)) : -errno;
+	if (err)
+		sf_outerr_fail(&o->files_err, "flows", o->files.dir, -err, 1);
+	else
+		sf_outerr_ok(&o->files_err, "flows", o->files.dir);
+}
 
 static int out_flow(const struct sf_flow *f, void *ctx)
 {
 	struct flow_out *o = ctx;
-	FILE *file;
 
 	if (o->json && sf_json_write_line(stdout, sf_flow_json(f)))
 		o->write_errors++;
-	if (o->to_files) {
-		file = sf_rotfile_get(&o->files, time(NULL));
-		if (!file || sf_json_write_line(file, sf_flow_json(f))) {
-			if (!o->write_errors)
-				pr_err("writing flows to %s failed: %s; counting "
-				       "lost records\n",
-				       o->files.dir, strerror(errno));
-			o->write_errors++;
-		}
-	}
+	if (o->to_files)
+		out_file(o, f);
 	if (o->ipfix)
 		sf_ipfix_add(o->ipfix, f);
 	return 0;
@@ -207,7 +221,8 @@ static void print_stats(struct sf_flowmon *fm, const struct flow_out *o,
 		(unsigned long long)s.proto_skipped,
 		(unsigned long long)s.flow_race,
 		(unsigned long long)s.meta_failed,
-		(unsigned long long)o->write_errors);
+		(unsigned long long)(o->write_errors +
+				     o->files_err.not_written));
 	if (s.fragments || s.dpi_done || s.dpi_failed)
 		fprintf(out,
 			"fragments %llu (first unseen %llu), dpi decoded "

@@ -365,8 +365,13 @@ struct sysflow_stats {
 	uint64_t events_received; /* events read from the ring buffers */
 	uint64_t filtered_out; /* events the filter expression dropped */
 	uint64_t ipv6_skipped; /* IPv6 flows left out of Avro output */
-	uint64_t output_errors; /* records an output could not take */
+	uint64_t output_errors; /* records an output could not take: the sum
+				 * of the three *_not_written below */
 	uint64_t socket_reconnects;
+	/* Records (entities, events, flows, headers) not written: */
+	uint64_t file_not_written; /* Avro file: full disk, I/O error */
+	uint64_t socket_not_written; /* peer gone, larger than a datagram */
+	uint64_t json_not_written; /* JSON lines (json_out): full disk, ... */
 };
 
 /* Current statistics; valid during and after run(). */

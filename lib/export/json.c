@@ -2,18 +2,48 @@
 /* json.c: JSON lines output shared by every sysflow part. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include "json.h"
+
+/* Where the next line starts in a regular file; -1 for pipes, ttys. */
+static off_t line_start(FILE *out)
+{
+	struct stat st;
+
+	if (fstat(fileno(out), &st) || !S_ISREG(st.st_mode))
+		return -1;
+	return st.st_size;
+}
+
+/* A line that did not fit (full disk) is cut off where it began, so the
+ * file keeps whole lines only and the next line starts on its own.
+ */
+static void drop_partial_line(FILE *out, off_t start)
+{
+	int e = errno;
+
+	if (start >= 0 && !ftruncate(fileno(out), start))
+		fseeko(out, start, SEEK_SET);
+	clearerr(out);
+	errno = e;
+}
 
 int sf_json_write_line(FILE *out, json_t *obj)
 {
+	off_t start;
 	int err = 0;
 
 	if (!obj)
 		return -ENOMEM;
+	start = line_start(out);
+	errno = 0;
 	if (json_dumpf(obj, out, JSON_COMPACT | JSON_PRESERVE_ORDER) ||
-	    fputc('\n', out) == EOF || fflush(out) == EOF)
+	    fputc('\n', out) == EOF || fflush(out) == EOF) {
 		err = -(errno ?: EIO);
+		drop_partial_line(out, start);
+	}
 	json_decref(obj);
 	return err;
 }

@@ -9,8 +9,9 @@
 #include <stdio.h>
 #include <jansson.h>
 
-/* Write obj as one line and release it. Returns 0 or -EIO (errno set by
- * the failed write, e.g. ENOSPC).
+/* Write obj as one line and release it. Returns 0 or -errno of the failed
+ * write (-ENOSPC, -EIO, ...). In a regular file a line that failed is cut
+ * off where it began: the file keeps whole lines only.
  */
 int sf_json_write_line(FILE *out, json_t *obj);
 

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +22,6 @@ struct tel_avro {
 	avro_value_iface_t *iface;
 	avro_value_t val;
 	bool val_ok;
-};
-
-struct tel_avro_file {
-	avro_file_writer_t w;
-	struct tel_avro *a;
 };
 
 static const char *const state_names[] = { "CREATED", "MODIFIED", "REUP" };
@@ -357,12 +353,97 @@ int tel_avro_encode(struct tel_avro *a, char *buf, size_t len)
 	return (int)n;
 }
 
-/* ---- object container files ---- */
+/* ---- object container files ----
+ *
+ * libavro writes the file through a stdio cookie that only collects its
+ * bytes; we write them to the file ourselves, at the points where they end
+ * in a complete block (or the file header). libavro 1.11 cannot report a
+ * failed write: it returns a bare EIO (avro_strerror() still holds an older
+ * message), ignores fflush()'s result, and leaves a half-written block in
+ * its buffer to be written again after the bytes that did reach the file.
+ * Here libavro's writes always succeed, the errno of the real write is
+ * kept, and a write that fails is cut off again (ftruncate to the end of
+ * the last complete block): the file stays readable up to that block, and
+ * the bytes are kept to be written again (tel_avro_file_flush).
+ */
+
+struct tel_avro_file {
+	avro_file_writer_t w;
+	struct tel_avro *a;
+	int fd;
+	char path[PATH_MAX];
+	char *buf; /* bytes libavro wrote, not yet in the file */
+	size_t len, cap;
+	off_t good; /* file size: header and complete blocks */
+	uint64_t on_disk; /* records in the file */
+	uint64_t in_buf; /* records whose block is in buf */
+	uint64_t in_block; /* records in libavro's open block */
+	int err; /* errno of the write that failed; 0: none */
+};
+
+static ssize_t collect_bytes(void *cookie, const char *data, size_t n)
+{
+	struct tel_avro_file *f = cookie;
+	size_t cap = f->cap ? f->cap : 4096;
+	char *p;
+
+	while (cap - f->len < n)
+		cap *= 2;
+	if (cap != f->cap) {
+		p = realloc(f->buf, cap);
+		if (!p)
+			return 0; /* libavro sees a short write */
+		f->buf = p;
+		f->cap = cap;
+	}
+	memcpy(f->buf + f->len, data, n);
+	f->len += n;
+	return n;
+}
+
+static FILE *cookie_stream(struct tel_avro_file *f)
+{
+	cookie_io_functions_t io = { .write = collect_bytes };
+	FILE *fp = fopencookie(f, "w", io);
+
+	/* unbuffered: every byte is in f->buf when libavro returns */
+	if (fp)
+		setvbuf(fp, NULL, _IONBF, 0);
+	return fp;
+}
+
+/* Write f->buf at the end of the file; on failure cut the file back. */
+static int write_out(struct tel_avro_file *f)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < f->len) {
+		n = pwrite(f->fd, f->buf + done, f->len - done, f->good + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			f->err = n < 0 ? errno : EIO;
+			if (ftruncate(f->fd, f->good))
+				pr_debug("cutting %s back to %lld bytes: %s\n",
+					 f->path, (long long)f->good,
+					 strerror(errno));
+			return -f->err;
+		}
+		done += n;
+	}
+	f->good += f->len;
+	f->len = 0;
+	f->on_disk += f->in_buf;
+	f->in_buf = 0;
+	f->err = 0;
+	return 0;
+}
 
 /* "dir/" -> dir/<epoch>; "prefix" -> prefix.<epoch>; a second file in the
  * same second gets ".1", ".2", ...
  */
-static FILE *create_file(const char *spec, time_t now, char *path, size_t len)
+static int create_file(const char *spec, time_t now, char *path, size_t len)
 {
 	size_t n = strlen(spec);
 	int fd = -1;
@@ -375,9 +456,17 @@ static FILE *create_file(const char *spec, time_t now, char *path, size_t len)
 			snprintf(path + w, len - w, ".%d", i);
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0 && errno != EEXIST)
-			return NULL;
+			return -1;
 	}
-	return fd < 0 ? NULL : fdopen(fd, "wb");
+	return fd;
+}
+
+static void file_free(struct tel_avro_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->buf);
+	free(f);
 }
 
 int tel_avro_file_open(struct tel_avro_file **out, struct tel_avro *a,
@@ -390,53 +479,92 @@ int tel_avro_file_open(struct tel_avro_file **out, struct tel_avro *a,
 	*out = NULL;
 	if (!f)
 		return -ENOMEM;
-	fp = create_file(spec, now, path, path_len);
-	if (!fp) {
+	f->fd = create_file(spec, now, path, path_len);
+	if (f->fd < 0) {
 		int e = -errno;
 
 		tel_set_error(err, SYSFLOW_ERROR_READING_FILESYSTEM,
 			      "cannot create SysFlow file %s: %s; check that "
 			      "the directory exists and is writable",
 			      path, strerror(-e));
-		free(f);
+		file_free(f);
 		return e;
 	}
-	if (avro_file_writer_create_with_codec_fp(fp, path, 1, a->schema, &f->w,
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	fp = cookie_stream(f);
+	if (!fp ||
+	    avro_file_writer_create_with_codec_fp(fp, path, 1, a->schema, &f->w,
 						  "deflate", AVRO_BLOCK_SIZE)) {
 		tel_set_error(err, SYSFLOW_LIBS_ERROR,
-			      "cannot start Avro file "
-			      "%s: %s",
-			      path, avro_strerror());
-		fclose(fp);
-		free(f);
+			      "cannot start Avro file %s: %s", path,
+			      fp ? avro_strerror() : strerror(errno));
+		if (fp)
+			fclose(fp);
+		unlink(path);
+		file_free(f);
 		return -EIO;
 	}
 	f->a = a;
+	write_out(f); /* the file header; a failure is in tel_avro_file_error */
 	*out = f;
 	return 0;
 }
 
 int tel_avro_file_append(struct tel_avro_file *f)
 {
+	size_t before = f->len;
+
 	if (avro_file_writer_append_value(f->w, &f->a->val)) {
 		pr_debug("Avro append failed: %s\n", avro_strerror());
-		return -EIO;
+		return -EINVAL;
 	}
+	if (f->len == before) { /* the record is in libavro's open block */
+		f->in_block++;
+		return 0;
+	}
+	/* libavro wrote out the block of the records before this one */
+	f->in_buf += f->in_block;
+	f->in_block = 1;
+	if (!f->err)
+		write_out(f);
 	return 0;
 }
 
 int tel_avro_file_flush(struct tel_avro_file *f)
 {
-	return avro_file_writer_flush(f->w) ? -EIO : 0;
+	if (avro_file_writer_flush(f->w)) {
+		pr_debug("Avro flush failed: %s\n", avro_strerror());
+		return -EIO;
+	}
+	f->in_buf += f->in_block;
+	f->in_block = 0;
+	return write_out(f);
 }
 
-void tel_avro_file_close(struct tel_avro_file *f)
+int tel_avro_file_error(const struct tel_avro_file *f)
 {
+	return f->err;
+}
+
+uint64_t tel_avro_file_close(struct tel_avro_file *f, int *err)
+{
+	uint64_t lost = 0;
+
+	*err = 0;
 	if (!f)
-		return;
+		return 0;
 	if (avro_file_writer_close(f->w))
-		pr_err("closing a SysFlow file failed: %s\n", avro_strerror());
-	free(f);
+		pr_err("closing SysFlow file %s failed: %s\n", f->path,
+		       avro_strerror());
+	f->in_buf += f->in_block;
+	if (write_out(f)) {
+		*err = f->err;
+		lost = f->in_buf;
+	}
+	if (!f->on_disk) /* no file rather than one without a record */
+		unlink(f->path);
+	file_free(f);
+	return lost;
 }
 
 const char *tel_state_name(int state)

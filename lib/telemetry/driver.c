@@ -281,11 +281,12 @@ static void log_stats(struct tel_driver *d)
 		o += snprintf(lost + o, sizeof(lost) - o, " %llu",
 			      (unsigned long long)s->cpu[i].lost);
 	pr_info("syscalls %llu, events sent %llu, lost %llu (per CPU:%s), "
-		"records %llu, ops aggregated %llu\n",
+		"records %llu, not written %llu, ops aggregated %llu\n",
 		(unsigned long long)s->total.syscalls,
 		(unsigned long long)s->total.sent,
 		(unsigned long long)s->total.lost, lost,
 		(unsigned long long)s->records,
+		(unsigned long long)s->output_errors,
 		(unsigned long long)s->total.aggregated);
 	free(s);
 }
@@ -381,7 +382,11 @@ int sysflow_driver_get_stats(struct sysflow_driver *sd, struct sysflow_stats *s)
 	s->events_received = d->events_received;
 	s->filtered_out = d->filtered_out;
 	s->ipv6_skipped = d->out.ipv6_skipped;
-	s->output_errors = d->out.errors;
+	s->file_not_written = d->out.file_err.not_written;
+	s->socket_not_written = d->out.sock_not_sent;
+	s->json_not_written = d->out.json_err.not_written;
+	s->output_errors = s->file_not_written + s->socket_not_written +
+			   s->json_not_written;
 	s->socket_reconnects = d->out.sock ? tel_sock_reconnects(d->out.sock) :
 					     d->reconnects_seen;
 	return e;

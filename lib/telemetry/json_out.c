@@ -6,6 +6,7 @@
  * addresses are printed in full (the printer itself only knows IPv4).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -151,7 +152,7 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 	json_t *o = json_object();
 
 	if (!o)
-		return -1;
+		return -ENOMEM;
 	switch (rec->type) {
 	case SYSFLOW_REC_PROCESS_EVENT:
 		ts = rec->pe.ts, tid = rec->pe.tid, ops = rec->pe.op_flags;

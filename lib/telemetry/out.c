@@ -9,6 +9,12 @@
  * each file stands alone. IPv6 network flows cannot be expressed in the v5
  * schema (int addresses): they go to JSON and the callback only, and are
  * counted.
+ *
+ * Write errors (full disk, EIO, EDQUOT) log one line per episode and every
+ * record an output does not take is counted. The Avro file keeps what it
+ * could not write and tries again every second; records meanwhile are
+ * dropped, and once the file works again a gap starts a new file (header,
+ * every entity again). JSON lines try every record.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,31 +25,81 @@
 #include "telemetry_int.h"
 
 #define ANCESTORS_MAX 64
+#define FILE_WHAT "SysFlow"
+#define JSON_WHAT "JSON lines"
 
 static bool avro_out(const struct tel_out *o)
 {
-	return o->file || o->sock;
+	return o->avro; /* -w or -u, also while the file cannot be written */
+}
+
+/* After every write to the Avro file: an episode of write errors begins
+ * or, once the file holds everything again without a gap, ends.
+ */
+static void file_check(struct tel_out *o)
+{
+	int e = o->file ? tel_avro_file_error(o->file) : 0;
+
+	if (e)
+		sf_outerr_fail(&o->file_err, FILE_WHAT, o->filename, e, 0);
+	else if (o->file && !o->file_gap)
+		sf_outerr_ok(&o->file_err, FILE_WHAT, o->filename);
+}
+
+static void file_emit(struct tel_out *o)
+{
+	if (!o->file || tel_avro_file_error(o->file)) {
+		o->file_gap = o->file != NULL;
+		sf_outerr_lost(&o->file_err, 1);
+		return;
+	}
+	if (tel_avro_file_append(o->file)) {
+		sf_outerr_lost(&o->file_err, 1);
+		return;
+	}
+	file_check(o);
+}
+
+static void sock_emit(struct tel_out *o)
+{
+	char buf[SOCK_MAX_RECORD * 4];
+	int n;
+
+	if (!tel_sock_connected(o->sock)) {
+		o->sock_not_sent++;
+		return;
+	}
+	n = tel_avro_encode(o->avro, buf, sizeof(buf));
+	if (n < 0 || n > SOCK_MAX_RECORD) {
+		pr_debug("record of %d bytes does not fit a datagram\n", n);
+		o->sock_not_sent++;
+	} else if (tel_sock_send(o->sock, buf, n)) {
+		o->sock_not_sent++;
+	}
 }
 
 /* The value last set on o->avro goes to the file and the socket. */
 static void emit(struct tel_driver *d)
 {
-	struct tel_out *o = &d->out;
-	char buf[SOCK_MAX_RECORD * 4];
-	int n;
+	if (d->cfg.file_path)
+		file_emit(&d->out);
+	if (d->out.sock)
+		sock_emit(&d->out);
+}
 
-	if (o->file && tel_avro_file_append(o->file))
-		o->errors++;
-	if (o->sock && tel_sock_connected(o->sock)) {
-		n = tel_avro_encode(o->avro, buf, sizeof(buf));
-		if (n < 0 || n > SOCK_MAX_RECORD) {
-			pr_debug("record of %d bytes does not fit a datagram\n",
-				 n);
-			o->errors++;
-		} else if (tel_sock_send(o->sock, buf, n)) {
-			o->errors++;
-		}
-	}
+static void json_emit(struct tel_out *o, int e)
+{
+	char name[PATH_MAX];
+
+	if (e < 0 && sf_outerr_failing(&o->json_err))
+		sf_outerr_lost(&o->json_err, 1);
+	else if (e < 0)
+		sf_outerr_fail(&o->json_err, JSON_WHAT,
+			       sf_stream_name(o->json, name, sizeof(name)), -e,
+			       1);
+	else if (sf_outerr_failing(&o->json_err))
+		sf_outerr_ok(&o->json_err, JSON_WHAT,
+			     sf_stream_name(o->json, name, sizeof(name)));
 }
 
 static void container_view(const struct tel_container *c,
@@ -182,14 +238,16 @@ void tel_out_record(struct tel_driver *d, struct sysflow_record *rec,
 		tel_file_view(f2, &v2);
 	if (p->cont)
 		container_view(p->cont, &cv);
-	if (o->json) {
+	if (o->json && sf_outerr_wait(&o->json_err, time(NULL))) {
+		sf_outerr_lost(&o->json_err, 1);
+	} else if (o->json) {
 		pp = p->has_poid ? tel_proc_get(d, p->poid.hpid) : NULL;
 		if (pp)
 			tel_proc_view(d, pp, &ppv);
-		if (tel_json_record(d, o->json, rec, &pv, pp ? &ppv : NULL,
-				    f1 ? &v1 : NULL, f2 ? &v2 : NULL,
-				    p->cont ? &cv : NULL))
-			o->errors++;
+		json_emit(o, tel_json_record(d, o->json, rec, &pv,
+					     pp ? &ppv : NULL, f1 ? &v1 : NULL,
+					     f2 ? &v2 : NULL,
+					     p->cont ? &cv : NULL));
 	}
 	if (o->cb)
 		o->cb(&o->hdr, p->cont ? &cv : NULL, &pv, f1 ? &v1 : NULL,
@@ -201,18 +259,48 @@ void tel_out_record(struct tel_driver *d, struct sysflow_record *rec,
 static void write_header(struct tel_driver *d, bool to_file, bool to_sock)
 {
 	struct tel_out *o = &d->out;
-	char buf[4096];
-	int n;
 
 	if (!o->avro || tel_avro_set_header(o->avro, &o->hdr))
 		return;
-	if (to_file && o->file && tel_avro_file_append(o->file))
-		o->errors++;
-	if (to_sock && o->sock && tel_sock_connected(o->sock)) {
-		n = tel_avro_encode(o->avro, buf, sizeof(buf));
-		if (n < 0 || tel_sock_send(o->sock, buf, n))
-			o->errors++;
+	if (to_file && d->cfg.file_path)
+		file_emit(o);
+	if (to_sock && o->sock)
+		sock_emit(o);
+}
+
+/* The records that did not reach the file are counted (and a first
+ * failure logged) as it closes.
+ */
+static void file_close(struct tel_out *o)
+{
+	uint64_t lost;
+	int e;
+
+	if (!o->file)
+		return;
+	lost = tel_avro_file_close(o->file, &e);
+	o->file = NULL;
+	if (e)
+		sf_outerr_fail(&o->file_err, FILE_WHAT, o->filename, e, lost);
+}
+
+/* A full disk at start is an error that stops the collector. */
+static int file_start(struct tel_out *o, struct sysflow_error *err)
+{
+	int e;
+
+	tel_avro_file_flush(o->file); /* readers see a complete file header */
+	e = tel_avro_file_error(o->file);
+	if (!e) {
+		pr_info("writing SysFlow to %s\n", o->filename);
+		return 0;
 	}
+	tel_set_error(err, SYSFLOW_ERROR_READING_FILESYSTEM,
+		      "cannot write SysFlow file %s: %s", o->filename,
+		      strerror(e));
+	tel_avro_file_close(o->file, &e); /* nothing collected yet */
+	o->file = NULL;
+	return -EIO;
 }
 
 int tel_out_open(struct tel_driver *d, struct sysflow_error *err)
@@ -251,7 +339,6 @@ int tel_out_open(struct tel_driver *d, struct sysflow_error *err)
 				       o->filename, sizeof(o->filename), err);
 		if (e)
 			return e;
-		pr_info("writing SysFlow to %s\n", o->filename);
 	} else if (c->socket_path) {
 		snprintf(o->filename, sizeof(o->filename), "%s",
 			 c->socket_path);
@@ -263,18 +350,15 @@ int tel_out_open(struct tel_driver *d, struct sysflow_error *err)
 		pr_info("streaming SysFlow to socket %s\n", c->socket_path);
 	}
 	write_header(d, true, true);
-	if (o->file) /* readers see a complete file header at once */
-		tel_avro_file_flush(o->file);
 	d->last_rotate = now;
-	return 0;
+	return o->file ? file_start(o, err) : 0;
 }
 
 void tel_out_close(struct tel_driver *d)
 {
 	struct tel_out *o = &d->out;
 
-	tel_avro_file_close(o->file);
-	o->file = NULL;
+	file_close(o);
 	if (o->sock)
 		d->reconnects_seen = tel_sock_reconnects(o->sock);
 	tel_sock_close(o->sock);
@@ -293,22 +377,42 @@ int tel_out_rotate(struct tel_driver *d, time_t now)
 
 	d->last_rotate = now;
 	o->gen++;
-	if (o->file) {
-		tel_avro_file_close(o->file);
-		o->file = NULL;
+	if (d->cfg.file_path) {
+		file_close(o);
+		o->file_gap = false;
 		e = tel_avro_file_open(&o->file, o->avro, d->cfg.file_path, now,
 				       o->filename, sizeof(o->filename), &err);
 		if (e) {
-			pr_err("%s\n", err.message);
-			return e;
+			pr_debug("%s\n", err.message);
+			sf_outerr_fail(&o->file_err, FILE_WHAT, o->filename, -e,
+				       0);
 		}
-		pr_info("rotated to %s\n", o->filename);
 	}
 	write_header(d, true, true);
-	if (o->file)
+	if (o->file) {
 		tel_avro_file_flush(o->file);
+		file_check(o);
+		if (!tel_avro_file_error(o->file))
+			pr_info("rotated to %s\n", o->filename);
+	}
 	tel_tables_gc(d);
 	return 0;
+}
+
+/* Once a second while the file cannot be written: write what it kept
+ * again. Records dropped meanwhile left a gap (entities too), so once the
+ * bytes are in a new file begins; without a file, try to create one.
+ */
+static void file_retry(struct tel_driver *d, time_t now)
+{
+	struct tel_out *o = &d->out;
+
+	if (o->file && tel_avro_file_flush(o->file))
+		return;
+	if (!o->file || o->file_gap)
+		tel_out_rotate(d, now);
+	else
+		file_check(o);
 }
 
 int tel_out_tick(struct tel_driver *d, time_t now)
@@ -316,8 +420,12 @@ int tel_out_tick(struct tel_driver *d, time_t now)
 	struct tel_out *o = &d->out;
 	int r;
 
-	if (o->file)
+	if (sf_outerr_failing(&o->file_err) && d->cfg.file_path) {
+		file_retry(d, now);
+	} else if (o->file) {
 		tel_avro_file_flush(o->file);
+		file_check(o);
+	}
 	if (!o->sock || tel_sock_connected(o->sock))
 		return 0;
 	r = tel_sock_retry(o->sock, now, d->run_err);

@@ -26,6 +26,7 @@
 #include <linux/types.h>
 #include <sysflow/telemetry.h>
 #include "collect.h"
+#include "export/outerr.h"
 #include "htab.h"
 
 #define NSEC_PER_SEC 1000000000LL
@@ -153,7 +154,11 @@ struct tel_out {
 	FILE *json;
 	sysflow_callback cb;
 	void *cb_ctx;
-	uint64_t records, ipv6_skipped, errors;
+	uint64_t records, ipv6_skipped;
+	struct sf_outerr file_err; /* -w: full disk, I/O errors */
+	bool file_gap; /* records dropped: the file must start over */
+	struct sf_outerr json_err; /* -j to a file */
+	uint64_t sock_not_sent; /* peer gone, too large for a datagram */
 };
 
 /* ---- the driver ---- */
@@ -354,13 +359,29 @@ int tel_avro_set_file(struct tel_avro *a, const struct sysflow_file *f);
 int tel_avro_set_record(struct tel_avro *a, const struct sysflow_record *r);
 /* Binary encoding of the value last set; returns its size or <0. */
 int tel_avro_encode(struct tel_avro *a, char *buf, size_t len);
+/* Create the next file of path_spec and write its Avro header; a failed
+ * write of the header leaves the file open with tel_avro_file_error() set.
+ */
 int tel_avro_file_open(struct tel_avro_file **out, struct tel_avro *a,
 		       const char *path_spec, time_t now, char *path,
 		       size_t path_len, struct sysflow_error *err);
+/* Take the value last set: 0, or <0 when libavro refused it. Whether it
+ * reached the file is tel_avro_file_error()'s.
+ */
 int tel_avro_file_append(struct tel_avro_file *f);
-/* Write the buffered block so readers see everything so far. */
+/* Write the open block so readers see everything so far; after a failed
+ * write, try the bytes not written again. 0 or -errno of the write.
+ */
 int tel_avro_file_flush(struct tel_avro_file *f);
-void tel_avro_file_close(struct tel_avro_file *f);
+/* errno of the write that failed (ENOSPC, EIO, EDQUOT), 0 when the file
+ * holds every record taken, up to the block still open.
+ */
+int tel_avro_file_error(const struct tel_avro_file *f);
+/* Write what is left and close. Returns the records that did not reach
+ * the file (err: why); the file keeps its complete blocks, and a file
+ * without a record is removed.
+ */
+uint64_t tel_avro_file_close(struct tel_avro_file *f, int *err);
 const char *tel_state_name(int state); /* "CREATED", ... */
 
 /* ---- sock.c ---- */

@@ -171,9 +171,9 @@ start_collect() {
 	wait_for "$TMP/$name.err" "Tracing processes" 60
 }
 
-# stop_collect NAME [SIGNAL]: it flushes every flow and closes its files;
-# under ASan on a loaded machine that may take seconds, so wait up to 30 s
-# and say where it is stuck otherwise.
+# stop_collect NAME [SIGNAL] [RC]: it flushes every flow and closes its
+# files; under ASan on a loaded machine that may take seconds, so wait up to
+# 30 s and say where it is stuck otherwise. It must exit RC (default 0).
 stop_collect() {
 	local pid rc=0 i
 	pid=$(cat "$TMP/$1.pid")
@@ -188,7 +188,8 @@ stop_collect() {
 		fail "sysflow collect did not exit after SIG${2:-INT}: $(tail -5 "$TMP/$1.err")"
 	fi
 	wait "$pid" 2>/dev/null || rc=$?
-	[ "$rc" -eq 0 ] || fail "sysflow collect exited $rc: $(tail -5 "$TMP/$1.err")"
+	[ "$rc" -eq "${3:-0}" ] ||
+		fail "sysflow collect exited $rc, not ${3:-0}: $(tail -5 "$TMP/$1.err")"
 }
 
 # workload MODE ARGS...: run it from $TMP, keep its JSON line
@@ -574,6 +575,7 @@ PY
 
 test_socket_reconnect() {
 	need_tools
+	local n
 	mkdir -p "$TMP/out"
 	seqpacket_server s1 "$TMP/sf.sock"
 	start_collect c -u "$TMP/sf.sock" -w "$TMP/out/" -f "$FILTER" --stats
@@ -599,6 +601,9 @@ while not seen():
 	workload tcp
 	stop_collect c
 	grep -q "socket reconnects 1," "$TMP/c.err" || fail "reconnect not counted: $(cat "$TMP/c.err")"
+	read -r -a n <<<"$(not_written c)"
+	[ "${n[2]}" -gt 0 ] || fail "records of the gap not counted: ${n[*]}"
+	assert_eq "${n[0]}" "${n[2]}" "records not written, all to the socket"
 	check '
 schema = schema_of(sys.argv[1])
 a = datagrams(sys.argv[2], schema); b = datagrams(sys.argv[3], schema)
@@ -807,6 +812,145 @@ test_overflow() {
 		fail "no loss counted: $(cat "$TMP/c.err")"
 	grep -qE "lost [1-9][0-9]*;" "$TMP/c.err" || fail "total loss not printed"
 	check 'check_stream(cross_check(sys.argv[1]))' "$(avro_file_in "$TMP/out")"
+}
+
+# ---- full disk ----
+
+# tiny_fs: a small tmpfs of this test's own at $TMP/tiny, unmounted on exit.
+tiny_fs() {
+	mkdir "$TMP/tiny"
+	mount -t tmpfs -o size=16m "sft$$-tiny" "$TMP/tiny"
+	on_exit umount -l "$TMP/tiny"
+}
+
+# fill_fs: a filler file takes every free block (dd stops at ENOSPC).
+fill_fs() {
+	dd if=/dev/zero of="$TMP/tiny/filler" bs=4k 2>/dev/null || true
+	assert_eq "$(df --output=avail "$TMP/tiny" | tail -n 1 | tr -d ' ')" 0 \
+		"free blocks on the filled tmpfs"
+}
+
+# not_written NAME: the "records not written N (file F, socket S, JSON J)"
+# of its --stats, as "N F S J".
+not_written() {
+	grep -oE "records not written [0-9]+ \(file [0-9]+, socket [0-9]+, JSON [0-9]+\)" \
+		"$TMP/$1.err" | tr -dc '0-9 ' | xargs ||
+		fail "no records not written in --stats: $(cat "$TMP/$1.err")"
+}
+
+# -w on a disk that fills up: one error line naming the file and the
+# reason, records counted, the collector goes on; the full file is readable
+# up to its last complete block; once space is back, writing resumes in a
+# new file (header and entities again) and the exit status says data was
+# lost.
+test_disk_full() {
+	need_tools
+	local pid n
+	tiny_fs
+	touch "$TMP/storm"
+	start_collect c -w "$TMP/tiny/" -f "$FILTER" --stats
+	pid=$(cat "$TMP/c.pid")
+	workload files "$TMP"
+	check ' # wait until the workload is in the file (flushed every second)
+import time
+w, end = info(sys.argv[2]), time.time() + 20
+def seen():
+    try:
+        return [1 for t, r in of_pid(avro_file(sys.argv[1]), w["pid"]) if t == "FileFlow"]
+    except Exception: # a block half written
+        return False
+while not seen():
+    assert time.time() < end, "no file flows in the file"
+    time.sleep(0.1)
+' "$(avro_file_in "$TMP/tiny")" "$TMP/wl.files"
+	fill_fs
+	workload storm "$TMP/storm" 1
+	wait_for "$TMP/c.err" "writing SysFlow to $TMP/tiny/[0-9]+ failed: No space left on device" 20
+	kill -0 "$pid" 2>/dev/null || fail "collect died on a full disk: $(tail -5 "$TMP/c.err")"
+	rm "$TMP/tiny/filler"
+	wait_for "$TMP/c.err" "writing SysFlow to $TMP/tiny/[0-9.]+ again; [1-9][0-9]* records were not written" 20
+	workload tcp
+	stop_collect c INT 1
+	[ "$(grep -c "failed: No space left on device" "$TMP/c.err")" -eq 1 ] ||
+		fail "not one error line for one full-disk episode: $(grep -E "failed|again" "$TMP/c.err")"
+	read -r -a n <<<"$(not_written c)"
+	info "records not written ${n[*]}"
+	[ "${n[1]}" -gt 0 ] || fail "no record counted as not written: ${n[*]}"
+	assert_eq "${n[0]}" "${n[1]}" "records not written, all to the file"
+	grep -q "records not written: ${n[1]} to the SysFlow file" "$TMP/c.err" ||
+		fail "no summary at exit: $(tail -3 "$TMP/c.err")"
+	check '
+import os
+d = sys.argv[1]; names = sorted(os.listdir(d))
+assert len(names) == 2, names
+full, new = [os.path.join(d, n) for n in names]
+w, t = info(sys.argv[2]), info(sys.argv[3])
+recs = cross_check(full); check_stream(recs)
+assert [1 for tp, r in of_pid(recs, w["pid"]) if tp == "FileFlow"], "records before the disk filled"
+recs = cross_check(new); check_stream(recs)
+assert recs[0][1]["filename"] == new
+nf = [r for tp, r in of_pid(recs, t["pid"]) if tp == "NetworkFlow"]
+assert len(nf) == 3 and sum(r["numWSendBytes"] for r in nf) == 1500, nf
+' "$TMP/tiny" "$TMP/wl.files" "$TMP/wl.tcp"
+}
+
+# tcp_in_json FILE: one more tcp workload, all of whose network flows are
+# lines of FILE.
+tcp_in_json() {
+	workload tcp
+	PYTHONPATH=$TMP $PY -c '
+from sf import *
+t = info(sys.argv[2])
+nf = [j for j in json_lines(sys.argv[1]) if j["proc.pid"] == t["pid"] and j["type"] == "NF"]
+sys.exit(not (len(nf) == 3 and sum(j["flow.wbytes"] for j in nf) == 1500))
+' "$1" "$TMP/wl.tcp"
+}
+
+# -o JSON lines on a disk that fills up: the same, line by line: the file
+# keeps whole lines only; once space is back, the next try (at most a
+# second later) writes again.
+test_disk_full_json() {
+	need_tools
+	local pid n
+	tiny_fs
+	start_collect c -j -o "$TMP/tiny/j.json" -f "$FILTER" --stats
+	pid=$(cat "$TMP/c.pid")
+	workload files "$TMP"
+	wait_until 10 grep -q '"type":"FF"' "$TMP/tiny/j.json"
+	cp "$TMP/wl.files" "$TMP/wl.files1"
+	fill_fs
+	workload files "$TMP" # about 30 lines of 1 KB: more than the last page holds
+	wait_for "$TMP/c.err" "writing JSON lines to $TMP/tiny/j.json failed: No space left on device" 20
+	kill -0 "$pid" 2>/dev/null || fail "collect died on a full disk: $(tail -5 "$TMP/c.err")"
+	rm "$TMP/tiny/filler"
+	wait_until 20 tcp_in_json "$TMP/tiny/j.json"
+	grep -qE "writing JSON lines to $TMP/tiny/j.json again; [1-9][0-9]* records were not written" \
+		"$TMP/c.err" || fail "no line saying that writing resumed: $(tail -3 "$TMP/c.err")"
+	stop_collect c INT 1
+	[ "$(grep -c "failed: No space left on device" "$TMP/c.err")" -eq 1 ] ||
+		fail "not one error line for one full-disk episode: $(grep -E "failed|again" "$TMP/c.err")"
+	read -r -a n <<<"$(not_written c)"
+	info "records not written ${n[*]}"
+	[ "${n[3]}" -gt 0 ] || fail "no JSON line counted as not written: ${n[*]}"
+	assert_eq "${n[0]}" "${n[3]}" "records not written, all JSON lines"
+	check '
+js = json_lines(sys.argv[1]) # every line whole
+w = info(sys.argv[2])
+assert [j for j in js if j["proc.pid"] == w["pid"] and j["type"] == "FF"], "lines before the disk filled"
+' "$TMP/tiny/j.json" "$TMP/wl.files1"
+}
+
+# A disk already full at start: exit 1 with the file and the reason, and
+# no empty file left behind.
+test_disk_full_at_start() {
+	local rc=0
+	tiny_fs
+	fill_fs
+	"$SYSFLOW" collect -w "$TMP/tiny/" >"$TMP/o" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 1 "exit code on a full disk at start"
+	grep -qE "cannot write SysFlow file $TMP/tiny/[0-9]+: No space left on device" "$TMP/e" ||
+		fail "full disk at start: $(cat "$TMP/e")"
+	assert_eq "$(ls "$TMP/tiny")" filler "files on the full disk"
 }
 
 # SIGINT while the collector is still loading its programs (it takes a

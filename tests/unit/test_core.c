@@ -4,6 +4,7 @@
  * the flow's JSON form, interface lookup, exit signals.
  */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <sysflow/sysflow.h>
 #include "core/core.h"
 #include "export/json.h"
+#include "export/outerr.h"
 #include "export/rotfile.h"
 #include "flow/flow_json.h"
 
@@ -148,6 +151,74 @@ static void test_json_write(void **state)
 	assert_int_equal(sf_json_write_line(stdout, NULL), -ENOMEM);
 }
 
+/* A line that hits the file size limit (EFBIG, as ENOSPC would) is cut off
+ * where it began: the file keeps whole lines and the next one follows them.
+ */
+static void test_json_partial_line(void **state)
+{
+	char path[] = "/tmp/sf-json-XXXXXX", buf[256];
+	struct rlimit old, lim;
+	json_t *line = json_pack("{s:s}", "k", "0123456789012345678901234");
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 80; /* two lines of 34 bytes and part of a third */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(sf_json_write_line(f, json_incref(line)), 0);
+	assert_int_equal(sf_json_write_line(f, json_incref(line)), -EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(sf_json_write_line(f, line), 0);
+	fclose(f);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(fgets(buf, sizeof(buf), f));
+		assert_string_equal(buf, "{\"k\":\"0123456789012345678901234\"}\n");
+	}
+	assert_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	unlink(path);
+}
+
+static void test_outerr(void **state)
+{
+	struct sf_outerr e = {};
+	char name[PATH_MAX];
+	FILE *f;
+
+	(void)state;
+	sf_outerr_ok(&e, "JSON lines", "/x"); /* no episode to end */
+	assert_false(sf_outerr_failing(&e));
+	sf_outerr_fail(&e, "JSON lines", "/x", ENOSPC, 1); /* logs */
+	sf_outerr_fail(&e, "JSON lines", "/x", ENOSPC, 2); /* does not */
+	sf_outerr_lost(&e, 3);
+	assert_true(sf_outerr_failing(&e));
+	assert_int_equal(e.err, ENOSPC);
+	assert_int_equal(e.not_written, 6);
+	assert_int_equal(e.episode, 6);
+	assert_true(sf_outerr_wait(&e, e.last_fail)); /* tried this second */
+	assert_false(sf_outerr_wait(&e, e.last_fail + 1));
+	sf_outerr_ok(&e, "JSON lines", "/x");
+	assert_false(sf_outerr_failing(&e));
+	assert_false(sf_outerr_wait(&e, e.last_fail));
+	assert_int_equal(e.not_written, 6);
+	assert_int_equal(e.episode, 0);
+	f = fopen("/dev/null", "w");
+	assert_non_null(f);
+	assert_string_equal(sf_stream_name(f, name, sizeof(name)), "/dev/null");
+	fclose(f);
+}
+
 static void test_flow_json_v4(void **state)
 {
 	struct sf_flow f = {
@@ -266,6 +337,8 @@ int main(void)
 		cmocka_unit_test(test_mkdir_p),
 		cmocka_unit_test(test_rotfile),
 		cmocka_unit_test(test_json_write),
+		cmocka_unit_test(test_json_partial_line),
+		cmocka_unit_test(test_outerr),
 		cmocka_unit_test(test_flow_json_v4),
 		cmocka_unit_test(test_flow_json_v6_tls),
 		cmocka_unit_test(test_iface),

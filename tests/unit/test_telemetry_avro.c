@@ -263,7 +263,7 @@ static void test_container_file(void **state)
 	avro_value_iface_t *wi;
 	avro_value_t v, rec;
 	char dir[] = "/tmp/sf-avro-XXXXXX", spec[64], path[256];
-	int count = 0, idx;
+	int count = 0, idx, e;
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(spec, sizeof(spec), "%s/", dir);
@@ -275,7 +275,9 @@ static void test_container_file(void **state)
 	assert_int_equal(tel_avro_file_append(af), 0);
 	for (int i = 0; i < 1000; i++)
 		assert_int_equal(tel_avro_file_append(af), 0);
-	tel_avro_file_close(af);
+	assert_int_equal(tel_avro_file_error(af), 0);
+	assert_int_equal(tel_avro_file_close(af, &e), 0);
+	assert_int_equal(e, 0);
 
 	assert_int_equal(avro_file_reader(path, &rd), 0);
 	ws = avro_file_reader_get_writer_schema(rd);
@@ -297,12 +299,16 @@ static void test_container_file(void **state)
 	snprintf(spec, sizeof(spec), "%s/pre", dir);
 	assert_int_equal(tel_avro_file_open(&af, f->a, spec, 1700000000, path,
 					    sizeof(path), &err), 0);
-	tel_avro_file_close(af);
+	assert_int_equal(tel_avro_file_append(af), 0);
+	tel_avro_file_close(af, &e);
 	assert_int_equal(tel_avro_file_open(&af, f->a, spec, 1700000000, path,
 					    sizeof(path), &err), 0);
-	tel_avro_file_close(af);
+	tel_avro_file_close(af, &e);
 	snprintf(spec, sizeof(spec), "%s/pre.1700000000.1", dir);
 	assert_string_equal(path, spec);
+	assert_int_equal(access(path, F_OK), -1); /* no record: removed */
+	snprintf(spec, sizeof(spec), "%s/pre.1700000000", dir);
+	assert_int_equal(access(spec, F_OK), 0);
 	assert_int_not_equal(tel_avro_file_open(&af, f->a, "/proc/nope/", 1, path,
 						sizeof(path), &err), 0);
 	assert_int_equal(err.code, SYSFLOW_ERROR_READING_FILESYSTEM);
