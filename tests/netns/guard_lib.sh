@@ -2,7 +2,11 @@
 # guard_lib.sh: helpers of the guard test suites (sourced after lib.sh):
 # a cgroup, a bpffs pin folder and a tmpfs of the test's own, a controller
 # and an agent on loopback, and ways to run programs inside the cgroup.
-# Nothing outside what the test creates is hooked or watched.
+# Nothing outside what the test creates is hooked or watched. The
+# controller and the listeners of the tests bind ports of the host's
+# loopback, fixed ones among them: HOST_LOCK makes two runs at once (two
+# worktrees) take turns.
+HOST_LOCK=guard
 
 CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 [ -n "$CGROOT" ] || skip "no cgroup2 mount"

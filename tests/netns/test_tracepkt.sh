@@ -7,8 +7,11 @@
 # --mark, --netns and --iface pass exactly the matching packets; text and
 # summary output; usage errors. Addresses are 10.213.0.0/16, used by no
 # other suite, and every filter names one of them, so traffic of other
-# tests never matches.
+# tests never matches. The tracer sees every namespace on the host, where
+# another run of this suite (another worktree) would use the same
+# addresses: HOST_LOCK makes such runs take turns.
 source "$(dirname "$0")/lib.sh"
+HOST_LOCK=tracepkt
 
 PY=/usr/bin/python3
 
