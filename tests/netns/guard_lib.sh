@@ -47,13 +47,26 @@ start_controller() {
 	wait_for "$TMP/controller.err" "controller listening"
 }
 
+# host_sessions: how many sessions of the test host the controller took
+# up (its "host NAME (id HOSTID, ...) connected" lines).
+host_sessions() {
+	cat "$TMP/controller.err" 2>/dev/null | grep -c "(id $HOSTID, " || true
+}
+more_sessions_than() { [ "$(host_sessions)" -gt "$1" ]; }
+
 # start_agent [OPTIONS...]: socket hooks on the test cgroup, fanotify on
-# the test tmpfs; ready when the session is up.
+# the test tmpfs; ready when the session is up on both ends. The agent
+# says "connected" at the controller's HELLO; the controller takes the
+# host up, and ctl can reach it, only at FEATURES_REPLY, an exchange
+# later.
 start_agent() {
+	local n
+	n=$(host_sessions)
 	bg_start agent "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
 		-w "$MNT" --host-id "$HOSTID" --backoff-max 300 \
 		--echo-interval 500 --dead-interval 3000 "$@"
 	wait_for "$TMP/agent.err" "connected to controller"
+	wait_until 10 more_sessions_than "$n"
 }
 
 ctl() { "$SYSFLOW" ctl -S "$CTL" "$@"; }

@@ -304,6 +304,7 @@ test_unsupported_refused() {
 	bg_start agent "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
 		--host-id "$HOSTID" --backoff-max 300
 	wait_for "$TMP/agent.err" "connected to controller"
+	wait_until 10 more_sessions_than 0 # as start_agent does
 	local r
 	for r in '{"op":"socket","actions":[{"encode":10}]}' \
 		'{"op":"open","path":"/tmp/x","actions":["deny"]}' \
