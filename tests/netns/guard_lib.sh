@@ -2,7 +2,11 @@
 # guard_lib.sh: helpers of the guard test suites (sourced after lib.sh):
 # a cgroup, a bpffs pin folder and a tmpfs of the test's own, a controller
 # and an agent on loopback, and ways to run programs inside the cgroup.
-# Nothing outside what the test creates is hooked or watched.
+# Nothing outside what the test creates is hooked or watched. The
+# controller and the listeners of the tests bind ports of the host's
+# loopback, fixed ones among them: HOST_LOCK makes two runs at once (two
+# worktrees) take turns.
+HOST_LOCK=guard
 
 CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 [ -n "$CGROOT" ] || skip "no cgroup2 mount"
@@ -43,13 +47,26 @@ start_controller() {
 	wait_for "$TMP/controller.err" "controller listening"
 }
 
+# host_sessions: how many sessions of the test host the controller took
+# up (its "host NAME (id HOSTID, ...) connected" lines).
+host_sessions() {
+	cat "$TMP/controller.err" 2>/dev/null | grep -c "(id $HOSTID, " || true
+}
+more_sessions_than() { [ "$(host_sessions)" -gt "$1" ]; }
+
 # start_agent [OPTIONS...]: socket hooks on the test cgroup, fanotify on
-# the test tmpfs; ready when the session is up.
+# the test tmpfs; ready when the session is up on both ends. The agent
+# says "connected" at the controller's HELLO; the controller takes the
+# host up, and ctl can reach it, only at FEATURES_REPLY, an exchange
+# later.
 start_agent() {
+	local n
+	n=$(host_sessions)
 	bg_start agent "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
 		-w "$MNT" --host-id "$HOSTID" --backoff-max 300 \
 		--echo-interval 500 --dead-interval 3000 "$@"
 	wait_for "$TMP/agent.err" "connected to controller"
+	wait_until 10 more_sessions_than "$n"
 }
 
 ctl() { "$SYSFLOW" ctl -S "$CTL" "$@"; }

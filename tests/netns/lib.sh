@@ -147,6 +147,25 @@ bg_wait() {
 	wait "$pid" 2>/dev/null && return 0 || return $?
 }
 
+# A suite that uses something of the whole host (fixed ports on the host's
+# loopback, a tracer that sees every namespace) sets HOST_LOCK=NAME before
+# run_tests: each of its tests then runs holding the lock file below, so
+# two runs of the suite at once (two worktrees, two users on one machine)
+# take turns instead of seeing each other's traffic or ports. flock -o
+# keeps the lock in flock's own process: nothing the test starts inherits
+# it, so a stray child cannot hold it after the test.
+HOST_LOCK_WAIT=${HOST_LOCK_WAIT:-120}
+run_locked() {
+	local lock=/run/lock/sysflow-test-$HOST_LOCK.lock rc=0
+	mkdir -p /run/lock
+	flock -n "$lock" true ||
+		info "another test run holds $lock; waiting up to ${HOST_LOCK_WAIT}s"
+	SF_HOST_LOCKED=1 flock -w "$HOST_LOCK_WAIT" -E 250 -o "$lock" \
+		bash "$0" "$1" || rc=$?
+	[ "$rc" -ne 250 ] || fail "$lock still held after ${HOST_LOCK_WAIT}s"
+	exit "$rc"
+}
+
 run_tests() {
 	if [ "${1:-}" == "--list" ]; then
 		declare -F | awk '{print $3}' | grep '^test_'
@@ -154,5 +173,6 @@ run_tests() {
 	fi
 	[ -n "${1:-}" ] || { echo "usage: $0 --list | TEST" >&2; exit 2; }
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	[ -z "${HOST_LOCK:-}" ] || [ -n "${SF_HOST_LOCKED:-}" ] || run_locked "$1"
 	"$1"
 }

@@ -214,6 +214,10 @@ test_dlp_isolates() {
 	echo "top secret" >"$MNT/w2"
 	start_controller --dlp "$MNT/w2"
 	start_agent
+	# the app sends its REPORT rule as the controller takes the host up;
+	# the agent installs it a moment later: a read before that is never
+	# reported
+	wait_rule "\"path\":\"$MNT/w2\",\"actions\":\[\"report\"\]"
 	listen_on 17025
 	mkfifo "$TMP/go"
 	in_cg "$PY" -c '
