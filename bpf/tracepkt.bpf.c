@@ -621,6 +621,11 @@ static __always_inline int on_fib(__u8 hook, __u8 family, __u8 proto,
 		m.saddr[i] = src[i];
 		m.daddr[i] = dst[i];
 	}
+	/* an output lookup in another namespace (the next packet sent with
+	 * the same addresses) is not this packet's
+	 */
+	if (dev && dev_netns(dev, btf) != c->netns)
+		return 0;
 	t = bpf_map_lookup_elem(&tracked, &c->skbaddr);
 	if (!t || t->id != c->id)
 		return 0;
