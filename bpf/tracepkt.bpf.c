@@ -21,6 +21,9 @@
 #include "parse.bpf.h"
 #include "tracepkt.h"
 
+#define AF_INET 2
+#define AF_INET6 10
+
 #define STATS_MAX STAT_MAX
 #include "stats.bpf.h"
 
@@ -88,7 +91,11 @@ struct rx_cur {
 	__u32 id; /* 0: the packet being received is not traced */
 	__u32 netns;
 	__u8 family;
-	__u8 _pad[3];
+	__u8 proto;
+	__u8 has_ports;
+	__u8 _pad;
+	__u16 sport; /* host order */
+	__u16 dport;
 	__u32 saddr[4];
 	__u32 daddr[4];
 	/* The skb (and device) that netif_rx or napi_gro_receive_entry just
@@ -515,6 +522,10 @@ static __always_inline void cur_set(__u64 key, struct tracepkt_track *t,
 	c->id = t->id;
 	c->netns = netns;
 	c->family = m->family;
+	c->proto = m->proto;
+	c->has_ports = m->has_ports;
+	c->sport = m->sport;
+	c->dport = m->dport;
 	__builtin_memcpy(c->saddr, m->saddr, 16);
 	__builtin_memcpy(c->daddr, m->daddr, 16);
 }
@@ -636,6 +647,73 @@ static __always_inline int on_fib(__u8 hook, __u8 family, __u8 proto,
 	return 0;
 }
 
+/* Is sk the local end the packet in c is addressed to: same namespace,
+ * protocol and local port, and a local address that is the packet's
+ * destination or a wildcard?
+ */
+static __always_inline bool sk_is_dest(struct sock *sk, const struct rx_cur *c)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u32 a[4] = {};
+
+	if (!c->has_ports || BPF_CORE_READ(sk, sk_protocol) != c->proto ||
+	    BPF_CORE_READ(sk, __sk_common.skc_num) != c->dport ||
+	    sk_netns(sk, false) != c->netns)
+		return false;
+	if (family == AF_INET) {
+		a[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		return c->family == 4 && (!a[0] || a[0] == c->daddr[0]);
+	}
+	if (family != AF_INET6)
+		return false;
+	BPF_CORE_READ_INTO(&a, sk, __sk_common.skc_v6_rcv_saddr);
+	if (!(a[0] | a[1] | a[2] | a[3]))
+		return true; /* [::]: IPv6, and IPv4 unless V6ONLY */
+	if (c->family == 4) /* ::ffff:a.b.c.d */
+		return !a[0] && !a[1] && a[2] == bpf_htonl(0xffff) &&
+		       a[3] == c->daddr[0];
+	return a[0] == c->daddr[0] && a[1] == c->daddr[1] &&
+	       a[2] == c->daddr[2] && a[3] == c->daddr[3];
+}
+
+/* A socket was handed data. When it is the destination of the traced
+ * packet this CPU is receiving, that packet has been delivered: its last
+ * hop (UDP and TCP free a delivered skb without a tracepoint).
+ */
+static __always_inline int on_sk_ready(struct sock *sk, const bool btf)
+{
+	struct hop h = { .hook = HOOK_SK_DATA_READY,
+			 .flags = HF_NO_SKB | HF_END };
+	struct tracepkt_track *t;
+	struct sk_buff *skb;
+	struct pkt_meta m = {};
+	struct rx_cur *c;
+	__u32 zero = 0;
+
+	if (n_tracked <= 0 || !sk)
+		return 0;
+	c = bpf_map_lookup_elem(&rx_cur, &zero);
+	if (!c || !c->id || !sk_is_dest(sk, c))
+		return 0;
+	t = bpf_map_lookup_elem(&tracked, &c->skbaddr);
+	if (!t || t->id != c->id)
+		return 0;
+	skb = (struct sk_buff *)(long)c->skbaddr;
+	h.skb = skb;
+	h.len = BPF_CORE_READ(skb, len); /* queued: the payload it holds */
+	m.family = c->family;
+	m.proto = c->proto;
+	m.has_ports = c->has_ports;
+	m.sport = c->sport;
+	m.dport = c->dport;
+	__builtin_memcpy(m.saddr, c->saddr, 16);
+	__builtin_memcpy(m.daddr, c->daddr, 16);
+	emit(&h, t, NULL, c->netns, btf, &m, true);
+	untrack(c->skbaddr);
+	c->id = 0;
+	return 0;
+}
+
 /* ---- tp_btf programs ---- */
 
 #define HOP(sk_, hook_, flags_, ...)                     \
@@ -723,6 +801,12 @@ int BPF_PROG(tp_btf__consume_skb, struct sk_buff *skb)
 {
 	HOP(skb, HOOK_CONSUME_SKB, HF_END);
 	return on_hop(&h, true);
+}
+
+SEC("tp_btf/sk_data_ready")
+int BPF_PROG(tp_btf__sk_data_ready, const struct sock *sk)
+{
+	return on_sk_ready((struct sock *)sk, true);
 }
 
 SEC("tp_btf/fib_table_lookup")
@@ -814,6 +898,12 @@ int tracepoint__skb__consume_skb(struct trace_event_raw_consume_skb *ctx)
 {
 	HOP(ctx->skbaddr, HOOK_CONSUME_SKB, HF_END);
 	return on_hop(&h, false);
+}
+
+SEC("tracepoint/sock/sk_data_ready")
+int tracepoint__sock__sk_data_ready(struct trace_event_raw_sk_data_ready *ctx)
+{
+	return on_sk_ready((struct sock *)ctx->skaddr, false);
 }
 
 SEC("tracepoint/fib/fib_table_lookup")

@@ -33,6 +33,7 @@ enum tracepkt_hook {
 	HOOK_NET_DEV_XMIT,
 	HOOK_KFREE_SKB,
 	HOOK_CONSUME_SKB,
+	HOOK_SK_DATA_READY,
 	HOOK_MAX,
 };
 

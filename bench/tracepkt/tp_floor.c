@@ -29,6 +29,7 @@ static const char *const defaults[] = {
 	"net_dev_xmit",
 	"kfree_skb",
 	"consume_skb",
+	"sk_data_ready",
 	NULL,
 };
 

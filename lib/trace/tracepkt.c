@@ -39,6 +39,7 @@ static const struct hook_def hook_defs[HOOK_MAX] = {
 	[HOOK_NET_DEV_XMIT] = { "net", "net_dev_xmit" },
 	[HOOK_KFREE_SKB] = { "skb", "kfree_skb" },
 	[HOOK_CONSUME_SKB] = { "skb", "consume_skb" },
+	[HOOK_SK_DATA_READY] = { "sock", "sk_data_ready" },
 };
 
 struct sf_tracepkt {

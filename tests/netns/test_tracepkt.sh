@@ -343,13 +343,13 @@ if stats["matched"] != 5:
 '
 }
 
-# ---- route lookups belong to the packet being received ----
+# ---- delivery to a socket; route lookups of the packet being received ----
 
-# A datagram delivered to a UDP socket ends without a tracepoint (see
-# docs/tracepkt.md, Limits), so its trace stays open; the output route
-# lookup of the next datagram sent from a with the same addresses must not
-# be taken for one of its hops (it is in another namespace).
-test_fib_attribution() {
+# UDP frees a delivered datagram without a tracepoint: the socket's
+# sk_data_ready ends the trace. The output route lookup of the next
+# datagram sent from a with the same addresses runs on the same CPU right
+# after; it must not be taken for a hop (it is in another namespace).
+test_socket_delivery() {
 	pair
 	cat >"$TMP/rx.py" <<'EOF2'
 import select, socket, sys
@@ -378,8 +378,10 @@ EOF2
 		sleep 0.05
 	done
 	wait_for "$TMP/rx.out" '^received 8' 20 || fail "receiver: $(cat "$TMP/rx.err")"
-	wait_for "$TMP/tr.out" '"trace_id":4,.*"hook":"fib_table_lookup"' 20
-	sleep 0.2
+	for i in 1 2 3 4; do
+		wait_for "$TMP/tr.out" "\"trace_id\":$i,.*\"end\":true" 20
+	done
+	sleep 0.2 # a stray hop after the end would show now
 	bg_stop tr
 	check tr '
 if sorted(hops) != [1, 2, 3, 4]:
@@ -392,6 +394,12 @@ for t, hs in hops.items():
         fail("trace %d: a route lookup outside b" % t)
     if any(h.get("dport", 5011) not in (0, 5011) for h in hs):
         fail("trace %d holds a datagram to another port" % t)
+    last = hs[-1]
+    if last["hook"] != "sk_data_ready" or not last["end"] or \
+            last["netns"] != ns["b"] or last["dport"] != 5011:
+        fail("trace %d should end delivered to the socket in b" % t)
+if stats["ended"] != 4:
+    fail("stats %s" % stats)
 '
 }
 
