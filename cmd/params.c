@@ -122,19 +122,49 @@ void params_usage(const struct cmd_def *cmd, FILE *out, bool full)
 		fprintf(out, "\nExamples:\n%s", cmd->examples);
 }
 
+/* Names the option (--interval) or the positional argument (command). */
 static int bad_value(const struct cmd_def *cmd, const struct opt_def *o,
 		     const char *val, const char *why)
 {
-	fprintf(stderr, "sysflow %s: invalid value '%s' for --%s: %s\n",
-		cmd->name, val, o->name, why);
+	if (o->positional)
+		fprintf(stderr, "sysflow %s: invalid %s '%s': %s\n", cmd->name,
+			o->name, val, why);
+	else
+		fprintf(stderr, "sysflow %s: invalid value '%s' for --%s: %s\n",
+			cmd->name, val, o->name, why);
 	params_usage(cmd, stderr, false);
 	return EXIT_USAGE;
+}
+
+/* "expected one of: a, b, c" for an OPT_ENUM. */
+static int bad_enum(const struct cmd_def *cmd, const struct opt_def *o,
+		    const char *val)
+{
+	char why[160];
+	int n = snprintf(why, sizeof(why), "expected one of:");
+
+	for (int i = 0; o->names[i] && n > 0 && (size_t)n < sizeof(why); i++)
+		n += snprintf(why + n, sizeof(why) - n, "%s %s", i ? "," : "",
+			      o->names[i]);
+	return bad_value(cmd, o, val, why);
+}
+
+/* A decimal number from min to max, without sign or trailing text. */
+static bool parse_number(const char *val, uint32_t min, uint32_t max,
+			 unsigned long long *n)
+{
+	char *end;
+
+	errno = 0;
+	*n = strtoull(val, &end, 10);
+	return !errno && end != val && !*end && val[0] != '-' && *n >= min &&
+	       *n <= max;
 }
 
 static int set_value(const struct cmd_def *cmd, const struct opt_def *o,
 		     const char *val, void *cfg)
 {
-	char *dst = (char *)cfg + o->offset, *end, why[80];
+	char *dst = (char *)cfg + o->offset, why[80];
 	unsigned long long n;
 
 	switch (o->type) {
@@ -145,10 +175,7 @@ static int set_value(const struct cmd_def *cmd, const struct opt_def *o,
 		*(const char **)dst = val;
 		return 0;
 	case OPT_U32:
-		errno = 0;
-		n = strtoull(val, &end, 10);
-		if (errno || end == val || *end || val[0] == '-' ||
-		    n < o->min || n > o->max) {
+		if (!parse_number(val, o->min, o->max, &n)) {
 			snprintf(why, sizeof(why),
 				 "expected a number from %u "
 				 "to %u",
@@ -164,7 +191,7 @@ static int set_value(const struct cmd_def *cmd, const struct opt_def *o,
 				return 0;
 			}
 		}
-		return bad_value(cmd, o, val, "see --help for the choices");
+		return bad_enum(cmd, o, val);
 	}
 	return 0;
 }

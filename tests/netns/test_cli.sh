@@ -42,6 +42,13 @@ test_usage_errors() {
 	expect_rc 2 "$SYSFLOW" flowmon
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -r x.pcap
 	expect_rc 2 "$SYSFLOW" flowmon -d lo --pipeline fastest
+	grep -q "invalid value 'fastest' for --pipeline: expected one of: single, tail-meta, tail-map" \
+		"$TMP/err" || fail "choices not listed: $(cat "$TMP/err")"
+	# a positional argument is named as such, not as an option
+	expect_rc 2 "$SYSFLOW" route bogus
+	grep -q "invalid command 'bogus': expected one of: apply, update, show, del, check" \
+		"$TMP/err" || fail "route verb: $(cat "$TMP/err")"
+	! grep -q -- "--command" "$TMP/err" || fail "names a --command option that does not exist"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -p tcp,bogus
 	grep -q "unknown protocol 'bogus'.*valid: eth" "$TMP/err" || fail "protocols not listed"
 }
