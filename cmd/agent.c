@@ -63,7 +63,7 @@ static const struct agent_cfg defaults_agent = {
 static const struct opt_def agent_options[] = {
 	{ .name = "host", .positional = true, .type = OPT_STRING,
 	  .offset = OFF(host), .metavar = "HOST" },
-	{ .name = "port", .positional = true, .type = OPT_STRING,
+	{ .name = "port", .positional = true, .type = OPT_PORT,
 	  .offset = OFF(port), .metavar = "PORT" },
 	{ .name = "daemon", .short_name = 'd', .type = OPT_FLAG,
 	  .offset = OFF(daemon), .help = "run in the background, log to "

@@ -45,7 +45,7 @@ static const struct opt_def controller_options[] = {
 	{ .name = "listen", .short_name = 'l', .type = OPT_STRING,
 	  .offset = OFF(listen), .metavar = "ADDR", .help = "listen on this "
 	  "address (default: all)" },
-	{ .name = "port", .short_name = 'p', .type = OPT_STRING,
+	{ .name = "port", .short_name = 'p', .type = OPT_PORT,
 	  .offset = OFF(port), .metavar = "PORT", .help = "TCP port "
 	  "(default 6653)" },
 	{ .name = "ctl", .short_name = 'C', .type = OPT_STRING,

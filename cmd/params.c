@@ -174,6 +174,13 @@ static int set_value(const struct cmd_def *cmd, const struct opt_def *o,
 	case OPT_STRING:
 		*(const char **)dst = val;
 		return 0;
+	case OPT_PORT:
+		if (!parse_number(val, 1, 65535, &n))
+			return bad_value(cmd, o, val,
+					 "expected a port number from 1 to "
+					 "65535");
+		*(const char **)dst = val;
+		return 0;
 	case OPT_U32:
 		if (!parse_number(val, o->min, o->max, &n)) {
 			snprintf(why, sizeof(why),

@@ -49,6 +49,14 @@ test_usage_errors() {
 	grep -q "invalid command 'bogus': expected one of: apply, update, show, del, check" \
 		"$TMP/err" || fail "route verb: $(cat "$TMP/err")"
 	! grep -q -- "--command" "$TMP/err" || fail "names a --command option that does not exist"
+	# ports are checked before anything listens or connects
+	expect_rc 2 "$SYSFLOW" controller -p 0 -C "$TMP/ctl.sock"
+	grep -q "invalid value '0' for --port: expected a port number from 1 to 65535" \
+		"$TMP/err" || fail "controller port: $(cat "$TMP/err")"
+	expect_rc 2 "$SYSFLOW" controller -p 70000 -C "$TMP/ctl.sock"
+	expect_rc 2 "$SYSFLOW" agent 127.0.0.1 70000 -F "/sys/fs/bpf/sysflow-test-$$"
+	grep -q "invalid port '70000'" "$TMP/err" || fail "agent port: $(cat "$TMP/err")"
+	[ ! -e "/sys/fs/bpf/sysflow-test-$$" ] || fail "agent pinned before checking its port"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -p tcp,bogus
 	grep -q "unknown protocol 'bogus'.*valid: eth" "$TMP/err" || fail "protocols not listed"
 }
