@@ -34,6 +34,9 @@ test_usage_errors() {
 	expect_rc 2 "$SYSFLOW"
 	expect_rc 2 "$SYSFLOW" nosuchcommand
 	grep -q "unknown command 'nosuchcommand'" "$TMP/err" || fail "no name in error"
+	expect_rc 2 "$SYSFLOW" -v flowmon -d lo
+	grep -q "unknown option '-v'; options go after the command" "$TMP/err" ||
+		fail "an option before the command: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon --no-such-option -d lo
 	grep -q "unknown option '--no-such-option'" "$TMP/err" || fail "option not named"
 	expect_rc 2 "$SYSFLOW" flowmon --de lo # prefixes are not accepted
