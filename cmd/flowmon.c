@@ -420,6 +420,59 @@ static int run_attached(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 	return rc;
 }
 
+/* Is the name at tok already in the comma list before it? */
+static bool listed_before(const char *list, const char *tok, size_t len)
+{
+	for (const char *p = list; p < tok; p += strcspn(p, ",") + 1)
+		if (strcspn(p, ",") == len && !strncmp(p, tok, len))
+			return true;
+	return false;
+}
+
+/* -d: no empty or repeated names; -m: known modes, at most one per -d. */
+static int check_devices(const struct flowmon_cfg *cfg)
+{
+	const char *d = cfg->devs, *m = cfg->modes;
+	int n_devs = 0, n_modes = 0;
+	enum sf_xdp_mode mode;
+	char name[32];
+
+	for (; d && *d; d += *d == ',') {
+		size_t len = strcspn(d, ",");
+
+		if (!len || listed_before(cfg->devs, d, len)) {
+			fprintf(stderr, "sysflow flowmon: -d %s: %s%.*s%s\n",
+				cfg->devs, len ? "interface '" : "empty name",
+				(int)len, d, len ? "' is given twice" : "");
+			return EXIT_USAGE;
+		}
+		n_devs++;
+		d += len;
+	}
+	for (; m && *m; m += *m == ',', n_modes++) {
+		size_t len = strcspn(m, ",");
+
+		snprintf(name, sizeof(name), "%.*s", (int)len, m);
+		if (parse_mode(name, &mode)) {
+			fprintf(stderr,
+				"sysflow flowmon: invalid value '%s' for "
+				"--mode: expected skb, generic, native or "
+				"driver\n",
+				name);
+			return EXIT_USAGE;
+		}
+		m += len;
+	}
+	if (n_modes > n_devs && cfg->devs) {
+		fprintf(stderr,
+			"sysflow flowmon: -m %s gives %d modes for %d "
+			"interface(s)\n",
+			cfg->modes, n_modes, n_devs);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int check_cfg(struct flowmon_cfg *cfg, unsigned int *protos)
 {
 	bool print_pinned = cfg->interval == 0;
@@ -434,6 +487,8 @@ static int check_cfg(struct flowmon_cfg *cfg, unsigned int *protos)
 				"pcap with -r (one of the two)\n");
 		return EXIT_USAGE;
 	}
+	if (check_devices(cfg))
+		return EXIT_USAGE;
 	*protos = SF_PROTO_ALL;
 	if (cfg->protocols &&
 	    sf_flowmon_parse_protocols(cfg->protocols, protos))

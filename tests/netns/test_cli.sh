@@ -60,6 +60,13 @@ test_usage_errors() {
 	expect_rc 2 "$SYSFLOW" agent 127.0.0.1 70000 -F "/sys/fs/bpf/sysflow-test-$$"
 	grep -q "invalid port '70000'" "$TMP/err" || fail "agent port: $(cat "$TMP/err")"
 	[ ! -e "/sys/fs/bpf/sysflow-test-$$" ] || fail "agent pinned before checking its port"
+	# -d and -m are checked before anything is attached
+	expect_rc 2 "$SYSFLOW" flowmon -d lo,lo -t 1
+	grep -q "interface 'lo' is given twice" "$TMP/err" || fail "repeated -d: $(cat "$TMP/err")"
+	expect_rc 2 "$SYSFLOW" flowmon -d lo -m turbo -t 1
+	grep -q "invalid value 'turbo' for --mode" "$TMP/err" || fail "bad -m: $(cat "$TMP/err")"
+	expect_rc 2 "$SYSFLOW" flowmon -d lo -m skb,native -t 1
+	grep -q "gives 2 modes for 1 interface" "$TMP/err" || fail "extra -m: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -p tcp,bogus
 	grep -q "unknown protocol 'bogus'.*valid: eth" "$TMP/err" || fail "protocols not listed"
 }
