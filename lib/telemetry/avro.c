@@ -401,13 +401,18 @@ int tel_avro_file_open(struct tel_avro_file **out, struct tel_avro *a,
 		free(f);
 		return e;
 	}
+	errno = 0;
 	if (avro_file_writer_create_with_codec_fp(fp, path, 1, a->schema, &f->w,
 						  "deflate", AVRO_BLOCK_SIZE)) {
+		/* a failed header write (ENOSPC) sets errno, not avro's text */
+		const char *why = *avro_strerror() ? avro_strerror() :
+						     strerror(errno ?: EIO);
+
 		tel_set_error(err, SYSFLOW_LIBS_ERROR,
-			      "cannot start Avro file "
-			      "%s: %s",
-			      path, avro_strerror());
+			      "cannot write the Avro header to %s: %s", path,
+			      why);
 		fclose(fp);
+		unlink(path); /* no empty file that looks like output */
 		free(f);
 		return -EIO;
 	}
