@@ -131,24 +131,37 @@ struct flow_out {
 	struct sf_rotfile files;
 	struct sf_ipfix *ipfix;
 	uint64_t write_errors;
+	bool stdout_warned, files_warned; /* first failure was logged */
 };
+
+/* Count a lost record; say once per output that records are lost. */
+static void write_failed(struct flow_out *o, bool *warned, const char *where,
+			 int err)
+{
+	if (!*warned)
+		pr_err("writing flows to %s failed: %s; counting lost records\n",
+		       where, strerror(err < 0 ? -err : EIO));
+	*warned = true;
+	o->write_errors++;
+}
 
 static int out_flow(const struct sf_flow *f, void *ctx)
 {
 	struct flow_out *o = ctx;
 	FILE *file;
+	int err;
 
-	if (o->json && sf_json_write_line(stdout, sf_flow_json(f)))
-		o->write_errors++;
+	if (o->json) {
+		err = sf_json_write_line(stdout, sf_flow_json(f));
+		if (err)
+			write_failed(o, &o->stdout_warned, "stdout", err);
+	}
 	if (o->to_files) {
 		file = sf_rotfile_get(&o->files, time(NULL));
-		if (!file || sf_json_write_line(file, sf_flow_json(f))) {
-			if (!o->write_errors)
-				pr_err("writing flows to %s failed: %s; counting "
-				       "lost records\n",
-				       o->files.dir, strerror(errno));
-			o->write_errors++;
-		}
+		err = file ? sf_json_write_line(file, sf_flow_json(f)) :
+			     -(errno ?: EIO);
+		if (err)
+			write_failed(o, &o->files_warned, o->files.dir, err);
 	}
 	if (o->ipfix)
 		sf_ipfix_add(o->ipfix, f);

@@ -25,6 +25,27 @@ static bool avro_out(const struct tel_out *o)
 	return o->file || o->sock;
 }
 
+/* Count a lost record; say once per output that records are being lost
+ * (a full disk, a closed pipe), since the count shows only with --stats.
+ */
+static void output_failed(struct tel_out *o, bool *warned, const char *what,
+			  const char *why)
+{
+	if (!*warned)
+		pr_err("writing %s failed: %s; further failures are counted "
+		       "as output errors (--stats)\n",
+		       what, why);
+	*warned = true;
+	o->errors++;
+}
+
+static void append_to_file(struct tel_out *o)
+{
+	if (tel_avro_file_append(o->file))
+		output_failed(o, &o->file_warned, o->filename,
+			      "cannot append to the Avro file");
+}
+
 /* The value last set on o->avro goes to the file and the socket. */
 static void emit(struct tel_driver *d)
 {
@@ -32,8 +53,8 @@ static void emit(struct tel_driver *d)
 	char buf[SOCK_MAX_RECORD * 4];
 	int n;
 
-	if (o->file && tel_avro_file_append(o->file))
-		o->errors++;
+	if (o->file)
+		append_to_file(o);
 	if (o->sock && tel_sock_connected(o->sock)) {
 		n = tel_avro_encode(o->avro, buf, sizeof(buf));
 		if (n < 0 || n > SOCK_MAX_RECORD) {
@@ -161,6 +182,7 @@ void tel_out_record(struct tel_driver *d, struct sysflow_record *rec,
 	struct sysflow_file v1, v2;
 	struct sysflow_container cv;
 	struct tel_proc *pp;
+	int e;
 
 	o->records++;
 	if (avro_out(o)) {
@@ -186,10 +208,12 @@ void tel_out_record(struct tel_driver *d, struct sysflow_record *rec,
 		pp = p->has_poid ? tel_proc_get(d, p->poid.hpid) : NULL;
 		if (pp)
 			tel_proc_view(d, pp, &ppv);
-		if (tel_json_record(d, o->json, rec, &pv, pp ? &ppv : NULL,
+		e = tel_json_record(d, o->json, rec, &pv, pp ? &ppv : NULL,
 				    f1 ? &v1 : NULL, f2 ? &v2 : NULL,
-				    p->cont ? &cv : NULL))
-			o->errors++;
+				    p->cont ? &cv : NULL);
+		if (e)
+			output_failed(o, &o->json_warned, "JSON records",
+				      strerror(e < -1 ? -e : EIO));
 	}
 	if (o->cb)
 		o->cb(&o->hdr, p->cont ? &cv : NULL, &pv, f1 ? &v1 : NULL,
@@ -206,8 +230,8 @@ static void write_header(struct tel_driver *d, bool to_file, bool to_sock)
 
 	if (!o->avro || tel_avro_set_header(o->avro, &o->hdr))
 		return;
-	if (to_file && o->file && tel_avro_file_append(o->file))
-		o->errors++;
+	if (to_file && o->file)
+		append_to_file(o);
 	if (to_sock && o->sock && tel_sock_connected(o->sock)) {
 		n = tel_avro_encode(o->avro, buf, sizeof(buf));
 		if (n < 0 || tel_sock_send(o->sock, buf, n))

@@ -154,6 +154,7 @@ struct tel_out {
 	sysflow_callback cb;
 	void *cb_ctx;
 	uint64_t records, ipv6_skipped, errors;
+	bool file_warned, json_warned; /* first error of each was logged */
 };
 
 /* ---- the driver ---- */

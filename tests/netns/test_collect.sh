@@ -843,14 +843,6 @@ test_errors() {
 	[ "$(wc -l <"$TMP/e")" -eq 1 ] || fail "expected one line: $(cat "$TMP/e")"
 }
 
-# full_tmpfs DIR: a 64 KiB tmpfs at DIR, filled up, unmounted on exit.
-full_tmpfs() {
-	mkdir -p "$1"
-	mount -t tmpfs -o size=64k sysflow-test "$1"
-	on_exit umount "$1"
-	dd if=/dev/zero of="$1/fill" bs=4k count=64 2>/dev/null || true
-}
-
 # A full disk is named with the reason, and no empty file is left behind.
 test_full_disk() {
 	local rc=0
@@ -860,6 +852,14 @@ test_full_disk() {
 	grep -q "cannot write the Avro header to $TMP/full/[0-9]*: No space left on device" "$TMP/e" ||
 		fail "full disk not named: $(cat "$TMP/e")"
 	assert_eq "$(ls "$TMP/full")" "fill" "files left on the full disk"
+	# JSON lines to a full disk: said once, then counted
+	rc=0
+	timeout 20 "$SYSFLOW" collect -j -o "$TMP/full/c.json" --duration 2 --stats \
+		>"$TMP/o" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 0 "exit code of a run that lost its JSON records"
+	assert_eq "$(grep -c "writing JSON records failed: No space left on device" "$TMP/e")" 1 \
+		"lines naming the full disk"
+	grep -qE "output errors [1-9]" "$TMP/e" || fail "lost records not counted: $(cat "$TMP/e")"
 }
 
 # examples/consumer.c: the library API with a callback, built and run.

@@ -329,6 +329,23 @@ test_udp_v6_exact() {
 		"flow (src dst sport ipv packets bytes ifindex)"
 }
 
+# A full disk under -j and -O: each output says so once, then counts.
+test_output_full_disk() {
+	two_hosts
+	full_tmpfs "$TMP/full"
+	pins fm
+	bg_start fm nsenter --net="$(ns_path b)" sh -c 'exec "$@" >"$0"' \
+		"$TMP/full/flows.json" "$SYSFLOW" flowmon -d veth-b -F "$PINS" -j -O "$TMP/full"
+	wait_for "$TMP/fm.err" "monitoring flows on veth-b" 20
+	udp_send a 10.77.0.2 9000 5 10 40000
+	fm_stop fm
+	assert_eq "$(grep -c "writing flows to stdout failed: No space left on device" "$TMP/fm.err")" 1 \
+		"stdout failure lines"
+	assert_eq "$(grep -c "writing flows to $TMP/full failed: No space left on device" "$TMP/fm.err")" 1 \
+		"-O failure lines"
+	[ "$(stat_of "$TMP/fm.err" "output errors")" -ge 2 ] || fail "lost flows not counted"
+}
+
 # ---- 5. two CPUs, and test mode ----
 
 test_two_cores_exact() {
