@@ -435,6 +435,33 @@ static void print_stats(const struct echo_cfg *cfg, struct echo_run *r)
 
 /* ---- the command ---- */
 
+/* --ip: every entry an IPv4 or IPv6 address, checked before anything
+ * is attached (a bad value is a usage error).
+ */
+static int check_addrs(const char *list)
+{
+	char tok[INET6_ADDRSTRLEN + 1];
+	uint8_t a[16];
+
+	for (const char *p = list; p && (*p || p == list); p += *p == ',') {
+		size_t len = strcspn(p, ",");
+
+		snprintf(tok, sizeof(tok), "%.*s", (int)len, p);
+		if (!len || len >= sizeof(tok) ||
+		    (inet_pton(AF_INET, tok, a) != 1 &&
+		     inet_pton(AF_INET6, tok, a) != 1)) {
+			fprintf(stderr,
+				"sysflow echo: invalid value '%.*s' for --ip: "
+				"not an IPv4 or IPv6 address\n",
+				(int)len, p);
+			params_usage(&cmd_echo, stderr, false);
+			return EXIT_USAGE;
+		}
+		p += len;
+	}
+	return 0;
+}
+
 static int check_cfg(const struct echo_cfg *cfg)
 {
 	const struct {
@@ -458,6 +485,8 @@ static int check_cfg(const struct echo_cfg *cfg)
 			return EXIT_USAGE;
 		}
 	}
+	if (check_addrs(cfg->addrs))
+		return EXIT_USAGE;
 	if (cfg->copy && cfg->zerocopy) {
 		fprintf(stderr, "sysflow echo: --copy and --zero-copy exclude "
 				"each other\n");
