@@ -37,20 +37,17 @@ void params_print_version(void)
 #define HELP_COL 29 /* where option help text starts */
 #define HELP_WIDTH 80
 
-/* Print text word by word from column col, wrapping at HELP_WIDTH with
- * continuation lines indented to HELP_COL.
- */
-static void print_wrapped(FILE *out, const char *text, int col)
+void params_print_wrapped(FILE *out, const char *text, int col, int indent)
 {
 	const char *w = text;
 
 	while (*w) {
 		int len = strcspn(w, " ");
 
-		if (col > HELP_COL && col + 1 + len > HELP_WIDTH) {
-			fprintf(out, "\n%*s", HELP_COL, "");
-			col = HELP_COL;
-		} else if (col > HELP_COL) {
+		if (col > indent && col + 1 + len > HELP_WIDTH) {
+			fprintf(out, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
 			fputc(' ', out);
 			col++;
 		}
@@ -79,7 +76,7 @@ static void print_opt(FILE *out, const struct opt_def *o)
 		n = HELP_COL - 1;
 	}
 	fputc(' ', out);
-	print_wrapped(out, o->help ? o->help : "", n + 1);
+	params_print_wrapped(out, o->help ? o->help : "", n + 1, HELP_COL);
 	if (o->type == OPT_ENUM) {
 		fprintf(out, "%-28s one of:", "");
 		for (int i = 0; o->names[i]; i++)

@@ -66,6 +66,11 @@ int params_parse(const struct cmd_def *cmd, int argc, char **argv, void *cfg);
 
 void params_usage(const struct cmd_def *cmd, FILE *out, bool full);
 
+/* Print text word by word from column col (where the cursor is), wrapping
+ * at 80 columns with continuation lines indented to column indent.
+ */
+void params_print_wrapped(FILE *out, const char *text, int col, int indent);
+
 /* Print "sysflow <version> (libbpf <v>)". */
 void params_print_version(void);
 

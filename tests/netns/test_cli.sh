@@ -102,6 +102,11 @@ for f in ("kprobes", "bpf_lsm", "fentry"):
     assert r["available"] == "yes" or "instead" in r["detail"], r
 print(len(rows))' "$TMP/out")
 	[ "$n" -ge 10 ] || fail "only $n features probed"
+	# the table fits 80 columns: long details wrap under the DETAIL column
+	expect_rc 0 "$SYSFLOW" features
+	! awk 'length > 80' "$TMP/out" | grep -q . ||
+		fail "features is wider than 80 columns: $(awk 'length > 80' "$TMP/out" | head -1)"
+	[ "$(grep -c '^[a-z]' "$TMP/out")" -eq "$n" ] || fail "not one line per feature: $(cat "$TMP/out")"
 }
 
 # make install puts a usable library, header and pkg-config file in DESTDIR.
