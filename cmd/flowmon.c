@@ -382,7 +382,8 @@ static int run_offline(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 	long bad = 0;
 	int err = sf_flowmon_replay_pcap(fm, cfg->pcap, out_flow, o, &bad);
 
-	print_stats(fm, o, stderr);
+	if (!err || sf_flowmon_packets(fm)) /* none of a file never read */
+		print_stats(fm, o, stderr);
 	return err ? 1 : 0;
 }
 

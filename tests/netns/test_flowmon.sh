@@ -545,6 +545,12 @@ test_errors() {
 		grep -q "valid: eth, ipv4 (or ip), ipv6, tcp, udp, icmp, icmpv6" "$TMP/e2.err" ||
 		fail_later "-p tcp,bogus: $(cat "$TMP/e2.err")"
 
+	# a pcap that cannot be read: its path once, the reason, no counters
+	run_rc 1 e5 "$SYSFLOW" flowmon -r "$TMP/nosuch.pcap" -j
+	grep -qx "sysflow: error: cannot read pcap $TMP/nosuch.pcap: No such file or directory" \
+		"$TMP/e5.err" || fail_later "missing pcap: $(cat "$TMP/e5.err")"
+	one_line e5
+
 	run_rc 2 e3 in_ns_net b "$SYSFLOW" flowmon -d veth-b --no-such-option -F "$dir"
 	grep -q "unknown option '--no-such-option'" "$TMP/e3.err" ||
 		fail_later "unknown option not named: $(cat "$TMP/e3.err")"
