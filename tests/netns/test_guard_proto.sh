@@ -424,4 +424,33 @@ test_cli_usage() {
 	"$SYSFLOW" --help | grep -q "controller" || fail "command list"
 }
 
+# controller_fails WHAT ARGS...: the controller refuses to start (exit 1)
+# with stderr in $TMP/e; WHAT names the case.
+controller_fails() {
+	local what=$1 rc=0
+	shift
+	timeout 10 "$SYSFLOW" controller -l 127.0.0.1 -p "$PORT" -C "$TMP/ctl.sock" "$@" \
+		>/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 1 "controller exit status with $what"
+}
+
+# Files the applications cannot use: named once, with the reason and a
+# position only when there is one.
+test_app_file_errors() {
+	controller_fails "a missing policy" -P "$TMP/none.json"
+	grep -qx "sysflow: error: policy: cannot read $TMP/none.json: No such file or directory" \
+		"$TMP/e" || fail "missing policy: $(cat "$TMP/e")"
+	controller_fails "a directory as policy" -P "$TMP"
+	grep -q "policy: cannot read $TMP: Is a directory" "$TMP/e" || fail "directory: $(cat "$TMP/e")"
+	echo '{bad' >"$TMP/bad.json"
+	controller_fails "a policy with a syntax error" -P "$TMP/bad.json"
+	grep -q "policy: $TMP/bad.json:1:[0-9]*: string or '}' expected near 'bad'" "$TMP/e" ||
+		fail "syntax error: $(cat "$TMP/e")"
+	controller_fails "a missing acl" --acl "$TMP/none.json"
+	grep -qx "sysflow: error: acl: cannot read $TMP/none.json: No such file or directory" \
+		"$TMP/e" || fail "missing acl: $(cat "$TMP/e")"
+	controller_fails "a missing app" -a "$TMP/none.so"
+	[ "$(grep -o "$TMP/none.so" "$TMP/e" | wc -l)" -eq 1 ] || fail "app path not once: $(cat "$TMP/e")"
+}
+
 run_tests "$@"
