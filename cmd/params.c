@@ -340,6 +340,32 @@ static int check_required(const struct cmd_def *cmd, const bool *seen)
 	return 0;
 }
 
+/* Options of one "together" group (e.g. --tls-cert, --tls-key, --tls-ca)
+ * are given all or none: name the first one missing.
+ */
+static int check_together(const struct cmd_def *cmd, const bool *seen)
+{
+	const struct opt_def *opts = cmd->opts;
+
+	for (int i = 0; opts[i].name; i++) {
+		if (!opts[i].together || !seen[i])
+			continue;
+		for (int j = 0; opts[j].name; j++) {
+			if (seen[j] || !opts[j].together ||
+			    strcmp(opts[j].together, opts[i].together))
+				continue;
+			fprintf(stderr,
+				"sysflow %s: --%s needs --%s too (%s options "
+				"go together)\n",
+				cmd->name, opts[i].name, opts[j].name,
+				opts[i].together);
+			params_usage(cmd, stderr, false);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
 static int find_opt(const struct cmd_def *cmd, int c)
 {
 	int i = 0;
@@ -395,6 +421,7 @@ int params_parse(const struct cmd_def *cmd, int argc, char **argv, void *cfg)
 		if (err)
 			return err;
 	}
-	return check_required(cmd, seen) ?:
+	return check_required(cmd, seen)	 ?:
+		       check_together(cmd, seen) ?:
 		       parse_positionals(cmd, argc, argv, cfg);
 }

@@ -32,6 +32,7 @@ struct opt_def {
 	bool positional;
 	uint32_t min, max; /* OPT_U32 */
 	const char *const *names; /* OPT_ENUM */
+	const char *together; /* options naming the same group: all or none */
 };
 
 #define OPT_END              \

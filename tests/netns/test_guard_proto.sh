@@ -419,6 +419,16 @@ test_cli_usage() {
 	"$SYSFLOW" ctl hosts -S "$TMP/none.sock" >/dev/null 2>"$TMP/e" || rc=$?
 	assert_eq "$rc" 1 "ctl without controller"
 	grep -q "is \`sysflow controller\` running" "$TMP/e" || fail "$(cat "$TMP/e")"
+	# the TLS options go together, checked before anything starts
+	rc=0
+	"$SYSFLOW" controller --tls-cert c.pem -C "$TMP/c.sock" >/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "controller with --tls-cert alone"
+	grep -q -- "--tls-cert needs --tls-key too (TLS options go together)" "$TMP/e" ||
+		fail "$(cat "$TMP/e")"
+	rc=0
+	"$SYSFLOW" agent h 1 --tls-key k.pem --tls-ca ca.pem >/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "agent without --tls-cert"
+	grep -q -- "needs --tls-cert too" "$TMP/e" || fail "$(cat "$TMP/e")"
 	"$SYSFLOW" agent --help | grep -q -- "--fail-mode" || fail "agent help"
 	"$SYSFLOW" controller --help | grep -q -- "--policy" || fail "controller help"
 	"$SYSFLOW" --help | grep -q "controller" || fail "command list"
