@@ -101,8 +101,8 @@ static const struct opt_def collect_options[] = {
 	{ .name = "all-fds", .type = OPT_FLAG, .offset = OFF(all_fds),
 	  .help = "also pipes, unix sockets, dirs" },
 	{ .name = "buffer-size", .type = OPT_U32, .offset = OFF(buffer),
-	  .metavar = "BYTES", .min = 4096, .max = 1u << 30, .help = "ring "
-	  "buffer size, a power of 2 (8 MiB)" },
+	  .pow2 = true, .metavar = "BYTES", .min = 4096, .max = 1u << 30,
+	  .help = "ring buffer size, a power of 2 (8 MiB)" },
 	{ .name = "cpu-buffers", .type = OPT_U32, .offset = OFF(cpu_buffers),
 	  .metavar = "N", .max = 128, .help = "ring buffers, 0: one per CPU" },
 	OPT_END,

@@ -104,17 +104,19 @@ static const struct opt_def echo_options[] = {
 	  .metavar = "N", .min = 64, .max = 1U << 22, .help = "UMEM chunks "
 	  "per queue (default 2048)" },
 	{ .name = "chunk-size", .type = OPT_U32, .offset = OFF(chunk_size),
-	  .metavar = "BYTES", .min = 2048, .max = 4096,
+	  .pow2 = true, .metavar = "BYTES", .min = 2048, .max = 4096,
 	  .help = "2048 (default) or 4096" },
 	{ .name = "rx-size", .type = OPT_U32, .offset = OFF(rx_size),
-	  .metavar = "N", .min = 1, .max = 1U << 20, .help = "rx ring "
-	  "entries, a power of two (default 1024)" },
+	  .pow2 = true, .metavar = "N", .min = 1, .max = 1U << 20,
+	  .help = "rx ring entries, a power of two (default 1024)" },
 	{ .name = "tx-size", .type = OPT_U32, .offset = OFF(tx_size),
-	  .metavar = "N", .min = 1, .max = 1U << 20, .help = "tx ring" },
+	  .pow2 = true, .metavar = "N", .min = 1, .max = 1U << 20,
+	  .help = "tx ring" },
 	{ .name = "fill-size", .type = OPT_U32, .offset = OFF(fill_size),
-	  .metavar = "N", .min = 1, .max = 1U << 20, .help = "fill ring" },
+	  .pow2 = true, .metavar = "N", .min = 1, .max = 1U << 20,
+	  .help = "fill ring" },
 	{ .name = "comp-size", .type = OPT_U32, .offset = OFF(comp_size),
-	  .metavar = "N", .min = 1, .max = 1U << 20,
+	  .pow2 = true, .metavar = "N", .min = 1, .max = 1U << 20,
 	  .help = "completion ring" },
 	{ .name = "json", .short_name = 'j', .type = OPT_FLAG,
 	  .offset = OFF(json), .help = "statistics as one JSON object" },
@@ -464,27 +466,6 @@ static int check_addrs(const char *list)
 
 static int check_cfg(const struct echo_cfg *cfg)
 {
-	const struct {
-		const char *name;
-		uint32_t v;
-	} sizes[] = {
-		{ "rx-size", cfg->rx_size },
-		{ "tx-size", cfg->tx_size },
-		{ "fill-size", cfg->fill_size },
-		{ "comp-size", cfg->comp_size },
-		{ "chunk-size", cfg->chunk_size },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
-		if (sizes[i].v & (sizes[i].v - 1)) {
-			fprintf(stderr,
-				"sysflow echo: invalid value '%u' for "
-				"--%s: not a power of two\n",
-				sizes[i].v, sizes[i].name);
-			params_usage(&cmd_echo, stderr, false);
-			return EXIT_USAGE;
-		}
-	}
 	if (check_addrs(cfg->addrs))
 		return EXIT_USAGE;
 	if (cfg->copy && cfg->zerocopy) {

@@ -186,6 +186,8 @@ static int set_value(const struct cmd_def *cmd, const struct opt_def *o,
 				 o->min, o->max);
 			return bad_value(cmd, o, val, why);
 		}
+		if (o->pow2 && (n & (n - 1)))
+			return bad_value(cmd, o, val, "not a power of two");
 		*(uint32_t *)dst = n;
 		return 0;
 	case OPT_ENUM:

@@ -31,6 +31,7 @@ struct opt_def {
 	bool required;
 	bool positional;
 	uint32_t min, max; /* OPT_U32 */
+	bool pow2; /* OPT_U32: a power of two (ring and buffer sizes) */
 	const char *const *names; /* OPT_ENUM */
 	const char *together; /* options naming the same group: all or none */
 };
