@@ -32,9 +32,7 @@ static void output_failed(struct tel_out *o, bool *warned, const char *what,
 			  const char *why)
 {
 	if (!*warned)
-		pr_err("writing %s failed: %s; further failures are counted "
-		       "as output errors (--stats)\n",
-		       what, why);
+		pr_err("writing %s failed: %s\n", what, why);
 	*warned = true;
 	o->errors++;
 }

@@ -860,6 +860,8 @@ test_full_disk() {
 	assert_eq "$(grep -c "writing JSON records failed: No space left on device" "$TMP/e")" 1 \
 		"lines naming the full disk"
 	grep -qE "output errors [1-9]" "$TMP/e" || fail "lost records not counted: $(cat "$TMP/e")"
+	grep -q "ring buffer(s) of" "$TMP/e" || fail "no start-up lines: $(cat "$TMP/e")"
+	! awk 'length > 80' "$TMP/e" | grep -q . || fail "stderr wider than 80 columns: $(cat "$TMP/e")"
 }
 
 # examples/consumer.c: the library API with a callback, built and run.
