@@ -499,6 +499,7 @@ static int check_cfg(struct flowmon_cfg *cfg, unsigned int *protos)
 	if (!print_pinned && !cfg->devs == !cfg->pcap) {
 		fprintf(stderr, "sysflow flowmon: give interfaces with -d or a "
 				"pcap with -r (one of the two)\n");
+		params_usage(&cmd_flowmon, stderr, false);
 		return EXIT_USAGE;
 	}
 	if (check_devices(cfg))
@@ -564,6 +565,7 @@ const struct cmd_def cmd_flowmon = {
 	.opts = flowmon_options,
 	.defaults = &defaults_flowmon,
 	.cfg_size = sizeof(struct flowmon_cfg),
+	.usage = "-d DEV[,DEV] | -r FILE.pcap | -i 0 -M PATH",
 	.summary = "monitor network flows with XDP (JSON, IPFIX, pcap)",
 	.doc = "Attaches an XDP program that parses Ethernet (802.1Q/802.1ad), "
 	       "IPv4, IPv6,\nTCP, UDP, ICMP and ICMPv6 and keeps per-flow "

@@ -88,6 +88,10 @@ static void print_opt(FILE *out, const struct opt_def *o)
 static void print_usage_line(const struct cmd_def *cmd, FILE *out)
 {
 	fprintf(out, "Usage: sysflow %s", cmd->name);
+	if (cmd->usage) {
+		fprintf(out, " %s [options]\n", cmd->usage);
+		return;
+	}
 	for (const struct opt_def *o = cmd->opts; o->name; o++) {
 		if (o->positional)
 			fprintf(out, o->required ? " %s" : " [%s]", o->metavar);

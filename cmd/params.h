@@ -47,6 +47,9 @@ struct cmd_def {
 	const struct opt_def *opts;
 	const void *defaults; /* copied into cfg before parsing */
 	size_t cfg_size;
+	const char *usage; /* arguments of the usage line, when the table
+			    * cannot say it (e.g. "-d DEV | -r FILE")
+			    */
 	const char *summary; /* one line */
 	const char *doc; /* paragraphs after the usage line */
 	const char *examples;

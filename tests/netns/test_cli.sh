@@ -43,6 +43,8 @@ test_usage_errors() {
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -i abc
 	grep -q "invalid value 'abc' for --interval" "$TMP/err" || fail "value not named"
 	expect_rc 2 "$SYSFLOW" flowmon
+	grep -q "^Usage: sysflow flowmon -d DEV\[,DEV\] | -r FILE.pcap | -i 0 -M PATH \[options\]$" \
+		"$TMP/err" || fail "flowmon usage line: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -r x.pcap
 	expect_rc 2 "$SYSFLOW" flowmon -d lo --pipeline fastest
 	grep -q "invalid value 'fastest' for --pipeline: expected one of: single, tail-meta, tail-map" \
