@@ -37,6 +37,17 @@ static void output_failed(struct tel_out *o, bool *warned, const char *what,
 	o->errors++;
 }
 
+/* JSON lines were the only output and their reader left (collect -j |
+ * head): nobody reads what follows, so stop as after SIGINT, quietly.
+ */
+static void json_reader_gone(struct tel_driver *d)
+{
+	d->out.errors++;
+	if (!d->exiting)
+		pr_debug("JSON reader closed the pipe; stopping\n");
+	d->exiting = 1;
+}
+
 static void append_to_file(struct tel_out *o)
 {
 	if (tel_avro_file_append(o->file))
@@ -209,7 +220,9 @@ void tel_out_record(struct tel_driver *d, struct sysflow_record *rec,
 		e = tel_json_record(d, o->json, rec, &pv, pp ? &ppv : NULL,
 				    f1 ? &v1 : NULL, f2 ? &v2 : NULL,
 				    p->cont ? &cv : NULL);
-		if (e)
+		if (e == -EPIPE && !avro_out(o) && !o->cb)
+			json_reader_gone(d);
+		else if (e)
 			output_failed(o, &o->json_warned, "JSON records",
 				      strerror(e < -1 ? -e : EIO));
 	}

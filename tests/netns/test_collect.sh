@@ -864,6 +864,20 @@ test_full_disk() {
 	! awk 'length > 80' "$TMP/e" | grep -q . || fail "stderr wider than 80 columns: $(cat "$TMP/e")"
 }
 
+# collect -j | head: when the reader of the only output leaves, collect
+# stops at once, exits 0 and does not report the closed pipe as an error.
+test_json_reader_gone() {
+	local rc start
+	start=$(date +%s)
+	rc=$( (timeout 30 "$SYSFLOW" collect -j --duration 25 2>"$TMP/e"; echo $? >"$TMP/rc") |
+		head -n 1 >"$TMP/o"; cat "$TMP/rc")
+	assert_eq "$rc" 0 "exit code after the reader left"
+	[ $(($(date +%s) - start)) -lt 15 ] || fail "collect ran on for its --duration"
+	grep -q '"type"' "$TMP/o" || fail "no record before the pipe closed: $(cat "$TMP/o")"
+	! grep -q "Broken pipe" "$TMP/e" || fail "closed pipe reported: $(cat "$TMP/e")"
+	! grep -qE 'runtime error|Sanitizer' "$TMP/e" || fail "sanitizer: $(cat "$TMP/e")"
+}
+
 # examples/consumer.c: the library API with a callback, built and run.
 test_consumer_example() {
 	need_tools
