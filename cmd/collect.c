@@ -67,7 +67,7 @@ static const struct opt_def collect_options[] = {
 	{ .name = "exporter", .short_name = 'e', .type = OPT_STRING,
 	  .offset = OFF(exporter), .metavar = "ID", .help = "exporter id "
 	  "(default: host name)" },
-	{ .name = "node-ip", .type = OPT_STRING, .offset = OFF(node_ip),
+	{ .name = "node-ip", .type = OPT_IP, .offset = OFF(node_ip),
 	  .metavar = "IP", .help = "node ip (default $NODE_IP)" },
 	{ .name = "containers", .short_name = 'c', .type = OPT_FLAG,
 	  .offset = OFF(containers), .help = "container processes only" },

@@ -2,6 +2,7 @@
 /* params.c: table-driven option parsing and generated --help for every
  * sysflow command. Exact names only: no prefix matching of long options.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -166,6 +167,7 @@ static int set_value(const struct cmd_def *cmd, const struct opt_def *o,
 		     const char *val, void *cfg)
 {
 	char *dst = (char *)cfg + o->offset, why[80];
+	unsigned char addr[16];
 	unsigned long long n;
 
 	switch (o->type) {
@@ -180,6 +182,13 @@ static int set_value(const struct cmd_def *cmd, const struct opt_def *o,
 			return bad_value(cmd, o, val,
 					 "expected a port number from 1 to "
 					 "65535");
+		*(const char **)dst = val;
+		return 0;
+	case OPT_IP:
+		if (inet_pton(AF_INET, val, addr) != 1 &&
+		    inet_pton(AF_INET6, val, addr) != 1)
+			return bad_value(cmd, o, val,
+					 "not an IPv4 or IPv6 address");
 		*(const char **)dst = val;
 		return 0;
 	case OPT_U32:

@@ -19,6 +19,7 @@ enum opt_type {
 	OPT_U32, /* uint32_t within [min, max] */
 	OPT_ENUM, /* int: index into a NULL-terminated names list */
 	OPT_PORT, /* const char *: a TCP/UDP port number, 1 to 65535 */
+	OPT_IP, /* const char *: an IPv4 or IPv6 address */
 };
 
 struct opt_def {

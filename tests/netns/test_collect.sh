@@ -837,6 +837,11 @@ test_errors() {
 	"$SYSFLOW" collect >"$TMP/o" 2>"$TMP/e" || rc=$?
 	assert_eq "$rc" 2 "exit code without an output"
 	rc=0
+	"$SYSFLOW" collect -j --node-ip 10.0.0 --duration 1 >"$TMP/o" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "exit code for a bad --node-ip"
+	grep -q "invalid value '10.0.0' for --node-ip: not an IPv4 or IPv6 address" "$TMP/e" ||
+		fail "node ip: $(cat "$TMP/e")"
+	rc=0
 	"$SYSFLOW" collect -j --buffer-size 5000 >"$TMP/o" 2>"$TMP/e" || rc=$?
 	assert_eq "$rc" 2 "exit code for a bad buffer size (a usage error)"
 	grep -q "invalid value '5000' for --buffer-size: not a power of two" "$TMP/e" ||
