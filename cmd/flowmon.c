@@ -132,6 +132,7 @@ struct flow_out {
 	struct sf_ipfix *ipfix;
 	uint64_t write_errors;
 	bool stdout_warned, files_warned; /* first failure was logged */
+	bool reader_gone; /* -j was the only output and its pipe closed */
 };
 
 /* Count a lost record; say once per output that records are lost. */
@@ -153,8 +154,12 @@ static int out_flow(const struct sf_flow *f, void *ctx)
 
 	if (o->json) {
 		err = sf_json_write_line(stdout, sf_flow_json(f));
-		if (err)
+		if (err == -EPIPE && !o->to_files && !o->ipfix) {
+			o->reader_gone = true; /* flowmon -j | head: stop */
+			o->write_errors++;
+		} else if (err) {
 			write_failed(o, &o->stdout_warned, "stdout", err);
+		}
 	}
 	if (o->to_files) {
 		file = sf_rotfile_get(&o->files, time(NULL));
@@ -408,7 +413,7 @@ static int run_live(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 	int n;
 
 	pr_info("monitoring flows on %s; Ctrl-C to end\n", cfg->devs);
-	while (!sf_exiting) {
+	while (!sf_exiting && !o->reader_gone) {
 		wait_secs(cfg->interval);
 		n = sf_flowmon_sweep(fm, sf_flowmon_now(fm), out_flow, o);
 		if (n < 0)

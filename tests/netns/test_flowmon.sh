@@ -346,6 +346,21 @@ test_output_full_disk() {
 	[ "$(stat_of "$TMP/fm.err" "output errors")" -ge 2 ] || fail "lost flows not counted"
 }
 
+# flowmon -j | head: when the reader of the only output leaves, flowmon
+# stops by itself, exits 0 and does not report the closed pipe.
+test_json_reader_gone() {
+	two_hosts
+	pins fm
+	bg_start fm nsenter --net="$(ns_path b)" bash -c 'set -o pipefail; "$@" | true' bash \
+		"$SYSFLOW" flowmon -d veth-b -F "$PINS" -j --idle-timeout 1
+	wait_for "$TMP/fm.err" "monitoring flows on veth-b" 20
+	udp_send a 10.77.0.2 9000 3 10 40000
+	bg_wait fm 20 || fail "flowmon exited $?: $(why fm)"
+	! grep -q "Broken pipe" "$TMP/fm.err" || fail "closed pipe reported: $(cat "$TMP/fm.err")"
+	[ "$(stat_of "$TMP/fm.err" "output errors")" -ge 1 ] || fail "the lost flow is not counted"
+	! grep -qE 'runtime error|Sanitizer' "$TMP/fm.err" || fail "sanitizer: $(why fm)"
+}
+
 # ---- 5. two CPUs, and test mode ----
 
 test_two_cores_exact() {
