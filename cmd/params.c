@@ -312,6 +312,7 @@ static int check_exact_names(const struct cmd_def *cmd, int argc, char **argv,
 static int parse_positionals(const struct cmd_def *cmd, int argc, char **argv,
 			     void *cfg)
 {
+	const struct opt_def *last = NULL;
 	int i = optind;
 
 	for (const struct opt_def *o = cmd->opts; o->name; o++) {
@@ -322,6 +323,7 @@ static int parse_positionals(const struct cmd_def *cmd, int argc, char **argv,
 
 			if (err)
 				return err;
+			last = o;
 		} else if (o->required) {
 			fprintf(stderr, "sysflow %s: missing %s\n", cmd->name,
 				o->metavar);
@@ -332,6 +334,11 @@ static int parse_positionals(const struct cmd_def *cmd, int argc, char **argv,
 	if (i < argc) {
 		fprintf(stderr, "sysflow %s: unexpected argument '%s'\n",
 			cmd->name, argv[i]);
+		if (last && last->metavar[0] == '\'') /* e.g. 'FILTER' */
+			fprintf(stderr,
+				"  %s is one argument: quote it, as in "
+				"sysflow %s '%s %s ...'\n",
+				last->metavar, cmd->name, argv[i - 1], argv[i]);
 		params_usage(cmd, stderr, false);
 		return EXIT_USAGE;
 	}
