@@ -97,7 +97,8 @@ static const struct opt_def flowmon_options[] = {
 	  .offset = OFF(pcap), .metavar = "FILE", .help = "read packets from "
 	  "a pcap file instead of interfaces" },
 	{ .name = "ipfix", .type = OPT_STRING, .offset = OFF(ipfix),
-	  .metavar = "HOST:PORT", .help = "export ended flows over IPFIX/UDP" },
+	  .metavar = "HOST[:PORT]", .help = "export ended flows over IPFIX/UDP "
+	  "(port 4739)" },
 	{ .name = "ipfix-domain", .type = OPT_U32, .offset = OFF(ipfix_domain),
 	  .metavar = "ID", .max = UINT32_MAX, .help = "IPFIX observation "
 	  "domain id (default 1)" },

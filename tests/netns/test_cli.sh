@@ -20,6 +20,8 @@ test_help_and_version() {
 	expect_rc 0 "$SYSFLOW" flowmon --help
 	grep -q -- "--ipfix" "$TMP/out" || fail "flowmon --help misses --ipfix"
 	grep -q "Examples:" "$TMP/out" || fail "flowmon --help has no examples"
+	grep -q -- "--ipfix HOST\[:PORT\] .*(port 4739)" "$TMP/out" ||
+		fail "flowmon --help does not say the IPFIX port is optional"
 	[ ! -s "$TMP/err" ] || fail "--help wrote to stderr"
 	# every command's help fits 80 columns
 	local c
