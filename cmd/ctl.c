@@ -166,6 +166,7 @@ static int do_ctl(void *arg)
 	struct ctl_cfg *cfg = arg;
 	json_t *req = json_object(), *rule = NULL;
 	const char *a = cfg->action;
+	const char *extra; /* an argument the action would ignore */
 	char *line = NULL, *text;
 	size_t cap = 0;
 	int fd, rc = 1, rows = 0;
@@ -184,6 +185,18 @@ static int do_ctl(void *arg)
 	}
 	if (needs_host && !cfg->host) {
 		fprintf(stderr, "sysflow ctl: %s needs HOST\n", a);
+		json_decref(req);
+		return EXIT_USAGE;
+	}
+	/* hosts, stats and events take no HOST, rules no JSON */
+	extra = needs_host ? NULL : cfg->host;
+	if (!strcmp(a, "rules"))
+		extra = cfg->rule;
+	if (extra) {
+		fprintf(stderr,
+			"sysflow ctl: unexpected argument '%s': %s takes "
+			"%s\n",
+			extra, a, needs_host ? "only HOST" : "no HOST");
 		json_decref(req);
 		return EXIT_USAGE;
 	}

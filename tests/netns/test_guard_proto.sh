@@ -415,6 +415,14 @@ test_cli_usage() {
 	rc=0
 	"$SYSFLOW" ctl frobnicate >/dev/null 2>&1 || rc=$?
 	assert_eq "$rc" 2 "ctl bad action"
+	rc=0 # an argument the action would ignore
+	"$SYSFLOW" ctl hosts web1 -S "$TMP/none.sock" >/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "ctl hosts HOST"
+	grep -q "unexpected argument 'web1': hosts takes no HOST" "$TMP/e" || fail "$(cat "$TMP/e")"
+	rc=0
+	"$SYSFLOW" ctl rules web1 '{}' -S "$TMP/none.sock" >/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "ctl rules HOST JSON"
+	grep -q "unexpected argument '{}': rules takes only HOST" "$TMP/e" || fail "$(cat "$TMP/e")"
 	rc=0
 	"$SYSFLOW" ctl hosts -S "$TMP/none.sock" >/dev/null 2>"$TMP/e" || rc=$?
 	assert_eq "$rc" 1 "ctl without controller"
