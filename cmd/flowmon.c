@@ -141,8 +141,8 @@ static void write_failed(struct flow_out *o, bool *warned, const char *where,
 			 int err)
 {
 	if (!*warned)
-		pr_err("writing flows to %s failed: %s; counting lost records\n",
-		       where, strerror(err < 0 ? -err : EIO));
+		pr_err("writing flows to %s failed: %s\n", where,
+		       strerror(err < 0 ? -err : EIO));
 	*warned = true;
 	o->write_errors++;
 }

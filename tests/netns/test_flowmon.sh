@@ -344,6 +344,9 @@ test_output_full_disk() {
 	assert_eq "$(grep -c "writing flows to $TMP/full failed: No space left on device" "$TMP/fm.err")" 1 \
 		"-O failure lines"
 	[ "$(stat_of "$TMP/fm.err" "output errors")" -ge 2 ] || fail "lost flows not counted"
+	# within 80 columns but for the (test's long) -O path
+	! grep -vF "$TMP" "$TMP/fm.err" | awk 'length > 80' | grep -q . ||
+		fail "stderr wider than 80 columns: $(cat "$TMP/fm.err")"
 }
 
 # flowmon -j | head: when the reader of the only output leaves, flowmon
