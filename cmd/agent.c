@@ -63,7 +63,7 @@ static const struct agent_cfg defaults_agent = {
 static const struct opt_def agent_options[] = {
 	{ .name = "host", .positional = true, .type = OPT_STRING,
 	  .offset = OFF(host), .metavar = "HOST" },
-	{ .name = "port", .positional = true, .type = OPT_STRING,
+	{ .name = "port", .positional = true, .type = OPT_PORT,
 	  .offset = OFF(port), .metavar = "PORT" },
 	{ .name = "daemon", .short_name = 'd', .type = OPT_FLAG,
 	  .offset = OFF(daemon), .help = "run in the background, log to "
@@ -112,11 +112,13 @@ static const struct opt_def agent_options[] = {
 	  "held at most; beyond, the fail mode decides at once (default "
 	  "1024)" },
 	{ .name = "tls-cert", .type = OPT_STRING, .offset = OFF(tls_cert),
-	  .metavar = "PEM", .help = "this agent's certificate (mutual TLS)" },
+	  .together = "TLS", .metavar = "PEM", .help = "this agent's "
+	  "certificate (mutual TLS)" },
 	{ .name = "tls-key", .type = OPT_STRING, .offset = OFF(tls_key),
-	  .metavar = "PEM", .help = "its private key" },
+	  .together = "TLS", .metavar = "PEM", .help = "its private key" },
 	{ .name = "tls-ca", .type = OPT_STRING, .offset = OFF(tls_ca),
-	  .metavar = "PEM", .help = "CA of the controller's certificate" },
+	  .together = "TLS", .metavar = "PEM", .help = "CA of the "
+	  "controller's certificate" },
 	{ .name = "host-id", .type = OPT_STRING, .offset = OFF(host_id),
 	  .metavar = "HEX", .help = "host id (32 hex digits) instead of "
 	  "/etc/machine-id" },

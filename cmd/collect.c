@@ -66,7 +66,7 @@ static const struct opt_def collect_options[] = {
 	{ .name = "exporter", .short_name = 'e', .type = OPT_STRING,
 	  .offset = OFF(exporter), .metavar = "ID", .help = "exporter id "
 	  "(default: host name)" },
-	{ .name = "node-ip", .type = OPT_STRING, .offset = OFF(node_ip),
+	{ .name = "node-ip", .type = OPT_IP, .offset = OFF(node_ip),
 	  .metavar = "IP", .help = "node ip (default $NODE_IP)" },
 	{ .name = "containers", .short_name = 'c', .type = OPT_FLAG,
 	  .offset = OFF(containers), .help = "container processes only" },
@@ -100,8 +100,8 @@ static const struct opt_def collect_options[] = {
 	{ .name = "all-fds", .type = OPT_FLAG, .offset = OFF(all_fds),
 	  .help = "also pipes, unix sockets, dirs" },
 	{ .name = "buffer-size", .type = OPT_U32, .offset = OFF(buffer),
-	  .metavar = "BYTES", .min = 4096, .max = 1u << 30, .help = "ring "
-	  "buffer size, a power of 2 (8 MiB)" },
+	  .pow2 = true, .metavar = "BYTES", .min = 4096, .max = 1u << 30,
+	  .help = "ring buffer size, a power of 2 (8 MiB)" },
 	{ .name = "cpu-buffers", .type = OPT_U32, .offset = OFF(cpu_buffers),
 	  .metavar = "N", .max = 128, .help = "ring buffers, 0: one per CPU" },
 	OPT_END,

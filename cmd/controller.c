@@ -45,7 +45,7 @@ static const struct opt_def controller_options[] = {
 	{ .name = "listen", .short_name = 'l', .type = OPT_STRING,
 	  .offset = OFF(listen), .metavar = "ADDR", .help = "listen on this "
 	  "address (default: all)" },
-	{ .name = "port", .short_name = 'p', .type = OPT_STRING,
+	{ .name = "port", .short_name = 'p', .type = OPT_PORT,
 	  .offset = OFF(port), .metavar = "PORT", .help = "TCP port "
 	  "(default 6653)" },
 	{ .name = "ctl", .short_name = 'C', .type = OPT_STRING,
@@ -55,11 +55,13 @@ static const struct opt_def controller_options[] = {
 	  .offset = OFF(log_file), .metavar = "FILE", .help = "log to FILE "
 	  "instead of stderr" },
 	{ .name = "tls-cert", .type = OPT_STRING, .offset = OFF(tls_cert),
-	  .metavar = "PEM", .help = "controller certificate (mutual TLS)" },
+	  .together = "TLS", .metavar = "PEM", .help = "controller certificate "
+	  "(mutual TLS)" },
 	{ .name = "tls-key", .type = OPT_STRING, .offset = OFF(tls_key),
-	  .metavar = "PEM", .help = "its private key" },
+	  .together = "TLS", .metavar = "PEM", .help = "its private key" },
 	{ .name = "tls-ca", .type = OPT_STRING, .offset = OFF(tls_ca),
-	  .metavar = "PEM", .help = "CA that signs agent certificates" },
+	  .together = "TLS", .metavar = "PEM", .help = "CA that signs agent "
+	  "certificates" },
 	{ .name = "echo-interval", .type = OPT_U32, .offset = OFF(echo_ms),
 	  .metavar = "MS", .min = 100, .max = 3600000, .help = "ECHO after "
 	  "this much silence (default 5000)" },

@@ -64,7 +64,31 @@ static int connect_ctl(const char *path)
 	return fd;
 }
 
-static void print_text(const char *action, json_t *o)
+/* The hosts and rules tables get a header before their first row; an
+ * empty one says so instead of printing nothing.
+ */
+static void print_header(const char *action, int *rows)
+{
+	if ((*rows)++)
+		return;
+	if (!strcmp(action, "hosts"))
+		printf("%-14s %-32s %-21s %-3s %s\n", "HOST", "HOST ID", "PEER",
+		       "VIA", "STATE");
+	else
+		printf("%8s %5s %s\n", "HITS", "PRIO", "RULE");
+}
+
+static void print_empty(const char *action, int rows)
+{
+	if (rows)
+		return;
+	if (!strcmp(action, "hosts"))
+		printf("no agent is connected\n");
+	else if (!strcmp(action, "rules"))
+		printf("no rules\n");
+}
+
+static void print_text(const char *action, json_t *o, int *rows)
 {
 	const char *s;
 
@@ -95,11 +119,14 @@ static void print_text(const char *action, json_t *o)
 		} else if (!strcmp(action, "add") || !strcmp(action, "del") ||
 			   !strcmp(action, "miss")) {
 			printf("done\n");
+		} else {
+			print_empty(action, *rows);
 		}
 		return;
 	}
 	if (!strcmp(action, "hosts")) {
-		printf("%-16s %-32s %-22s %-4s %6s\n",
+		print_header(action, rows);
+		printf("%-14s %-32s %-21s %-3s %s\n",
 		       json_string_value(json_object_get(o, "host")),
 		       json_string_value(json_object_get(o, "host_id")),
 		       json_string_value(json_object_get(o, "peer")),
@@ -111,6 +138,7 @@ static void print_text(const char *action, json_t *o)
 		json_t *copy = json_copy(o);
 		char *m;
 
+		print_header(action, rows);
 		json_object_del(copy, "host");
 		json_object_del(copy, "hits");
 		json_object_del(copy, "priority");
@@ -138,9 +166,10 @@ static int do_ctl(void *arg)
 	struct ctl_cfg *cfg = arg;
 	json_t *req = json_object(), *rule = NULL;
 	const char *a = cfg->action;
+	const char *extra; /* an argument the action would ignore */
 	char *line = NULL, *text;
 	size_t cap = 0;
-	int fd, rc = 1;
+	int fd, rc = 1, rows = 0;
 	FILE *in;
 	bool needs_host = !strcmp(a, "rules") || !strcmp(a, "add") ||
 			  !strcmp(a, "del") || !strcmp(a, "miss");
@@ -156,6 +185,18 @@ static int do_ctl(void *arg)
 	}
 	if (needs_host && !cfg->host) {
 		fprintf(stderr, "sysflow ctl: %s needs HOST\n", a);
+		json_decref(req);
+		return EXIT_USAGE;
+	}
+	/* hosts, stats and events take no HOST, rules no JSON */
+	extra = needs_host ? NULL : cfg->host;
+	if (!strcmp(a, "rules"))
+		extra = cfg->rule;
+	if (extra) {
+		fprintf(stderr,
+			"sysflow ctl: unexpected argument '%s': %s takes "
+			"%s\n",
+			extra, a, needs_host ? "only HOST" : "no HOST");
 		json_decref(req);
 		return EXIT_USAGE;
 	}
@@ -203,7 +244,7 @@ static int do_ctl(void *arg)
 		if (cfg->json && !json_object_get(o, "error"))
 			fputs(line, stdout);
 		else
-			print_text(a, o);
+			print_text(a, o, &rows);
 		fflush(stdout);
 		if (json_object_get(o, "ok"))
 			rc = 0;

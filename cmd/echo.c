@@ -104,18 +104,20 @@ static const struct opt_def echo_options[] = {
 	  .metavar = "N", .min = 64, .max = 1U << 22, .help = "UMEM chunks "
 	  "per queue (default 2048)" },
 	{ .name = "chunk-size", .type = OPT_U32, .offset = OFF(chunk_size),
-	  .metavar = "BYTES", .min = 2048, .max = 4096,
+	  .pow2 = true, .metavar = "BYTES", .min = 2048, .max = 4096,
 	  .help = "2048 (default) or 4096" },
 	{ .name = "rx-size", .type = OPT_U32, .offset = OFF(rx_size),
-	  .metavar = "N", .min = 1, .max = 1U << 20, .help = "rx ring "
-	  "entries, a power of two (default 1024)" },
+	  .pow2 = true, .metavar = "N", .min = 1, .max = 1U << 20,
+	  .help = "rx ring entries, a power of two (default 1024)" },
 	{ .name = "tx-size", .type = OPT_U32, .offset = OFF(tx_size),
-	  .metavar = "N", .min = 1, .max = 1U << 20, .help = "tx ring" },
+	  .pow2 = true, .metavar = "N", .min = 1, .max = 1U << 20,
+	  .help = "tx ring entries (default 1024)" },
 	{ .name = "fill-size", .type = OPT_U32, .offset = OFF(fill_size),
-	  .metavar = "N", .min = 1, .max = 1U << 20, .help = "fill ring" },
+	  .pow2 = true, .metavar = "N", .min = 1, .max = 1U << 20,
+	  .help = "fill ring entries (default 1024)" },
 	{ .name = "comp-size", .type = OPT_U32, .offset = OFF(comp_size),
-	  .metavar = "N", .min = 1, .max = 1U << 20,
-	  .help = "completion ring" },
+	  .pow2 = true, .metavar = "N", .min = 1, .max = 1U << 20,
+	  .help = "completion ring entries (default 1024)" },
 	{ .name = "json", .short_name = 'j', .type = OPT_FLAG,
 	  .offset = OFF(json), .help = "statistics as one JSON object" },
 	OPT_END,
@@ -435,29 +437,37 @@ static void print_stats(const struct echo_cfg *cfg, struct echo_run *r)
 
 /* ---- the command ---- */
 
-static int check_cfg(const struct echo_cfg *cfg)
+/* --ip: every entry an IPv4 or IPv6 address, checked before anything
+ * is attached (a bad value is a usage error).
+ */
+static int check_addrs(const char *list)
 {
-	const struct {
-		const char *name;
-		uint32_t v;
-	} sizes[] = {
-		{ "rx-size", cfg->rx_size },
-		{ "tx-size", cfg->tx_size },
-		{ "fill-size", cfg->fill_size },
-		{ "comp-size", cfg->comp_size },
-		{ "chunk-size", cfg->chunk_size },
-	};
+	char tok[INET6_ADDRSTRLEN + 1];
+	uint8_t a[16];
 
-	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
-		if (sizes[i].v & (sizes[i].v - 1)) {
+	for (const char *p = list; p && (*p || p == list); p += *p == ',') {
+		size_t len = strcspn(p, ",");
+
+		snprintf(tok, sizeof(tok), "%.*s", (int)len, p);
+		if (!len || len >= sizeof(tok) ||
+		    (inet_pton(AF_INET, tok, a) != 1 &&
+		     inet_pton(AF_INET6, tok, a) != 1)) {
 			fprintf(stderr,
-				"sysflow echo: invalid value '%u' for "
-				"--%s: not a power of two\n",
-				sizes[i].v, sizes[i].name);
+				"sysflow echo: invalid value '%.*s' for --ip: "
+				"not an IPv4 or IPv6 address\n",
+				(int)len, p);
 			params_usage(&cmd_echo, stderr, false);
 			return EXIT_USAGE;
 		}
+		p += len;
 	}
+	return 0;
+}
+
+static int check_cfg(const struct echo_cfg *cfg)
+{
+	if (check_addrs(cfg->addrs))
+		return EXIT_USAGE;
 	if (cfg->copy && cfg->zerocopy) {
 		fprintf(stderr, "sysflow echo: --copy and --zero-copy exclude "
 				"each other\n");

@@ -29,13 +29,15 @@ static const struct opt_def features_options[] = {
 
 static const char *const result_names[] = { "yes", "no", "unknown" };
 
+#define DETAIL_COL 26 /* after "%-16s %-8s " */
+
 static void print_probe(const struct sf_probe *p, bool json)
 {
 	json_t *o;
 
-	if (!json) {
-		printf("%-16s %-8s %s\n", p->name, result_names[p->result],
-		       p->detail);
+	if (!json) { /* the detail wraps under itself, within 80 columns */
+		printf("%-16s %-8s ", p->name, result_names[p->result]);
+		params_print_wrapped(stdout, p->detail, DETAIL_COL, DETAIL_COL);
 		return;
 	}
 	o = json_pack("{s:s, s:s, s:s}", "feature", p->name, "available",

@@ -98,7 +98,8 @@ static const struct opt_def flowmon_options[] = {
 	  .offset = OFF(pcap), .metavar = "FILE", .help = "read packets from "
 	  "a pcap file instead of interfaces" },
 	{ .name = "ipfix", .type = OPT_STRING, .offset = OFF(ipfix),
-	  .metavar = "HOST:PORT", .help = "export ended flows over IPFIX/UDP" },
+	  .metavar = "HOST[:PORT]", .help = "export ended flows over IPFIX/UDP "
+	  "(port 4739)" },
 	{ .name = "ipfix-domain", .type = OPT_U32, .offset = OFF(ipfix_domain),
 	  .metavar = "ID", .max = UINT32_MAX, .help = "IPFIX observation "
 	  "domain id (default 1)" },
@@ -132,6 +133,8 @@ struct flow_out {
 	struct sf_rotfile files;
 	struct sf_ipfix *ipfix;
 	uint64_t write_errors; /* -j to stdout */
+	bool stdout_warned; /* its first failure was logged */
+	bool reader_gone; /* -j was the only output and its pipe closed */
 	struct sf_outerr files_err; /* -O: full disk, ... */
 };
 
@@ -156,12 +159,30 @@ static void out_file(struct flow_out *o, const struct sf_flow *f)
 		sf_outerr_ok(&o->files_err, "flows", o->files.dir);
 }
 
+/* A line to stdout (-j). flowmon -j | head: when the reader leaves and
+ * nothing else is written, stop; other failures are counted and said once.
+ */
+static void out_stdout(struct flow_out *o, const struct sf_flow *f)
+{
+	int err = sf_json_write_line(stdout, sf_flow_json(f));
+
+	if (!err)
+		return;
+	o->write_errors++;
+	if (err == -EPIPE && !o->to_files && !o->ipfix)
+		o->reader_gone = true;
+	else if (!o->stdout_warned)
+		pr_err("writing flows to stdout failed: %s\n",
+		       strerror(err < 0 ? -err : EIO));
+	o->stdout_warned = true;
+}
+
 static int out_flow(const struct sf_flow *f, void *ctx)
 {
 	struct flow_out *o = ctx;
 
-	if (o->json && sf_json_write_line(stdout, sf_flow_json(f)))
-		o->write_errors++;
+	if (o->json)
+		out_stdout(o, f);
 	if (o->to_files)
 		out_file(o, f);
 	if (o->ipfix)
@@ -384,7 +405,8 @@ static int run_offline(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 	long bad = 0;
 	int err = sf_flowmon_replay_pcap(fm, cfg->pcap, out_flow, o, &bad);
 
-	print_stats(fm, o, stderr);
+	if (!err || sf_flowmon_packets(fm)) /* none of a file never read */
+		print_stats(fm, o, stderr);
 	return err ? 1 : 0;
 }
 
@@ -409,7 +431,7 @@ static int run_live(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 	int n;
 
 	pr_info("monitoring flows on %s; Ctrl-C to end\n", cfg->devs);
-	while (!sf_exiting) {
+	while (!sf_exiting && !o->reader_gone) {
 		wait_secs(cfg->interval);
 		n = sf_flowmon_sweep(fm, sf_flowmon_now(fm), out_flow, o);
 		if (n < 0)
@@ -435,6 +457,59 @@ static int run_attached(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 	return rc;
 }
 
+/* Is the name at tok already in the comma list before it? */
+static bool listed_before(const char *list, const char *tok, size_t len)
+{
+	for (const char *p = list; p < tok; p += strcspn(p, ",") + 1)
+		if (strcspn(p, ",") == len && !strncmp(p, tok, len))
+			return true;
+	return false;
+}
+
+/* -d: no empty or repeated names; -m: known modes, at most one per -d. */
+static int check_devices(const struct flowmon_cfg *cfg)
+{
+	const char *d = cfg->devs, *m = cfg->modes;
+	int n_devs = 0, n_modes = 0;
+	enum sf_xdp_mode mode;
+	char name[32];
+
+	for (; d && *d; d += *d == ',') {
+		size_t len = strcspn(d, ",");
+
+		if (!len || listed_before(cfg->devs, d, len)) {
+			fprintf(stderr, "sysflow flowmon: -d %s: %s%.*s%s\n",
+				cfg->devs, len ? "interface '" : "empty name",
+				(int)len, d, len ? "' is given twice" : "");
+			return EXIT_USAGE;
+		}
+		n_devs++;
+		d += len;
+	}
+	for (; m && *m; m += *m == ',', n_modes++) {
+		size_t len = strcspn(m, ",");
+
+		snprintf(name, sizeof(name), "%.*s", (int)len, m);
+		if (parse_mode(name, &mode)) {
+			fprintf(stderr,
+				"sysflow flowmon: invalid value '%s' for "
+				"--mode: expected skb, generic, native or "
+				"driver\n",
+				name);
+			return EXIT_USAGE;
+		}
+		m += len;
+	}
+	if (n_modes > n_devs && cfg->devs) {
+		fprintf(stderr,
+			"sysflow flowmon: -m %s gives %d modes for %d "
+			"interface(s)\n",
+			cfg->modes, n_modes, n_devs);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int check_cfg(struct flowmon_cfg *cfg, unsigned int *protos)
 {
 	bool print_pinned = cfg->interval == 0;
@@ -447,8 +522,11 @@ static int check_cfg(struct flowmon_cfg *cfg, unsigned int *protos)
 	if (!print_pinned && !cfg->devs == !cfg->pcap) {
 		fprintf(stderr, "sysflow flowmon: give interfaces with -d or a "
 				"pcap with -r (one of the two)\n");
+		params_usage(&cmd_flowmon, stderr, false);
 		return EXIT_USAGE;
 	}
+	if (check_devices(cfg))
+		return EXIT_USAGE;
 	*protos = SF_PROTO_ALL;
 	if (cfg->protocols &&
 	    sf_flowmon_parse_protocols(cfg->protocols, protos))
@@ -510,6 +588,7 @@ const struct cmd_def cmd_flowmon = {
 	.opts = flowmon_options,
 	.defaults = &defaults_flowmon,
 	.cfg_size = sizeof(struct flowmon_cfg),
+	.usage = "-d DEV[,DEV] | -r FILE.pcap | -i 0 -M PATH",
 	.summary = "monitor network flows with XDP (JSON, IPFIX, pcap)",
 	.doc = "Attaches an XDP program that parses Ethernet (802.1Q/802.1ad), "
 	       "IPv4, IPv6,\nTCP, UDP, ICMP and ICMPv6 and keeps per-flow "

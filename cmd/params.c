@@ -2,6 +2,7 @@
 /* params.c: table-driven option parsing and generated --help for every
  * sysflow command. Exact names only: no prefix matching of long options.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -37,20 +38,17 @@ void params_print_version(void)
 #define HELP_COL 29 /* where option help text starts */
 #define HELP_WIDTH 80
 
-/* Print text word by word from column col, wrapping at HELP_WIDTH with
- * continuation lines indented to HELP_COL.
- */
-static void print_wrapped(FILE *out, const char *text, int col)
+void params_print_wrapped(FILE *out, const char *text, int col, int indent)
 {
 	const char *w = text;
 
 	while (*w) {
 		int len = strcspn(w, " ");
 
-		if (col > HELP_COL && col + 1 + len > HELP_WIDTH) {
-			fprintf(out, "\n%*s", HELP_COL, "");
-			col = HELP_COL;
-		} else if (col > HELP_COL) {
+		if (col > indent && col + 1 + len > HELP_WIDTH) {
+			fprintf(out, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
 			fputc(' ', out);
 			col++;
 		}
@@ -79,7 +77,7 @@ static void print_opt(FILE *out, const struct opt_def *o)
 		n = HELP_COL - 1;
 	}
 	fputc(' ', out);
-	print_wrapped(out, o->help ? o->help : "", n + 1);
+	params_print_wrapped(out, o->help ? o->help : "", n + 1, HELP_COL);
 	if (o->type == OPT_ENUM) {
 		fprintf(out, "%-28s one of:", "");
 		for (int i = 0; o->names[i]; i++)
@@ -91,6 +89,10 @@ static void print_opt(FILE *out, const struct opt_def *o)
 static void print_usage_line(const struct cmd_def *cmd, FILE *out)
 {
 	fprintf(out, "Usage: sysflow %s", cmd->name);
+	if (cmd->usage) {
+		fprintf(out, " %s [options]\n", cmd->usage);
+		return;
+	}
 	for (const struct opt_def *o = cmd->opts; o->name; o++) {
 		if (o->positional)
 			fprintf(out, o->required ? " %s" : " [%s]", o->metavar);
@@ -122,19 +124,50 @@ void params_usage(const struct cmd_def *cmd, FILE *out, bool full)
 		fprintf(out, "\nExamples:\n%s", cmd->examples);
 }
 
+/* Names the option (--interval) or the positional argument (command). */
 static int bad_value(const struct cmd_def *cmd, const struct opt_def *o,
 		     const char *val, const char *why)
 {
-	fprintf(stderr, "sysflow %s: invalid value '%s' for --%s: %s\n",
-		cmd->name, val, o->name, why);
+	if (o->positional)
+		fprintf(stderr, "sysflow %s: invalid %s '%s': %s\n", cmd->name,
+			o->name, val, why);
+	else
+		fprintf(stderr, "sysflow %s: invalid value '%s' for --%s: %s\n",
+			cmd->name, val, o->name, why);
 	params_usage(cmd, stderr, false);
 	return EXIT_USAGE;
+}
+
+/* "expected one of: a, b, c" for an OPT_ENUM. */
+static int bad_enum(const struct cmd_def *cmd, const struct opt_def *o,
+		    const char *val)
+{
+	char why[160];
+	int n = snprintf(why, sizeof(why), "expected one of:");
+
+	for (int i = 0; o->names[i] && n > 0 && (size_t)n < sizeof(why); i++)
+		n += snprintf(why + n, sizeof(why) - n, "%s %s", i ? "," : "",
+			      o->names[i]);
+	return bad_value(cmd, o, val, why);
+}
+
+/* A decimal number from min to max, without sign or trailing text. */
+static bool parse_number(const char *val, uint32_t min, uint32_t max,
+			 unsigned long long *n)
+{
+	char *end;
+
+	errno = 0;
+	*n = strtoull(val, &end, 10);
+	return !errno && end != val && !*end && val[0] != '-' && *n >= min &&
+	       *n <= max;
 }
 
 static int set_value(const struct cmd_def *cmd, const struct opt_def *o,
 		     const char *val, void *cfg)
 {
-	char *dst = (char *)cfg + o->offset, *end, why[80];
+	char *dst = (char *)cfg + o->offset, why[80];
+	unsigned char addr[16];
 	unsigned long long n;
 
 	switch (o->type) {
@@ -144,17 +177,30 @@ static int set_value(const struct cmd_def *cmd, const struct opt_def *o,
 	case OPT_STRING:
 		*(const char **)dst = val;
 		return 0;
+	case OPT_PORT:
+		if (!parse_number(val, 1, 65535, &n))
+			return bad_value(cmd, o, val,
+					 "expected a port number from 1 to "
+					 "65535");
+		*(const char **)dst = val;
+		return 0;
+	case OPT_IP:
+		if (inet_pton(AF_INET, val, addr) != 1 &&
+		    inet_pton(AF_INET6, val, addr) != 1)
+			return bad_value(cmd, o, val,
+					 "not an IPv4 or IPv6 address");
+		*(const char **)dst = val;
+		return 0;
 	case OPT_U32:
-		errno = 0;
-		n = strtoull(val, &end, 10);
-		if (errno || end == val || *end || val[0] == '-' ||
-		    n < o->min || n > o->max) {
+		if (!parse_number(val, o->min, o->max, &n)) {
 			snprintf(why, sizeof(why),
 				 "expected a number from %u "
 				 "to %u",
 				 o->min, o->max);
 			return bad_value(cmd, o, val, why);
 		}
+		if (o->pow2 && (n & (n - 1)))
+			return bad_value(cmd, o, val, "not a power of two");
 		*(uint32_t *)dst = n;
 		return 0;
 	case OPT_ENUM:
@@ -164,7 +210,7 @@ static int set_value(const struct cmd_def *cmd, const struct opt_def *o,
 				return 0;
 			}
 		}
-		return bad_value(cmd, o, val, "see --help for the choices");
+		return bad_enum(cmd, o, val);
 	}
 	return 0;
 }
@@ -266,6 +312,7 @@ static int check_exact_names(const struct cmd_def *cmd, int argc, char **argv,
 static int parse_positionals(const struct cmd_def *cmd, int argc, char **argv,
 			     void *cfg)
 {
+	const struct opt_def *last = NULL;
 	int i = optind;
 
 	for (const struct opt_def *o = cmd->opts; o->name; o++) {
@@ -276,6 +323,7 @@ static int parse_positionals(const struct cmd_def *cmd, int argc, char **argv,
 
 			if (err)
 				return err;
+			last = o;
 		} else if (o->required) {
 			fprintf(stderr, "sysflow %s: missing %s\n", cmd->name,
 				o->metavar);
@@ -286,6 +334,11 @@ static int parse_positionals(const struct cmd_def *cmd, int argc, char **argv,
 	if (i < argc) {
 		fprintf(stderr, "sysflow %s: unexpected argument '%s'\n",
 			cmd->name, argv[i]);
+		if (last && last->metavar[0] == '\'') /* e.g. 'FILTER' */
+			fprintf(stderr,
+				"  %s is one argument: quote it, as in "
+				"sysflow %s '%s %s ...'\n",
+				last->metavar, cmd->name, argv[i - 1], argv[i]);
 		params_usage(cmd, stderr, false);
 		return EXIT_USAGE;
 	}
@@ -302,6 +355,32 @@ static int check_required(const struct cmd_def *cmd, const bool *seen)
 				"sysflow %s: missing required option "
 				"-%c/--%s\n",
 				cmd->name, o->short_name, o->name);
+			params_usage(cmd, stderr, false);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* Options of one "together" group (e.g. --tls-cert, --tls-key, --tls-ca)
+ * are given all or none: name the first one missing.
+ */
+static int check_together(const struct cmd_def *cmd, const bool *seen)
+{
+	const struct opt_def *opts = cmd->opts;
+
+	for (int i = 0; opts[i].name; i++) {
+		if (!opts[i].together || !seen[i])
+			continue;
+		for (int j = 0; opts[j].name; j++) {
+			if (seen[j] || !opts[j].together ||
+			    strcmp(opts[j].together, opts[i].together))
+				continue;
+			fprintf(stderr,
+				"sysflow %s: --%s needs --%s too (%s options "
+				"go together)\n",
+				cmd->name, opts[i].name, opts[j].name,
+				opts[i].together);
 			params_usage(cmd, stderr, false);
 			return EXIT_USAGE;
 		}
@@ -364,6 +443,7 @@ int params_parse(const struct cmd_def *cmd, int argc, char **argv, void *cfg)
 		if (err)
 			return err;
 	}
-	return check_required(cmd, seen) ?:
+	return check_required(cmd, seen)	 ?:
+		       check_together(cmd, seen) ?:
 		       parse_positionals(cmd, argc, argv, cfg);
 }

@@ -18,6 +18,8 @@ enum opt_type {
 	OPT_STRING, /* const char * */
 	OPT_U32, /* uint32_t within [min, max] */
 	OPT_ENUM, /* int: index into a NULL-terminated names list */
+	OPT_PORT, /* const char *: a TCP/UDP port number, 1 to 65535 */
+	OPT_IP, /* const char *: an IPv4 or IPv6 address */
 };
 
 struct opt_def {
@@ -30,7 +32,9 @@ struct opt_def {
 	bool required;
 	bool positional;
 	uint32_t min, max; /* OPT_U32 */
+	bool pow2; /* OPT_U32: a power of two (ring and buffer sizes) */
 	const char *const *names; /* OPT_ENUM */
+	const char *together; /* options naming the same group: all or none */
 };
 
 #define OPT_END              \
@@ -44,6 +48,9 @@ struct cmd_def {
 	const struct opt_def *opts;
 	const void *defaults; /* copied into cfg before parsing */
 	size_t cfg_size;
+	const char *usage; /* arguments of the usage line, when the table
+			    * cannot say it (e.g. "-d DEV | -r FILE")
+			    */
 	const char *summary; /* one line */
 	const char *doc; /* paragraphs after the usage line */
 	const char *examples;
@@ -64,6 +71,11 @@ extern struct common_opts common_opts;
 int params_parse(const struct cmd_def *cmd, int argc, char **argv, void *cfg);
 
 void params_usage(const struct cmd_def *cmd, FILE *out, bool full);
+
+/* Print text word by word from column col (where the cursor is), wrapping
+ * at 80 columns with continuation lines indented to column indent.
+ */
+void params_print_wrapped(FILE *out, const char *text, int col, int indent);
 
 /* Print "sysflow <version> (libbpf <v>)". */
 void params_print_version(void);

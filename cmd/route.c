@@ -23,6 +23,7 @@ struct route_cfg {
 	const char *config;
 	const char *pin_dir;
 	bool json;
+	bool no_ifaces;
 };
 
 static const struct route_cfg defaults_route = {
@@ -52,6 +53,11 @@ static const struct opt_def route_options[] = {
 	  .type = OPT_FLAG,
 	  .offset = offsetof(struct route_cfg, json),
 	  .help = "show: JSON lines (status, then one line per rule)" },
+	{ .name = "no-ifaces",
+	  .type = OPT_FLAG,
+	  .offset = offsetof(struct route_cfg, no_ifaces),
+	  .help = "check: do not look interfaces up (a config for "
+		  "another host or namespace)" },
 	OPT_END,
 };
 
@@ -153,9 +159,14 @@ static int do_route(void *arg)
 		return usage_error("show and del take no CONFIG");
 	if (cfg->json && cfg->verb != VERB_SHOW)
 		return usage_error("-j is for show");
+	if (cfg->no_ifaces && cfg->verb != VERB_CHECK)
+		return usage_error("--no-ifaces is for check");
 	if (cfg->verb != VERB_CHECK && sf_check_privileges("sysflow route"))
 		return 1;
-	if (needs_config && sf_route_config_load(cfg->config, 0, &rc, NULL))
+	if (needs_config &&
+	    sf_route_config_load(cfg->config,
+				 cfg->no_ifaces ? SF_ROUTE_NO_IFACES : 0, &rc,
+				 NULL))
 		return 1;
 	switch (cfg->verb) {
 	case VERB_CHECK:
@@ -203,11 +214,13 @@ const struct cmd_def cmd_route = {
 	       "redirect_neigh, redirect_peer, drop, pass. Unmatched packets\n"
 	       "go through the kernel unchanged. Schema: docs/route.md, man "
 	       "sysflow-route.\n",
-	.examples = "  sysflow route check route.json   # validate\n"
-		    "  sysflow route apply route.json   # attach and load\n"
-		    "  sysflow route update route2.json # switch rules "
-		    "atomically\n"
-		    "  sysflow route show -j            # rules with "
-		    "counters\n"
-		    "  sysflow route del                # remove all of it\n",
+	.examples =
+		"  sysflow route check route.json   # validate\n"
+		"  sysflow route check --no-ifaces docs/route-example.json\n"
+		"  sysflow route apply route.json   # attach and load\n"
+		"  sysflow route update route2.json # switch rules "
+		"atomically\n"
+		"  sysflow route show -j            # rules with "
+		"counters\n"
+		"  sysflow route del                # remove all of it\n",
 };

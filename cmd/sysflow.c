@@ -23,8 +23,10 @@ static void usage(FILE *out)
 	for (int i = 0; commands[i]; i++)
 		fprintf(out, "  %-10s %s\n", commands[i]->name,
 			commands[i]->summary);
+	fprintf(out, "\nCommon options, after the command: -v (repeatable), "
+		     "-q, -h, --version\n");
 	fprintf(out,
-		"\nEnvironment:\n  %-10s log level: error, warn, info or "
+		"\nEnvironment:\n  %-12s log level: error, warn, info or "
 		"debug\n",
 		SF_LOG_ENV);
 }
@@ -66,6 +68,13 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		params_print_version();
 		return 0;
+	}
+	if (argv[1][0] == '-') { /* e.g. sysflow -v flowmon */
+		fprintf(stderr,
+			"sysflow: unknown option '%s'; options go after the "
+			"command: sysflow <command> %s, try 'sysflow --help'\n",
+			argv[1], argv[1]);
+		return EXIT_USAGE;
 	}
 	cmd = find_command(argv[1]);
 	if (!cmd) {

@@ -34,7 +34,8 @@ enum sf_route_load_flags {
 
 /* Parse and validate a configuration. On error returns -EINVAL (or the
  * errno of the failed read), fills *err when given and logs
- * "FILE:LINE:COL: FIELD: MESSAGE".
+ * "FILE:LINE:COL: FIELD: MESSAGE", or "FILE: cannot read the
+ * configuration: REASON" for a file that cannot be read (line 0).
  */
 int sf_route_config_load(const char *path, unsigned int flags,
 			 struct sf_route_config **cfg,

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <sysflow/log.h>
+#include "export/json.h"
 #include "ctrl_int.h"
 #include "proto/proto_json.h"
 
@@ -65,21 +66,23 @@ static void *acl_init(struct sf_ctrl *c, const struct sf_ctrl_api *api,
 		      const char *path)
 {
 	struct acl *a = calloc(1, sizeof(*a));
-	json_error_t jerr;
 	json_t *ws, *v;
-	char err[160];
+	char err[512];
 	size_t i;
 
 	if (!a)
 		return NULL;
 	a->c = c;
 	a->api = api;
-	a->doc = json_load_file(path, 0, &jerr);
+	a->doc = sf_json_load_file(path, err, sizeof(err));
+	if (!a->doc) {
+		pr_err("acl: %s\n", err);
+		goto fail;
+	}
 	ws = json_object_get(a->doc, "windows");
 	if (!json_is_array(ws) || json_array_size(ws) > MAX_WINDOWS) {
-		pr_err("acl %s: expected {\"windows\": [...]} (at most %d)%s%s\n",
-		       path, MAX_WINDOWS, a->doc ? "" : ": ",
-		       a->doc ? "" : jerr.text);
+		pr_err("acl %s: expected {\"windows\": [...]} (at most %d)\n",
+		       path, MAX_WINDOWS);
 		goto fail;
 	}
 	json_array_foreach(ws, i, v)

@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <sysflow/log.h>
 #include "core/core.h"
+#include "export/json.h"
 #include "ctrl_int.h"
 #include "proto/proto_json.h"
 
@@ -111,16 +112,14 @@ static int ask_check(const char *path, json_t *ask)
 
 static int policy_read(struct policy *p, json_t **doc, json_t **rules)
 {
-	json_error_t jerr;
-	json_t *d = json_load_file(p->path, 0, &jerr), *r;
+	char err[512];
+	json_t *d = sf_json_load_file(p->path, err, sizeof(err)), *r;
 	struct sfp_flow_mod fm;
 	size_t i;
 	json_t *v;
-	char err[160];
 
 	if (!d) {
-		pr_err("policy %s line %d: %s\n", p->path, jerr.line,
-		       jerr.text);
+		pr_err("policy: %s\n", err);
 		return -EINVAL;
 	}
 	r = json_is_array(d) ? d : json_object_get(d, "rules");

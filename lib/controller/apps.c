@@ -36,8 +36,8 @@ static int load_shared(struct sf_ctrl *c, const char *path)
 	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	int err;
 
-	if (!dl) {
-		pr_err("cannot load application %s: %s\n", path, dlerror());
+	if (!dl) { /* dlerror() starts with the path itself */
+		pr_err("cannot load application %s\n", dlerror());
 		return -ENOENT;
 	}
 	app = dlsym(dl, SF_APP_SYMBOL);

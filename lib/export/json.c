@@ -2,6 +2,7 @@
 /* json.c: JSON lines output shared by every sysflow part. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -46,6 +47,30 @@ int sf_json_write_line(FILE *out, json_t *obj)
 	}
 	json_decref(obj);
 	return err;
+}
+
+json_t *sf_json_load_file(const char *path, char *why, size_t len)
+{
+	json_error_t jerr;
+	struct stat st;
+	json_t *doc;
+
+	if (!stat(path, &st) && S_ISDIR(st.st_mode)) { /* jansson: "EOF" */
+		snprintf(why, len, "cannot read %s: %s", path,
+			 strerror(EISDIR));
+		return NULL;
+	}
+	errno = 0;
+	doc = json_load_file(path, 0, &jerr);
+	if (doc)
+		return doc;
+	if (jerr.line < 1) /* not opened, or failed read: jansson keeps errno */
+		snprintf(why, len, "cannot read %s: %s", path,
+			 strerror(errno ?: EIO));
+	else
+		snprintf(why, len, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+			 jerr.text);
+	return NULL;
 }
 
 void sf_json_set_str_nonempty(json_t *obj, const char *key, const char *val)

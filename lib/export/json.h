@@ -18,6 +18,12 @@ int sf_json_write_line(FILE *out, json_t *obj);
 /* Add key: value only when value is non-empty / non-zero. */
 void sf_json_set_str_nonempty(json_t *obj, const char *key, const char *val);
 
+/* Read a JSON file. On failure returns NULL and puts in why either
+ * "cannot read PATH: REASON" (missing, unreadable, a directory) or
+ * "PATH:LINE:COLUMN: TEXT" (a syntax error), the path given once.
+ */
+json_t *sf_json_load_file(const char *path, char *why, size_t len);
+
 /* Text form of an IPv4 (4 bytes) or IPv6 (16 bytes) address. */
 const char *sf_ip_str(int version, const void *addr, char *buf, size_t len);
 

@@ -26,8 +26,13 @@ static pcap_t *open_pcap(const char *path, bool *nano)
 
 	p = pcap_open_offline_with_tstamp_precision(
 		path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-	if (!p) {
-		pr_err("cannot read pcap %s: %s\n", path, errbuf);
+	if (!p) { /* libpcap's text may start with "PATH: " itself */
+		size_t n = strlen(path);
+		const char *why = strncmp(errbuf, path, n) || errbuf[n] != ':' ?
+					  errbuf :
+					  errbuf + n + 2;
+
+		pr_err("cannot read pcap %s: %s\n", path, why);
 		return NULL;
 	}
 	if (pcap_datalink(p) != DLT_EN10MB) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <jansson.h>
 #include "core/core.h"
@@ -466,6 +467,28 @@ static int read_text(const char *path, char **text, size_t *len)
 	return err;
 }
 
+/* A file that cannot be read has no line or column: "FILE: reason". */
+static int check_readable(struct loader *ld)
+{
+	struct sf_route_error *e = ld->err;
+	struct stat st;
+	int err = 0;
+
+	if (stat(ld->file, &st) || access(ld->file, R_OK))
+		err = -errno;
+	else if (S_ISDIR(st.st_mode))
+		err = -EISDIR;
+	if (!err)
+		return 0;
+	snprintf(e->file, sizeof(e->file), "%s", ld->file);
+	e->line = e->column = 0;
+	e->field[0] = 0;
+	snprintf(e->msg, sizeof(e->msg), "cannot read the configuration: %s",
+		 strerror(-err));
+	pr_err("%s: %s\n", e->file, e->msg);
+	return err;
+}
+
 static int load_root(struct loader *ld)
 {
 	static const char *const keys[] = { "attach", "tenants", "rules",
@@ -477,6 +500,9 @@ static int load_root(struct loader *ld)
 	json_t *root;
 	int err;
 
+	err = check_readable(ld);
+	if (err)
+		return err;
 	root = json_load_file(ld->file, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		snprintf(e->file, sizeof(e->file), "%s", ld->file);

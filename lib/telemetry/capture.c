@@ -562,11 +562,13 @@ int tel_capture_open(struct tel_capture **out, const struct tel_capture_opts *o,
 	e = attach(c, err);
 	if (e)
 		goto fail;
-	pr_info("tracing syscalls through the BTF tracepoints sys_exit and "
-		"sched_process_{fork,exec,exit} and the tracepoints "
-		"sys_enter_{close,dup2,dup3,close_range,execve,execveat}; "
-		"%u ring buffer(s) of %u KiB\n",
-		c->nbufs, o->buf_size / 1024);
+	/* lines within 80 columns, as all default output */
+	pr_info("tracing syscalls: BTF tracepoints sys_exit and "
+		"sched_process_{fork,exec,exit},\n");
+	pr_info("  tracepoints "
+		"sys_enter_{close,dup2,dup3,close_range,execve,execveat};\n");
+	pr_info("  %u ring buffer(s) of %u KiB\n", c->nbufs,
+		o->buf_size / 1024);
 	*out = c;
 	return 0;
 fail:

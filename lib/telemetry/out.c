@@ -78,6 +78,16 @@ static void sock_emit(struct tel_out *o)
 	}
 }
 
+/* JSON lines were the only output and their reader left (collect -j |
+ * head): nobody reads what follows, so stop as after SIGINT, quietly.
+ */
+static void json_reader_gone(struct tel_driver *d)
+{
+	if (!d->exiting)
+		pr_debug("JSON reader closed the pipe; stopping\n");
+	d->exiting = 1;
+}
+
 /* The value last set on o->avro goes to the file and the socket. */
 static void emit(struct tel_driver *d)
 {
@@ -217,6 +227,7 @@ void tel_out_record(struct tel_driver *d, struct sysflow_record *rec,
 	struct sysflow_file v1, v2;
 	struct sysflow_container cv;
 	struct tel_proc *pp;
+	int e;
 
 	o->records++;
 	if (avro_out(o)) {
@@ -244,10 +255,13 @@ void tel_out_record(struct tel_driver *d, struct sysflow_record *rec,
 		pp = p->has_poid ? tel_proc_get(d, p->poid.hpid) : NULL;
 		if (pp)
 			tel_proc_view(d, pp, &ppv);
-		json_emit(o, tel_json_record(d, o->json, rec, &pv,
-					     pp ? &ppv : NULL, f1 ? &v1 : NULL,
-					     f2 ? &v2 : NULL,
-					     p->cont ? &cv : NULL));
+		e = tel_json_record(d, o->json, rec, &pv, pp ? &ppv : NULL,
+				    f1 ? &v1 : NULL, f2 ? &v2 : NULL,
+				    p->cont ? &cv : NULL);
+		if (e == -EPIPE && !avro_out(o) && !o->cb)
+			json_reader_gone(d);
+		else
+			json_emit(o, e);
 	}
 	if (o->cb)
 		o->cb(&o->hdr, p->cont ? &cv : NULL, &pv, f1 ? &v1 : NULL,

@@ -76,6 +76,15 @@ veth_pair() {
 	in_ns "$b" ip -6 neigh replace fd77::1 lladdr "$ma" dev "$ib" nud permanent
 }
 
+# full_tmpfs DIR: a 64 KiB tmpfs at DIR, filled up, unmounted on exit:
+# the full disk of output error tests.
+full_tmpfs() {
+	mkdir -p "$1"
+	mount -t tmpfs -o size=64k sysflow-test "$1"
+	on_exit umount "$1"
+	dd if=/dev/zero of="$1/fill" bs=4k count=64 2>/dev/null || true
+}
+
 # wait_for FILE REGEX [SECONDS]: readiness by output, never by sleeping.
 wait_for() {
 	local file=$1 re=$2 secs=${3:-10} i

@@ -20,6 +20,8 @@ test_help_and_version() {
 	expect_rc 0 "$SYSFLOW" flowmon --help
 	grep -q -- "--ipfix" "$TMP/out" || fail "flowmon --help misses --ipfix"
 	grep -q "Examples:" "$TMP/out" || fail "flowmon --help has no examples"
+	grep -q -- "--ipfix HOST\[:PORT\] .*(port 4739)" "$TMP/out" ||
+		fail "flowmon --help does not say the IPFIX port is optional"
 	[ ! -s "$TMP/err" ] || fail "--help wrote to stderr"
 	# every command's help fits 80 columns
 	local c
@@ -34,14 +36,41 @@ test_usage_errors() {
 	expect_rc 2 "$SYSFLOW"
 	expect_rc 2 "$SYSFLOW" nosuchcommand
 	grep -q "unknown command 'nosuchcommand'" "$TMP/err" || fail "no name in error"
+	expect_rc 2 "$SYSFLOW" -v flowmon -d lo
+	grep -q "unknown option '-v'; options go after the command" "$TMP/err" ||
+		fail "an option before the command: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon --no-such-option -d lo
 	grep -q "unknown option '--no-such-option'" "$TMP/err" || fail "option not named"
 	expect_rc 2 "$SYSFLOW" flowmon --de lo # prefixes are not accepted
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -i abc
 	grep -q "invalid value 'abc' for --interval" "$TMP/err" || fail "value not named"
 	expect_rc 2 "$SYSFLOW" flowmon
+	grep -q "^Usage: sysflow flowmon -d DEV\[,DEV\] | -r FILE.pcap | -i 0 -M PATH \[options\]$" \
+		"$TMP/err" || fail "flowmon usage line: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -r x.pcap
 	expect_rc 2 "$SYSFLOW" flowmon -d lo --pipeline fastest
+	grep -q "invalid value 'fastest' for --pipeline: expected one of: single, tail-meta, tail-map" \
+		"$TMP/err" || fail "choices not listed: $(cat "$TMP/err")"
+	# a positional argument is named as such, not as an option
+	expect_rc 2 "$SYSFLOW" route bogus
+	grep -q "invalid command 'bogus': expected one of: apply, update, show, del, check" \
+		"$TMP/err" || fail "route verb: $(cat "$TMP/err")"
+	! grep -q -- "--command" "$TMP/err" || fail "names a --command option that does not exist"
+	# ports are checked before anything listens or connects
+	expect_rc 2 "$SYSFLOW" controller -p 0 -C "$TMP/ctl.sock"
+	grep -q "invalid value '0' for --port: expected a port number from 1 to 65535" \
+		"$TMP/err" || fail "controller port: $(cat "$TMP/err")"
+	expect_rc 2 "$SYSFLOW" controller -p 70000 -C "$TMP/ctl.sock"
+	expect_rc 2 "$SYSFLOW" agent 127.0.0.1 70000 -F "/sys/fs/bpf/sysflow-test-$$"
+	grep -q "invalid port '70000'" "$TMP/err" || fail "agent port: $(cat "$TMP/err")"
+	[ ! -e "/sys/fs/bpf/sysflow-test-$$" ] || fail "agent pinned before checking its port"
+	# -d and -m are checked before anything is attached
+	expect_rc 2 "$SYSFLOW" flowmon -d lo,lo -t 1
+	grep -q "interface 'lo' is given twice" "$TMP/err" || fail "repeated -d: $(cat "$TMP/err")"
+	expect_rc 2 "$SYSFLOW" flowmon -d lo -m turbo -t 1
+	grep -q "invalid value 'turbo' for --mode" "$TMP/err" || fail "bad -m: $(cat "$TMP/err")"
+	expect_rc 2 "$SYSFLOW" flowmon -d lo -m skb,native -t 1
+	grep -q "gives 2 modes for 1 interface" "$TMP/err" || fail "extra -m: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -p tcp,bogus
 	grep -q "unknown protocol 'bogus'.*valid: eth" "$TMP/err" || fail "protocols not listed"
 }
@@ -77,6 +106,11 @@ for f in ("kprobes", "bpf_lsm", "fentry"):
     assert r["available"] == "yes" or "instead" in r["detail"], r
 print(len(rows))' "$TMP/out")
 	[ "$n" -ge 10 ] || fail "only $n features probed"
+	# the table fits 80 columns: long details wrap under the DETAIL column
+	expect_rc 0 "$SYSFLOW" features
+	! awk 'length > 80' "$TMP/out" | grep -q . ||
+		fail "features is wider than 80 columns: $(awk 'length > 80' "$TMP/out" | head -1)"
+	[ "$(grep -c '^[a-z]' "$TMP/out")" -eq "$n" ] || fail "not one line per feature: $(cat "$TMP/out")"
 }
 
 # make install puts a usable library, header and pkg-config file in DESTDIR.

@@ -329,6 +329,41 @@ test_udp_v6_exact() {
 		"flow (src dst sport ipv packets bytes ifindex)"
 }
 
+# A full disk under -j and -O: each output says so once, then counts.
+test_output_full_disk() {
+	two_hosts
+	full_tmpfs "$TMP/full"
+	pins fm
+	bg_start fm nsenter --net="$(ns_path b)" sh -c 'exec "$@" >"$0"' \
+		"$TMP/full/flows.json" "$SYSFLOW" flowmon -d veth-b -F "$PINS" -j -O "$TMP/full"
+	wait_for "$TMP/fm.err" "monitoring flows on veth-b" 20
+	udp_send a 10.77.0.2 9000 5 10 40000
+	fm_stop fm
+	assert_eq "$(grep -c "writing flows to stdout failed: No space left on device" "$TMP/fm.err")" 1 \
+		"stdout failure lines"
+	assert_eq "$(grep -c "writing flows to $TMP/full failed: No space left on device" "$TMP/fm.err")" 1 \
+		"-O failure lines"
+	[ "$(stat_of "$TMP/fm.err" "output errors")" -ge 2 ] || fail "lost flows not counted"
+	# within 80 columns but for the (test's long) -O path
+	! grep -vF "$TMP" "$TMP/fm.err" | awk 'length > 80' | grep -q . ||
+		fail "stderr wider than 80 columns: $(cat "$TMP/fm.err")"
+}
+
+# flowmon -j | head: when the reader of the only output leaves, flowmon
+# stops by itself, exits 0 and does not report the closed pipe.
+test_json_reader_gone() {
+	two_hosts
+	pins fm
+	bg_start fm nsenter --net="$(ns_path b)" bash -c 'set -o pipefail; "$@" | true' bash \
+		"$SYSFLOW" flowmon -d veth-b -F "$PINS" -j --idle-timeout 1
+	wait_for "$TMP/fm.err" "monitoring flows on veth-b" 20
+	udp_send a 10.77.0.2 9000 3 10 40000
+	bg_wait fm 20 || fail "flowmon exited $?: $(why fm)"
+	! grep -q "Broken pipe" "$TMP/fm.err" || fail "closed pipe reported: $(cat "$TMP/fm.err")"
+	[ "$(stat_of "$TMP/fm.err" "output errors")" -ge 1 ] || fail "the lost flow is not counted"
+	! grep -qE 'runtime error|Sanitizer' "$TMP/fm.err" || fail "sanitizer: $(why fm)"
+}
+
 # ---- 5. two CPUs, and test mode ----
 
 test_two_cores_exact() {
@@ -527,6 +562,12 @@ test_errors() {
 	grep -q "unknown protocol 'bogus'" "$TMP/e2.err" &&
 		grep -q "valid: eth, ipv4 (or ip), ipv6, tcp, udp, icmp, icmpv6" "$TMP/e2.err" ||
 		fail_later "-p tcp,bogus: $(cat "$TMP/e2.err")"
+
+	# a pcap that cannot be read: its path once, the reason, no counters
+	run_rc 1 e5 "$SYSFLOW" flowmon -r "$TMP/nosuch.pcap" -j
+	grep -qx "sysflow: error: cannot read pcap $TMP/nosuch.pcap: No such file or directory" \
+		"$TMP/e5.err" || fail_later "missing pcap: $(cat "$TMP/e5.err")"
+	one_line e5
 
 	run_rc 2 e3 in_ns_net b "$SYSFLOW" flowmon -d veth-b --no-such-option -F "$dir"
 	grep -q "unknown option '--no-such-option'" "$TMP/e3.err" ||

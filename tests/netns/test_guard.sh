@@ -123,6 +123,10 @@ test_counters_exact() {
 	connect_bash 17018 >/dev/null # another port: not counted
 	assert_eq "$(rule_hits 17)" 7 "connect hits"
 	assert_eq "$(rule_hits 18)" 5 "open hits"
+	ctl rules "$HOSTID" >"$TMP/rules.txt"
+	head -n 1 "$TMP/rules.txt" | grep -qE '^ +HITS +PRIO RULE$' ||
+		fail "rules table header: $(cat "$TMP/rules.txt")"
+	grep -qE '^ +7 .*"cookie":17' "$TMP/rules.txt" || fail "rule row: $(cat "$TMP/rules.txt")"
 }
 
 # Idle and hard timeouts remove rules and FLOW_REMOVED says why.
@@ -174,6 +178,7 @@ test_controller_restart_secure() {
 test_reconnect_replaces_session() {
 	guard_setup
 	start_controller
+	assert_eq "$(ctl hosts)" "no agent is connected" "hosts table before any agent"
 	start_agent
 	kill -STOP "$(cat "$TMP/agent.pid")"
 	local cg2=$CGROOT/sfg-test2-$$ pin2=/sys/fs/bpf/sfg-test2-$$
@@ -185,6 +190,11 @@ test_reconnect_replaces_session() {
 	wait_for "$TMP/controller.err" "replacing its old session"
 	ctl hosts -j >"$TMP/hosts"
 	assert_eq "$(grep -c host_id "$TMP/hosts")" 1 "hosts listed"
+	ctl hosts >"$TMP/hosts.txt"
+	head -n 1 "$TMP/hosts.txt" | grep -qE '^HOST +HOST ID +PEER +VIA +STATE$' ||
+		fail "hosts table header: $(cat "$TMP/hosts.txt")"
+	assert_eq "$(grep -c " $HOSTID " "$TMP/hosts.txt")" 1 "host rows"
+	! awk 'length > 80' "$TMP/hosts.txt" | grep -q . || fail "hosts wider than 80: $(cat "$TMP/hosts.txt")"
 	ctl stats -j | grep -q '"replaced":1,' || fail "replaced: $(ctl stats -j)"
 	bg_stop agent KILL || true
 }

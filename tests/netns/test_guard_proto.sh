@@ -419,13 +419,60 @@ test_cli_usage() {
 	rc=0
 	"$SYSFLOW" ctl frobnicate >/dev/null 2>&1 || rc=$?
 	assert_eq "$rc" 2 "ctl bad action"
+	rc=0 # an argument the action would ignore
+	"$SYSFLOW" ctl hosts web1 -S "$TMP/none.sock" >/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "ctl hosts HOST"
+	grep -q "unexpected argument 'web1': hosts takes no HOST" "$TMP/e" || fail "$(cat "$TMP/e")"
+	rc=0
+	"$SYSFLOW" ctl rules web1 '{}' -S "$TMP/none.sock" >/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "ctl rules HOST JSON"
+	grep -q "unexpected argument '{}': rules takes only HOST" "$TMP/e" || fail "$(cat "$TMP/e")"
 	rc=0
 	"$SYSFLOW" ctl hosts -S "$TMP/none.sock" >/dev/null 2>"$TMP/e" || rc=$?
 	assert_eq "$rc" 1 "ctl without controller"
 	grep -q "is \`sysflow controller\` running" "$TMP/e" || fail "$(cat "$TMP/e")"
+	# the TLS options go together, checked before anything starts
+	rc=0
+	"$SYSFLOW" controller --tls-cert c.pem -C "$TMP/c.sock" >/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "controller with --tls-cert alone"
+	grep -q -- "--tls-cert needs --tls-key too (TLS options go together)" "$TMP/e" ||
+		fail "$(cat "$TMP/e")"
+	rc=0
+	"$SYSFLOW" agent h 1 --tls-key k.pem --tls-ca ca.pem >/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "agent without --tls-cert"
+	grep -q -- "needs --tls-cert too" "$TMP/e" || fail "$(cat "$TMP/e")"
 	"$SYSFLOW" agent --help | grep -q -- "--fail-mode" || fail "agent help"
 	"$SYSFLOW" controller --help | grep -q -- "--policy" || fail "controller help"
 	"$SYSFLOW" --help | grep -q "controller" || fail "command list"
+}
+
+# controller_fails WHAT ARGS...: the controller refuses to start (exit 1)
+# with stderr in $TMP/e; WHAT names the case.
+controller_fails() {
+	local what=$1 rc=0
+	shift
+	timeout 10 "$SYSFLOW" controller -l 127.0.0.1 -p "$PORT" -C "$TMP/ctl.sock" "$@" \
+		>/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 1 "controller exit status with $what"
+}
+
+# Files the applications cannot use: named once, with the reason and a
+# position only when there is one.
+test_app_file_errors() {
+	controller_fails "a missing policy" -P "$TMP/none.json"
+	grep -qx "sysflow: error: policy: cannot read $TMP/none.json: No such file or directory" \
+		"$TMP/e" || fail "missing policy: $(cat "$TMP/e")"
+	controller_fails "a directory as policy" -P "$TMP"
+	grep -q "policy: cannot read $TMP: Is a directory" "$TMP/e" || fail "directory: $(cat "$TMP/e")"
+	echo '{bad' >"$TMP/bad.json"
+	controller_fails "a policy with a syntax error" -P "$TMP/bad.json"
+	grep -q "policy: $TMP/bad.json:1:[0-9]*: string or '}' expected near 'bad'" "$TMP/e" ||
+		fail "syntax error: $(cat "$TMP/e")"
+	controller_fails "a missing acl" --acl "$TMP/none.json"
+	grep -qx "sysflow: error: acl: cannot read $TMP/none.json: No such file or directory" \
+		"$TMP/e" || fail "missing acl: $(cat "$TMP/e")"
+	controller_fails "a missing app" -a "$TMP/none.so"
+	[ "$(grep -o "$TMP/none.so" "$TMP/e" | wc -l)" -eq 1 ] || fail "app path not once: $(cat "$TMP/e")"
 }
 
 run_tests "$@"

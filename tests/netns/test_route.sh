@@ -16,6 +16,7 @@ PY=/usr/bin/python3
 # mounts (pins under /sys/fs/bpf must outlive each command).
 rnet() { local n=$1; shift; nsenter --net="/run/netns/$(ns "$n")" "$@"; }
 route() { rnet r "$SYSFLOW" route "$@" --pin-dir "$PIN"; }
+REPO_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 mac() { in_ns "$1" cat "/sys/class/net/$2/address"; }
 
 # link NS_A IF_A ADDR_A NS_B IF_B ADDR_B: a veth with /24 addresses and
@@ -337,6 +338,17 @@ EOF
 	local rc=0
 	route apply 2>/dev/null || rc=$?
 	assert_eq $rc 2 "apply without CONFIG"
+	# a config for other interfaces: check --no-ifaces, and nothing else
+	route check "$TMP/bad.json" 2>"$TMP/err" && fail "check accepted an unknown interface"
+	route check --no-ifaces "$TMP/bad.json" >"$TMP/out" 2>"$TMP/err" ||
+		fail "check --no-ifaces: $(cat "$TMP/err")"
+	grep -q "bad.json: 1 rules, valid" "$TMP/out" || fail "check output: $(cat "$TMP/out")"
+	"$SYSFLOW" route check --no-ifaces "$REPO_DIR/docs/route-example.json" >"$TMP/out" 2>"$TMP/err" ||
+		fail "the docs example: $(cat "$TMP/err")"
+	rc=0
+	route apply --no-ifaces "$TMP/bad.json" 2>"$TMP/err" || rc=$?
+	assert_eq $rc 2 "apply --no-ifaces"
+	grep -q -- "--no-ifaces is for check" "$TMP/err" || fail "apply --no-ifaces: $(cat "$TMP/err")"
 }
 
 run_tests "$@"

@@ -507,6 +507,8 @@ test_duration_and_errors() {
 	[ "$rc" -eq 1 ] && grep -q "unknown network namespace 'sft-no-such-ns'" "$TMP/e.err" || fail "--netns: $rc $(cat "$TMP/e.err")"
 	rc=0; "$SYSFLOW" tracepkt icmp and host 10.0.0.1 >/dev/null 2>"$TMP/e.err" || rc=$?
 	[ "$rc" -eq 2 ] || fail "unquoted filter exited $rc"
+	grep -q "'FILTER' is one argument: quote it, as in sysflow tracepkt 'icmp and ...'" \
+		"$TMP/e.err" || fail "no hint to quote the filter: $(cat "$TMP/e.err")"
 }
 
 run_tests "$@"

@@ -68,6 +68,14 @@ test_ring_sizes_not_power_of_two() {
 	expect_fail 2 "--copy and --zero-copy exclude each other" "$V1" -c -z
 }
 
+# A bad --ip is a usage error naming the option and the entry.
+test_bad_address() {
+	lab_up
+	expect_fail 2 "^sysflow echo: invalid value '10.0.0' for --ip: not an IPv4 or IPv6 address$" \
+		"$V1" --ip 10.0.0.5,10.0.0
+	expect_fail 2 "invalid value '' for --ip" "$V1" --ip ""
+}
+
 # One XDP program per interface here: a foreign one is named, not touched.
 test_foreign_xdp_program() {
 	local obj=${BUILD:-build}/bpf/xdp_pass.bpf.o

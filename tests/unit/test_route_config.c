@@ -418,6 +418,27 @@ static void test_log_line(void **state)
 		fail_msg("log line '%s' lacks '%s'", buf, want);
 }
 
+/* A file that cannot be read is named with the reason and no position. */
+static void test_unreadable(void **state)
+{
+	struct sf_route_config *cfg = NULL;
+	struct sf_route_error e;
+
+	(void)state;
+	assert_int_equal(sf_route_config_load("/", SF_ROUTE_NO_IFACES, &cfg,
+					      &e),
+			 -EISDIR);
+	assert_null(cfg);
+	assert_int_equal(e.line, 0);
+	assert_string_equal(e.msg, "cannot read the configuration: Is a "
+				   "directory");
+	assert_int_equal(sf_route_config_load("/nonexistent/route.json",
+					      SF_ROUTE_NO_IFACES, &cfg, &e),
+			 -ENOENT);
+	assert_string_equal(e.msg, "cannot read the configuration: No such "
+				   "file or directory");
+}
+
 static int setup(void **state)
 {
 	int fd = mkstemp(path);
@@ -452,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_compile_bitmaps),
 		cmocka_unit_test(test_jpos),
 		cmocka_unit_test(test_log_line),
+		cmocka_unit_test(test_unreadable),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
