@@ -217,6 +217,21 @@ static void outputs_close(struct flow_out *o)
 	sf_ipfix_close(o->ipfix);
 }
 
+/* Flows that did not reach an output make the run a failure (exit 1), as
+ * with collect; the closed pipe of a lone -j is its reader's choice.
+ */
+static int check_lost(const struct flow_out *o)
+{
+	unsigned long long n = o->files_err.not_written;
+
+	if (!o->reader_gone)
+		n += o->write_errors;
+	if (!n)
+		return 0;
+	pr_err("flows not written: %llu (see the errors above)\n", n);
+	return 1;
+}
+
 /* ---- statistics and the live view ---- */
 
 static void print_stats(struct sf_flowmon *fm, const struct flow_out *o,
@@ -576,7 +591,7 @@ static int do_flowmon(void *arg)
 		rc = run_attached(fm, cfg, &out);
 	sf_flowmon_close(fm);
 	outputs_close(&out);
-	return rc;
+	return rc ? rc : check_lost(&out);
 fail:
 	outputs_close(&out);
 	return 1;

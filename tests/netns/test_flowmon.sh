@@ -46,12 +46,12 @@ why() {
 		tail -n 5 "$TMP/$1.err"
 }
 
-# fm_stop NAME [SIGNAL]: stop a flowmon (SIGINT: it flushes every flow) and
-# check that it exited 0 with no sanitizer report.
+# fm_stop NAME [SIGNAL [RC]]: stop a flowmon (SIGINT: it flushes every
+# flow) and check that it exited RC (0) with no sanitizer report.
 fm_stop() {
 	local rc=0
 	bg_stop "$1" "${2:-INT}" || rc=$?
-	[ "$rc" -eq 0 ] || fail "$1 exited $rc: $(why "$1")"
+	[ "$rc" -eq "${3:-0}" ] || fail "$1 exited $rc: $(why "$1")"
 	! grep -qE 'runtime error|Sanitizer' "$TMP/$1.err" ||
 		fail "$1: sanitizer report: $(why "$1")"
 }
@@ -338,7 +338,7 @@ test_output_full_disk() {
 		"$TMP/full/flows.json" "$SYSFLOW" flowmon -d veth-b -F "$PINS" -j -O "$TMP/full"
 	wait_for "$TMP/fm.err" "monitoring flows on veth-b" 20
 	udp_send a 10.77.0.2 9000 5 10 40000
-	fm_stop fm
+	fm_stop fm INT 1 # flows were lost
 	assert_eq "$(grep -c "writing flows to stdout failed: No space left on device" "$TMP/fm.err")" 1 \
 		"stdout failure lines"
 	assert_eq "$(grep -c "writing flows to $TMP/full failed: No space left on device" "$TMP/fm.err")" 1 \
@@ -725,10 +725,12 @@ test_disk_full() {
 	pid=$(cat "$TMP/fm.pid")
 	udp_flows a 10.77.0.2 9000 42000 20 1
 	kill -0 "$pid" || fail "flowmon died on a full disk: $(why fm)"
-	fm_stop fm
+	fm_stop fm INT 1 # flows were lost
 	errs=$(stat_of "$TMP/fm.err" "output errors")
 	info "output errors $errs"
 	[ "$errs" -gt 0 ] || fail "no output errors counted: $(cat "$TMP/fm.err")"
+	grep -q "flows not written: $errs (see the errors above)" "$TMP/fm.err" ||
+		fail "no summary of the lost flows: $(tail -3 "$TMP/fm.err")"
 	assert_eq "$(grep -c "writing flows to" "$TMP/fm.err")" 1 "write error logged once"
 	[ "$(find "$tiny" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')" -gt 0 ] ||
 		fail "nothing written to $tiny before it was full"
