@@ -844,6 +844,21 @@ not_written() {
 		fail "no records not written in --stats: $(cat "$TMP/$1.err")"
 }
 
+# one_episode NAME IDX WHAT: stop a collector that went through one
+# full-disk episode (exit 1); it said so once and counted the records it
+# lost, all on output IDX of not_written (1: file, 3: JSON). Sets LOST.
+one_episode() {
+	local n
+	stop_collect "$1" INT 1
+	[ "$(grep -c "failed: No space left on device" "$TMP/$1.err")" -eq 1 ] ||
+		fail "not one error line for one full-disk episode: $(grep -E "failed|again" "$TMP/$1.err")"
+	read -r -a n <<<"$(not_written "$1")"
+	info "records not written ${n[*]}"
+	[ "${n[$2]}" -gt 0 ] || fail "no $3 counted as not written: ${n[*]}"
+	assert_eq "${n[0]}" "${n[$2]}" "records not written, all $3"
+	LOST=${n[$2]}
+}
+
 # -w on a disk that fills up: one error line naming the file and the
 # reason, records counted, the collector goes on; the full file is readable
 # up to its last complete block; once space is back, writing resumes in a
@@ -851,7 +866,7 @@ not_written() {
 # lost.
 test_disk_full() {
 	need_tools
-	local pid n
+	local pid
 	tiny_fs
 	touch "$TMP/storm"
 	start_collect c -w "$TMP/tiny/" -f "$FILTER" --stats
@@ -876,14 +891,8 @@ while not seen():
 	rm "$TMP/tiny/filler"
 	wait_for "$TMP/c.err" "writing SysFlow to $TMP/tiny/[0-9.]+ again; [1-9][0-9]* records were not written" 20
 	workload tcp
-	stop_collect c INT 1
-	[ "$(grep -c "failed: No space left on device" "$TMP/c.err")" -eq 1 ] ||
-		fail "not one error line for one full-disk episode: $(grep -E "failed|again" "$TMP/c.err")"
-	read -r -a n <<<"$(not_written c)"
-	info "records not written ${n[*]}"
-	[ "${n[1]}" -gt 0 ] || fail "no record counted as not written: ${n[*]}"
-	assert_eq "${n[0]}" "${n[1]}" "records not written, all to the file"
-	grep -q "records not written: ${n[1]} to the SysFlow file" "$TMP/c.err" ||
+	one_episode c 1 "records to the file"
+	grep -q "records not written: $LOST to the SysFlow file" "$TMP/c.err" ||
 		fail "no summary at exit: $(tail -3 "$TMP/c.err")"
 	check '
 import os
@@ -917,7 +926,7 @@ sys.exit(not (len(nf) == 3 and sum(j["flow.wbytes"] for j in nf) == 1500))
 # second later) writes again.
 test_disk_full_json() {
 	need_tools
-	local pid n
+	local pid
 	tiny_fs
 	start_collect c -j -o "$TMP/tiny/j.json" -f "$FILTER" --stats
 	pid=$(cat "$TMP/c.pid")
@@ -932,13 +941,7 @@ test_disk_full_json() {
 	wait_until 20 tcp_in_json "$TMP/tiny/j.json"
 	grep -qE "writing JSON lines to $TMP/tiny/j.json again; [1-9][0-9]* records were not written" \
 		"$TMP/c.err" || fail "no line saying that writing resumed: $(tail -3 "$TMP/c.err")"
-	stop_collect c INT 1
-	[ "$(grep -c "failed: No space left on device" "$TMP/c.err")" -eq 1 ] ||
-		fail "not one error line for one full-disk episode: $(grep -E "failed|again" "$TMP/c.err")"
-	read -r -a n <<<"$(not_written c)"
-	info "records not written ${n[*]}"
-	[ "${n[3]}" -gt 0 ] || fail "no JSON line counted as not written: ${n[*]}"
-	assert_eq "${n[0]}" "${n[3]}" "records not written, all JSON lines"
+	one_episode c 3 "JSON lines"
 	check '
 js = json_lines(sys.argv[1]) # every line whole
 w = info(sys.argv[2])
