@@ -34,10 +34,9 @@ ATTACH=$PWD/$BUILD/bench/collect/attach
 LOAD=$PWD/$BUILD/bench/collect/syscall_load
 TMP=$(mktemp -d /tmp/sysflow-bench-floor.XXXXXX)
 STATS0=$(sysctl -n kernel.bpf_stats_enabled)
-cleanup() { # not `kill $(jobs -p)`: with no job left it fails, and set -e
-	local pids
-	mapfile -t pids < <(jobs -p)
-	[ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
+. bench/collect/lib.sh
+cleanup() {
+	kill_jobs
 	sysctl -qw kernel.bpf_stats_enabled="$STATS0"
 	rm -rf "$TMP"
 }
@@ -89,16 +88,6 @@ clang "${CFLAGS[@]}" -DTAIL -c "$TMP/floor.bpf.c" -o "$TMP/tail.o"
 # the workload's syscalls: openat pread64 pwrite64 close sendto recvfrom
 TAIL_NRS=(257 17 18 3 44 45)
 
-wait_line() { # FILE REGEX
-	local i
-	for ((i = 0; i < 600; i++)); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "bench/collect: no /$2/ in $1: $(tail -3 "$1")" >&2
-	exit 1
-}
-
 bpf_ns() { # PID -> run_time_ns summed over the programs PID has open
 	local id sum=0 ns
 	while read -r id; do
@@ -131,8 +120,7 @@ run() { # VARIANT -> "variant cpu_s syscalls bpf_ns"
 	out=$("$LOAD" -d "$SECS" -r "$RATE" -f "$TMP/load.dat")
 	[ -n "$pid" ] && ns1=$(bpf_ns "$pid")
 	if [ -n "$pid" ]; then
-		kill -INT "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
+		stop "$pid"
 	fi
 	/usr/bin/python3 -c 'import json, sys; r = json.loads(sys.argv[2]); print(sys.argv[1], r["cpu_s"], r["syscalls"], sys.argv[3])' "$v" "$out" $((ns1 - ns0))
 }

@@ -20,13 +20,9 @@ ROUNDS=${ROUNDS:-3}
 SYSFLOW=${SYSFLOW:-$PWD/$BUILD/sysflow}
 PEER=$PWD/bench/collect/peer.bt
 TMP=$(mktemp -d /tmp/sysflow-bench-collect.XXXXXX)
-# No job left is the normal end: `kill` with no pid fails, and under set -e
-# a failure in the EXIT trap becomes the exit status (it used to end every
-# run with 2).
+. bench/collect/lib.sh
 cleanup() {
-	local pids
-	mapfile -t pids < <(jobs -p)
-	[ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
+	kill_jobs
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -40,21 +36,6 @@ if [ ! -x "$LOAD" ]; then
 fi
 HAVE_BT=1
 command -v bpftrace >/dev/null || { HAVE_BT=0; echo "# bpftrace missing (apt-get install bpftrace): peer column skipped" >&2; }
-
-wait_line() { # FILE REGEX: readiness by output
-	local i
-	for ((i = 0; i < 600; i++)); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "bench/collect: no /$2/ in $1: $(tail -3 "$1")" >&2
-	exit 1
-}
-
-stop() { # PID: SIGINT, wait for the end
-	kill -INT "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
 
 load() { # RATE SECS -> JSON line
 	"$LOAD" -d "$2" -r "$1" -f "$TMP/load.dat"
