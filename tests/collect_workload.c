@@ -152,27 +152,38 @@ static void sockaddr_of(int family, int port, struct sockaddr_storage *ss,
 	}
 }
 
+/* A TCP connection over loopback: the listener on *port, the client and
+ * the accepted socket. Returns the client's port.
+ */
+static int tcp_connection(int family, int *lfd, int *port, int *cfd, int *sfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int cport;
+
+	*lfd = listener(family, SOCK_STREAM, port);
+	*cfd = socket(family, SOCK_STREAM, 0);
+	sockaddr_of(family, *port, &ss, &len);
+	if (*cfd < 0 || connect(*cfd, (void *)&ss, len))
+		die("connect");
+	len = sizeof(ss);
+	getsockname(*cfd, (void *)&ss, &len);
+	cport = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port :
+			((struct sockaddr_in6 *)&ss)->sin6_port);
+	*sfd = accept(*lfd, NULL, NULL);
+	if (*sfd < 0)
+		die("accept");
+	return cport;
+}
+
 /* One thread: the client sends 1000 bytes in one send and receives 500
  * in one recv; the accepted socket receives 1000 and sends 500.
  */
 static int do_tcp(int family)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
 	int lfd, port, cfd, sfd, cport;
 
-	lfd = listener(family, SOCK_STREAM, &port);
-	cfd = socket(family, SOCK_STREAM, 0);
-	sockaddr_of(family, port, &ss, &len);
-	if (cfd < 0 || connect(cfd, (void *)&ss, len))
-		die("connect");
-	len = sizeof(ss);
-	getsockname(cfd, (void *)&ss, &len);
-	cport = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port :
-			((struct sockaddr_in6 *)&ss)->sin6_port);
-	sfd = accept(lfd, NULL, NULL);
-	if (sfd < 0)
-		die("accept");
+	cport = tcp_connection(family, &lfd, &port, &cfd, &sfd);
 	memset(buf, 'y', 1000);
 	if (send(cfd, buf, 1000, 0) != 1000)
 		die("send");
@@ -272,8 +283,6 @@ static int do_setuid(void)
  */
 static int do_misc(const char *path)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
 	int fd, lfd, cfd, sfd, nfd, port;
 	char *m;
 
@@ -286,13 +295,8 @@ static int do_misc(const char *path)
 	m[0] = 'm';
 	munmap(m, 4096);
 	close(fd);
-	lfd = listener(AF_INET, SOCK_STREAM, &port);
-	cfd = socket(AF_INET, SOCK_STREAM, 0);
-	sockaddr_of(AF_INET, port, &ss, &len);
-	if (cfd < 0 || connect(cfd, (void *)&ss, len))
-		die("connect");
-	sfd = accept(lfd, NULL, NULL);
-	if (sfd < 0 || shutdown(cfd, SHUT_WR))
+	tcp_connection(AF_INET, &lfd, &port, &cfd, &sfd);
+	if (shutdown(cfd, SHUT_WR))
 		die("shutdown");
 	close(sfd);
 	close(cfd);
@@ -332,8 +336,6 @@ static void put(int fd, size_t n)
  */
 static int do_fds(const char *dir)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
 	int fd, d1, d2, bfd, d3, lfd, cfd, sfd, sd, port, cport;
 
 	fd = open_w(dir, "dup.txt", O_WRONLY);
@@ -354,17 +356,7 @@ static int do_fds(const char *dir)
 	close(bfd);
 	close(d3);
 	close(fd);
-	lfd = listener(AF_INET, SOCK_STREAM, &port);
-	cfd = socket(AF_INET, SOCK_STREAM, 0);
-	sockaddr_of(AF_INET, port, &ss, &len);
-	if (cfd < 0 || connect(cfd, (void *)&ss, len))
-		die("connect");
-	len = sizeof(ss);
-	getsockname(cfd, (void *)&ss, &len);
-	cport = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	sfd = accept(lfd, NULL, NULL);
-	if (sfd < 0)
-		die("accept");
+	cport = tcp_connection(AF_INET, &lfd, &port, &cfd, &sfd);
 	sd = dup(sfd);
 	if (send(sd, buf, 700, 0) != 700 ||
 	    recv(cfd, buf, 700, MSG_WAITALL) != 700)
