@@ -7,6 +7,7 @@
 #define __SYSFLOW_FLOWMON_INT_H
 
 #include <limits.h>
+#include <signal.h>
 #include <net/if.h>
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -36,6 +37,9 @@ struct sf_flowmon {
 	char pin_flows[PATH_MAX]; /* pins we made, removed on close */
 	char pin_stats[PATH_MAX];
 	uint64_t offline_now_ns; /* clock of the last replayed packet */
+	volatile sig_atomic_t stop; /* sf_flowmon_stop(): end the replay */
+	sf_replay_progress_cb progress;
+	void *progress_ctx;
 	uint64_t exported;
 	uint64_t active;
 };
