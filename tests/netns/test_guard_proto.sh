@@ -46,6 +46,47 @@ PY
 # hello | features
 HELLO=0 FEAT_REQ=1 FEAT_REP=2 ECHO_REQ=6 ERROR=9
 
+# sfp_peer.py, the tests' Python peer, has the numbers of
+# include/sysflow/proto.h: every message type and each constant it mirrors.
+test_peer_constants() {
+	local repo
+	repo=$(cd "$(dirname "$0")/../.." && pwd)
+	"$PY" - "$repo/include/sysflow/proto.h" >"$TMP/c.out" 2>&1 <<'PY' ||
+import re, sys
+import sfp_peer as sfp
+h = open(sys.argv[1]).read()
+nums = {n: int(v) for n, v in re.findall(r"^\s*(SFP?_\w+) = (\d+),", h, re.M)}
+for n, e in re.findall(r"^#define (SFP?_\w+) (\(?\d+u?(?: << \d+)?\)?)\s", h, re.M):
+    nums[n] = eval(e.replace("u", ""))
+enum = re.search(r"enum sfp_type \{(.*?)\};", h, re.S).group(1)
+types = {n: int(v) for n, v in re.findall(r"SFP_(\w+) = (\d+)", enum)}
+peer = {t.name: t.value for t in sfp.Type}
+bad = 0
+for n in sorted(set(types) | set(peer)):
+    if types.get(n) != peer.get(n):
+        print("sfp_peer.Type.%s = %s, SFP_%s = %s" % (n, peer.get(n), n,
+                                                     types.get(n)))
+        bad = 1
+mirrored = {"VERSION": "SFP_VERSION", "HEADER_LEN": "SFP_HEADER_LEN",
+            "VERSIONS_SUPPORTED": "SFP_VERSIONS_SUPPORTED",
+            "HELLO_VERDICT": "SFP_HELLO_VERDICT",
+            "OP_CONNECT": "SF_OP_SOCKET_CONNECT"}
+for s in ("ALLOW", "DENY", "ASK"):
+    mirrored["MISS_" + s] = "SF_MISS_" + s
+for s in ("MISS", "ACTION", "HELD"):
+    mirrored["EV_" + s] = "SFP_EV_" + s
+for name, cname in mirrored.items():
+    if getattr(sfp, name) != nums.get(cname):
+        print("sfp_peer.%s = %s, %s = %s" % (name, getattr(sfp, name), cname,
+                                              nums.get(cname)))
+        bad = 1
+print("checked", len(types), "types and", len(mirrored), "constants")
+sys.exit(bad)
+PY
+		fail "$(cat "$TMP/c.out")"
+	cat "$TMP/c.out"
+}
+
 test_malformed_to_controller() {
 	guard_setup
 	start_controller
