@@ -6,9 +6,10 @@ against the real `sysflow agent` and `sysflow controller` with this module:
 the 12-byte framing, a receive with a deadline, and the encoders and decoders
 of the bodies the tests send and check. It speaks version 1 of the protocol
 as docs/protocol.md describes it (the C side: lib/proto/, numbers in
-include/sysflow/proto.h). It checks nothing a test wants to break: any
-version, type, length or xid can be sent, so the scripts can send malformed
-input on purpose. guard_lib.sh puts this directory on PYTHONPATH.
+include/sysflow/proto.h). It sends what it is told, any version, type,
+length or xid, so a script can send malformed input on purpose; what it
+receives must be framed (a length below 12 raises). guard_lib.sh puts this
+directory on PYTHONPATH.
 """
 import collections
 import enum
