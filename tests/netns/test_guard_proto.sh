@@ -16,7 +16,7 @@ source "$(dirname "$0")/guard_lib.sh"
 test_peer_constants() {
 	local repo
 	repo=$(cd "$(dirname "$0")/../.." && pwd)
-	"$PY" - "$repo/include/sysflow/proto.h" >"$TMP/c.out" 2>&1 <<'PY' ||
+	"$PY" - "$repo/include/sysflow/proto.h" >"$TMP/c.out" 2>&1 <<'PY' || fail "$(cat "$TMP/c.out")"
 import re, sys
 import sfp_peer as sfp
 h = open(sys.argv[1]).read()
@@ -48,7 +48,6 @@ for name, cname in mirrored.items():
 print("checked", len(types), "types and", len(mirrored), "constants")
 sys.exit(bad)
 PY
-		fail "$(cat "$TMP/c.out")"
 	cat "$TMP/c.out"
 }
 
