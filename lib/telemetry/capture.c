@@ -597,11 +597,11 @@ int tel_capture_open(struct tel_capture **out, const struct tel_capture_opts *o,
 	c->stop = o->stop;
 	c->ncpus = libbpf_num_possible_cpus();
 	c->nbufs = o->nbufs ? o->nbufs : (unsigned int)online;
+	for (unsigned int i = 0; i < COLLECT_MAX_BUFS; i++)
+		c->rb_fds[i] = -1; /* before any failure: close() skips them */
 	e = check_nbufs(c, online, err);
 	if (e)
 		goto fail;
-	for (unsigned int i = 0; i < COLLECT_MAX_BUFS; i++)
-		c->rb_fds[i] = -1;
 	e = check_buf_size(o->buf_size, err);
 	if (e)
 		goto fail;
