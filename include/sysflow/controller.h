@@ -13,6 +13,10 @@
 #include <stdint.h>
 #include <sysflow/proto.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SF_APP_API_VERSION 2 /* 2: verdict(), host_holds() */
 #define SF_APP_SYMBOL "sysflow_app" /* const struct sf_app sysflow_app */
 
@@ -89,5 +93,9 @@ struct sf_ctrl_opts {
 
 /* Serve until sf_exiting is set (SIGINT/SIGTERM); SIGHUP reloads apps. */
 int sf_controller_run(const struct sf_ctrl_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_CONTROLLER_H */

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct sf_flowmon;
 
 /* How the parsers are chained (see docs/flowmon.md and bench/flowmon). */
@@ -189,5 +193,9 @@ int sf_flowmon_parse_protocols(const char *list, unsigned int *bits);
 
 /* "idle", "active", "end-of-flow", "forced", "lack-of-resources". */
 const char *sf_flow_end_name(uint8_t reason);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_FLOWMON_H */

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SF_TRACEPKT_IFNAMSIZ 16
 
 struct sf_tracepkt;
@@ -161,5 +165,9 @@ int sf_tracepkt_summary_get(struct sf_tracepkt_summary *s, size_t i,
 			    struct sf_tracepkt_hop_stats *out);
 
 void sf_tracepkt_summary_free(struct sf_tracepkt_summary *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_TRACEPKT_H */

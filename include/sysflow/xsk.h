@@ -21,6 +21,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct sf_xsk;
 struct sf_xsk_umem;
 
@@ -163,6 +167,7 @@ void sf_xsk_close(struct sf_xsk *xsk);
 int sf_xsk_fd(const struct sf_xsk *xsk);
 
 void sf_xsk_get_info(const struct sf_xsk *xsk, struct sf_xsk_info *info);
+
 int sf_xsk_get_stats(const struct sf_xsk *xsk, struct sf_xsk_stats *st);
 
 /* "native"/"generic"/"auto". */
@@ -200,5 +205,9 @@ unsigned int sf_xsk_complete(struct sf_xsk *xsk);
  * control path call, for shutdown). Returns the frames still in flight.
  */
 unsigned int sf_xsk_flush(struct sf_xsk *xsk, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_XSK_H */
