@@ -150,6 +150,9 @@ int sf_flowmon_snapshot(struct sf_flowmon *fm, sf_flow_cb cb, void *ctx);
 /* The program's clock now (CLOCK_MONOTONIC ns, or the last pcap time). */
 uint64_t sf_flowmon_now(struct sf_flowmon *fm);
 
+/* Counters summed over CPUs. Returns 0 or a negative errno (the stats map
+ * could not be read); st is filled either way.
+ */
 int sf_flowmon_get_stats(struct sf_flowmon *fm, struct sf_flowmon_stats *st);
 
 /* Offline: run one frame through the program with ts_ns (epoch) as clock. */

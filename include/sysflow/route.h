@@ -46,6 +46,7 @@ int sf_route_config_load(const char *path, unsigned int flags,
 			 struct sf_route_error *err);
 void sf_route_config_free(struct sf_route_config *cfg);
 
+/* The number of rules in a loaded config. */
 int sf_route_config_nrules(const struct sf_route_config *cfg);
 
 struct sf_route_opts {

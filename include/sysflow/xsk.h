@@ -53,6 +53,9 @@ struct sf_xsk_umem_opts {
  */
 struct sf_xsk_umem *sf_xsk_umem_create(const struct sf_xsk_umem_opts *opts,
 				       int *err);
+/* Free a UMEM that no socket uses any more (NULL: nothing). Returns 0, or
+ * -EBUSY, logged, while sockets still use it.
+ */
 int sf_xsk_umem_destroy(struct sf_xsk_umem *umem);
 
 /* Chunks in the pool (neither in a ring, in flight nor held by the
@@ -168,6 +171,9 @@ int sf_xsk_fd(const struct sf_xsk *xsk);
 
 void sf_xsk_get_info(const struct sf_xsk *xsk, struct sf_xsk_info *info);
 
+/* The socket's counters, the kernel's XDP_STATISTICS and the XDP
+ * program's. Returns 0 or a negative errno from reading the kernel's.
+ */
 int sf_xsk_get_stats(const struct sf_xsk *xsk, struct sf_xsk_stats *st);
 
 /* "native"/"generic"/"auto". */
