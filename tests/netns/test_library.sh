@@ -7,8 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CFLAGS_STRICT="-std=c11 -Wall -Wextra -Werror -pedantic"
-CXXFLAGS_STRICT="-Wall -Wextra -Werror -pedantic"
+CFLAGS_STRICT=(-std=c11 -Wall -Wextra -Werror -pedantic)
+CXXFLAGS_STRICT=(-Wall -Wextra -Werror -pedantic)
 
 # header_functions INCDIR NAME: the functions <sysflow/NAME> declares itself
 # (gcc -aux-info lists every prototype with the file it came from).
@@ -27,7 +27,7 @@ header_functions() {
 check_header() {
 	local inc=$1 name=$2 fns f mangled
 	printf '#include <sysflow/%s>\nint sf_header_check;\n' "$name" >"$TMP/h.c"
-	cc $CFLAGS_STRICT -I"$inc" -c "$TMP/h.c" -o /dev/null 2>"$TMP/h.err" ||
+	cc "${CFLAGS_STRICT[@]}" -I"$inc" -c "$TMP/h.c" -o /dev/null 2>"$TMP/h.err" ||
 		{ echo "$name is not self-contained C11: $(head -3 "$TMP/h.err")"; return 1; }
 	fns=$(header_functions "$inc" "$name") || return 1
 	# C++: take each function's address, then look for mangled names
@@ -37,7 +37,7 @@ check_header() {
 		for f in $fns; do printf '\t(void *)&%s,\n' "$f"; done
 		printf '\tnullptr };\n'
 	} >"$TMP/h.cc"
-	g++ $CXXFLAGS_STRICT -I"$inc" -c "$TMP/h.cc" -o "$TMP/h.o" 2>"$TMP/h.err" ||
+	g++ "${CXXFLAGS_STRICT[@]}" -I"$inc" -c "$TMP/h.cc" -o "$TMP/h.o" 2>"$TMP/h.err" ||
 		{ echo "$name does not compile as C++: $(head -3 "$TMP/h.err")"; return 1; }
 	mangled=$(nm -u "$TMP/h.o" | awk '$2 ~ /^_Z/ {print $2}' | c++filt | tr '\n' ' ')
 	[ -z "$mangled" ] ||
