@@ -128,9 +128,48 @@ test_examples() {
 		$(pkg-config --define-variable=prefix=/usr --cflags sysflow) \
 		"$REPO/examples/app_sample.c" -o "$TMP/app_sample.so" 2>"$TMP/app.err" ||
 		fail "app_sample.c: $(head -5 "$TMP/app.err")"
+	# the static library with its dependencies, as docs/xsk.md says
+	# shellcheck disable=SC2046
+	gcc -std=gnu11 -Wall -Wextra -Werror "$REPO/examples/consumer.c" \
+		-o "$TMP/consumer-static" -I"$ROOT/usr/include" "$ROOT/usr/lib/libsysflow.a" \
+		$(PKG_CONFIG_SYSROOT_DIR='' pkg-config --libs libbpf libxdp jansson libpcap \
+			avro-c libssl libcrypto) -lelf -lz -lm 2>"$TMP/static.err" ||
+		fail "consumer.c with libsysflow.a: $(head -5 "$TMP/static.err")"
+	! ldd "$TMP/consumer-static" | grep -q libsysflow ||
+		fail "the static consumer still loads libsysflow.so"
 	LD_LIBRARY_PATH=$ROOT/usr/lib "$TMP/l2fwd" -h >"$TMP/out" 2>&1 ||
 		fail "the l2fwd built against the installed library does not run: $(head -3 "$TMP/out")"
 	grep -q "sage" "$TMP/out" || fail "l2fwd -h printed no usage: $(head -3 "$TMP/out")"
+}
+
+# A C++ program includes the umbrella header, links the shared library
+# and calls into it.
+test_cxx_program() {
+	install_tree
+	cat >"$TMP/app.cc" <<'CC'
+#include <sysflow/sysflow.h>
+#include <sysflow/controller.h>
+#include <cstdio>
+
+int main()
+{
+	struct sysflow_config cfg;
+	unsigned int protos = 0;
+
+	sysflow_config_init(&cfg);
+	if (sf_flowmon_parse_protocols("ipv4,udp", &protos))
+		return 1;
+	std::printf("%s %u %u\n", sf_version(), protos, cfg.sampling_ratio);
+	return 0;
+}
+CC
+	# shellcheck disable=SC2086
+	g++ "${CXXFLAGS_STRICT[@]}" "$TMP/app.cc" -o "$TMP/app" $PC_FLAGS 2>"$TMP/app.err" ||
+		fail "a C++ program does not build: $(head -5 "$TMP/app.err")"
+	LD_LIBRARY_PATH=$ROOT/usr/lib "$TMP/app" >"$TMP/out" ||
+		fail "the C++ program failed: $(cat "$TMP/out")"
+	grep -qE '^[0-9]+\.[0-9]+\.[0-9]+ [1-9][0-9]* 1$' "$TMP/out" ||
+		fail "the C++ program printed '$(cat "$TMP/out")'"
 }
 
 run_tests "$@"
