@@ -75,6 +75,12 @@ struct sf_app {
 	void (*on_reload)(void *state);
 };
 
+/* What an application's shared object exports under SF_APP_SYMBOL. The
+ * declaration gives the definition external C linkage in C++ too, where a
+ * const object would otherwise be internal and invisible to dlsym().
+ */
+extern const struct sf_app sysflow_app;
+
 struct sf_ctrl_opts {
 	const char *listen_host; /* NULL: every address */
 	const char *port; /* NULL: 6653 */

@@ -172,4 +172,28 @@ CC
 		fail "the C++ program printed '$(cat "$TMP/out")'"
 }
 
+# A controller application written in C++ exports sysflow_app, the symbol
+# the controller looks up (a const object is internal in C++ unless the
+# header declares it extern "C").
+test_cxx_app() {
+	install_tree
+	cat >"$TMP/app.cc" <<'CC'
+#include <sysflow/controller.h>
+
+static void *init(struct sf_ctrl *, const struct sf_ctrl_api *api, const char *)
+{
+	return (void *)api;
+}
+
+const struct sf_app sysflow_app = { "cxx", init, nullptr, nullptr, nullptr,
+				    nullptr, nullptr, nullptr, nullptr };
+CC
+	# shellcheck disable=SC2046
+	g++ "${CXXFLAGS_STRICT[@]}" -shared -fPIC "$TMP/app.cc" -o "$TMP/app.so" \
+		$(pkg-config --define-variable=prefix=/usr --cflags sysflow) 2>"$TMP/app.err" ||
+		fail "a C++ application does not build: $(head -5 "$TMP/app.err")"
+	nm -D --defined-only "$TMP/app.so" | grep -q ' sysflow_app$' ||
+		fail "the C++ application does not export sysflow_app"
+}
+
 run_tests "$@"
