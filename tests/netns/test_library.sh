@@ -142,6 +142,22 @@ test_examples() {
 	grep -q "sage" "$TMP/out" || fail "l2fwd -h printed no usage: $(head -3 "$TMP/out")"
 }
 
+# libsysflow.so exports what the headers declare and nothing without the
+# public prefixes (lib/libsysflow.map).
+test_exports() {
+	local so=$REPO/${BUILD:-build}/libsysflow.so.0 h f missing="" foreign
+	[ -e "$so" ] || fail "$so not built"
+	nm -D --defined-only "$so" | awk '{print $3}' | sort >"$TMP/exported"
+	foreign=$(grep -v -E '^(sf_|sfp_|sysflow_)' "$TMP/exported" | head -5 | tr '\n' ' ' || true)
+	[ -z "$foreign" ] || fail "libsysflow.so exports internal symbols: $foreign..."
+	for h in "$REPO"/include/sysflow/*.h; do
+		for f in $(header_functions "$REPO/include" "$(basename "$h")"); do
+			grep -qx "$f" "$TMP/exported" || missing+=" $f"
+		done
+	done
+	[ -z "$missing" ] || fail "declared in include/sysflow/ but not exported:$missing"
+}
+
 # A C++ program includes the umbrella header, links the shared library
 # and calls into it.
 test_cxx_program() {
