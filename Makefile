@@ -96,9 +96,11 @@ $(SANLIB): $(SAN_LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(LIBSO): $(LIB_OBJ)
+# Exports only the public names (lib/libsysflow.map).
+$(LIBSO): $(LIB_OBJ) lib/libsysflow.map
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libsysflow.so.0 $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libsysflow.so.0 \
+		-Wl,--version-script=lib/libsysflow.map $(LIB_OBJ) -o $@ $(LDLIBS)
 	$(Q)ln -sf libsysflow.so.0 $(BUILD)/libsysflow.so
 
 $(BUILD)/sysflow.pc: sysflow.pc.in

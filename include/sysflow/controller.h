@@ -13,6 +13,10 @@
 #include <stdint.h>
 #include <sysflow/proto.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SF_APP_API_VERSION 2 /* 2: verdict(), host_holds() */
 #define SF_APP_SYMBOL "sysflow_app" /* const struct sf_app sysflow_app */
 
@@ -71,6 +75,12 @@ struct sf_app {
 	void (*on_reload)(void *state);
 };
 
+/* What an application's shared object exports under SF_APP_SYMBOL. The
+ * declaration gives the definition external C linkage in C++ too, where a
+ * const object would otherwise be internal and invisible to dlsym().
+ */
+extern const struct sf_app sysflow_app;
+
 struct sf_ctrl_opts {
 	const char *listen_host; /* NULL: every address */
 	const char *port; /* NULL: 6653 */
@@ -89,5 +99,9 @@ struct sf_ctrl_opts {
 
 /* Serve until sf_exiting is set (SIGINT/SIGTERM); SIGHUP reloads apps. */
 int sf_controller_run(const struct sf_ctrl_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_CONTROLLER_H */

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct sf_flowmon;
 
 /* How the parsers are chained (see docs/flowmon.md and bench/flowmon). */
@@ -146,6 +150,9 @@ int sf_flowmon_snapshot(struct sf_flowmon *fm, sf_flow_cb cb, void *ctx);
 /* The program's clock now (CLOCK_MONOTONIC ns, or the last pcap time). */
 uint64_t sf_flowmon_now(struct sf_flowmon *fm);
 
+/* Counters summed over CPUs. Returns 0 or a negative errno (the stats map
+ * could not be read); st is filled either way.
+ */
 int sf_flowmon_get_stats(struct sf_flowmon *fm, struct sf_flowmon_stats *st);
 
 /* Offline: run one frame through the program with ts_ns (epoch) as clock. */
@@ -189,5 +196,9 @@ int sf_flowmon_parse_protocols(const char *list, unsigned int *bits);
 
 /* "idle", "active", "end-of-flow", "forced", "lack-of-resources". */
 const char *sf_flow_end_name(uint8_t reason);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_FLOWMON_H */

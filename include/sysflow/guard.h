@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include <sysflow/proto.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SF_GUARD_PIN_DIR "/sys/fs/bpf/sysflow/guard"
 
 struct sf_agent_opts {
@@ -47,5 +51,9 @@ int sf_agent_run(const struct sf_agent_opts *opts);
 
 /* Detach and remove everything a previous agent pinned under pin_dir. */
 int sf_agent_unload(const char *pin_dir);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_GUARD_H */

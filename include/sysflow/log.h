@@ -9,6 +9,10 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum sf_log_level {
 	SF_LOG_ERROR = 0,
 	SF_LOG_WARN,
@@ -44,5 +48,9 @@ void sf_vlog(enum sf_log_level level, const char *fmt, va_list ap);
 #define pr_warn(...) sf_log(SF_LOG_WARN, __VA_ARGS__)
 #define pr_info(...) sf_log(SF_LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) sf_log(SF_LOG_DEBUG, __VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_LOG_H */

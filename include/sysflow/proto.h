@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SFP_VERSION 1 /* the highest version this code speaks */
 #define SFP_VERSIONS_SUPPORTED (1u << 1) /* bit n: speaks version n */
 #define SFP_HEADER_LEN 12
@@ -408,7 +412,8 @@ struct sfp_verdict {
 struct sfp_msg {
 	struct sfp_header h;
 	union {
-		struct {
+		/* anonymous: C11, but a GNU extension in C++ (g++ -pedantic) */
+		__extension__ struct {
 			uint32_t hello_versions;
 			uint32_t hello_features; /* SFP_HELLO_* bits */
 		};
@@ -516,5 +521,9 @@ bool sfp_match_overlap(const struct sfp_match *a, const struct sfp_match *b);
  * request's match, a a rule's).
  */
 bool sfp_match_covers(const struct sfp_match *b, const struct sfp_match *a);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_PROTO_H */

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <net/if.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SF_ROUTE_PIN_DIR "/sys/fs/bpf/sysflow/route"
 
 struct sf_route_config;
@@ -41,6 +45,8 @@ int sf_route_config_load(const char *path, unsigned int flags,
 			 struct sf_route_config **cfg,
 			 struct sf_route_error *err);
 void sf_route_config_free(struct sf_route_config *cfg);
+
+/* The number of rules in a loaded config. */
 int sf_route_config_nrules(const struct sf_route_config *cfg);
 
 struct sf_route_opts {
@@ -126,5 +132,9 @@ int sf_route_show(const struct sf_route_opts *opts, struct sf_route_status *st,
 
 /* "pass", "drop", "redirect", "redirect_neigh", "redirect_peer". */
 const char *sf_route_action_name(enum sf_route_action a);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_ROUTE_H */

@@ -14,7 +14,15 @@
 #include <sysflow/xsk.h>
 #include <sysflow/tracepkt.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The library's version string, e.g. "0.1.0". */
 const char *sf_version(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_SYSFLOW_H */

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SF_TRACEPKT_IFNAMSIZ 16
 
 struct sf_tracepkt;
@@ -118,6 +122,9 @@ typedef int (*sf_tracepkt_cb)(const struct sf_tracepkt_hop *hop, void *ctx);
 int sf_tracepkt_poll(struct sf_tracepkt *tp, int timeout_ms, sf_tracepkt_cb cb,
 		     void *ctx);
 
+/* Counters summed over CPUs. Returns 0 or a negative errno (the stats map
+ * could not be read; st is then left as it was).
+ */
 int sf_tracepkt_get_stats(struct sf_tracepkt *tp, struct sf_tracepkt_stats *st);
 
 /* Lost hop events per CPU into out[0..max); returns the number of CPUs. */
@@ -161,5 +168,9 @@ int sf_tracepkt_summary_get(struct sf_tracepkt_summary *s, size_t i,
 			    struct sf_tracepkt_hop_stats *out);
 
 void sf_tracepkt_summary_free(struct sf_tracepkt_summary *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_TRACEPKT_H */

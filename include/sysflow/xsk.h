@@ -21,6 +21,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct sf_xsk;
 struct sf_xsk_umem;
 
@@ -49,6 +53,9 @@ struct sf_xsk_umem_opts {
  */
 struct sf_xsk_umem *sf_xsk_umem_create(const struct sf_xsk_umem_opts *opts,
 				       int *err);
+/* Free a UMEM that no socket uses any more (NULL: nothing). Returns 0, or
+ * -EBUSY, logged, while sockets still use it.
+ */
 int sf_xsk_umem_destroy(struct sf_xsk_umem *umem);
 
 /* Chunks in the pool (neither in a ring, in flight nor held by the
@@ -163,6 +170,10 @@ void sf_xsk_close(struct sf_xsk *xsk);
 int sf_xsk_fd(const struct sf_xsk *xsk);
 
 void sf_xsk_get_info(const struct sf_xsk *xsk, struct sf_xsk_info *info);
+
+/* The socket's counters, the kernel's XDP_STATISTICS and the XDP
+ * program's. Returns 0 or a negative errno from reading the kernel's.
+ */
 int sf_xsk_get_stats(const struct sf_xsk *xsk, struct sf_xsk_stats *st);
 
 /* "native"/"generic"/"auto". */
@@ -200,5 +211,9 @@ unsigned int sf_xsk_complete(struct sf_xsk *xsk);
  * control path call, for shutdown). Returns the frames still in flight.
  */
 unsigned int sf_xsk_flush(struct sf_xsk *xsk, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* __SYSFLOW_XSK_H */
