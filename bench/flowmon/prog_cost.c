@@ -239,8 +239,8 @@ static int variant_load(struct variant *v)
 			v->fd = bpf_program__fd(v->pass->progs.xdp_pass);
 	}
 	if (err)
-		pr_err("cannot load the %s variant: %s\n", v->name,
-		       strerror(-err));
+		sf_log(SF_LOG_ERROR, "cannot load the %s variant: %s\n",
+		       v->name, strerror(-err));
 	return err;
 }
 
@@ -298,12 +298,13 @@ static void check_accounted(struct variant *v, const char *label)
 	v->invalid = v->fm && (sf_flowmon_get_stats(v->fm, &st) ||
 			       st.packets != st.accounted);
 	if (v->invalid)
-		pr_warn("%s %s: only %llu of %llu packets accounted (meta "
-			"failed %llu, table full %llu); not reported\n",
-			label, v->name, (unsigned long long)st.accounted,
-			(unsigned long long)st.packets,
-			(unsigned long long)st.meta_failed,
-			(unsigned long long)st.table_full);
+		sf_log(SF_LOG_WARN,
+		       "%s %s: only %llu of %llu packets accounted (meta "
+		       "failed %llu, table full %llu); not reported\n",
+		       label, v->name, (unsigned long long)st.accounted,
+		       (unsigned long long)st.packets,
+		       (unsigned long long)st.meta_failed,
+		       (unsigned long long)st.table_full);
 }
 
 /* Rounds stay in variants[] after measure(); [3] is the default pipeline. */
@@ -352,7 +353,7 @@ static int measure(const struct frame *fr, unsigned int n, int repeat,
 		}
 	}
 	if (err)
-		pr_err("test run failed: %s\n", strerror(-err));
+		sf_log(SF_LOG_ERROR, "test run failed: %s\n", strerror(-err));
 	for (int i = 0; i < N_VARIANTS; i++) {
 		if (!err)
 			check_accounted(&variants[i], label);
@@ -421,7 +422,8 @@ static int pin_cpu(void)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
-		pr_warn("cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+		sf_log(SF_LOG_WARN, "cannot pin to CPU %d: %s\n", cpu,
+		       strerror(errno));
 	return cpu;
 }
 

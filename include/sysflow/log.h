@@ -44,11 +44,6 @@ void sf_log(enum sf_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sf_vlog(enum sf_log_level level, const char *fmt, va_list ap);
 
-#define pr_err(...) sf_log(SF_LOG_ERROR, __VA_ARGS__)
-#define pr_warn(...) sf_log(SF_LOG_WARN, __VA_ARGS__)
-#define pr_info(...) sf_log(SF_LOG_INFO, __VA_ARGS__)
-#define pr_debug(...) sf_log(SF_LOG_DEBUG, __VA_ARGS__)
-
 #ifdef __cplusplus
 }
 #endif

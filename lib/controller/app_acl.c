@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <sysflow/log.h>
+#include "core/core.h"
 #include "export/json.h"
 #include "ctrl_int.h"
 #include "proto/proto_json.h"

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysflow/log.h>
+#include "core/core.h"
 #include "ctrl_int.h"
 
 #define DLP_COOKIE (0xd1ULL << 48)

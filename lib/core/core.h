@@ -16,6 +16,14 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Logging inside libsysflow and the CLI (not in the public log.h: users
+ * have their own pr_* macros).
+ */
+#define pr_err(...) sf_log(SF_LOG_ERROR, __VA_ARGS__)
+#define pr_warn(...) sf_log(SF_LOG_WARN, __VA_ARGS__)
+#define pr_info(...) sf_log(SF_LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) sf_log(SF_LOG_DEBUG, __VA_ARGS__)
+
 /* ---- mounts (mount.c) ---- */
 
 #define SF_BPFFS "/sys/fs/bpf"

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sysflow/log.h>
+#include "core/core.h"
 #include "session.h"
 
 void sf_session_init(struct sf_session *s, struct sf_conn *conn,
