@@ -113,6 +113,52 @@ print(len(rows))' "$TMP/out")
 	[ "$(grep -c '^[a-z]' "$TMP/out")" -eq "$n" ] || fail "not one line per feature: $(cat "$TMP/out")"
 }
 
+# help_opts CMD: the options CMD --help lists, common ones left out.
+COMMON_OPTS='^(-v|--verbose|-q|--quiet|-h|--help|--version)$'
+help_opts() {
+	"$SYSFLOW" "$1" --help | sed -n '/^Common options:/q
+		s/^  \(-[a-zA-Z], \|    \)\(--[a-z0-9-]*\).*/\1\2/p' |
+		tr ', ' '\n\n' | grep . | grep -vE "$COMMON_OPTS" | sort -u
+}
+
+# man_opts PAGE: the options named on the tag lines (after .TP) of the
+# page's OPTIONS section, common ones left out.
+man_opts() {
+	awk '/^\.SH/ { s = $0 } s == ".SH OPTIONS" && prev ~ /^\.TP/ { print }
+		{ prev = $0 }' "$1" | sed 's/\\f[BIRP]/ /g; s/\\-/-/g' |
+		grep -oE '(^|[ ",(])--?[a-zA-Z0-9][a-zA-Z0-9-]*' | sed 's/^[ ",(]//' |
+		grep -vE "$COMMON_OPTS" | sort -u
+}
+
+# Every option in a command's --help has an entry in its man page, and the
+# man page documents no option the command does not take.
+test_help_matches_man() {
+	local repo c page missing extra
+	repo=$(cd "$(dirname "$0")/../.." && pwd)
+	for c in $("$SYSFLOW" --help | awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}'); do
+		page=$repo/docs/man/sysflow-$c.8
+		[ "$c" != features ] || continue
+		[ -f "$page" ] || fail "no man page for $c: $page"
+		help_opts "$c" >"$TMP/help.opts"
+		man_opts "$page" >"$TMP/man.opts"
+		[ -s "$TMP/help.opts" ] || fail "found no options in $c --help"
+		missing=$(comm -23 "$TMP/help.opts" "$TMP/man.opts" | xargs)
+		extra=$(comm -13 "$TMP/help.opts" "$TMP/man.opts" | xargs)
+		[ -z "$missing" ] || fail "$c --help has options missing in ${page##*/}: $missing"
+		[ -z "$extra" ] || fail "${page##*/} has options $c does not take: $extra"
+	done
+	# features has no page of its own: sysflow(8) describes its options
+	for c in $(help_opts features); do
+		sed 's/\\-/-/g' "$repo/docs/man/sysflow.8" | grep -q -- "$c" ||
+			fail "sysflow.8 does not mention features $c"
+	done
+	# and the common options are in sysflow(8)
+	for c in -v --verbose -q --quiet -h --help --version; do
+		sed -n '/^\.SH COMMON OPTIONS/,/^\.SH [^C]/p' "$repo/docs/man/sysflow.8" |
+			sed 's/\\-/-/g' | grep -q -- "$c" || fail "sysflow.8 COMMON OPTIONS lacks $c"
+	done
+}
+
 # make install puts a usable library, header and pkg-config file in DESTDIR.
 # The C and BPF sources are as `make format` leaves them (.clang-format).
 test_format_clean() {
