@@ -73,6 +73,10 @@ test_usage_errors() {
 	grep -q "gives 2 modes for 1 interface" "$TMP/err" || fail "extra -m: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -p tcp,bogus
 	grep -q "unknown protocol 'bogus'.*valid: eth" "$TMP/err" || fail "protocols not listed"
+	# -o alone names what is missing, not "choose an output"
+	expect_rc 2 "$SYSFLOW" collect -o "$TMP/flows.json" --duration 1
+	grep -q "\-o names the JSON output; add -j" "$TMP/err" || fail "collect -o: $(cat "$TMP/err")"
+	[ ! -e "$TMP/flows.json" ] || fail "collect -o without -j created its file"
 }
 
 test_not_root() {
