@@ -185,6 +185,10 @@ test_install() {
 	done
 	assert_eq "$(PKG_CONFIG_PATH=$root/usr/lib/pkgconfig pkg-config --modversion sysflow)" \
 		"$("$root/usr/bin/sysflow" --version | awk '{print $2}')" "pkg-config version"
+	# the .pc names the PREFIX of this install, not the one of the build
+	# before it (make, then make install PREFIX=/usr)
+	assert_eq "$(PKG_CONFIG_PATH=$root/usr/lib/pkgconfig pkg-config --variable=libdir sysflow)" \
+		/usr/lib "libdir in the installed sysflow.pc"
 	cat >"$TMP/consumer.c" <<'C'
 #include <stdio.h>
 #include <sysflow/sysflow.h>
@@ -203,6 +207,12 @@ C
 		fail "cannot build against the installed library"
 	LD_LIBRARY_PATH=$root/usr/lib "$TMP/consumer" >"$TMP/out"
 	grep -qE '^[0-9.]+ 10$' "$TMP/out" || fail "consumer printed $(cat "$TMP/out")"
+	# as docs/xsk.md and docs/library.md say: pkg-config --libs sysflow
+	gcc -Wall -Werror "$TMP/consumer.c" -o "$TMP/consumer2" $(PKG_CONFIG_SYSROOT_DIR=$root \
+		PKG_CONFIG_PATH=$root/usr/lib/pkgconfig pkg-config --cflags --libs sysflow) ||
+		fail "cannot build with pkg-config --cflags --libs sysflow"
+	LD_LIBRARY_PATH=$root/usr/lib "$TMP/consumer2" | grep -qE '^[0-9.]+ 10$' ||
+		fail "consumer built with pkg-config failed"
 }
 
 run_tests "$@"
