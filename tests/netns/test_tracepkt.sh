@@ -483,6 +483,22 @@ for n in nums:
     c, lo, med, p99, hi = int(n[0]), *map(float, n[1:])
     assert c >= 1 and lo <= med <= p99 <= hi, n
 EOF
+
+	# -s -j: the same as "type":"summary" objects, before the stats object
+	tracer sumj 'icmp and host 10.213.0.2' -c 2 -d 30 -s -j
+	in_ns a ping -c 1 -W 2 10.213.0.2 >/dev/null || fail "ping failed"
+	tracer_wait sumj
+	"$PY" - "$TMP/sumj.out" <<'EOF' || fail "summary JSON: $(cat "$TMP/sumj.out")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+sums = [r for r in rows if r["type"] == "summary"]
+assert sums, "no summary objects"
+assert rows[-1]["type"] == "stats", rows[-1]
+for r in sums:
+    assert r["count"] >= 1 and r["min_ns"] <= r["median_ns"] <= r["p99_ns"] <= r["max_ns"], r
+assert any(r["from"] == "net_dev_xmit" and r["from_ifname"] == "a0" and
+           r["to"] == "netif_receive_skb" and r["to_ifname"] == "ha" for r in sums), sums
+EOF
 }
 
 # ---- stopping by itself, usage errors ----
