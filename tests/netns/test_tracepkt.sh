@@ -471,6 +471,8 @@ test_text_and_summary() {
 	tracer_wait sum
 	out=$TMP/sum.out
 	grep -q "^Per-hop latency in microseconds over 6 packets:" "$out" || fail "no summary: $(cat "$out")"
+	# the banner once: on stderr, as with -j (not on both stdout and stderr)
+	assert_eq "$(cat "$out" "$TMP/sum.err" | grep -c 'Ctrl-C to end')" 1 "banners with -s"
 	grep -qE '^net_dev_xmit@a0 -> netif_receive_skb@ha +3 ' "$out" ||
 		grep -qE '^net_dev_xmit@a0 -> netif_receive_skb@ha$' "$out" || fail "no row for the veth hop: $(cat "$out")"
 	awk 'length > 79 { exit 1 }' "$out" || fail "summary wider than 79 columns"
