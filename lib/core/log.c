@@ -114,5 +114,9 @@ void sf_log_init(void)
 
 	if (env && sf_log_parse_level(env, &level) == 0)
 		log_level = level;
+	else if (env && *env)
+		pr_warn("%s='%s' is not a log level (error, warn, info or "
+			"debug); using info\n",
+			SF_LOG_ENV, env);
 	libbpf_set_print(libbpf_print);
 }

@@ -32,6 +32,15 @@ test_help_and_version() {
 	done
 }
 
+# SYSFLOW_LOG sets the level; a value that is not one is named, not ignored.
+test_log_env() {
+	SYSFLOW_LOG=error expect_rc 1 "$SYSFLOW" flowmon -d nosuchif0 -F /sys/fs/bpf/sysflow-test-$$
+	grep -q "unknown interface 'nosuchif0'" "$TMP/err" || fail "error hidden by SYSFLOW_LOG=error"
+	SYSFLOW_LOG=loud expect_rc 0 "$SYSFLOW" features
+	grep -q "SYSFLOW_LOG='loud' is not a log level (error, warn, info or debug)" "$TMP/err" ||
+		fail "bad SYSFLOW_LOG not named: $(head -3 "$TMP/err")"
+}
+
 test_usage_errors() {
 	expect_rc 2 "$SYSFLOW"
 	expect_rc 2 "$SYSFLOW" nosuchcommand
