@@ -32,6 +32,21 @@ test_help_and_version() {
 	done
 }
 
+# -v gives more messages; libbpf's and the verifier's output only with -v -v
+# (--help, sysflow.8). flowmon -r loads its XDP program without an interface.
+test_verbose_levels() {
+	/usr/bin/python3 - "$TMP/one.pcap" <<'PY' || skip "python3-scapy missing"
+import sys
+from scapy.all import Ether, IP, UDP, wrpcap
+wrpcap(sys.argv[1], [Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2)])
+PY
+	expect_rc 0 "$SYSFLOW" flowmon -r "$TMP/one.pcap" -j -v
+	! grep -q "^libbpf: " "$TMP/err" ||
+		fail "one -v shows libbpf's output: $(grep -c '^libbpf: ' "$TMP/err") lines"
+	expect_rc 0 "$SYSFLOW" flowmon -r "$TMP/one.pcap" -j -v -v
+	grep -q "^libbpf: " "$TMP/err" || fail "-v -v shows no libbpf output"
+}
+
 # SYSFLOW_LOG sets the level; a value that is not one is named, not ignored.
 test_log_env() {
 	SYSFLOW_LOG=error expect_rc 1 "$SYSFLOW" flowmon -d nosuchif0 -F /sys/fs/bpf/sysflow-test-$$
