@@ -253,113 +253,161 @@ static __always_inline void count_rule(__u32 idx, __u32 len)
 	}
 }
 
-static __always_inline int route(struct __sk_buff *skb, bool egress)
+#define GO_ON RSTAT_MAX /* a step found no reason to pass the packet on */
+
+/* What the rule lookup needs from a packet. */
+struct route_pkt {
+	void *data, *data_end, *l3h;
+	__u32 proto, sport, dport;
+	bool ports; /* TCP or UDP with ports (not a later fragment) */
+	bool v6;
+};
+
+/* The active generation, read once: every lookup of a packet must use the
+ * same one, even if user space flips it meanwhile (the compiler may not
+ * reload it). ROUTE_GENS when there is none.
+ */
+static __always_inline __u32 active_gen(void)
 {
-	struct route_ingress_key ik = {};
-	struct route_lpm6 k6s, k6d;
-	struct route_lpm4 k4s, k4d;
+	__u32 zero = 0, *genp = bpf_map_lookup_elem(&active, &zero);
+
+	return genp ? *(volatile __u32 *)genp : ROUTE_GENS;
+}
+
+/* Ethernet (untagged), IPv4 or IPv6, and the TCP/UDP ports. Returns GO_ON
+ * or the counter that says why the packet goes on through the kernel.
+ */
+static __always_inline __u32 parse_packet(struct __sk_buff *skb,
+					  struct route_pkt *p)
+{
+	__u32 plen = skb->len < PULL_LEN ? skb->len : PULL_LEN;
 	struct l2_info l2 = {};
 	struct l3_info l3 = {};
-	struct match m = {};
 	struct hdr_cursor c;
-	struct route_rule *r;
-	void *data, *data_end, *l3h;
 	struct tcphdr *tcph;
 	struct udphdr *udph;
-	__u32 zero = 0, gen, *genp, plen, key, sport = 0, dport = 0;
-	int h_proto, proto, slot, ret, i;
-	bool ports = false;
-	bool v6;
+	int h_proto, proto;
 
-	genp = bpf_map_lookup_elem(&active, &zero);
-	if (!genp)
-		return pass_counted(RSTAT_NO_GEN);
-	/* Read once: every lookup below must use the same generation, even if
-	 * user space flips it meanwhile (the compiler may not reload it).
-	 */
-	gen = *(volatile __u32 *)genp;
-	if (gen >= ROUTE_GENS)
-		return pass_counted(RSTAT_NO_GEN);
-
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	plen = skb->len < PULL_LEN ? skb->len : PULL_LEN;
-	if (data + plen > data_end) { /* headers in paged data */
+	p->data = (void *)(long)skb->data;
+	p->data_end = (void *)(long)skb->data_end;
+	if (p->data + plen > p->data_end) { /* headers in paged data */
 		bpf_skb_pull_data(skb, plen);
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
+		p->data = (void *)(long)skb->data;
+		p->data_end = (void *)(long)skb->data_end;
 	}
-	c.pos = data;
-	h_proto = parse_eth(&c, data_end, &l2);
+	c.pos = p->data;
+	h_proto = parse_eth(&c, p->data_end, &l2);
 	if (h_proto < 0)
-		return pass_counted(RSTAT_MALFORMED);
+		return RSTAT_MALFORMED;
 	/* VLAN tags are not routed */
-	if (c.pos != data + sizeof(struct ethhdr) ||
+	if (c.pos != p->data + sizeof(struct ethhdr) ||
 	    (h_proto != ETH_P_IP && h_proto != ETH_P_IPV6))
-		return pass_counted(RSTAT_NOT_IP);
-	v6 = h_proto == ETH_P_IPV6;
-	l3h = c.pos;
-	proto = v6 ? parse_ipv6(&c, data_end, &l3) :
-		     parse_ipv4(&c, data_end, &l3);
+		return RSTAT_NOT_IP;
+	p->v6 = h_proto == ETH_P_IPV6;
+	p->l3h = c.pos;
+	proto = p->v6 ? parse_ipv6(&c, p->data_end, &l3) :
+			parse_ipv4(&c, p->data_end, &l3);
 	if (proto < 0)
-		return pass_counted(RSTAT_MALFORMED);
-	if (l3.frag != FRAG_LATER && proto == IPPROTO_TCP) {
-		if (parse_tcp(&c, data_end, &tcph) < 0)
-			return pass_counted(RSTAT_MALFORMED);
-		sport = bpf_ntohs(tcph->source);
-		dport = bpf_ntohs(tcph->dest);
-		ports = true;
-	} else if (l3.frag != FRAG_LATER && proto == IPPROTO_UDP) {
-		if (parse_udp(&c, data_end, &udph) < 0)
-			return pass_counted(RSTAT_MALFORMED);
-		sport = bpf_ntohs(udph->source);
-		dport = bpf_ntohs(udph->dest);
-		ports = true;
+		return RSTAT_MALFORMED;
+	p->proto = proto;
+	if (l3.frag == FRAG_LATER)
+		return GO_ON;
+	if (proto == IPPROTO_TCP) {
+		if (parse_tcp(&c, p->data_end, &tcph) < 0)
+			return RSTAT_MALFORMED;
+		p->sport = bpf_ntohs(tcph->source);
+		p->dport = bpf_ntohs(tcph->dest);
+		p->ports = true;
+	} else if (proto == IPPROTO_UDP) {
+		if (parse_udp(&c, p->data_end, &udph) < 0)
+			return RSTAT_MALFORMED;
+		p->sport = bpf_ntohs(udph->source);
+		p->dport = bpf_ntohs(udph->dest);
+		p->ports = true;
 	}
+	return GO_ON;
+}
 
-	if (v6) {
-		struct ipv6hdr *ip6h = l3h;
+/* The rule bitmaps of the source and destination prefixes (LPM tries). */
+static __always_inline __u32 match_addrs(const struct route_pkt *p, __u32 gen,
+					 struct match *m)
+{
+	struct route_lpm6 k6s, k6d;
+	struct route_lpm4 k4s, k4d;
 
-		if ((void *)(ip6h + 1) > data_end)
-			return pass_counted(RSTAT_MALFORMED);
+	if (p->v6) {
+		struct ipv6hdr *ip6h = p->l3h;
+
+		if ((void *)(ip6h + 1) > p->data_end)
+			return RSTAT_MALFORMED;
 		k6s.prefixlen = k6d.prefixlen = 8 + 128;
 		k6s.gen = k6d.gen = gen;
 		__builtin_memcpy(k6s.addr, &ip6h->saddr, 16);
 		__builtin_memcpy(k6d.addr, &ip6h->daddr, 16);
-		m.b[0] = bpf_map_lookup_elem(&src6, &k6s);
-		m.b[1] = bpf_map_lookup_elem(&dst6, &k6d);
+		m->b[0] = bpf_map_lookup_elem(&src6, &k6s);
+		m->b[1] = bpf_map_lookup_elem(&dst6, &k6d);
 	} else {
-		struct iphdr *iph = l3h;
+		struct iphdr *iph = p->l3h;
 
-		if ((void *)(iph + 1) > data_end)
-			return pass_counted(RSTAT_MALFORMED);
+		if ((void *)(iph + 1) > p->data_end)
+			return RSTAT_MALFORMED;
 		k4s.prefixlen = k4d.prefixlen = 8 + 32;
 		k4s.gen = k4d.gen = gen;
 		__builtin_memcpy(k4s.addr, &iph->saddr, 4);
 		__builtin_memcpy(k4d.addr, &iph->daddr, 4);
-		m.b[0] = bpf_map_lookup_elem(&src4, &k4s);
-		m.b[1] = bpf_map_lookup_elem(&dst4, &k4d);
+		m->b[0] = bpf_map_lookup_elem(&src4, &k4s);
+		m->b[1] = bpf_map_lookup_elem(&dst4, &k4d);
 	}
-	ik.gen = gen;
-	ik.ifindex = skb->ingress_ifindex;
-	m.b[2] = bpf_map_lookup_elem(&ingress, &ik);
-	if (!m.b[2]) {
+	return GO_ON;
+}
+
+/* The bitmaps of the ingress interface (or of rules for any), the
+ * protocol and the ports. A TCP or UDP packet without ports (a later
+ * fragment) matches only rules without port ranges; other protocols have
+ * no port fields.
+ */
+static __always_inline void match_rest(const struct __sk_buff *skb,
+				       const struct route_pkt *p, __u32 gen,
+				       struct match *m)
+{
+	struct route_ingress_key ik = { .gen = gen,
+					.ifindex = skb->ingress_ifindex };
+	__u32 key;
+
+	m->b[2] = bpf_map_lookup_elem(&ingress, &ik);
+	if (!m->b[2]) {
 		ik.ifindex = 0;
-		m.b[2] = bpf_map_lookup_elem(&ingress, &ik);
+		m->b[2] = bpf_map_lookup_elem(&ingress, &ik);
 	}
-	/* A TCP or UDP packet without ports (a later fragment) matches only
-	 * rules without port ranges; other protocols have no port fields.
-	 */
-	key = gen * ROUTE_PROTO_SLOTS + proto;
-	if (!ports && proto == IPPROTO_TCP)
+	key = gen * ROUTE_PROTO_SLOTS + p->proto;
+	if (!p->ports && p->proto == IPPROTO_TCP)
 		key = gen * ROUTE_PROTO_SLOTS + ROUTE_PROTO_TCP_NOPORTS;
-	else if (!ports && proto == IPPROTO_UDP)
+	else if (!p->ports && p->proto == IPPROTO_UDP)
 		key = gen * ROUTE_PROTO_SLOTS + ROUTE_PROTO_UDP_NOPORTS;
-	m.b[3] = bpf_map_lookup_elem(&protos, &key);
-	key = gen * ROUTE_PORTS + sport;
-	m.b[4] = bpf_map_lookup_elem(&sports, &key);
-	key = gen * ROUTE_PORTS + dport;
-	m.b[5] = bpf_map_lookup_elem(&dports, &key);
+	m->b[3] = bpf_map_lookup_elem(&protos, &key);
+	key = gen * ROUTE_PORTS + p->sport;
+	m->b[4] = bpf_map_lookup_elem(&sports, &key);
+	key = gen * ROUTE_PORTS + p->dport;
+	m->b[5] = bpf_map_lookup_elem(&dports, &key);
+}
+
+static __always_inline int route(struct __sk_buff *skb, bool egress)
+{
+	struct route_pkt p = {};
+	struct match m = {};
+	struct route_rule *r;
+	__u32 gen, why, key;
+	int slot, ret, i;
+
+	gen = active_gen();
+	if (gen >= ROUTE_GENS)
+		return pass_counted(RSTAT_NO_GEN);
+	why = parse_packet(skb, &p);
+	if (why == GO_ON)
+		why = match_addrs(&p, gen, &m);
+	if (why != GO_ON)
+		return pass_counted(why);
+	match_rest(skb, &p, gen, &m);
 	for (i = 0; i < 6; i++)
 		if (!m.b[i])
 			return pass_counted(RSTAT_UNMATCHED);
@@ -371,7 +419,7 @@ static __always_inline int route(struct __sk_buff *skb, bool egress)
 	if (!r)
 		return pass_counted(RSTAT_UNMATCHED);
 	count_rule(key, skb->len);
-	ret = run_action(skb, r, data, l3h, data_end, v6, egress);
+	ret = run_action(skb, r, p.data, p.l3h, p.data_end, p.v6, egress);
 	if (ret < 0) /* TTL expired: the kernel answers */
 		return pass_counted(RSTAT_TTL_EXPIRED);
 	stat_inc(RSTAT_MATCHED);

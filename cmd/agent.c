@@ -209,93 +209,132 @@ static int daemonize(void)
 	return 0;
 }
 
-static int do_agent(void *arg)
+/* HOST and PORT given, --miss and --host-id well formed: 0 or EXIT_USAGE */
+static int check_args(const struct agent_cfg *cfg, struct sf_agent_opts *o)
 {
-	struct agent_cfg *cfg = arg;
-	const char *watch[MAX_WATCH];
-	struct sf_agent_opts o = {};
-	char *wcopy = NULL, *save = NULL, *tok;
-	const char *log = cfg->log_file;
-	int n = 0, err;
-
-	if (cfg->unload) {
-		if (sf_check_privileges("sysflow agent"))
-			return 1;
-		return sf_agent_unload(cfg->pin_dir) ? 1 : 0;
-	}
 	if (!cfg->host || !cfg->port) {
 		fprintf(stderr, "sysflow agent: missing %s\n",
 			cfg->host ? "PORT" : "HOST");
 		params_usage(&cmd_agent, stderr, false);
 		return EXIT_USAGE;
 	}
-	if (cfg->miss && parse_miss(cfg->miss, o.miss))
+	if (cfg->miss && parse_miss(cfg->miss, o->miss))
 		return EXIT_USAGE;
 	if (cfg->host_id && strlen(cfg->host_id) != 32) {
 		fprintf(stderr, "sysflow agent: --host-id needs 32 hex "
 				"digits\n");
 		return EXIT_USAGE;
 	}
-	if (cfg->watch) {
-		wcopy = strdup(cfg->watch);
-		for (tok = strtok_r(wcopy, ",", &save); tok && n < MAX_WATCH;
-		     tok = strtok_r(NULL, ",", &save))
-			watch[n++] = tok;
-	}
-	if (sf_check_privileges("sysflow agent"))
-		goto fail;
+	return 0;
+}
+
+/* --watch PATH,PATH,...: the paths (in *copy, to free) and their number */
+static int split_watch(const char *list, const char *watch[MAX_WATCH],
+		       char **copy)
+{
+	char *save = NULL, *tok;
+	int n = 0;
+
+	*copy = NULL;
+	if (!list)
+		return 0;
+	*copy = strdup(list);
+	for (tok = strtok_r(*copy, ",", &save); tok && n < MAX_WATCH;
+	     tok = strtok_r(NULL, ",", &save))
+		watch[n++] = tok;
+	return n;
+}
+
+/* The log file (DEFAULT_LOG for a daemon), its directory made: 0 or -1 */
+static int open_log(const struct agent_cfg *cfg)
+{
+	const char *log = cfg->log_file;
+	char dir[512];
+	int err;
+
 	if (cfg->daemon && !log)
 		log = DEFAULT_LOG;
-	if (log) {
-		char dir[512];
+	if (!log)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", log);
+	sf_mkdir_p(dirname(dir), 0755);
+	err = sf_log_set_file(log);
+	if (err) {
+		pr_err("cannot open log file %s: %s\n", log, strerror(-err));
+		return -1;
+	}
+	return 0;
+}
 
-		snprintf(dir, sizeof(dir), "%s", log);
-		sf_mkdir_p(dirname(dir), 0755);
-		err = sf_log_set_file(log);
-		if (err) {
-			pr_err("cannot open log file %s: %s\n", log,
-			       strerror(-err));
-			goto fail;
-		}
+/* -d: detach and write the pid file: 0 or -1 */
+static int run_as_daemon(const struct agent_cfg *cfg)
+{
+	int err;
+
+	if (!cfg->daemon)
+		return 0;
+	err = daemonize();
+	if (!err)
+		err = write_pid_file(cfg->pid_file);
+	if (err) {
+		pr_err("cannot run as a daemon (pid file %s): %s\n",
+		       cfg->pid_file, strerror(-err));
+		return -1;
 	}
-	if (cfg->daemon) {
-		err = daemonize();
-		if (!err)
-			err = write_pid_file(cfg->pid_file);
-		if (err) {
-			pr_err("cannot run as a daemon (pid file %s): %s\n",
-			       cfg->pid_file, strerror(-err));
-			goto fail;
-		}
+	return 0;
+}
+
+static void agent_opts(const struct agent_cfg *cfg, struct sf_agent_opts *o,
+		       const char **watch, int n)
+{
+	o->host = cfg->host;
+	o->port = cfg->port;
+	o->pin_dir = cfg->pin_dir;
+	o->cgroup = cfg->cgroup;
+	o->watch = n ? watch : NULL;
+	o->n_watch = n;
+	o->fail_mode = cfg->fail_mode;
+	o->echo_interval_ms = cfg->echo_ms;
+	o->dead_interval_ms = cfg->dead_ms;
+	o->backoff_max_ms = cfg->backoff_ms;
+	o->event_rate = cfg->event_rate;
+	o->ask_timeout_ms = cfg->ask_timeout_ms;
+	o->ask_max = cfg->ask_max;
+	o->tls_cert = cfg->tls_cert;
+	o->tls_key = cfg->tls_key;
+	o->tls_ca = cfg->tls_ca;
+	o->host_id = cfg->host_id;
+	o->unload_on_exit = cfg->cleanup;
+}
+
+static int do_agent(void *arg)
+{
+	struct agent_cfg *cfg = arg;
+	const char *watch[MAX_WATCH];
+	struct sf_agent_opts o = {};
+	char *wcopy;
+	int n, err;
+
+	if (cfg->unload) {
+		if (sf_check_privileges("sysflow agent"))
+			return 1;
+		return sf_agent_unload(cfg->pin_dir) ? 1 : 0;
 	}
-	if (sf_signals_install())
-		goto fail;
-	o.host = cfg->host;
-	o.port = cfg->port;
-	o.pin_dir = cfg->pin_dir;
-	o.cgroup = cfg->cgroup;
-	o.watch = n ? watch : NULL;
-	o.n_watch = n;
-	o.fail_mode = cfg->fail_mode;
-	o.echo_interval_ms = cfg->echo_ms;
-	o.dead_interval_ms = cfg->dead_ms;
-	o.backoff_max_ms = cfg->backoff_ms;
-	o.event_rate = cfg->event_rate;
-	o.ask_timeout_ms = cfg->ask_timeout_ms;
-	o.ask_max = cfg->ask_max;
-	o.tls_cert = cfg->tls_cert;
-	o.tls_key = cfg->tls_key;
-	o.tls_ca = cfg->tls_ca;
-	o.host_id = cfg->host_id;
-	o.unload_on_exit = cfg->cleanup;
+	err = check_args(cfg, &o);
+	if (err)
+		return err;
+	n = split_watch(cfg->watch, watch, &wcopy);
+	if (sf_check_privileges("sysflow agent") || open_log(cfg) ||
+	    run_as_daemon(cfg) || sf_signals_install()) {
+		free(wcopy);
+		return 1;
+	}
+	agent_opts(cfg, &o, watch, n);
 	err = sf_agent_run(&o);
 	if (cfg->daemon)
 		unlink(cfg->pid_file);
 	free(wcopy);
 	return err ? 1 : 0;
-fail:
-	free(wcopy);
-	return 1;
 }
 
 const struct cmd_def cmd_agent = {

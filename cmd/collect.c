@@ -18,6 +18,7 @@ struct collect_cfg {
 	bool json;
 	const char *output;
 	uint32_t rotate;
+	uint32_t compress;
 	const char *exporter;
 	const char *node_ip;
 	bool containers;
@@ -39,6 +40,7 @@ static const char *const mode_names[] = { "flow", "consumer", "nofiles", NULL };
 
 static const struct collect_cfg defaults_collect = {
 	.rotate = 300,
+	.compress = 1,
 	.sampling = 1,
 	.read_mode = 2,
 	.stats_interval = 10,
@@ -63,6 +65,9 @@ static const struct opt_def collect_options[] = {
 	{ .name = "rotate", .short_name = 'G', .type = OPT_U32,
 	  .offset = OFF(rotate), .metavar = "SEC", .min = 1, .max = 86400 * 7,
 	  .help = "new file and header every SEC (300)" },
+	{ .name = "compress-level", .type = OPT_U32, .offset = OFF(compress),
+	  .metavar = "N", .max = 9, .help = "deflate level of Avro files, "
+	  "0-9 (1)" },
 	{ .name = "exporter", .short_name = 'e', .type = OPT_STRING,
 	  .offset = OFF(exporter), .metavar = "ID", .help = "exporter id "
 	  "(default: host name)" },
@@ -197,6 +202,7 @@ static void to_config(const struct collect_cfg *c, struct sysflow_config *s)
 	s->file_path = c->write;
 	s->socket_path = c->socket;
 	s->rotate_interval = c->rotate;
+	s->compress_level = c->compress;
 	s->exporter_id = c->exporter;
 	s->node_ip = c->node_ip;
 	s->filter_containers = c->containers;

@@ -88,141 +88,177 @@ static void print_empty(const char *action, int rows)
 		printf("no rules\n");
 }
 
+static long long int_of(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static void print_stats(json_t *o)
+{
+	printf("hosts %lld, sessions %lld (replaced %lld), "
+	       "messages %lld, events %lld\n",
+	       int_of(o, "hosts"), int_of(o, "sessions"), int_of(o, "replaced"),
+	       int_of(o, "messages_in"), int_of(o, "events_in"));
+	printf("held operations: asked %lld, answered %lld, "
+	       "answered too late %lld\n",
+	       int_of(o, "asked"), int_of(o, "answered"), int_of(o, "late"));
+}
+
+/* The last line of a reply: {"ok": ...} */
+static void print_ok(const char *action, json_t *o, int rows)
+{
+	if (!strcmp(action, "stats"))
+		print_stats(o);
+	else if (!strcmp(action, "add") || !strcmp(action, "del") ||
+		 !strcmp(action, "miss"))
+		printf("done\n");
+	else
+		print_empty(action, rows);
+}
+
+static void print_host(json_t *o)
+{
+	printf("%-14s %-32s %-21s %-3s %s\n",
+	       json_string_value(json_object_get(o, "host")),
+	       json_string_value(json_object_get(o, "host_id")),
+	       json_string_value(json_object_get(o, "peer")),
+	       json_string_value(json_object_get(o, "transport")),
+	       int_of(o, "up_sec") ? "up" : "new");
+}
+
+/* hits and priority, then the rule without its counters and timers */
+static void print_rule(json_t *o)
+{
+	json_t *copy = json_copy(o);
+	char *m;
+
+	json_object_del(copy, "host");
+	json_object_del(copy, "hits");
+	json_object_del(copy, "priority");
+	json_object_del(copy, "duration_sec");
+	json_object_del(copy, "idle_timeout");
+	json_object_del(copy, "hard_timeout");
+	m = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	printf("%8lld %5lld %s\n", int_of(o, "hits"), int_of(o, "priority"),
+	       m ? m : "");
+	free(m);
+	json_decref(copy);
+}
+
+static void print_json(json_t *o)
+{
+	char *m = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	printf("%s\n", m ? m : "");
+	free(m);
+}
+
 static void print_text(const char *action, json_t *o, int *rows)
 {
-	const char *s;
-
 	if (json_object_get(o, "error")) {
 		fprintf(stderr, "sysflow ctl: %s\n",
 			json_string_value(json_object_get(o, "error")));
 		return;
 	}
 	if (json_object_get(o, "ok")) {
-		if (!strcmp(action, "stats")) {
-			printf("hosts %lld, sessions %lld (replaced %lld), "
-			       "messages %lld, events %lld\n",
-			       json_integer_value(json_object_get(o, "hosts")),
-			       json_integer_value(
-				       json_object_get(o, "sessions")),
-			       json_integer_value(
-				       json_object_get(o, "replaced")),
-			       json_integer_value(
-				       json_object_get(o, "messages_in")),
-			       json_integer_value(
-				       json_object_get(o, "events_in")));
-			printf("held operations: asked %lld, answered %lld, "
-			       "answered too late %lld\n",
-			       json_integer_value(json_object_get(o, "asked")),
-			       json_integer_value(
-				       json_object_get(o, "answered")),
-			       json_integer_value(json_object_get(o, "late")));
-		} else if (!strcmp(action, "add") || !strcmp(action, "del") ||
-			   !strcmp(action, "miss")) {
-			printf("done\n");
-		} else {
-			print_empty(action, *rows);
-		}
+		print_ok(action, o, *rows);
 		return;
 	}
 	if (!strcmp(action, "hosts")) {
 		print_header(action, rows);
-		printf("%-14s %-32s %-21s %-3s %s\n",
-		       json_string_value(json_object_get(o, "host")),
-		       json_string_value(json_object_get(o, "host_id")),
-		       json_string_value(json_object_get(o, "peer")),
-		       json_string_value(json_object_get(o, "transport")),
-		       json_integer_value(json_object_get(o, "up_sec")) ?
-			       "up" :
-			       "new");
+		print_host(o);
 	} else if (!strcmp(action, "rules")) {
-		json_t *copy = json_copy(o);
-		char *m;
-
 		print_header(action, rows);
-		json_object_del(copy, "host");
-		json_object_del(copy, "hits");
-		json_object_del(copy, "priority");
-		json_object_del(copy, "duration_sec");
-		json_object_del(copy, "idle_timeout");
-		json_object_del(copy, "hard_timeout");
-		m = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		printf("%8lld %5lld %s\n",
-		       json_integer_value(json_object_get(o, "hits")),
-		       json_integer_value(json_object_get(o, "priority")),
-		       m ? m : "");
-		free(m);
-		json_decref(copy);
+		print_rule(o);
 	} else {
-		char *m = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-		s = m ? m : "";
-		printf("%s\n", s);
-		free(m);
+		print_json(o);
 	}
 }
 
-static int do_ctl(void *arg)
+/* rules, add, del and miss name the agent they are about */
+static bool needs_host(const char *a)
 {
-	struct ctl_cfg *cfg = arg;
-	json_t *req = json_object(), *rule = NULL;
+	return !strcmp(a, "rules") || !strcmp(a, "add") || !strcmp(a, "del") ||
+	       !strcmp(a, "miss");
+}
+
+/* The action is known and has the arguments it takes: 0 or EXIT_USAGE */
+static int check_args(const struct ctl_cfg *cfg)
+{
 	const char *a = cfg->action;
 	const char *extra; /* an argument the action would ignore */
-	char *line = NULL, *text;
-	size_t cap = 0;
-	int fd, rc = 1, rows = 0;
-	FILE *in;
-	bool needs_host = !strcmp(a, "rules") || !strcmp(a, "add") ||
-			  !strcmp(a, "del") || !strcmp(a, "miss");
 
 	if (strcmp(a, "hosts") && strcmp(a, "stats") && strcmp(a, "events") &&
-	    !needs_host) {
+	    !needs_host(a)) {
 		fprintf(stderr,
 			"sysflow ctl: unknown action '%s': hosts, "
 			"rules, add, del, miss, events or stats\n",
 			a);
-		json_decref(req);
 		return EXIT_USAGE;
 	}
-	if (needs_host && !cfg->host) {
+	if (needs_host(a) && !cfg->host) {
 		fprintf(stderr, "sysflow ctl: %s needs HOST\n", a);
-		json_decref(req);
 		return EXIT_USAGE;
 	}
 	/* hosts, stats and events take no HOST, rules no JSON */
-	extra = needs_host ? NULL : cfg->host;
+	extra = needs_host(a) ? NULL : cfg->host;
 	if (!strcmp(a, "rules"))
 		extra = cfg->rule;
 	if (extra) {
 		fprintf(stderr,
 			"sysflow ctl: unexpected argument '%s': %s takes "
 			"%s\n",
-			extra, a, needs_host ? "only HOST" : "no HOST");
-		json_decref(req);
+			extra, a, needs_host(a) ? "only HOST" : "no HOST");
 		return EXIT_USAGE;
 	}
+	return 0;
+}
+
+/* The JSON argument of add, del and miss: 0 or EXIT_USAGE */
+static int parse_rule(const struct ctl_cfg *cfg, json_t **rule)
+{
+	const char *a = cfg->action;
+
+	*rule = NULL;
 	if ((!strcmp(a, "add") || !strcmp(a, "del") || !strcmp(a, "miss")) &&
-	    !(cfg->rule && (rule = json_loads(cfg->rule, 0, NULL)))) {
+	    !(cfg->rule && (*rule = json_loads(cfg->rule, 0, NULL)))) {
 		fprintf(stderr,
 			"sysflow ctl: %s needs a JSON %s, e.g. "
 			"'{\"op\":\"connect\",\"port\":25,"
 			"\"actions\":[\"deny\"]}'\n",
 			a, strcmp(a, "miss") ? "rule" : "object");
-		json_decref(req);
 		return EXIT_USAGE;
 	}
+	return 0;
+}
+
+/* {"cmd": ACTION, "host": HOST, "rule" or "miss": JSON} */
+static json_t *make_request(const struct ctl_cfg *cfg, json_t *rule)
+{
+	const char *a = cfg->action;
+	json_t *req = json_object();
+
 	json_object_set_new(req, "cmd", json_string(a));
 	if (cfg->host)
 		json_object_set_new(req, "host", json_string(cfg->host));
 	if (rule)
 		json_object_set_new(req, strcmp(a, "miss") ? "rule" : "miss",
 				    rule);
-	fd = connect_ctl(cfg->sock);
+	return req;
+}
+
+/* Connect and send the request (taking it): the socket or -1 */
+static int send_request(const struct ctl_cfg *cfg, json_t *req)
+{
+	char *text;
+	int fd = connect_ctl(cfg->sock);
+
 	if (fd < 0) {
 		pr_err("cannot reach the controller at %s: %s; is `sysflow "
 		       "controller` running?\n",
 		       cfg->sock, strerror(-fd));
 		json_decref(req);
-		return 1;
+		return -1;
 	}
 	sf_signals_install();
 	text = json_dumps(req, JSON_COMPACT);
@@ -230,10 +266,22 @@ static int do_ctl(void *arg)
 	if (!text || dprintf(fd, "%s\n", text) < 0) {
 		free(text);
 		close(fd);
-		return 1;
+		return -1;
 	}
 	free(text);
-	in = fdopen(fd, "r");
+	return fd;
+}
+
+/* Print the replies until the controller closes or Ctrl-C: the exit code
+ * (an "error" line makes it 1, an "ok" line 0; events always end with 0)
+ */
+static int read_replies(const struct ctl_cfg *cfg, FILE *in)
+{
+	const char *a = cfg->action;
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = 1, rows = 0;
+
 	if (!strcmp(a, "events") && !cfg->json)
 		fprintf(stderr, "Tailing reports and events; Ctrl-C to end\n");
 	while (in && !sf_exiting && getline(&line, &cap, in) > 0) {
@@ -255,6 +303,25 @@ static int do_ctl(void *arg)
 	if (!strcmp(a, "events"))
 		rc = 0;
 	free(line);
+	return rc;
+}
+
+static int do_ctl(void *arg)
+{
+	struct ctl_cfg *cfg = arg;
+	json_t *req, *rule = NULL;
+	int fd, rc;
+	FILE *in;
+
+	rc = check_args(cfg) ?: parse_rule(cfg, &rule);
+	if (rc)
+		return rc;
+	req = make_request(cfg, rule);
+	fd = send_request(cfg, req);
+	if (fd < 0)
+		return 1;
+	in = fdopen(fd, "r");
+	rc = read_replies(cfg, in);
 	if (in)
 		fclose(in);
 	return rc;

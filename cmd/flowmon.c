@@ -414,12 +414,62 @@ static int attach_all(struct sf_flowmon *fm, struct flowmon_cfg *cfg)
 	return err;
 }
 
+/* ---- offline: a pcap replay, with progress on a terminal ---- */
+
+static struct sf_flowmon *volatile replaying;
+
+/* SIGINT/SIGTERM: a replay ends after the packet it is on. */
+static void stop_replay(void)
+{
+	struct sf_flowmon *fm = replaying;
+
+	if (fm)
+		sf_flowmon_stop(fm);
+}
+
+/* "\r" line on stderr, overwritten each second, erased at the end. */
+static void show_progress(uint64_t done, uint64_t size, uint64_t packets,
+			  void *ctx)
+{
+	const char *path = ctx;
+
+	if (size)
+		fprintf(stderr, "\rreplaying %s: %3.0f%%, %llu packets", path,
+			100.0 * done / size, (unsigned long long)packets);
+	else
+		fprintf(stderr, "\rreplaying %s: %llu packets", path,
+			(unsigned long long)packets);
+}
+
+/* Progress only for a person watching: stderr a terminal, and not also
+ * where the flows are printed.
+ */
+static bool want_progress(const struct flowmon_cfg *cfg)
+{
+	return !common_opts.quiet && !cfg->log_file && isatty(STDERR_FILENO) &&
+	       !isatty(STDOUT_FILENO);
+}
+
 static int run_offline(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 		       struct flow_out *o)
 {
+	bool progress = want_progress(cfg);
 	long bad = 0;
-	int err = sf_flowmon_replay_pcap(fm, cfg->pcap, out_flow, o, &bad);
+	int err;
 
+	if (progress)
+		sf_flowmon_set_progress(fm, show_progress, (void *)cfg->pcap);
+	replaying = fm;
+	err = sf_flowmon_replay_pcap(fm, cfg->pcap, out_flow, o, &bad);
+	replaying = NULL;
+	if (progress)
+		fprintf(stderr, "\r\033[K");
+	if (err == -EINTR) {
+		pr_info("replay of %s stopped after %llu packets; the flows so "
+			"far were exported\n",
+			cfg->pcap, (unsigned long long)sf_flowmon_packets(fm));
+		err = 0;
+	}
 	if (!err || sf_flowmon_packets(fm)) /* none of a file never read */
 		print_stats(fm, o, stderr);
 	return err ? 1 : 0;
@@ -566,7 +616,8 @@ static int do_flowmon(void *arg)
 		       strerror(-err));
 		return 1;
 	}
-	if (sf_check_privileges("sysflow flowmon") || sf_signals_install() ||
+	if (sf_check_privileges("sysflow flowmon") ||
+	    sf_signals_install_hook(stop_replay, false) ||
 	    outputs_open(cfg, &out))
 		goto fail;
 	opts.pipeline = cfg->pipeline;

@@ -36,6 +36,7 @@
 # Environment: BUILD (default build), ROUNDS (5), SECS (3 per run), WARMUP
 # (0.5 s), GEN_CPU (0), ECHO_CPU (last CPU), NAPI_CPU (ECHO_CPU), RING
 # (4096), ECHO_ARGS (more options for sysflow echo, e.g. --busy-poll),
+# ECHO_WRAP (a command both echoes run under, e.g. "chrt -f 10"),
 # SINK_RPS (1), VARIANTS ("af_xdp af_packet": one of them alone prints no
 # ratio), DIAG (0; 1 prints, per run, the counters of both veths that
 # moved and the echo's statistics: where the frames that were not echoed
@@ -55,6 +56,7 @@ GEN_CPU=${GEN_CPU:-0}
 ECHO_CPU=${ECHO_CPU:-$((NCPU - 1))}
 NAPI_CPU=${NAPI_CPU:-$ECHO_CPU}
 ECHO_ARGS=${ECHO_ARGS:-} # more options for sysflow echo
+ECHO_WRAP=${ECHO_WRAP:-} # a command the echoes run under, e.g. "chrt -f 10"
 SINK_RPS=${SINK_RPS:-1}
 DIAG=${DIAG:-0}
 RING=${RING:-4096}
@@ -105,7 +107,7 @@ stop() { # NAME: SIGINT, then wait at most 10 s
 variant_up() {
 	case $1 in
 	af_xdp)
-		start echo ip netns exec "$(ns e)" taskset -c "$ECHO_CPU" \
+		start echo ip netns exec "$(ns e)" $ECHO_WRAP taskset -c "$ECHO_CPU" \
 			"$SYSFLOW" echo "$VE" --ip "$IP_E" -m native -c -j \
 			--rx-size "$RING" --fill-size "$RING" \
 			--tx-size "$RING" --comp-size "$RING" --chunks $((RING * 4)) \
@@ -113,7 +115,7 @@ variant_up() {
 		wait_for "$TMP/echo.err" "Ctrl-C to end|error" 30 ;;
 	af_packet)
 		in_ns e ip link set dev "$VE" xdpdrv obj "$XDP_PASS_OBJ" sec xdp
-		start echo ip netns exec "$(ns e)" taskset -c "$ECHO_CPU" \
+		start echo ip netns exec "$(ns e)" $ECHO_WRAP taskset -c "$ECHO_CPU" \
 			"$AFP_ECHO" "$VE" "$IP_E"
 		wait_for "$TMP/echo.err" "ready|error|Usage" 30 ;;
 	esac

@@ -159,6 +159,20 @@ int sf_flowmon_run_packet(struct sf_flowmon *fm, const void *frame, size_t len,
 int sf_flowmon_replay_pcap(struct sf_flowmon *fm, const char *path,
 			   sf_flow_cb cb, void *ctx, long *bad_offset);
 
+/* Progress of a replay, about once a second: bytes of the file read, its
+ * size (0 when unknown, e.g. a pipe) and the packets so far.
+ */
+typedef void (*sf_replay_progress_cb)(uint64_t done, uint64_t size,
+				      uint64_t packets, void *ctx);
+void sf_flowmon_set_progress(struct sf_flowmon *fm, sf_replay_progress_cb cb,
+			     void *ctx);
+
+/* Ask a replay to end after the packet it is on (async-signal-safe, e.g.
+ * from a SIGINT handler): the flows so far are flushed as at the end of
+ * the file, and sf_flowmon_replay_pcap() returns -EINTR.
+ */
+void sf_flowmon_stop(struct sf_flowmon *fm);
+
 /* The entry program's fd (xdp_flowmon or flowmon_start), e.g. for
  * BPF_PROG_TEST_RUN with repeat in benchmarks.
  */

@@ -315,6 +315,8 @@ struct sysflow_config {
 	const char *cri_path;
 	const char *k8s_api_url;
 	const char *k8s_api_cert;
+	/* Not in LibSysFlow's config: */
+	int compress_level; /* zlib level 0-9 of Avro files' deflate (1) */
 };
 
 /* Fill cfg with LibSysFlow's defaults. */

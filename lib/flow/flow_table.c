@@ -16,11 +16,9 @@
 #define TCP_FIN 0x01
 #define TCP_RST 0x04
 
-struct fm_entry {
-	struct flowmon_key key;
-	struct flowmon_rec rec;
-	uint8_t reason;
-};
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* the kernel's "no batch operations", not in libc */
+#endif
 
 uint64_t sf_flowmon_now(struct sf_flowmon *fm)
 {
@@ -76,38 +74,115 @@ void fm_flow_from_map(const struct flowmon_key *key,
 	out->name[sizeof(out->name) - 1] = 0;
 }
 
-/* Read the whole table. Entries are copied under the value's spin lock. */
-static int table_read(struct sf_flowmon *fm, struct fm_entry **out,
-		      size_t *count)
+/* Room for n more entries in *v (capacity *cap). */
+static int table_grow(struct fm_entry **v, size_t *cap, size_t n)
 {
-	int fd = bpf_map__fd(fm->skel->maps.flows);
-	size_t cap = 1024, n = 0;
-	struct fm_entry *v = malloc(cap * sizeof(*v));
+	struct fm_entry *bigger;
+	size_t want = *cap ?: FM_READ_BATCH;
+
+	while (want < n)
+		want *= 2;
+	if (want == *cap)
+		return 0;
+	bigger = realloc(*v, want * sizeof(**v));
+	if (!bigger)
+		return -ENOMEM;
+	*v = bigger;
+	*cap = want;
+	return 0;
+}
+
+/* One key at a time: two syscalls a flow, and a key removed meanwhile
+ * makes the kernel start again from the first bucket (the same flow may
+ * then be read twice). For kernels without batch lookups.
+ */
+static int table_read_keys(int fd, struct fm_entry **v, size_t *cap,
+			   size_t *count)
+{
 	struct flowmon_key key, prev;
 	bool first = true;
+	size_t n = 0;
 
-	if (!v)
-		return -ENOMEM;
 	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &key) == 0) {
 		first = false;
 		prev = key;
-		if (n == cap) {
-			struct fm_entry *bigger;
-
-			cap *= 2;
-			bigger = realloc(v, cap * sizeof(*v));
-			if (!bigger) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = bigger;
-		}
-		v[n].key = key;
-		v[n].reason = 0;
+		if (table_grow(v, cap, n + 1))
+			return -ENOMEM;
+		(*v)[n].key = key;
 		/* a flow removed meanwhile is simply skipped */
-		if (!bpf_map_lookup_elem_flags(fd, &key, &v[n].rec, BPF_F_LOCK))
+		if (!bpf_map_lookup_elem_flags(fd, &key, &(*v)[n].rec,
+					       BPF_F_LOCK))
 			n++;
 	}
+	*count = n;
+	return 0;
+}
+
+/* Errors that mean "this kernel cannot batch this map": fall back. */
+static bool batch_unsupported(int err)
+{
+	return err == EINVAL || err == ENOTSUPP || err == EOPNOTSUPP ||
+	       err == ENOSPC; /* a bucket longer than a whole batch */
+}
+
+/* Bucket by bucket, FM_READ_BATCH flows a syscall. Returns -EOPNOTSUPP when
+ * the kernel cannot (no batch operations, or none with BPF_F_LOCK).
+ */
+static int table_read_batch(int fd, struct fm_entry **v, size_t *cap,
+			    size_t *count)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_F_LOCK);
+	struct flowmon_key *keys = calloc(FM_READ_BATCH, sizeof(*keys));
+	struct flowmon_rec *recs = calloc(FM_READ_BATCH, sizeof(*recs));
+	__u32 in = 0, out, got;
+	size_t n = 0;
+	int err = keys && recs ? 0 : -ENOMEM;
+
+	while (!err) {
+		got = FM_READ_BATCH;
+		err = bpf_map_lookup_batch(fd, n ? &in : NULL, &out, keys, recs,
+					   &got, &opts) ?
+			      -errno :
+			      0;
+		if (err && err != -ENOENT) /* ENOENT: the last batch */
+			break;
+		if (table_grow(v, cap, n + got)) {
+			err = -ENOMEM;
+			break;
+		}
+		for (__u32 i = 0; i < got; i++) {
+			(*v)[n + i].key = keys[i];
+			(*v)[n + i].rec = recs[i];
+		}
+		n += got;
+		in = out;
+	}
+	free(keys);
+	free(recs);
+	*count = n;
+	if (err == -ENOENT)
+		return 0;
+	return batch_unsupported(-err) ? -EOPNOTSUPP : err; /* read again */
+}
+
+int fm_table_read(struct sf_flowmon *fm, bool by_keys, struct fm_entry **out,
+		  size_t *count)
+{
+	int fd = bpf_map__fd(fm->skel->maps.flows);
+	struct fm_entry *v = NULL;
+	size_t cap = 0, n = 0;
+	int err = -EOPNOTSUPP;
+
+	if (!by_keys)
+		err = table_read_batch(fd, &v, &cap, &n);
+	if (err == -EOPNOTSUPP)
+		err = table_read_keys(fd, &v, &cap, &n);
+	if (err) {
+		free(v);
+		return err;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i].reason = 0;
 	*out = v;
 	*count = n;
 	return 0;
@@ -189,15 +264,36 @@ static int export_one(struct sf_flowmon *fm, struct fm_entry *e, int64_t offset,
 	return cb ? cb(&flow, ctx) : 0;
 }
 
+/* Move the flows that end to the front, keeping no order; returns how
+ * many there are. Only those are sorted and exported.
+ */
+static size_t ending_first(struct fm_entry *v, size_t n)
+{
+	struct fm_entry t;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].reason)
+			continue;
+		if (i != k) {
+			t = v[k];
+			v[k] = v[i];
+			v[i] = t;
+		}
+		k++;
+	}
+	return k;
+}
+
 static int walk(struct sf_flowmon *fm, uint64_t now, uint8_t force_reason,
 		bool remove, sf_flow_cb cb, void *ctx)
 {
 	int64_t offset = epoch_offset(fm);
 	struct fm_entry *v;
-	size_t n, ending = 0;
+	size_t n, ending = 0, shown;
 	int err, exported = 0;
 
-	err = table_read(fm, &v, &n);
+	err = fm_table_read(fm, false, &v, &n);
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
@@ -206,15 +302,16 @@ static int walk(struct sf_flowmon *fm, uint64_t now, uint8_t force_reason,
 	}
 	if (remove && !force_reason)
 		mark_pressure(fm, v, n, ending);
-	if (n)
-		qsort(v, n, sizeof(*v), by_first_seen);
-	for (size_t i = 0; i < n && err >= 0; i++) {
+	shown = remove ? ending_first(v, n) : n;
+	if (shown)
+		qsort(v, shown, sizeof(*v), by_first_seen);
+	for (size_t i = 0; i < shown && err >= 0; i++) {
 		struct sf_flow flow;
 
-		if (remove && v[i].reason) {
+		if (remove) {
 			err = export_one(fm, &v[i], offset, cb, ctx);
 			exported++;
-		} else if (!remove) {
+		} else {
 			fm_flow_from_map(&v[i].key, &v[i].rec, offset, &flow);
 			err = cb(&flow, ctx);
 		}

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "core/core.h"
 #include "flowmon_int.h"
+#include "replay_int.h"
 
 static const char *const proto_names[FPROTO_MAX] = {
 	[FPROTO_ETH] = "eth",	    [FPROTO_IPV4] = "ipv4",
@@ -466,6 +467,32 @@ uint64_t sf_flowmon_packets(struct sf_flowmon *fm)
 			  STAT_PACKETS + 1))
 		return 0;
 	return n[STAT_PACKETS];
+}
+
+/* ---- replay control (see replay_int.h) ---- */
+
+void sf_flowmon_set_progress(struct sf_flowmon *fm, sf_replay_progress_cb cb,
+			     void *ctx)
+{
+	fm->progress = cb;
+	fm->progress_ctx = ctx;
+}
+
+void sf_flowmon_stop(struct sf_flowmon *fm)
+{
+	fm->stop = 1;
+}
+
+bool fm_stop_asked(const struct sf_flowmon *fm)
+{
+	return fm->stop;
+}
+
+void fm_progress(struct sf_flowmon *fm, uint64_t done, uint64_t size,
+		 uint64_t packets)
+{
+	if (fm->progress)
+		fm->progress(done, size, packets, fm->progress_ctx);
 }
 
 /* ---- close ---- */

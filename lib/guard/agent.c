@@ -1113,14 +1113,9 @@ static void log_kernel_stats(struct agent *a)
 		(unsigned long long)st[GS_ISO_DROPS]);
 }
 
-int sf_agent_run(const struct sf_agent_opts *o)
+/* Session, epoll set, rate limit, miss policies and the held operations */
+static int agent_init(struct agent *a, const struct sf_agent_opts *o)
 {
-	const char *pin_dir = o->pin_dir ?: SF_GUARD_PIN_DIR;
-	struct agent *a = calloc(1, sizeof(*a));
-	int err = 0;
-
-	if (!a)
-		return -ENOMEM;
 	a->o = o;
 	a->conn.fd = -1;
 	sf_session_init(&a->sess, &a->conn, o->echo_interval_ms,
@@ -1130,30 +1125,41 @@ int sf_agent_run(const struct sf_agent_opts *o)
 	a->refill_ms = sf_now_ms();
 	memcpy(a->miss, o->miss, sizeof(a->miss));
 	a->holds = guard_holds_new(o->ask_max ?: ASK_MAX);
-	if (!a->holds) {
-		err = -ENOMEM;
-		goto out;
-	}
+	if (!a->holds)
+		return -ENOMEM;
 	a->mono_to_real_ns =
 		sf_clock_ns(CLOCK_REALTIME) - sf_clock_ns(CLOCK_MONOTONIC);
 	read_host_identity(a);
-	if (o->tls_cert || o->tls_key || o->tls_ca) {
-		a->tls = sf_tls_new(&(struct sf_tls_opts){ o->tls_cert,
-							   o->tls_key,
-							   o->tls_ca },
-				    false, &err);
-		if (!a->tls)
-			goto out;
-	}
-	err = agent_setup(a, pin_dir);
-	if (err)
-		goto out;
-	apply_miss(a);
+	return 0;
+}
+
+/* Mutual TLS when a certificate, key or CA is given */
+static int agent_tls(struct agent *a)
+{
+	const struct sf_agent_opts *o = a->o;
+	int err = 0;
+
+	if (!o->tls_cert && !o->tls_key && !o->tls_ca)
+		return 0;
+	a->tls = sf_tls_new(&(struct sf_tls_opts){ o->tls_cert, o->tls_key,
+						   o->tls_ca },
+			    false, &err);
+	return err;
+}
+
+static void log_start(const struct agent *a)
+{
+	const struct sf_agent_opts *o = a->o;
+
 	pr_info("agent for controller %s port %s%s; fail mode %s; Ctrl-C to "
 		"end\n",
 		o->host, o->port, a->tls ? " (mutual TLS)" : "",
 		o->fail_mode == SF_FAIL_OPEN ? "open" : "secure");
-	agent_loop(a);
+}
+
+/* What the agent did: events, sessions, file decisions, held operations */
+static void log_counts(struct agent *a)
+{
 	pr_info("stopping: %llu events sent, %llu dropped (rate limit or no "
 		"session), %llu sessions, %llu file decisions\n",
 		(unsigned long long)a->events_sent,
@@ -1170,7 +1176,13 @@ int sf_agent_run(const struct sf_agent_opts *o)
 		(unsigned long long)a->ask.released,
 		(unsigned long long)a->ask.late);
 	log_kernel_stats(a);
-out:
+}
+
+/* Answer what is held, close everything and say whether the rules stay */
+static void agent_stop(struct agent *a, const char *pin_dir)
+{
+	const struct sf_agent_opts *o = a->o;
+
 	/* answer the held and queued file events before anything else goes */
 	a->stopping = true;
 	release_holds(a, "agent stopping");
@@ -1192,5 +1204,30 @@ out:
 		close(a->epfd);
 	guard_holds_free(a->holds);
 	free(a);
+}
+
+int sf_agent_run(const struct sf_agent_opts *o)
+{
+	const char *pin_dir = o->pin_dir ?: SF_GUARD_PIN_DIR;
+	struct agent *a = calloc(1, sizeof(*a));
+	int err;
+
+	if (!a)
+		return -ENOMEM;
+	err = agent_init(a, o);
+	if (err)
+		goto out;
+	err = agent_tls(a);
+	if (err)
+		goto out;
+	err = agent_setup(a, pin_dir);
+	if (err)
+		goto out;
+	apply_miss(a);
+	log_start(a);
+	agent_loop(a);
+	log_counts(a);
+out:
+	agent_stop(a, pin_dir);
 	return err;
 }

@@ -201,12 +201,99 @@ static int handle_rb(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* bpffs mounted and the pin folder made */
+static int make_pin_dir(const char *pin_dir)
+{
+	int err = sf_mount_bpffs();
+
+	if (err)
+		return err;
+	err = sf_mkdir_p(pin_dir, 0700);
+	if (err)
+		pr_err("cannot create pin folder %s: %s\n", pin_dir,
+		       strerror(-err));
+	return err;
+}
+
+static int open_cgroup(struct guard_kern *b, const char *cgroup_path)
+{
+	int err;
+
+	b->cgroup_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b->cgroup_fd < 0) {
+		err = -errno;
+		pr_err("cannot open cgroup %s: %s\n", cgroup_path,
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* Open the object with its maps pinned (*restored: some pins existed) */
+static int open_skel(struct guard_kern *b, bool *restored)
+{
+	int err;
+
+	b->skel = guard_bpf__open();
+	if (!b->skel) {
+		err = -errno;
+		pr_err("cannot open the guard BPF object: %s\n",
+		       strerror(-err));
+		return err;
+	}
+	return set_pin_paths(b, restored);
+}
+
+static int load_skel(struct guard_kern *b, const char *pin_dir)
+{
+	int err = guard_bpf__load(b->skel);
+
+	if (err)
+		pr_err("cannot load the guard programs: %s; run with -v -v for "
+		       "the verifier log, or remove stale pins in %s\n",
+		       strerror(-err), pin_dir);
+	return err;
+}
+
+static int make_store(struct guard_kern *b, const char *pin_dir)
+{
+	int err = open_store(b);
+
+	if (err)
+		pr_err("cannot create the rule store in %s: %s\n", pin_dir,
+		       strerror(-err));
+	return err;
+}
+
+/* guard_cfg, written in place through b->cfg */
+static int map_config(struct guard_kern *b)
+{
+	void *mem;
+	int err;
+
+	mem = mmap(NULL, sizeof(struct guard_config), PROT_READ | PROT_WRITE,
+		   MAP_SHARED, bpf_map__fd(b->skel->maps.guard_cfg), 0);
+	if (mem == MAP_FAILED) {
+		err = -errno;
+		pr_err("cannot mmap the guard config map: %s\n",
+		       strerror(-err));
+		return err;
+	}
+	b->cfg = mem;
+	return 0;
+}
+
+static int open_events(struct guard_kern *b)
+{
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), handle_rb,
+				 b, NULL);
+	return b->rb ? 0 : -errno;
+}
+
 struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 				  bool *restored, int *err)
 {
 	struct guard_kern *b = calloc(1, sizeof(*b));
-	uint32_t zero = 0;
-	void *mem;
 
 	if (!b) {
 		*err = -ENOMEM;
@@ -216,64 +303,30 @@ struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", pin_dir);
 	snprintf(b->cgroup_path, sizeof(b->cgroup_path), "%s", cgroup_path);
 	b->ncpus = libbpf_num_possible_cpus();
-	*err = sf_mount_bpffs();
+	*err = make_pin_dir(pin_dir);
 	if (*err)
 		goto fail;
-	*err = sf_mkdir_p(pin_dir, 0700);
-	if (*err) {
-		pr_err("cannot create pin folder %s: %s\n", pin_dir,
-		       strerror(-*err));
-		goto fail;
-	}
-	b->cgroup_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (b->cgroup_fd < 0) {
-		*err = -errno;
-		pr_err("cannot open cgroup %s: %s\n", cgroup_path,
-		       strerror(-*err));
-		goto fail;
-	}
-	b->skel = guard_bpf__open();
-	if (!b->skel) {
-		*err = -errno;
-		pr_err("cannot open the guard BPF object: %s\n",
-		       strerror(-*err));
-		goto fail;
-	}
-	*err = set_pin_paths(b, restored);
+	*err = open_cgroup(b, cgroup_path);
 	if (*err)
 		goto fail;
-	*err = guard_bpf__load(b->skel);
-	if (*err) {
-		pr_err("cannot load the guard programs: %s; run with -v -v for "
-		       "the verifier log, or remove stale pins in %s\n",
-		       strerror(-*err), pin_dir);
+	*err = open_skel(b, restored);
+	if (*err)
 		goto fail;
-	}
-	*err = open_store(b);
-	if (*err) {
-		pr_err("cannot create the rule store in %s: %s\n", pin_dir,
-		       strerror(-*err));
+	*err = load_skel(b, pin_dir);
+	if (*err)
 		goto fail;
-	}
-	mem = mmap(NULL, sizeof(struct guard_config), PROT_READ | PROT_WRITE,
-		   MAP_SHARED, bpf_map__fd(b->skel->maps.guard_cfg), 0);
-	if (mem == MAP_FAILED) {
-		*err = -errno;
-		pr_err("cannot mmap the guard config map: %s\n",
-		       strerror(-*err));
+	*err = make_store(b, pin_dir);
+	if (*err)
 		goto fail;
-	}
-	b->cfg = mem;
-	(void)zero;
+	*err = map_config(b);
+	if (*err)
+		goto fail;
 	*err = attach_all(b);
 	if (*err)
 		goto fail;
-	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), handle_rb,
-				 b, NULL);
-	if (!b->rb) {
-		*err = -errno;
+	*err = open_events(b);
+	if (*err)
 		goto fail;
-	}
 	return b;
 fail:
 	guard_bpf_close(b, false);

@@ -148,60 +148,80 @@ static int rule_family(struct loader *ld, const char *path, struct rt_rule *r,
 	return 0;
 }
 
-/* Things only redirect actions have. */
-static int rule_forward(struct loader *ld, json_t *obj, const char *path,
-			struct rt_rule *r)
-{
-	struct route_rule *a = &r->act;
+/* The string members of a redirect action */
+struct fwd_fields {
 	const char *dev_name, *iface, *dmac, *smac, *via;
-	const struct rt_device *dev = NULL;
-	struct rt_prefix vp;
+};
+
+static int fwd_get_fields(struct loader *ld, json_t *obj, const char *path,
+			  struct fwd_fields *f)
+{
+	return cfg_get_str(ld, obj, path, "device", false, &f->dev_name) ?:
+		       cfg_get_str(ld, obj, path, "out_iface", false, &f->iface) ?:
+		       cfg_get_str(ld, obj, path, "dst_mac", false, &f->dmac) ?:
+		       cfg_get_str(ld, obj, path, "src_mac", false, &f->smac) ?:
+		       cfg_get_str(ld, obj, path, "via", false, &f->via);
+}
+
+/* pass and drop: none of the redirect members */
+static int fwd_reject_fields(struct loader *ld, json_t *obj, const char *path)
+{
+	static const char *const only_fwd[] = { "device",  "out_iface",
+						"dst_mac", "src_mac",
+						"via",	   "ttl" };
 	char field[96];
-	json_t *ttl;
-	int err, ifindex;
 
-	err = cfg_get_str(ld, obj, path, "device", false, &dev_name)	     ?:
-		      cfg_get_str(ld, obj, path, "out_iface", false, &iface) ?:
-		      cfg_get_str(ld, obj, path, "dst_mac", false, &dmac)    ?:
-		      cfg_get_str(ld, obj, path, "src_mac", false, &smac)    ?:
-		      cfg_get_str(ld, obj, path, "via", false, &via);
-	if (err)
-		return err;
-	if (a->action < ROUTE_ACT_REDIRECT) {
-		static const char *const only_fwd[] = { "device",  "out_iface",
-							"dst_mac", "src_mac",
-							"via",	   "ttl" };
-
-		for (size_t i = 0; i < ARRAY_SIZE(only_fwd); i++) {
-			if (!json_object_get(obj, only_fwd[i]))
-				continue;
-			cfg_path(field, sizeof(field), path, only_fwd[i]);
-			return cfg_fail(ld, field,
-					"only redirect actions take "
-					"'%s'",
-					only_fwd[i]);
-		}
-		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(only_fwd); i++) {
+		if (!json_object_get(obj, only_fwd[i]))
+			continue;
+		cfg_path(field, sizeof(field), path, only_fwd[i]);
+		return cfg_fail(ld, field,
+				"only redirect actions take "
+				"'%s'",
+				only_fwd[i]);
 	}
+	return 0;
+}
+
+/* The out interface: a device's, or out_iface itself */
+static int fwd_out_iface(struct loader *ld, const char *path, struct rt_rule *r,
+			 const struct fwd_fields *f,
+			 const struct rt_device **devp, int *ifindex)
+{
+	const struct rt_device *dev = NULL;
+	char field[96];
+	int err;
+
 	cfg_path(field, sizeof(field), path, "device");
-	if (dev_name && !(dev = cfg_find_device(ld->cfg, dev_name)))
+	if (f->dev_name && !(dev = cfg_find_device(ld->cfg, f->dev_name)))
 		return cfg_fail(ld, field,
 				"unknown device '%s' (not in any "
 				"tenant's devices)",
-				dev_name);
-	if (dev && iface) {
+				f->dev_name);
+	if (dev && f->iface) {
 		cfg_path(field, sizeof(field), path, "out_iface");
 		return cfg_fail(ld, field, "give either device or out_iface");
 	}
-	if (!dev && !iface)
+	if (!dev && !f->iface)
 		return cfg_fail(ld, path,
 				"missing field 'out_iface' (or 'device')");
 	cfg_path(field, sizeof(field), path, dev ? "device" : "out_iface");
-	err = cfg_get_iface(ld, field, dev ? dev->device : iface, r->out_iface,
-			    &ifindex);
+	err = cfg_get_iface(ld, field, dev ? dev->device : f->iface,
+			    r->out_iface, ifindex);
 	if (err)
 		return err;
-	a->out_ifindex = ifindex;
+	r->act.out_ifindex = *ifindex;
+	*devp = dev;
+	return 0;
+}
+
+/* dst_mac, else the device's MAC */
+static int fwd_dst_mac(struct loader *ld, const char *path,
+		       struct route_rule *a, const char *dmac,
+		       const struct rt_device *dev)
+{
+	char field[96];
+
 	if (dmac) {
 		cfg_path(field, sizeof(field), path, "dst_mac");
 		if (rt_parse_mac(dmac, a->dmac))
@@ -214,6 +234,16 @@ static int rule_forward(struct loader *ld, json_t *obj, const char *path,
 		memcpy(a->dmac, dev->mac, 6);
 		a->flags |= ROUTE_F_DMAC;
 	}
+	return 0;
+}
+
+/* src_mac, else (but for redirect_neigh) the out interface's MAC */
+static int fwd_src_mac(struct loader *ld, const char *path, struct rt_rule *r,
+		       const char *smac, int ifindex)
+{
+	struct route_rule *a = &r->act;
+	char field[96];
+
 	if (smac) {
 		cfg_path(field, sizeof(field), path, "src_mac");
 		if (rt_parse_mac(smac, a->smac))
@@ -226,6 +256,16 @@ static int rule_forward(struct loader *ld, json_t *obj, const char *path,
 		   !cfg_iface_mac(r->out_iface, a->smac)) {
 		a->flags |= ROUTE_F_SMAC; /* the out interface's own MAC */
 	}
+	return 0;
+}
+
+/* redirect needs a destination MAC; redirect_neigh takes none */
+static int fwd_check_macs(struct loader *ld, const char *path,
+			  const struct route_rule *a, const char *dmac,
+			  const char *smac)
+{
+	char field[96];
+
 	if (a->action == ROUTE_ACT_REDIRECT && !(a->flags & ROUTE_F_DMAC))
 		return cfg_fail(ld, path,
 				"missing field 'dst_mac' (redirect "
@@ -238,25 +278,46 @@ static int rule_forward(struct loader *ld, json_t *obj, const char *path,
 				"redirect_neigh takes no MAC: the "
 				"neighbour table fills in L2");
 	}
-	if (via) {
-		cfg_path(field, sizeof(field), path, "via");
-		if (a->action != ROUTE_ACT_NEIGH)
-			return cfg_fail(ld, field,
-					"only redirect_neigh takes a "
-					"next hop");
-		if (rt_parse_prefix(via, &vp) || strchr(via, '/'))
-			return cfg_fail(ld, field,
-					"bad next hop '%s' (an IPv4 or "
-					"IPv6 address)",
-					via);
-		err = rule_family(ld, path, r, "via", vp.family);
-		if (err)
-			return err;
-		a->flags |= ROUTE_F_VIA;
-		a->via_family = vp.family;
-		memcpy(a->via, vp.addr, 16);
-	}
-	ttl = json_object_get(obj, "ttl");
+	return 0;
+}
+
+/* via: the next hop of redirect_neigh */
+static int fwd_via(struct loader *ld, const char *path, struct rt_rule *r,
+		   const char *via)
+{
+	struct route_rule *a = &r->act;
+	struct rt_prefix vp;
+	char field[96];
+	int err;
+
+	if (!via)
+		return 0;
+	cfg_path(field, sizeof(field), path, "via");
+	if (a->action != ROUTE_ACT_NEIGH)
+		return cfg_fail(ld, field,
+				"only redirect_neigh takes a "
+				"next hop");
+	if (rt_parse_prefix(via, &vp) || strchr(via, '/'))
+		return cfg_fail(ld, field,
+				"bad next hop '%s' (an IPv4 or "
+				"IPv6 address)",
+				via);
+	err = rule_family(ld, path, r, "via", vp.family);
+	if (err)
+		return err;
+	a->flags |= ROUTE_F_VIA;
+	a->via_family = vp.family;
+	memcpy(a->via, vp.addr, 16);
+	return 0;
+}
+
+/* ttl: decrement (true, the default) or not */
+static int fwd_ttl(struct loader *ld, json_t *obj, const char *path,
+		   struct route_rule *a)
+{
+	json_t *ttl = json_object_get(obj, "ttl");
+	char field[96];
+
 	cfg_path(field, sizeof(field), path, "ttl");
 	if (ttl && !json_is_boolean(ttl))
 		return cfg_fail(ld, field,
@@ -267,25 +328,34 @@ static int rule_forward(struct loader *ld, json_t *obj, const char *path,
 	return 0;
 }
 
-static int load_rule(struct loader *ld, json_t *v, const char *path,
-		     struct rt_rule *r)
+/* Things only redirect actions have. */
+static int rule_forward(struct loader *ld, json_t *obj, const char *path,
+			struct rt_rule *r)
 {
-	static const char *const keys[] = {
-		"priority", "name",	 "tenant",  "in_iface", "src",
-		"dst",	    "proto",	 "sport",   "dport",	"action",
-		"device",   "out_iface", "dst_mac", "src_mac",	"via",
-		"ttl",	    NULL,
-	};
-	const char *action, *tenant, *in_iface;
-	char field[96];
-	json_t *prio;
-	int err, a;
+	const struct rt_device *dev = NULL;
+	struct fwd_fields f;
+	int err, ifindex;
 
-	err = cfg_get_object(ld, v, path) ?: cfg_check_keys(ld, v, path, keys);
+	err = fwd_get_fields(ld, obj, path, &f);
 	if (err)
 		return err;
-	jpos_find(&ld->jp, path, &r->line, &a);
-	prio = json_object_get(v, "priority");
+	if (r->act.action < ROUTE_ACT_REDIRECT)
+		return fwd_reject_fields(ld, obj, path);
+	return fwd_out_iface(ld, path, r, &f, &dev, &ifindex)		 ?:
+		       fwd_dst_mac(ld, path, &r->act, f.dmac, dev)	 ?:
+		       fwd_src_mac(ld, path, r, f.smac, ifindex)	 ?:
+		       fwd_check_macs(ld, path, &r->act, f.dmac, f.smac) ?:
+		       fwd_via(ld, path, r, f.via)			 ?:
+		       fwd_ttl(ld, obj, path, &r->act);
+}
+
+/* priority: required, 0-UINT32_MAX; it names the rule until "name" does */
+static int rule_priority(struct loader *ld, json_t *v, const char *path,
+			 struct rt_rule *r)
+{
+	json_t *prio = json_object_get(v, "priority");
+	char field[96];
+
 	cfg_path(field, sizeof(field), path, "priority");
 	if (!prio)
 		return cfg_fail(ld, path, "missing field 'priority'");
@@ -297,31 +367,44 @@ static int load_rule(struct loader *ld, json_t *v, const char *path,
 				UINT32_MAX);
 	r->priority = json_integer_value(prio);
 	snprintf(r->name, sizeof(r->name), "prio-%u", r->priority);
-	r->tenant = -1;
-	err = cfg_get_name(ld, v, path, "name", false, r->name, sizeof(r->name)) ?:
-		      cfg_get_str(ld, v, path, "tenant", false, &tenant)     ?:
-		      cfg_get_str(ld, v, path, "in_iface", false, &in_iface) ?:
-		      cfg_get_str(ld, v, path, "action", true, &action);
-	if (err)
-		return err;
-	if (tenant) {
-		for (int t = 0; t < ld->cfg->ntenants; t++)
-			if (!strcmp(ld->cfg->tenants[t].name, tenant))
-				r->tenant = t;
-		cfg_path(field, sizeof(field), path, "tenant");
-		if (r->tenant < 0)
-			return cfg_fail(ld, field, "unknown tenant '%s'",
-					tenant);
-	}
-	if (in_iface) {
-		char ifname[IF_NAMESIZE];
+	return 0;
+}
 
-		cfg_path(field, sizeof(field), path, "in_iface");
-		err = cfg_get_iface(ld, field, in_iface, ifname,
-				    &r->in_ifindex);
-		if (err)
-			return err;
-	}
+static int rule_tenant(struct loader *ld, const char *path, struct rt_rule *r,
+		       const char *tenant)
+{
+	char field[96];
+
+	if (!tenant)
+		return 0;
+	for (int t = 0; t < ld->cfg->ntenants; t++)
+		if (!strcmp(ld->cfg->tenants[t].name, tenant))
+			r->tenant = t;
+	cfg_path(field, sizeof(field), path, "tenant");
+	if (r->tenant < 0)
+		return cfg_fail(ld, field, "unknown tenant '%s'", tenant);
+	return 0;
+}
+
+static int rule_in_iface(struct loader *ld, const char *path, struct rt_rule *r,
+			 const char *in_iface)
+{
+	char ifname[IF_NAMESIZE];
+	char field[96];
+
+	if (!in_iface)
+		return 0;
+	cfg_path(field, sizeof(field), path, "in_iface");
+	return cfg_get_iface(ld, field, in_iface, ifname, &r->in_ifindex);
+}
+
+/* src, dst, proto and ports; ports only with tcp or udp */
+static int rule_match(struct loader *ld, json_t *v, const char *path,
+		      struct rt_rule *r)
+{
+	char field[96];
+	int err;
+
 	err = rule_prefix(ld, v, path, "src", &r->src)		     ?:
 		      rule_family(ld, path, r, "src", r->src.family) ?:
 		      rule_prefix(ld, v, path, "dst", &r->dst)	     ?:
@@ -340,6 +423,15 @@ static int load_rule(struct loader *ld, json_t *v, const char *path,
 				"ports need \"proto\": \"tcp\" or "
 				"\"udp\"");
 	}
+	return 0;
+}
+
+static int rule_action(struct loader *ld, const char *path, struct rt_rule *r,
+		       const char *action)
+{
+	char field[96];
+	int a;
+
 	for (a = 0; a < ROUTE_ACT_MAX; a++)
 		if (!strcmp(action, rt_action_names[a]))
 			break;
@@ -351,7 +443,40 @@ static int load_rule(struct loader *ld, json_t *v, const char *path,
 				action);
 	r->act.action = a;
 	r->act.priority = r->priority;
-	return rule_forward(ld, v, path, r);
+	return 0;
+}
+
+static int load_rule(struct loader *ld, json_t *v, const char *path,
+		     struct rt_rule *r)
+{
+	static const char *const keys[] = {
+		"priority", "name",	 "tenant",  "in_iface", "src",
+		"dst",	    "proto",	 "sport",   "dport",	"action",
+		"device",   "out_iface", "dst_mac", "src_mac",	"via",
+		"ttl",	    NULL,
+	};
+	const char *action, *tenant, *in_iface;
+	int err, col;
+
+	err = cfg_get_object(ld, v, path) ?: cfg_check_keys(ld, v, path, keys);
+	if (err)
+		return err;
+	jpos_find(&ld->jp, path, &r->line, &col);
+	err = rule_priority(ld, v, path, r);
+	if (err)
+		return err;
+	r->tenant = -1;
+	err = cfg_get_name(ld, v, path, "name", false, r->name, sizeof(r->name)) ?:
+		      cfg_get_str(ld, v, path, "tenant", false, &tenant)     ?:
+		      cfg_get_str(ld, v, path, "in_iface", false, &in_iface) ?:
+		      cfg_get_str(ld, v, path, "action", true, &action);
+	if (err)
+		return err;
+	return rule_tenant(ld, path, r, tenant)		    ?:
+		       rule_in_iface(ld, path, r, in_iface) ?:
+		       rule_match(ld, v, path, r)	    ?:
+		       rule_action(ld, path, r, action)	    ?:
+		       rule_forward(ld, v, path, r);
 }
 
 static int check_unique(struct loader *ld, int i)

@@ -489,6 +489,114 @@ static int attach(struct tel_capture *c, struct sysflow_error *err)
 	return 0;
 }
 
+/* At most one ring buffer per online CPU (cpuBuffers) */
+static int check_nbufs(const struct tel_capture *c, int online,
+		       struct sysflow_error *err)
+{
+	if (c->nbufs > (unsigned int)online || c->nbufs > COLLECT_MAX_BUFS) {
+		tel_set_error(err, SYSFLOW_OPERATION_NOT_SUPPORTED,
+			      "cpuBuffers %u is more than the %d online CPUs",
+			      c->nbufs, online);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Open the skeleton and configure it: programs wanted, knobs, sizes */
+static int open_skel(struct tel_capture *c, const struct tel_capture_opts *o,
+		     struct sysflow_error *err)
+{
+	int e;
+
+	c->skel = collect_bpf__open();
+	if (!c->skel) {
+		e = -errno;
+		tel_set_error(err, SYSFLOW_LIBS_ERROR,
+			      "cannot open the collect "
+			      "BPF object: %s",
+			      strerror(-e));
+		return e;
+	}
+	prog_table(c);
+	set_autoload(c, o);
+	e = configure(c, o);
+	if (e)
+		tel_set_error(err, SYSFLOW_LIBS_ERROR,
+			      "cannot size the collect "
+			      "maps: %s",
+			      strerror(-e));
+	return e;
+}
+
+static int load_skel(struct tel_capture *c, struct sysflow_error *err)
+{
+	int e = collect_bpf__load(c->skel);
+
+	if (e)
+		tel_set_error(err,
+			      e == -EPERM ? SYSFLOW_PROBE_ACCESS_DENIED :
+					    SYSFLOW_PROBE_NOT_LOADED,
+			      "cannot load the collect "
+			      "BPF programs: %s (%d); run with -vv for the "
+			      "verifier log",
+			      strerror(-e), e);
+	return e;
+}
+
+/* The ring buffers and the syscall prog arrays, after load */
+static int fill_maps(struct tel_capture *c, const struct tel_capture_opts *o,
+		     struct sysflow_error *err)
+{
+	int e = make_ringbufs(c, o->buf_size);
+
+	if (e) {
+		tel_set_error(err, SYSFLOW_LIBS_ERROR,
+			      "cannot create %u ring "
+			      "buffers of %u bytes: %s",
+			      c->nbufs, o->buf_size, strerror(-e));
+		return e;
+	}
+	e = fill_prog_arrays(c, o);
+	if (e)
+		tel_set_error(err, SYSFLOW_PROBE_NOT_LOADED,
+			      "cannot fill the "
+			      "syscall tables: %s",
+			      strerror(-e));
+	return e;
+}
+
+/* One reader over all ring buffers, events to on_event */
+static int open_reader(struct tel_capture *c, struct sysflow_error *err)
+{
+	int e;
+
+	c->rb = ring_buffer__new(c->rb_fds[0], on_event, c, NULL);
+	for (unsigned int i = 1; c->rb && i < c->nbufs; i++)
+		if (ring_buffer__add(c->rb, c->rb_fds[i], on_event, c))
+			break;
+	if (!c->rb) {
+		e = -errno;
+		tel_set_error(err, SYSFLOW_LIBS_ERROR,
+			      "cannot read the ring "
+			      "buffers: %s",
+			      strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+static void log_hooks(const struct tel_capture *c,
+		      const struct tel_capture_opts *o)
+{
+	/* lines within 80 columns, as all default output */
+	pr_info("tracing syscalls: BTF tracepoints sys_exit and "
+		"sched_process_{fork,exec,exit},\n");
+	pr_info("  tracepoints "
+		"sys_enter_{close,dup2,dup3,close_range,execve,execveat};\n");
+	pr_info("  %u ring buffer(s) of %u KiB\n", c->nbufs,
+		o->buf_size / 1024);
+}
+
 int tel_capture_open(struct tel_capture **out, const struct tel_capture_opts *o,
 		     tel_event_fn fn, void *ctx, struct sysflow_error *err)
 {
@@ -504,86 +612,30 @@ int tel_capture_open(struct tel_capture **out, const struct tel_capture_opts *o,
 	c->stop = o->stop;
 	c->ncpus = libbpf_num_possible_cpus();
 	c->nbufs = o->nbufs ? o->nbufs : (unsigned int)online;
-	if (c->nbufs > (unsigned int)online || c->nbufs > COLLECT_MAX_BUFS) {
-		tel_set_error(err, SYSFLOW_OPERATION_NOT_SUPPORTED,
-			      "cpuBuffers %u is more than the %d online CPUs",
-			      c->nbufs, online);
-		e = -EINVAL;
-		goto fail;
-	}
 	for (unsigned int i = 0; i < COLLECT_MAX_BUFS; i++)
-		c->rb_fds[i] = -1;
+		c->rb_fds[i] = -1; /* before any failure: close() skips them */
+	e = check_nbufs(c, online, err);
+	if (e)
+		goto fail;
 	e = check_buf_size(o->buf_size, err);
 	if (e)
 		goto fail;
-	c->skel = collect_bpf__open();
-	if (!c->skel) {
-		e = -errno;
-		tel_set_error(err, SYSFLOW_LIBS_ERROR,
-			      "cannot open the collect "
-			      "BPF object: %s",
-			      strerror(-e));
+	e = open_skel(c, o, err);
+	if (e)
 		goto fail;
-	}
-	prog_table(c);
-	set_autoload(c, o);
-	e = configure(c, o);
-	if (e) {
-		tel_set_error(err, SYSFLOW_LIBS_ERROR,
-			      "cannot size the collect "
-			      "maps: %s",
-			      strerror(-e));
+	e = load_skel(c, err);
+	if (e)
 		goto fail;
-	}
-	e = collect_bpf__load(c->skel);
-	if (e) {
-		tel_set_error(err,
-			      e == -EPERM ? SYSFLOW_PROBE_ACCESS_DENIED :
-					    SYSFLOW_PROBE_NOT_LOADED,
-			      "cannot load the collect "
-			      "BPF programs: %s (%d); run with -vv for the "
-			      "verifier log",
-			      strerror(-e), e);
+	e = fill_maps(c, o, err);
+	if (e)
 		goto fail;
-	}
-	e = make_ringbufs(c, o->buf_size);
-	if (e) {
-		tel_set_error(err, SYSFLOW_LIBS_ERROR,
-			      "cannot create %u ring "
-			      "buffers of %u bytes: %s",
-			      c->nbufs, o->buf_size, strerror(-e));
+	e = open_reader(c, err);
+	if (e)
 		goto fail;
-	}
-	e = fill_prog_arrays(c, o);
-	if (e) {
-		tel_set_error(err, SYSFLOW_PROBE_NOT_LOADED,
-			      "cannot fill the "
-			      "syscall tables: %s",
-			      strerror(-e));
-		goto fail;
-	}
-	c->rb = ring_buffer__new(c->rb_fds[0], on_event, c, NULL);
-	for (unsigned int i = 1; c->rb && i < c->nbufs; i++)
-		if (ring_buffer__add(c->rb, c->rb_fds[i], on_event, c))
-			break;
-	if (!c->rb) {
-		e = -errno;
-		tel_set_error(err, SYSFLOW_LIBS_ERROR,
-			      "cannot read the ring "
-			      "buffers: %s",
-			      strerror(-e));
-		goto fail;
-	}
 	e = mount_tracefs(err) ?: attach(c, err);
 	if (e)
 		goto fail;
-	/* lines within 80 columns, as all default output */
-	pr_info("tracing syscalls: BTF tracepoints sys_exit and "
-		"sched_process_{fork,exec,exit},\n");
-	pr_info("  tracepoints "
-		"sys_enter_{close,dup2,dup3,close_range,execve,execveat};\n");
-	pr_info("  %u ring buffer(s) of %u KiB\n", c->nbufs,
-		o->buf_size / 1024);
+	log_hooks(c, o);
 	*out = c;
 	return 0;
 fail:

@@ -82,6 +82,7 @@ void sysflow_config_init(struct sysflow_config *cfg)
 	cfg->single_buffer_dimension = DEFAULT_BUF_SIZE;
 	cfg->module_checks = true;
 	cfg->driver_type = SYSFLOW_DRIVER_CORE_EBPF;
+	cfg->compress_level = 1;
 }
 
 const char *sysflow_driver_version(void)
@@ -129,14 +130,16 @@ static int check_config(const struct sysflow_config *c,
 	if (c->rotate_interval <= 0 || c->sampling_ratio < 1 ||
 	    c->sampling_ratio > SAMPLING_MAX || c->file_read_mode < 0 ||
 	    c->file_read_mode > 2 ||
-	    c->collection_mode > SYSFLOW_MODE_NOFILES) {
+	    c->collection_mode > SYSFLOW_MODE_NOFILES ||
+	    c->compress_level < 0 || c->compress_level > 9) {
 		tel_set_error(
 			err, SYSFLOW_OPERATION_NOT_SUPPORTED,
 			"invalid setting: rotateInterval %d (>0), "
 			"samplingRatio %u (1..%u), fileReadMode %d (0..2), "
-			"collectionMode %d (0..2)",
+			"collectionMode %d (0..2), compress_level %d (0..9)",
 			c->rotate_interval, c->sampling_ratio, SAMPLING_MAX,
-			c->file_read_mode, c->collection_mode);
+			c->file_read_mode, c->collection_mode,
+			c->compress_level);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {

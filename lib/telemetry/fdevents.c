@@ -172,6 +172,88 @@ static const char *op_name(uint8_t op)
 	return op < 5 ? names[op] : "read";
 }
 
+static bool is_inet(uint8_t kind)
+{
+	return kind == CK_SOCK4 || kind == CK_SOCK6;
+}
+
+/* The SysFlow restype of a file, directory, pipe or unix socket */
+static char restype_of(uint8_t kind)
+{
+	return kind == CK_DIR  ? 'd' :
+	       kind == CK_PIPE ? 'p' :
+	       kind == CK_UNIX ? 'u' :
+				 'f';
+}
+
+/* A socket first seen in use: its addresses, and who is the server (a
+ * datagram received, or the lower port of a connected pair)
+ */
+static void touch_sock(struct tel_fd *f, const struct collect_ev_touch *t)
+{
+	f->sock = t->s;
+	f->server = t->udp ? t->op == 0 : t->s.lport < t->s.rport;
+}
+
+/* A file, pipe or unix socket first seen in use: its table entry, named
+ * by the event's path or "pipe:[ino]", "socket:[ino]"; false without name
+ */
+static bool touch_file(struct tel_driver *d, struct tel_proc *p,
+		       struct tel_fd *f, const struct collect_ev_touch *t,
+		       const char *path, int64_t ts)
+{
+	char pbuf[64];
+
+	if (t->kind == CK_PIPE || t->kind == CK_UNIX) {
+		snprintf(pbuf, sizeof(pbuf), "%s:[%llu]",
+			 t->kind == CK_PIPE ? "pipe" : "socket",
+			 (unsigned long long)t->ino);
+		path = pbuf;
+	}
+	if (!path)
+		return false;
+	f->file = tel_file_get(d, path, p->cont, restype_of(t->kind), ts,
+			       SYSFLOW_STATE_REUP);
+	if (f->file)
+		f->file->refs++;
+	return true;
+}
+
+/* An fd opened before the capture started: a new fd table entry, NULL
+ * when it cannot be made or named
+ */
+static struct tel_fd *learn_fd(struct tel_driver *d, struct tel_proc *p,
+			       const struct collect_event *ev, size_t size,
+			       int64_t ts)
+{
+	const struct collect_ev_touch *t = &ev->touch;
+	struct tel_ev_strs st;
+	struct tel_fd *f;
+
+	tel_ev_split(ev, size, &st);
+	f = tel_fd_set(p, t->fd);
+	if (!f)
+		return NULL;
+	f->kind = t->kind;
+	f->udp = t->udp;
+	f->gen = ev->h.ts;
+	if (is_inet(t->kind)) {
+		touch_sock(f, t);
+	} else if (!touch_file(d, p, f, t, st.s[0], ts)) {
+		drop_fd(d, p, ev->h.tid, t->fd, ev->h.ts);
+		return NULL;
+	}
+	return f;
+}
+
+/* A new thread on a known UDP socket: its current peer */
+static void touch_udp_peer(struct tel_fd *f, const struct collect_ev_touch *t)
+{
+	memcpy(f->sock.raddr, t->s.raddr, 16);
+	f->sock.rport = t->s.rport;
+	f->server = t->op == 0;
+}
+
 void tel_on_touch(struct tel_driver *d, const struct collect_event *ev,
 		  size_t size, int64_t ts)
 {
@@ -179,57 +261,20 @@ void tel_on_touch(struct tel_driver *d, const struct collect_event *ev,
 	struct tel_proc *p = tel_proc_lookup(d, ev->h.tgid);
 	struct tel_flow *fl;
 	struct tel_fd *f;
-	struct tel_ev_strs st;
-	char name[PATH_MAX + 64], pbuf[64];
+	char name[PATH_MAX + 64];
 	int sport = -1, dport = -1;
 
 	if (!p)
 		return;
 	f = t->known ? tel_fd_get(p, t->fd) : NULL;
 	if (!f) {
-		tel_ev_split(ev, size, &st);
-		f = tel_fd_set(p, t->fd);
+		f = learn_fd(d, p, ev, size, ts);
 		if (!f)
 			return;
-		f->kind = t->kind;
-		f->udp = t->udp;
-		f->gen = ev->h.ts;
-		if (t->kind == CK_SOCK4 || t->kind == CK_SOCK6) {
-			f->sock = t->s;
-			/* who is the server: a datagram received, or the lower
-			 * port of a connected pair
-			 */
-			f->server = t->udp ? t->op == 0 :
-					     t->s.lport < t->s.rport;
-		} else {
-			const char *path = st.s[0];
-
-			if (t->kind == CK_PIPE || t->kind == CK_UNIX) {
-				snprintf(pbuf, sizeof(pbuf), "%s:[%llu]",
-					 t->kind == CK_PIPE ? "pipe" : "socket",
-					 (unsigned long long)t->ino);
-				path = pbuf;
-			}
-			if (!path) {
-				drop_fd(d, p, ev->h.tid, t->fd, ev->h.ts);
-				return;
-			}
-			f->file = tel_file_get(d, path, p->cont,
-					       t->kind == CK_DIR  ? 'd' :
-					       t->kind == CK_PIPE ? 'p' :
-					       t->kind == CK_UNIX ? 'u' :
-								    'f',
-					       ts, SYSFLOW_STATE_REUP);
-			if (f->file)
-				f->file->refs++;
-		}
-	} else if (f->udp && (f->kind == CK_SOCK4 || f->kind == CK_SOCK6)) {
-		/* a new thread on a known UDP socket: its current peer */
-		memcpy(f->sock.raddr, t->s.raddr, 16);
-		f->sock.rport = t->s.rport;
-		f->server = t->op == 0;
+	} else if (f->udp && is_inet(f->kind)) {
+		touch_udp_peer(f, t);
 	}
-	if (f->kind == CK_SOCK4 || f->kind == CK_SOCK6)
+	if (is_inet(f->kind))
 		sock_name(f, name, sizeof(name), &sport, &dport);
 	else
 		snprintf(name, sizeof(name), "%s",

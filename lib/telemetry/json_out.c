@@ -127,13 +127,170 @@ static void proc_fields(json_t *o, const char *pre,
 #undef K
 }
 
-int tel_json_record(struct tel_driver *d, FILE *out,
-		    const struct sysflow_record *rec,
-		    const struct sysflow_process *proc,
-		    const struct sysflow_process *pproc,
-		    const struct sysflow_file *f1,
-		    const struct sysflow_file *f2,
-		    const struct sysflow_container *cont)
+/* The time, thread, operations and return code of a record: where each
+ * record type keeps them.
+ */
+struct rec_common {
+	int64_t ts, end, tid;
+	int32_t ops, ret;
+};
+
+static struct rec_common rec_common(const struct sysflow_record *rec)
+{
+	struct rec_common c = { 0 };
+
+	switch (rec->type) {
+	case SYSFLOW_REC_PROCESS_EVENT:
+		c.ts = rec->pe.ts, c.tid = rec->pe.tid;
+		c.ops = rec->pe.op_flags, c.ret = rec->pe.ret;
+		break;
+	case SYSFLOW_REC_FILE_EVENT:
+		c.ts = rec->fe.ts, c.tid = rec->fe.tid;
+		c.ops = rec->fe.op_flags, c.ret = rec->fe.ret;
+		break;
+	case SYSFLOW_REC_NETWORK_FLOW:
+		c.ts = rec->nf.ts, c.tid = rec->nf.tid;
+		c.ops = rec->nf.op_flags, c.end = rec->nf.end_ts;
+		break;
+	case SYSFLOW_REC_FILE_FLOW:
+		c.ts = rec->ff.ts, c.tid = rec->ff.tid;
+		c.ops = rec->ff.op_flags, c.end = rec->ff.end_ts;
+		break;
+	default:
+		c.ts = rec->pf.ts, c.ops = rec->pf.op_flags;
+		c.end = rec->pf.end_ts;
+		break;
+	}
+	return c;
+}
+
+/* version, type, state, opflags, ret, ts and endts */
+static void record_fields(json_t *o, const struct sysflow_record *rec,
+			  const struct rec_common *c,
+			  const struct sysflow_process *proc,
+			  const struct sysflow_file *f1)
+{
+	bool flow = rec->type == SYSFLOW_REC_NETWORK_FLOW ||
+		    rec->type == SYSFLOW_REC_FILE_FLOW ||
+		    rec->type == SYSFLOW_REC_PROCESS_FLOW;
+	bool evt = rec->type == SYSFLOW_REC_PROCESS_EVENT ||
+		   rec->type == SYSFLOW_REC_FILE_EVENT;
+	char buf[512];
+
+	set(o, "version", json_string(JSON_VERSION));
+	set(o, "type", json_string(type_names[rec->type]));
+	set(o, "state",
+	    str(proc ? tel_state_name(proc->state) :
+		f1   ? tel_state_name(f1->state) :
+		       ""));
+	opflags_str(c->ops, buf, sizeof(buf));
+	set(o, "opflags", json_string(buf));
+	set(o, "opflags_bitmap", json_integer(c->ops));
+	set(o, "ret", evt ? json_integer(c->ret) : NULL);
+	iso_time(c->ts, buf, sizeof(buf));
+	set(o, "ts", json_string(buf));
+	set(o, "ts_uts", json_integer(c->ts));
+	if (flow)
+		iso_time(c->end, buf, sizeof(buf));
+	set(o, "endts", json_string(flow ? buf : ""));
+	set(o, "endts_uts", flow ? json_integer(c->end) : NULL);
+}
+
+/* proc.* and pproc.* */
+static void process_fields(json_t *o, const struct sysflow_record *rec,
+			   const struct rec_common *c,
+			   const struct sysflow_process *proc,
+			   const struct sysflow_process *pproc)
+{
+	bool is_pf = rec->type == SYSFLOW_REC_PROCESS_FLOW;
+
+	set(o, "proc.pid", proc ? json_integer(proc->oid.hpid) : NULL);
+	set(o, "proc.tid", is_pf ? NULL : json_integer(c->tid));
+	proc_fields(o, "proc", proc, false);
+	proc_fields(o, "pproc", pproc, true);
+}
+
+/* file.*: the flow's descriptor, the paths, type and open flags */
+static void file_fields(json_t *o, const struct sysflow_record *rec,
+			const struct sysflow_file *f1,
+			const struct sysflow_file *f2)
+{
+	bool is_nf = rec->type == SYSFLOW_REC_NETWORK_FLOW;
+	bool is_ff = rec->type == SYSFLOW_REC_FILE_FLOW;
+	char buf[512];
+
+	set(o, "file.fd",
+	    is_nf ? json_integer(rec->nf.fd) :
+	    is_ff ? json_integer(rec->ff.fd) :
+		    str(""));
+	set(o, "file.path", str(f1 ? f1->path : ""));
+	set(o, "file.newpath", str(f2 ? f2->path : ""));
+	snprintf(buf, sizeof(buf), "%c", f1 ? f1->restype : 0);
+	set(o, "file.type", str(f1 ? buf : ""));
+	set(o, "file.openflags",
+	    is_ff ? json_integer(rec->ff.open_flags) : str(""));
+}
+
+/* The addresses of a network flow as text, empty for other records */
+struct endpoints {
+	char sbuf[INET6_ADDRSTRLEN], dbuf[INET6_ADDRSTRLEN];
+	const char *sip, *dip;
+};
+
+static void endpoints_of(const struct sysflow_record *rec, struct endpoints *ep)
+{
+	const struct sysflow_network_flow *nf = &rec->nf;
+
+	ep->sip = ep->dip = "";
+	if (rec->type != SYSFLOW_REC_NETWORK_FLOW)
+		return;
+	ep->sip = sf_ip_str(nf->ip_version, nf->saddr, ep->sbuf,
+			    sizeof(ep->sbuf));
+	ep->dip = sf_ip_str(nf->ip_version, nf->daddr, ep->dbuf,
+			    sizeof(ep->dbuf));
+}
+
+/* net.* of a network flow, null or empty for the rest */
+static void net_fields(json_t *o, const struct sysflow_record *rec,
+		       const struct endpoints *ep)
+{
+	const struct sysflow_network_flow *nf = &rec->nf;
+	bool is_nf = rec->type == SYSFLOW_REC_NETWORK_FLOW;
+
+	set(o, "net.proto", is_nf ? json_integer(nf->proto) : str(""));
+	set(o, "net.sport", is_nf ? json_integer(nf->sport) : NULL);
+	set(o, "net.dport", is_nf ? json_integer(nf->dport) : NULL);
+	set(o, "net.sip", str(ep->sip));
+	set(o, "net.dip", str(ep->dip));
+}
+
+/* res: "sip:sport-dip:dport" of a network flow, the path (", newpath") of
+ * a file flow or event, empty for the rest
+ */
+static void res_field(json_t *o, const struct sysflow_record *rec,
+		      const struct endpoints *ep, const struct sysflow_file *f1,
+		      const struct sysflow_file *f2)
+{
+	const struct sysflow_network_flow *nf = &rec->nf;
+	bool is_file = rec->type == SYSFLOW_REC_FILE_FLOW ||
+		       rec->type == SYSFLOW_REC_FILE_EVENT;
+	char buf[512];
+
+	if (rec->type == SYSFLOW_REC_NETWORK_FLOW)
+		snprintf(buf, sizeof(buf), "%s:%d-%s:%d", ep->sip, nf->sport,
+			 ep->dip, nf->dport);
+	else if (is_file && f1)
+		snprintf(buf, sizeof(buf), "%s%s%s", f1->path, f2 ? ", " : "",
+			 f2 ? f2->path : "");
+	else
+		buf[0] = 0;
+	set(o, "res", json_string(buf));
+}
+
+/* flow.* (the same counter of a network or a file flow) and pf.*, null
+ * for the records without them
+ */
+static void counter_fields(json_t *o, const struct sysflow_record *rec)
 {
 	const struct sysflow_network_flow *nf = &rec->nf;
 	const struct sysflow_file_flow *ff = &rec->ff;
@@ -141,89 +298,7 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 	bool is_nf = rec->type == SYSFLOW_REC_NETWORK_FLOW;
 	bool is_ff = rec->type == SYSFLOW_REC_FILE_FLOW;
 	bool is_pf = rec->type == SYSFLOW_REC_PROCESS_FLOW;
-	bool flow = is_nf || is_ff || is_pf;
-	bool evt = rec->type == SYSFLOW_REC_PROCESS_EVENT ||
-		   rec->type == SYSFLOW_REC_FILE_EVENT;
-	int64_t ts, end = 0, tid = 0;
-	int32_t ops, ret = 0;
-	char buf[512], sbuf[INET6_ADDRSTRLEN], dbuf[INET6_ADDRSTRLEN];
-	const char *sip = "", *dip = "";
-	const struct sysflow_header *h = &d->out.hdr;
-	json_t *o = json_object();
 
-	if (!o)
-		return -ENOMEM;
-	switch (rec->type) {
-	case SYSFLOW_REC_PROCESS_EVENT:
-		ts = rec->pe.ts, tid = rec->pe.tid, ops = rec->pe.op_flags;
-		ret = rec->pe.ret;
-		break;
-	case SYSFLOW_REC_FILE_EVENT:
-		ts = rec->fe.ts, tid = rec->fe.tid, ops = rec->fe.op_flags;
-		ret = rec->fe.ret;
-		break;
-	case SYSFLOW_REC_NETWORK_FLOW:
-		ts = nf->ts, tid = nf->tid, ops = nf->op_flags,
-		end = nf->end_ts;
-		break;
-	case SYSFLOW_REC_FILE_FLOW:
-		ts = ff->ts, tid = ff->tid, ops = ff->op_flags,
-		end = ff->end_ts;
-		break;
-	default:
-		ts = pf->ts, ops = pf->op_flags, end = pf->end_ts;
-		break;
-	}
-	set(o, "version", json_string(JSON_VERSION));
-	set(o, "type", json_string(type_names[rec->type]));
-	set(o, "state",
-	    str(proc ? tel_state_name(proc->state) :
-		f1   ? tel_state_name(f1->state) :
-		       ""));
-	opflags_str(ops, buf, sizeof(buf));
-	set(o, "opflags", json_string(buf));
-	set(o, "opflags_bitmap", json_integer(ops));
-	set(o, "ret", evt ? json_integer(ret) : NULL);
-	iso_time(ts, buf, sizeof(buf));
-	set(o, "ts", json_string(buf));
-	set(o, "ts_uts", json_integer(ts));
-	if (flow)
-		iso_time(end, buf, sizeof(buf));
-	set(o, "endts", json_string(flow ? buf : ""));
-	set(o, "endts_uts", flow ? json_integer(end) : NULL);
-	set(o, "proc.pid", proc ? json_integer(proc->oid.hpid) : NULL);
-	set(o, "proc.tid", is_pf ? NULL : json_integer(tid));
-	proc_fields(o, "proc", proc, false);
-	proc_fields(o, "pproc", pproc, true);
-	set(o, "file.fd",
-	    is_nf ? json_integer(nf->fd) :
-	    is_ff ? json_integer(ff->fd) :
-		    str(""));
-	set(o, "file.path", str(f1 ? f1->path : ""));
-	set(o, "file.newpath", str(f2 ? f2->path : ""));
-	snprintf(buf, sizeof(buf), "%c", f1 ? f1->restype : 0);
-	set(o, "file.type", str(f1 ? buf : ""));
-	set(o, "file.openflags",
-	    is_ff ? json_integer(ff->open_flags) : str(""));
-	set(o, "net.proto", is_nf ? json_integer(nf->proto) : str(""));
-	set(o, "net.sport", is_nf ? json_integer(nf->sport) : NULL);
-	set(o, "net.dport", is_nf ? json_integer(nf->dport) : NULL);
-	if (is_nf) {
-		sip = sf_ip_str(nf->ip_version, nf->saddr, sbuf, sizeof(sbuf));
-		dip = sf_ip_str(nf->ip_version, nf->daddr, dbuf, sizeof(dbuf));
-	}
-	set(o, "net.sip", str(sip));
-	set(o, "net.dip", str(dip));
-	if (is_nf)
-		snprintf(buf, sizeof(buf), "%s:%d-%s:%d", sip, nf->sport, dip,
-			 nf->dport);
-	else if ((is_ff || rec->type == SYSFLOW_REC_FILE_EVENT) && f1)
-		snprintf(buf, sizeof(buf), "%s%s%s", f1->path, f2 ? ", " : "",
-			 f2 ? f2->path : "");
-	else
-		buf[0] = 0;
-	set(o, "res", json_string(buf));
-	/* the same counter of a network or a file flow, null for the rest */
 #define COUNT(m) \
 	(is_nf ? json_integer(nf->m) : is_ff ? json_integer(ff->m) : NULL)
 	set(o, "flow.rbytes", COUNT(num_rrecv_bytes));
@@ -236,6 +311,11 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 	set(o, "pf.nexits",
 	    is_pf ? json_integer(pf->num_threads_exited) : NULL);
 	set(o, "pf.nerrors", is_pf ? json_integer(pf->num_clone_errors) : NULL);
+}
+
+/* container.* */
+static void container_fields(json_t *o, const struct sysflow_container *cont)
+{
 	set(o, "container.id", str(cont ? cont->id : ""));
 	set(o, "container.name", str(cont ? cont->name : ""));
 	set(o, "container.imageid", str(cont ? cont->imageid : ""));
@@ -243,6 +323,11 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 	set(o, "container.type", str(cont ? ctype_names[cont->type % 10] : ""));
 	set(o, "container.privileged",
 	    cont ? json_boolean(cont->privileged) : str(""));
+}
+
+/* node.*, filename and schema from the header; k8s.* always empty */
+static void node_fields(json_t *o, const struct sysflow_header *h)
+{
 	set(o, "node.id", str(h->exporter));
 	set(o, "node.ip", str(h->ip));
 	set(o, "filename", str(h->filename));
@@ -250,5 +335,30 @@ int tel_json_record(struct tel_driver *d, FILE *out,
 	set(o, "k8s.action", str(""));
 	set(o, "k8s.kind", str(""));
 	set(o, "k8s.msg", str(""));
+}
+
+int tel_json_record(struct tel_driver *d, FILE *out,
+		    const struct sysflow_record *rec,
+		    const struct sysflow_process *proc,
+		    const struct sysflow_process *pproc,
+		    const struct sysflow_file *f1,
+		    const struct sysflow_file *f2,
+		    const struct sysflow_container *cont)
+{
+	struct rec_common c = rec_common(rec);
+	struct endpoints ep;
+	json_t *o = json_object();
+
+	if (!o)
+		return -ENOMEM;
+	endpoints_of(rec, &ep);
+	record_fields(o, rec, &c, proc, f1);
+	process_fields(o, rec, &c, proc, pproc);
+	file_fields(o, rec, f1, f2);
+	net_fields(o, rec, &ep);
+	res_field(o, rec, &ep, f1, f2);
+	counter_fields(o, rec);
+	container_fields(o, cont);
+	node_fields(o, &d->out.hdr);
 	return sf_json_write_line(out, o);
 }

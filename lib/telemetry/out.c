@@ -340,7 +340,7 @@ int tel_out_open(struct tel_driver *d, struct sysflow_error *err)
 	o->cb_ctx = c->callback_ctx;
 	o->gen = 1;
 	if (c->file_path || c->socket_path) {
-		e = tel_avro_init(&o->avro);
+		e = tel_avro_init(&o->avro, c->compress_level);
 		if (e) {
 			tel_set_error(err, SYSFLOW_LIBS_ERROR,
 				      "cannot use the "

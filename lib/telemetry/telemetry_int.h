@@ -346,7 +346,7 @@ void tel_file_view(const struct tel_file *f, struct sysflow_file *v);
 /* ---- avro.c ---- */
 
 extern const char tel_sysflow_schema[];
-int tel_avro_init(struct tel_avro **out);
+int tel_avro_init(struct tel_avro **out, int deflate_level);
 void tel_avro_free(struct tel_avro *a);
 /* Encode one record of the SysFlow union (entities and header use the
  * view structs of telemetry.h).

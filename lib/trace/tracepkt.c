@@ -292,13 +292,102 @@ static int attach_all(struct sf_tracepkt *tp, const bool chosen_btf[HOOK_MAX])
 
 static int on_event(void *ctx, void *data, size_t size);
 
+static int compile_filter(const char *expr, struct sf_pktfilter *f)
+{
+	struct sf_pktfilter_error ferr;
+	int err = sf_pktfilter_compile(expr, f, &ferr);
+
+	if (err == -EINVAL)
+		pr_err("bad filter at column %d: %s\n", ferr.column, ferr.msg);
+	return err;
+}
+
+static int load_vmlinux_btf(struct btf **vmlinux)
+{
+	int err;
+
+	*vmlinux = btf__load_vmlinux_btf();
+	if (!*vmlinux) {
+		err = -errno;
+		pr_err("cannot read kernel BTF (/sys/kernel/btf/vmlinux): %s; "
+		       "tracepkt needs a kernel built with "
+		       "CONFIG_DEBUG_INFO_BTF\n",
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* Drop reason names from BTF; without them, numbers */
+static int load_drop_reasons(struct sf_tracepkt *tp, const struct btf *vmlinux)
+{
+	int err = sf_drop_reasons_load(&tp->reasons, vmlinux);
+
+	if (err == -ENOENT) {
+		pr_warn("kernel BTF has no enum skb_drop_reason; drop reasons "
+			"are shown as numbers\n");
+		return 0;
+	}
+	return err;
+}
+
+static bool tp_btf_usable(const struct btf *vmlinux)
+{
+	bool ok = tp_btf_loads(vmlinux, "netif_receive_skb");
+
+	if (!ok)
+		pr_info("tp_btf programs are refused here; using plain "
+			"tracepoints (slower)\n");
+	return ok;
+}
+
+static int open_skel(struct sf_tracepkt *tp, const struct sf_tracepkt_opts *o,
+		     const struct sf_pktfilter *f)
+{
+	int err;
+
+	tp->skel = tracepkt_bpf__open();
+	if (!tp->skel) {
+		err = -errno;
+		pr_err("cannot open the tracepkt BPF object: %s\n",
+		       strerror(-err));
+		return err;
+	}
+	return configure(tp, o, f);
+}
+
+static int load_skel(struct sf_tracepkt *tp)
+{
+	int err = tracepkt_bpf__load(tp->skel);
+
+	if (err)
+		pr_err("loading the tracepkt BPF programs failed: %s; run "
+		       "with -vv for the verifier's log\n",
+		       strerror(-err));
+	return err;
+}
+
+static int open_ring(struct sf_tracepkt *tp)
+{
+	int err;
+
+	tp->rb = ring_buffer__new(bpf_map__fd(tp->skel->maps.events), on_event,
+				  tp, NULL);
+	if (!tp->rb) {
+		err = -errno;
+		pr_err("cannot open the tracepkt ring buffer: %s\n",
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 struct sf_tracepkt *sf_tracepkt_open(const struct sf_tracepkt_opts *opts,
 				     int *errp)
 {
-	struct sf_pktfilter_error ferr;
 	struct sf_pktfilter *f = calloc(1, sizeof(*f));
 	struct sf_tracepkt *tp = calloc(1, sizeof(*tp));
-	bool chosen_btf[HOOK_MAX] = {}, use_btf = false;
+	bool chosen_btf[HOOK_MAX] = {}, use_btf;
 	struct btf *vmlinux = NULL;
 	int err;
 
@@ -306,64 +395,33 @@ struct sf_tracepkt *sf_tracepkt_open(const struct sf_tracepkt_opts *opts,
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = sf_pktfilter_compile(opts->filter, f, &ferr);
-	if (err) {
-		if (err == -EINVAL)
-			pr_err("bad filter at column %d: %s\n", ferr.column,
-			       ferr.msg);
+	err = compile_filter(opts->filter, f);
+	if (err)
 		goto fail;
-	}
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux) {
-		err = -errno;
-		pr_err("cannot read kernel BTF (/sys/kernel/btf/vmlinux): %s; "
-		       "tracepkt needs a kernel built with "
-		       "CONFIG_DEBUG_INFO_BTF\n",
-		       strerror(-err));
+	err = load_vmlinux_btf(&vmlinux);
+	if (err)
 		goto fail;
-	}
-	err = sf_drop_reasons_load(&tp->reasons, vmlinux);
-	if (err == -ENOENT)
-		pr_warn("kernel BTF has no enum skb_drop_reason; drop reasons "
-			"are shown as numbers\n");
-	else if (err)
+	err = load_drop_reasons(tp, vmlinux);
+	if (err)
 		goto fail;
-	if (!opts->no_btf) {
-		use_btf = tp_btf_loads(vmlinux, "netif_receive_skb");
-		if (!use_btf)
-			pr_info("tp_btf programs are refused here; using plain "
-				"tracepoints (slower)\n");
-	}
+	use_btf = !opts->no_btf && tp_btf_usable(vmlinux);
 	tp->ncpus = libbpf_num_possible_cpus();
-	tp->skel = tracepkt_bpf__open();
-	if (!tp->skel) {
-		err = -errno;
-		pr_err("cannot open the tracepkt BPF object: %s\n",
-		       strerror(-err));
-		goto fail;
-	}
-	err = configure(tp, opts, f);
+	err = open_skel(tp, opts, f);
 	if (err)
 		goto fail;
 	choose_programs(tp, vmlinux, use_btf, opts->hooks, chosen_btf);
-	err = tracepkt_bpf__load(tp->skel);
-	if (err) {
-		pr_err("loading the tracepkt BPF programs failed: %s; run "
-		       "with -vv for the verifier's log\n",
-		       strerror(-err));
-		goto fail;
-	}
-	err = fill_filter(tp, f) ?: attach_all(tp, chosen_btf);
+	err = load_skel(tp);
 	if (err)
 		goto fail;
-	tp->rb = ring_buffer__new(bpf_map__fd(tp->skel->maps.events), on_event,
-				  tp, NULL);
-	if (!tp->rb) {
-		err = -errno;
-		pr_err("cannot open the tracepkt ring buffer: %s\n",
-		       strerror(-err));
+	err = fill_filter(tp, f);
+	if (err)
 		goto fail;
-	}
+	err = attach_all(tp, chosen_btf);
+	if (err)
+		goto fail;
+	err = open_ring(tp);
+	if (err)
+		goto fail;
 	btf__free(vmlinux);
 	free(f);
 	return tp;

@@ -43,6 +43,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <sysflow/flowmon.h>
+#include "flow/flowmon_int.h"
 #include "pkt.h"
 
 #define T0 1700000000123456789ULL /* epoch ns of the first packet */
@@ -1374,6 +1375,33 @@ static void test_table_full(void **state)
 						    .table_full = 48 });
 }
 
+/* More flows than one batch read (FM_READ_BATCH) takes: the flow manager
+ * reads each exactly once, in batches and one key at a time alike.
+ */
+static void test_read_many_flows(void **state)
+{
+	struct sf_flowmon *fm =
+		fm_open(state, (struct sf_flowmon_opts){ .max_flows = 8192 });
+	size_t want = 3 * FM_READ_BATCH - 100, nb, nk;
+	uint8_t *seen = calloc(65536, 1);
+	struct fm_entry *batch, *keys;
+
+	assert_non_null(seen);
+	run_flows(fm, 1000, want);
+	assert_int_equal(fm_table_read(fm, false, &batch, &nb), 0);
+	assert_int_equal(fm_table_read(fm, true, &keys, &nk), 0);
+	assert_int_equal(nb, want);
+	assert_int_equal(nk, want);
+	for (size_t i = 0; i < nb; i++)
+		assert_int_equal(seen[batch[i].key.sport]++, 0);
+	for (size_t i = 0; i < nk; i++)
+		assert_int_equal(seen[keys[i].key.sport]++, 1);
+	free(batch);
+	free(keys);
+	free(seen);
+	assert_int_equal(sf_flowmon_flush(fm, NULL, NULL), want);
+}
+
 /* ================================================================ */
 /* DPI                                                               */
 /* ================================================================ */
@@ -1664,6 +1692,7 @@ int main(void)
 		ALL_PIPES(test_not_ip),
 		ALL_PIPES(test_proto_select),
 		ALL_PIPES(test_table_full),
+		PIPE_TEST(test_read_many_flows, 0, "single"),
 		ALL_PIPES(test_dpi_dns_query),
 		ALL_PIPES(test_dpi_dns_response),
 		ALL_PIPES(test_dpi_http),

@@ -2,6 +2,8 @@
 # guard_lib.sh: helpers of the guard test suites (sourced after lib.sh):
 # a cgroup, a bpffs pin folder and a tmpfs of the test's own, a controller
 # and an agent on loopback, and ways to run programs inside the cgroup.
+# Python started from the guard tests imports sfp_peer (the raw SysFlow
+# peer in this directory) without writing bytecode into the tree.
 # Nothing outside what the test creates is hooked or watched. The
 # controller and the listeners of the tests bind ports of the host's
 # loopback, fixed ones among them: HOST_LOCK makes two runs at once (two
@@ -18,6 +20,8 @@ CTL=$TMP/ctl.sock
 PORT=$((20000 + $$ % 12000))
 HOSTID=$(printf '%08x' $$)00000000000000000000000a
 PY=/usr/bin/python3
+PYTHONPATH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONPATH PYTHONDONTWRITEBYTECODE=1
 
 guard_setup() {
 	mkdir "$CG"

@@ -103,12 +103,21 @@ test_usage_errors() {
 	[ ! -e "$TMP/flows.json" ] || fail "collect -o without -j created its file"
 }
 
+# Every command that loads BPF, run by an unprivileged user: exit 1 and
+# one line naming the capability it needs, before it touches anything.
 test_not_root() {
+	local cmd
 	command -v setpriv >/dev/null || skip "setpriv missing"
-	expect_rc 1 setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$SYSFLOW" flowmon -d lo
-	grep -q "needs CAP_BPF or CAP_SYS_ADMIN" "$TMP/err" || fail "capability not named: $(cat "$TMP/err")"
-	[ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "expected one line: $(cat "$TMP/err")"
+	for cmd in "flowmon -d lo" "collect -j" "tracepkt icmp" "echo lo" \
+		"route show" "agent 127.0.0.1 7" "features"; do
+		# shellcheck disable=SC2086 # cmd is several words
+		expect_rc 1 setpriv --reuid=65534 --regid=65534 --clear-groups \
+			"$SYSFLOW" $cmd
+		grep -qE "needs CAP_(BPF|SYS_ADMIN)" "$TMP/err" ||
+			fail "$cmd: capability not named: $(cat "$TMP/err")"
+		[ "$(wc -l <"$TMP/err")" -eq 1 ] ||
+			fail "$cmd: expected one line: $(cat "$TMP/err")"
+	done
 }
 
 test_unknown_interface() {

@@ -258,6 +258,33 @@ assert jw["res"] == d + "/a.txt" and jw["file.openflags"] == 262 and jw["schema"
 ' "$(avro_file_in "$TMP/out")" "$TMP/wl.files" "$TMP/w" "$TMP" "$TMP/j.json"
 }
 
+# --compress-level: the deflate level of the Avro files. Level 0 stores
+# the records as they are (their strings readable in the file), 9
+# compresses them; both files hold the same records for both readers.
+test_compress_level() {
+	need_tools
+	mkdir -p "$TMP/l0" "$TMP/l9" "$TMP/w"
+	start_collect c0 -w "$TMP/l0/" --compress-level 0 -f "$FILTER"
+	start_collect c9 -w "$TMP/l9/" --compress-level 9 -f "$FILTER"
+	workload files "$TMP/w"
+	stop_collect c0
+	stop_collect c9
+	check '
+a, b = cross_check(sys.argv[1]), cross_check(sys.argv[2])
+w = info(sys.argv[3])
+# each collector stamps the events itself: compare all but the times
+key = lambda recs: sorted((t, r.get("opFlags"), r.get("ret"), r.get("numWSendBytes"), r.get("numRRecvBytes")) for t, r in of_pid(recs, w["pid"]))
+assert key(a) == key(b) and len(key(a)) > 10, [x for x in zip(key(a), key(b)) if x[0] != x[1]]
+path = (sys.argv[4] + "/a.txt").encode()
+assert path in open(sys.argv[1], "rb").read(), "level 0 did not store the records"
+assert path not in open(sys.argv[2], "rb").read(), "level 9 did not compress"
+' "$(avro_file_in "$TMP/l0")" "$(avro_file_in "$TMP/l9")" "$TMP/wl.files" "$TMP/w"
+	local rc=0
+	"$SYSFLOW" collect -w "$TMP/l0/" --compress-level 10 >"$TMP/o" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "exit code for --compress-level 10"
+	grep -q "compress-level" "$TMP/e" || fail "option not named: $(cat "$TMP/e")"
+}
+
 test_tcp() {
 	need_tools
 	mkdir -p "$TMP/out"

@@ -447,6 +447,42 @@ test_pcap_roundtrip() {
 	fi
 }
 
+# big_pcap FILE N: N UDP packets, each its own flow, 1,000 a second of
+# pcap time (so the replay sweeps often: a slow replay of a small file).
+big_pcap() {
+	"$PY" - "$1" "$2" <<'PY' || fail "cannot write the test pcap"
+import struct, sys
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    eth = b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00"
+    for i in range(int(sys.argv[2])):
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 46, 0, 0, 64, 17, 0,
+                         bytes([10, 0, (i >> 8) & 255, i & 255]), bytes([10, 1, 0, 1]))
+        pkt = eth + ip + struct.pack("!HHHH", 1000 + i % 5000, 53, 26, 0) + b"x" * 18
+        f.write(struct.pack("<IIII", 1700000000 + i // 1000, i % 1000 * 1000,
+                            len(pkt), len(pkt)) + pkt)
+PY
+}
+
+# A long replay shows its progress on a terminal (stderr; the flows go to
+# a file) and stops at Ctrl-C, exporting the flows read so far.
+test_pcap_progress_and_stop() {
+	local n pid
+	command -v script >/dev/null || skip "script (bsdutils) missing"
+	big_pcap "$TMP/big.pcap" 300000
+	bg_start rp script -qfec "$SYSFLOW flowmon -r $TMP/big.pcap -j >$TMP/rp.json" \
+		"$TMP/rp.tty"
+	wait_for "$TMP/rp.tty" "replaying $TMP/big.pcap: +[0-9]+%, [0-9]+ packets" 60
+	pid=$(pgrep -f "^$SYSFLOW flowmon -r $TMP/big.pcap") || fail "no replay running"
+	kill -INT "$pid"
+	bg_wait rp 10 || fail "replay did not stop on SIGINT: $(tail -c 300 "$TMP/rp.tty")"
+	n=$(grep -oE "stopped after [0-9]+ packets" "$TMP/rp.tty" | grep -oE "[0-9]+") ||
+		fail "no stop message: $(tail -c 300 "$TMP/rp.tty")"
+	[ "$n" -gt 0 ] && [ "$n" -lt 300000 ] || fail "stopped after $n of 300000 packets"
+	assert_eq "$(wc -l <"$TMP/rp.json")" "$n" "flows exported (one per packet)"
+	grep -q "exported $n" "$TMP/rp.tty" || fail "stats: $(tail -c 300 "$TMP/rp.tty")"
+}
+
 # ---- 7. truncated pcap ----
 
 test_pcap_corrupt() {

@@ -129,37 +129,29 @@ test_ask_old_controller() {
 	guard_setup
 	echo x >"$MNT/f"
 	cat >"$TMP/old.py" <<'PY'
-import socket, struct, sys
-def msg(t, body=b"", xid=1):
-    return struct.pack(">BBHII", 1, t, 0, 12 + len(body), xid) + body
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen(1)
+import sys
+import sfp_peer as sfp
+T = sfp.Type
+l = sfp.listen(int(sys.argv[1]))
 print("listening", flush=True)
-c, _ = l.accept()
-c.sendall(msg(0, struct.pack(">I", 2)) + msg(1, xid=2))
-buf = b""
-while True:
-    d = c.recv(65536)
-    if not d:
-        break
-    buf += d
-    while len(buf) >= 12:
-        v, t, r, n, x = struct.unpack(">BBHII", buf[:12])
-        if len(buf) < n:
-            break
-        body, buf = buf[12:n], buf[n:]
-        if t == 0:
-            feat = struct.unpack(">I", body[4:8])[0] if len(body) >= 8 else 0
-            print("agent HELLO features", feat, flush=True)
-        elif t == 2:  # FEATURES_REPLY: file misses ask, then a barrier
-            c.sendall(msg(14, bytes([2, 0, 0, 0]), xid=3) + msg(11, xid=4))
-        elif t == 12:
-            print("ready", flush=True)
-        elif t == 13:
-            print("EVENT_IN reason", struct.unpack(">I", body[12:16])[0],
-                  "len", len(body), flush=True)
-        elif t == 6:
-            c.sendall(msg(7, body, xid=x))
+c = sfp.accept(l)
+c.send_raw(sfp.encode_msg(T.HELLO, sfp.encode_hello()) +  # no feature bits
+           sfp.encode_msg(T.FEATURES_REQUEST, xid=2))
+for m in c.messages():
+    if m.type == T.HELLO:
+        print("agent HELLO features", sfp.decode_hello(m.body)[1], flush=True)
+    elif m.type == T.FEATURES_REPLY:  # file misses ask, then a barrier
+        config = sfp.encode_set_config(file=sfp.MISS_ASK)
+        c.send_raw(sfp.encode_msg(T.SET_CONFIG, config, xid=3) +
+                   sfp.encode_msg(T.BARRIER_REQUEST, xid=4))
+    elif m.type == T.BARRIER_REPLY:
+        print("ready", flush=True)
+    elif m.type == T.EVENT_IN:
+        e = sfp.decode_event(m.body)
+        print("EVENT_IN reason", e.reason, "op", e.op, "object", e.obj,
+              "len", len(m.body), flush=True)
+    elif m.type == T.ECHO_REQUEST:
+        c.send_msg(T.ECHO_REPLY, m.body, xid=m.xid)
 PY
 	bg_start old "$PY" "$TMP/old.py" "$PORT"
 	wait_for "$TMP/old.out" listening

@@ -5,74 +5,81 @@
 # negotiation, ECHO and the dead-peer timeout, mutual TLS, the policy app's
 # reload, the acl app's windows, refusal of what the kernel cannot enforce,
 # miss policies and fail modes, ENCODE, a shared-object app built as
-# docs/extending.md says, daemon mode and the CLI's usage errors.
+# docs/extending.md says, daemon mode and the CLI's usage errors. The raw
+# peers are Python snippets over sfp_peer.py, whose numbers are checked
+# against include/sysflow/proto.h.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/guard_lib.sh"
 
-# A raw SysFlow peer in Python: prints what it receives, one line each.
-write_peer() {
-	cat >"$TMP/peer.py" <<'PY'
-import socket, struct, sys, time
-
-def msg(t, body=b"", xid=1, ver=1, length=None):
-    n = 12 + len(body) if length is None else length
-    return struct.pack(">BBHII", ver, t, 0, n, xid) + body
-
-def read_msgs(s, want=None, secs=5):
-    """Yield (type, xid, body) until EOF, timeout or a type in want."""
-    s.settimeout(secs)
-    buf = b""
-    end = time.time() + secs
-    while time.time() < end:
-        try:
-            d = s.recv(65536)
-        except socket.timeout:
-            return
-        if not d:
-            print("EOF", flush=True)
-            return
-        buf += d
-        while len(buf) >= 12:
-            v, t, r, n, x = struct.unpack(">BBHII", buf[:12])
-            if len(buf) < n:
-                break
-            body, buf = buf[12:n], buf[n:]
-            yield t, x, body
-            if want is not None and t in want:
-                return
+# sfp_peer.py, the tests' Python peer, has the numbers of
+# include/sysflow/proto.h: every message type and each constant it mirrors.
+test_peer_constants() {
+	local repo
+	repo=$(cd "$(dirname "$0")/../.." && pwd)
+	"$PY" - "$repo/include/sysflow/proto.h" >"$TMP/c.out" 2>&1 <<'PY' || fail "$(cat "$TMP/c.out")"
+import re, sys
+import sfp_peer as sfp
+h = open(sys.argv[1]).read()
+nums = {n: int(v) for n, v in re.findall(r"^\s*(SFP?_\w+) = (\d+),", h, re.M)}
+for n, e in re.findall(r"^#define (SFP?_\w+) (\(?\d+u?(?: << \d+)?\)?)\s", h, re.M):
+    nums[n] = eval(e.replace("u", ""))
+enum = re.search(r"enum sfp_type \{(.*?)\};", h, re.S).group(1)
+types = {n: int(v) for n, v in re.findall(r"SFP_(\w+) = (\d+)", enum)}
+peer = {t.name: t.value for t in sfp.Type}
+bad = 0
+for n in sorted(set(types) | set(peer)):
+    if types.get(n) != peer.get(n):
+        print("sfp_peer.Type.%s = %s, SFP_%s = %s" % (n, peer.get(n), n,
+                                                     types.get(n)))
+        bad = 1
+mirrored = {"VERSION": "SFP_VERSION", "HEADER_LEN": "SFP_HEADER_LEN",
+            "VERSIONS_SUPPORTED": "SFP_VERSIONS_SUPPORTED",
+            "HELLO_VERDICT": "SFP_HELLO_VERDICT",
+            "OP_CONNECT": "SF_OP_SOCKET_CONNECT"}
+for s in ("ALLOW", "DENY", "ASK"):
+    mirrored["MISS_" + s] = "SF_MISS_" + s
+for s in ("MISS", "ACTION", "HELD"):
+    mirrored["EV_" + s] = "SFP_EV_" + s
+for name, cname in mirrored.items():
+    if getattr(sfp, name) != nums.get(cname):
+        print("sfp_peer.%s = %s, %s = %s" % (name, getattr(sfp, name), cname,
+                                              nums.get(cname)))
+        bad = 1
+print("checked", len(types), "types and", len(mirrored), "constants")
+sys.exit(bad)
 PY
+	cat "$TMP/c.out"
 }
-
-# hello | features
-HELLO=0 FEAT_REQ=1 FEAT_REP=2 ECHO_REQ=6 ERROR=9
 
 test_malformed_to_controller() {
 	guard_setup
 	start_controller
-	write_peer
 	local case
 	for case in short-len bad-version unknown-type oversized garbage-before-hello; do
-		"$PY" - "$PORT" "$case" >"$TMP/$case.out" <<PY
-import socket, struct, sys
-exec(open("$TMP/peer.py").read())
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-case = sys.argv[2]
-s.sendall(msg(0, struct.pack(">I", 2)))
+		"$PY" - "$PORT" "$case" >"$TMP/$case.out" <<'PY'
+import sys
+import sfp_peer as sfp
+T = sfp.Type
+port, case = int(sys.argv[1]), sys.argv[2]
+p = sfp.connect(port)
+p.send_msg(T.HELLO, sfp.encode_hello())
 if case == "short-len":
-    s.sendall(msg(11, length=8))
+    p.send_msg(T.BARRIER_REQUEST, length=8)
 elif case == "bad-version":
-    s.sendall(msg(11, ver=7))
+    p.send_msg(T.BARRIER_REQUEST, version=7)
 elif case == "unknown-type":
-    s.sendall(msg(99))
-elif case == "oversized":
-    s.sendall(struct.pack(">BBHII", 1, 3, 0, 1 << 20, 5))
-elif case == "garbage-before-hello":
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-    s.sendall(msg(8, b"\0" * 38))
-for t, x, body in read_msgs(s):
-    if t == 9:
-        et, ec = struct.unpack(">HH", body[:4])
-        print("ERROR", et, ec, flush=True)
+    p.send_msg(99)
+elif case == "oversized":  # the header alone
+    p.send_msg(T.FLOW_MOD, xid=5, length=1 << 20)
+elif case == "garbage-before-hello":  # on a new session (the first closes)
+    p = sfp.connect(port)
+    p.send_msg(T.ACTION_REPORT, bytes(38))
+for m in p.messages(5):
+    if m.type == T.ERROR:
+        e = sfp.decode_error(m.body)
+        print("ERROR", e.type, e.code, flush=True)
+if p.eof:
+    print("EOF", flush=True)
 PY
 		grep -q "^ERROR 1 " "$TMP/$case.out" || fail "$case: no ERROR: $(cat "$TMP/$case.out")"
 		grep -q "^EOF" "$TMP/$case.out" || fail "$case: session not closed"
@@ -89,44 +96,47 @@ PY
 # answers ERROR and keeps the session), then a bad length (ERROR, close).
 test_malformed_to_agent() {
 	guard_setup
-	write_peer
-	cat >"$TMP/fake.py" <<PY
-import socket, struct, sys
-exec(open("$TMP/peer.py").read())
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen(1)
+	cat >"$TMP/fake.py" <<'PY'
+import sys
+import sfp_peer as sfp
+T = sfp.Type
+l = sfp.listen(int(sys.argv[1]))
 print("listening", flush=True)
-c, _ = l.accept()
-c.sendall(msg(0, struct.pack(">I", 2)))
-c.sendall(msg(1, xid=2))
-for t, x, body in read_msgs(c, want={2}):
-    print("got", t, flush=True)
-hostname = body[16:80].rstrip(b"\0").decode()
-print("features", hostname, body[:16].hex(), flush=True)
+c = sfp.accept(l)
+c.send_msg(T.HELLO, sfp.encode_hello())
+c.send_msg(T.FEATURES_REQUEST, xid=2)
+for m in c.messages(5, until={T.FEATURES_REPLY}):
+    print("got", sfp.type_name(m.type), flush=True)
+f = sfp.decode_features(m.body)
+print("features", f.hostname, f.host_id.hex(), flush=True)
 # FLOW_MOD with an action type 99
-fm = struct.pack(">BBHHHHHQQ", 0, 0, 0, 100, 0, 0, 1, 0, 0)
-fm += struct.pack(">HBB", 4, 19, 0) + struct.pack(">HH", 99, 4)
-c.sendall(msg(3, fm, xid=7))
-for t, x, body in read_msgs(c, want={9}):
-    if t == 9:
-        print("ERROR", struct.unpack(">HH", body[:4]), x, flush=True)
-c.sendall(msg(11, xid=8))
-for t, x, body in read_msgs(c, want={12}):
-    if t == 12:
-        print("BARRIER", x, flush=True)
-c.sendall(msg(12, length=4))
-for t, x, body in read_msgs(c):
-    if t == 9:
-        print("ERROR", struct.unpack(">HH", body[:4]), x, flush=True)
+fm = sfp.encode_flow_mod(sfp.encode_match(sfp.OP_CONNECT),
+                         [sfp.encode_action(99)])
+c.send_msg(T.FLOW_MOD, fm, xid=7)
+for m in c.messages(5, until={T.ERROR}):
+    if m.type == T.ERROR:
+        e = sfp.decode_error(m.body)
+        print("ERROR", e.type, e.code, "xid", m.xid, flush=True)
+c.send_msg(T.BARRIER_REQUEST, xid=8)
+for m in c.messages(5, until={T.BARRIER_REPLY}):
+    if m.type == T.BARRIER_REPLY:
+        print("BARRIER", m.xid, flush=True)
+c.send_msg(T.BARRIER_REPLY, length=4)
+for m in c.messages(5):
+    if m.type == T.ERROR:
+        e = sfp.decode_error(m.body)
+        print("ERROR", e.type, e.code, "xid", m.xid, flush=True)
+if c.eof:
+    print("EOF", flush=True)
 PY
 	bg_start fake "$PY" "$TMP/fake.py" "$PORT"
 	wait_for "$TMP/fake.out" listening
 	bg_start agent "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
 		--host-id "$HOSTID" --backoff-max 5000
 	wait_for "$TMP/fake.out" "features .* $HOSTID"
-	wait_for "$TMP/fake.out" "ERROR \(3, 0\) 7"
+	wait_for "$TMP/fake.out" "ERROR 3 0 xid 7"
 	wait_for "$TMP/fake.out" "BARRIER 8"
-	wait_for "$TMP/fake.out" "ERROR \(1, 2\)"
+	wait_for "$TMP/fake.out" "ERROR 1 2 "
 	wait_for "$TMP/fake.out" "^EOF"
 	wait_for "$TMP/agent.err" "controller session lost"
 }
@@ -135,55 +145,61 @@ PY
 test_version_negotiation() {
 	guard_setup
 	start_controller
-	write_peer
-	"$PY" - "$PORT" >"$TMP/v.out" <<PY
-import socket, struct, sys
-exec(open("$TMP/peer.py").read())
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(msg(0, struct.pack(">I", 1 << 5), ver=5))
-for t, x, body in read_msgs(s):
-    if t == 0:
-        print("HELLO", struct.unpack(">I", body[:4])[0], flush=True)
-    if t == 9:
-        print("ERROR", struct.unpack(">HH", body[:4]), flush=True)
+	"$PY" - "$PORT" >"$TMP/v.out" <<'PY'
+import sys
+import sfp_peer as sfp
+T = sfp.Type
+p = sfp.connect(int(sys.argv[1]))
+p.send_msg(T.HELLO, sfp.encode_hello(1 << 5), version=5)
+for m in p.messages(5):
+    if m.type == T.HELLO:
+        print("HELLO", sfp.decode_hello(m.body)[0], flush=True)
+    if m.type == T.ERROR:
+        e = sfp.decode_error(m.body)
+        print("ERROR", e.type, e.code, flush=True)
+if p.eof:
+    print("EOF", flush=True)
 PY
 	grep -q "HELLO 2" "$TMP/v.out" || fail "controller HELLO: $(cat "$TMP/v.out")"
-	grep -q "ERROR (0, 0)" "$TMP/v.out" || fail "no HELLO_FAILED"
+	grep -q "ERROR 0 0" "$TMP/v.out" || fail "no HELLO_FAILED"
 	grep -q EOF "$TMP/v.out" || fail "not closed"
 	# a version-5 peer that also speaks 1 is accepted at 1
-	"$PY" - "$PORT" >"$TMP/v2.out" <<PY
-import socket, struct, sys
-exec(open("$TMP/peer.py").read())
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(msg(0, struct.pack(">I", (1 << 5) | 2), ver=5))
-for t, x, body in read_msgs(s, want={1}, secs=3):
-    print("type", t, flush=True)
+	"$PY" - "$PORT" >"$TMP/v2.out" <<'PY'
+import sys
+import sfp_peer as sfp
+T = sfp.Type
+p = sfp.connect(int(sys.argv[1]))
+p.send_msg(T.HELLO, sfp.encode_hello((1 << 5) | 2), version=5)
+for m in p.messages(3, until={T.FEATURES_REQUEST}):
+    print("type", sfp.type_name(m.type), flush=True)
 PY
-	grep -q "type 1" "$TMP/v2.out" || fail "no FEATURES_REQUEST: $(cat "$TMP/v2.out")"
+	grep -q "type FEATURES_REQUEST" "$TMP/v2.out" ||
+		fail "no FEATURES_REQUEST: $(cat "$TMP/v2.out")"
 }
 
 # The agent ECHOes a silent controller, then declares it dead.
 test_echo_dead_peer() {
 	guard_setup
-	write_peer
-	cat >"$TMP/fake.py" <<PY
-import socket, struct, sys, time
-exec(open("$TMP/peer.py").read())
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen(1)
+	cat >"$TMP/fake.py" <<'PY'
+import sys, time
+import sfp_peer as sfp
+l = sfp.listen(int(sys.argv[1]))
 print("listening", flush=True)
-c, _ = l.accept()
-c.sendall(msg(0, struct.pack(">I", 2)))
-t0 = time.time()
-for t, x, body in read_msgs(c, secs=5):
-    print("type", t, "at %.1f" % (time.time() - t0), flush=True)
+c = sfp.accept(l)
+c.send_msg(sfp.Type.HELLO, sfp.encode_hello())
+t0 = time.monotonic()
+for m in c.messages(5):
+    print("type", sfp.type_name(m.type),
+          "at %.1f" % (time.monotonic() - t0), flush=True)
+if c.eof:
+    print("EOF", flush=True)
 PY
 	bg_start fake "$PY" "$TMP/fake.py" "$PORT"
 	wait_for "$TMP/fake.out" listening
 	bg_start agent "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
 		--host-id "$HOSTID" --echo-interval 300 --dead-interval 1000 \
 		--backoff-max 10000
-	wait_for "$TMP/fake.out" "type $ECHO_REQ"
+	wait_for "$TMP/fake.out" "type ECHO_REQUEST"
 	wait_for "$TMP/agent.err" "controller silent for 1000 ms"
 	wait_for "$TMP/fake.out" "^EOF"
 }
@@ -222,12 +238,13 @@ test_tls_mutual() {
 	wait_for "$TMP/controller.err" "TLS handshake with .* failed"
 	# plain TCP to the TLS port
 	"$PY" -c '
-import socket, struct, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(struct.pack(">BBHII", 1, 0, 0, 16, 1) + struct.pack(">I", 2))
-s.settimeout(3)
+import sys
+import sfp_peer as sfp
+p = sfp.connect(int(sys.argv[1]))
+p.send_msg(sfp.Type.HELLO, sfp.encode_hello())
+p.sock.settimeout(3)  # any byte back, framed or not, is an answer
 try:
-    print("closed" if not s.recv(100) else "answered")
+    print("closed" if not p.sock.recv(100) else "answered")
 except ConnectionResetError:
     print("closed")' "$PORT" >"$TMP/plain.out" 2>&1 || true
 	grep -q closed "$TMP/plain.out" || fail "plain TCP: $(cat "$TMP/plain.out")"

@@ -29,7 +29,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	assert_int_equal(tel_avro_init(&f->a), 0);
+	assert_int_equal(tel_avro_init(&f->a, 6), 0);
 	assert_int_equal(avro_schema_from_json_length(tel_sysflow_schema,
 						      strlen(tel_sysflow_schema),
 						      &f->schema), 0);

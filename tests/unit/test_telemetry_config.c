@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <sysflow/sysflow.h>
 
@@ -38,6 +40,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.cpu_buffers, 0);
 	assert_true(c.module_checks);
 	assert_int_equal(c.driver_type, SYSFLOW_DRIVER_CORE_EBPF);
+	assert_int_equal(c.compress_level, 1);
 	assert_null(c.file_path);
 	assert_null(c.callback);
 	assert_string_equal(sysflow_driver_version(), sf_version());
@@ -94,10 +97,40 @@ static void test_invalid(void **state)
 	c.rotate_interval = 0;
 	expect(&c, SYSFLOW_OPERATION_NOT_SUPPORTED, "rotateInterval 0");
 	c.rotate_interval = 300;
+	c.compress_level = 10;
+	expect(&c, SYSFLOW_OPERATION_NOT_SUPPORTED, "compress_level 10");
+	c.compress_level = 1;
 	memset(long_path, 'a', sizeof(long_path) - 1);
 	long_path[sizeof(long_path) - 1] = 0;
 	c.file_path = long_path;
 	expect(&c, SYSFLOW_NAME_TOO_LONG, "path too long");
+}
+
+/* More ring buffers than CPUs fails before anything is loaded, and closes
+ * nothing it did not open (it used to close fd 0, the caller's stdin).
+ */
+static void test_cpu_buffers_keep_fds(void **state)
+{
+	struct sysflow_config c;
+	struct sysflow_error err;
+	int p[2], saved = dup(0);
+
+	(void)state;
+	if (geteuid())
+		skip(); /* the privilege check would fail first */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(dup2(p[0], 0), 0);
+	sysflow_config_init(&c);
+	c.callback = cb;
+	c.cpu_buffers = sysconf(_SC_NPROCESSORS_ONLN) + 1;
+	assert_null(sysflow_driver_create(&c, &err));
+	if (!strstr(err.message, "cpuBuffers"))
+		fail_msg("unexpected error: %s", err.message);
+	assert_int_not_equal(fcntl(0, F_GETFD), -1);
+	dup2(saved, 0);
+	close(saved);
+	close(p[0]);
+	close(p[1]);
 }
 
 int main(void)
@@ -106,6 +139,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_not_supported),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_cpu_buffers_keep_fds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
