@@ -103,10 +103,14 @@ $(LIBSO): $(LIB_OBJ) lib/libsysflow.map
 		-Wl,--version-script=lib/libsysflow.map $(LIB_OBJ) -o $@ $(LDLIBS)
 	$(Q)ln -sf libsysflow.so.0 $(BUILD)/libsysflow.so
 
+# sysflow.pc with this PREFIX; install writes it again, since the PREFIX
+# of `make install PREFIX=...` may not be the one of the build before it
+PC_GEN = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' sysflow.pc.in
+
 $(BUILD)/sysflow.pc: sysflow.pc.in
 	$(call msg,GEN,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(Q)$(PC_GEN) > $@
 
 $(BUILD)/sysflow: $(CMD_OBJ) $(LIBA)
 	$(call msg,LD,$@)
@@ -153,7 +157,8 @@ install: all
 	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libsysflow.so.0 $(DESTDIR)$(PREFIX)/lib/libsysflow.so
 	install -m 644 include/sysflow/*.h $(DESTDIR)$(PREFIX)/include/sysflow/
-	install -m 644 $(BUILD)/sysflow.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	$(PC_GEN) > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sysflow.pc
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/sysflow.pc
 	install -m 644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 ifeq ($(SETCAP),1)
 	setcap $(XSK_CAPS)+ep $(DESTDIR)$(PREFIX)/bin/sysflow

@@ -60,8 +60,8 @@ static const struct opt_def collect_options[] = {
 	{ .name = "json", .short_name = 'j', .type = OPT_FLAG,
 	  .offset = OFF(json), .help = "flattened JSON lines" },
 	{ .name = "output", .short_name = 'o', .type = OPT_STRING,
-	  .offset = OFF(output), .metavar = "FILE", .help = "JSON lines to "
-	  "FILE instead of stdout" },
+	  .offset = OFF(output), .metavar = "FILE", .help = "with -j: JSON "
+	  "lines to FILE, not stdout" },
 	{ .name = "rotate", .short_name = 'G', .type = OPT_U32,
 	  .offset = OFF(rotate), .metavar = "SEC", .min = 1, .max = 86400 * 7,
 	  .help = "new file and header every SEC (300)" },
@@ -229,16 +229,16 @@ static int do_collect(void *arg)
 	FILE *json = NULL;
 	int rc = 1;
 
+	if (cfg->output && !cfg->json) {
+		fprintf(stderr, "sysflow collect: -o names the JSON output; "
+				"add -j\n");
+		return EXIT_USAGE;
+	}
 	if (!cfg->write && !cfg->socket && !cfg->json) {
 		fprintf(stderr,
 			"sysflow collect: choose an output: -w PATH, -u "
 			"SOCKET or -j\n");
 		params_usage(&cmd_collect, stderr, false);
-		return EXIT_USAGE;
-	}
-	if (cfg->output && !cfg->json) {
-		fprintf(stderr, "sysflow collect: -o names the JSON output; "
-				"add -j\n");
 		return EXIT_USAGE;
 	}
 	to_config(cfg, &sc);

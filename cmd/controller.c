@@ -162,5 +162,5 @@ const struct cmd_def cmd_controller = {
 		"  sysflow controller --dlp /tmp/monitored/w2\n"
 		"  sysflow controller --tls-cert c.pem --tls-key c.key "
 		"--tls-ca ca.pem\n"
-		"  sysflow controller -a ./app_sample.so --app-args hello\n",
+		"  sysflow controller -a build/app_sample.so --app-args 2323\n",
 };

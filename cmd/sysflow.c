@@ -39,7 +39,9 @@ static const struct cmd_def *find_command(const char *name)
 	return NULL;
 }
 
-/* -q wins; each -v raises the level from info (or $SYSFLOW_LOG). */
+/* -q wins; each -v raises the level from info (or $SYSFLOW_LOG); -v -v
+ * also shows libbpf's and the verifier's output.
+ */
 static void apply_log_level(void)
 {
 	int level = sf_log_get_level() + common_opts.verbose;
@@ -47,6 +49,7 @@ static void apply_log_level(void)
 	if (common_opts.quiet)
 		level = SF_LOG_ERROR;
 	sf_log_set_level(level > SF_LOG_DEBUG ? SF_LOG_DEBUG : level);
+	sf_log_libbpf_debug(!common_opts.quiet && common_opts.verbose > 1);
 }
 
 int main(int argc, char **argv)

@@ -263,14 +263,14 @@ static void print_banner(const struct tracepkt_cfg *cfg, struct run *r,
 	snprintf(line, sizeof(line), "Tracing %s%s", what, tail);
 	pr_info("attached to %d tracepoints with %s\n",
 		sf_tracepkt_hook_count(tp), sf_tracepkt_mechanism(tp));
-	if (cfg->json || cfg->summary)
+	/* the banner once: stdout for hops as text, else stderr */
+	if (!r->text) {
 		pr_info("%s\n", line);
-	if (!cfg->json) {
-		printf("%s\n", line);
-		if (r->text)
-			sf_hop_text_header(r->text);
-		fflush(stdout);
+		return;
 	}
+	printf("%s\n", line);
+	sf_hop_text_header(r->text);
+	fflush(stdout);
 }
 
 static bool count_done(struct sf_tracepkt *tp, const struct run *r,

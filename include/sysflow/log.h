@@ -37,6 +37,9 @@ int sf_log_set_file(const char *path);
 /* Hide libbpf's messages (before a load whose failure we explain). */
 void sf_log_quiet_libbpf(bool quiet);
 
+/* Show libbpf's debug output, the verifier's log among it (-v -v). */
+void sf_log_libbpf_debug(bool on);
+
 /* Route libbpf's output through sf_log and read $SYSFLOW_LOG. */
 void sf_log_init(void);
 

@@ -488,7 +488,7 @@ int ctl_open(struct sf_ctrl *c, const char *path)
 	if (c->ctl_fd < 0)
 		return -errno;
 	unlink(path);
-	old = umask(077);
+	old = umask(0177); /* the socket: 0600 */
 	if (bind(c->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    listen(c->ctl_fd, 64)) {
 		int err = -errno;

@@ -11,6 +11,7 @@
 static enum sf_log_level log_level = SF_LOG_INFO;
 static FILE *log_file;
 static bool libbpf_quiet;
+static bool libbpf_debug;
 
 static const char *const level_names[] = {
 	[SF_LOG_ERROR] = "error",
@@ -62,6 +63,11 @@ void sf_log_quiet_libbpf(bool quiet)
 	libbpf_quiet = quiet;
 }
 
+void sf_log_libbpf_debug(bool on)
+{
+	libbpf_debug = on;
+}
+
 void sf_vlog(enum sf_log_level level, const char *fmt, va_list ap)
 {
 	FILE *out = log_file ? log_file : stderr;
@@ -91,15 +97,16 @@ void sf_log(enum sf_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* libbpf's warnings become our debug messages unless -v -v: we explain
- * failures ourselves, naming the object and the fix.
+/* libbpf's warnings are info messages and its info our debug ones (we
+ * explain failures ourselves, naming the object and the fix); its debug
+ * output, the verifier's log among it, only with sf_log_libbpf_debug().
  */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
 	enum sf_log_level ours = SF_LOG_DEBUG;
 
-	if (libbpf_quiet || (level == LIBBPF_DEBUG && log_level < SF_LOG_DEBUG))
+	if (libbpf_quiet || (level == LIBBPF_DEBUG && !libbpf_debug))
 		return 0;
 	if (level == LIBBPF_WARN)
 		ours = SF_LOG_INFO;
@@ -114,5 +121,9 @@ void sf_log_init(void)
 
 	if (env && sf_log_parse_level(env, &level) == 0)
 		log_level = level;
+	else if (env && *env)
+		pr_warn("%s='%s' is not a log level (error, warn, info or "
+			"debug); using info\n",
+			SF_LOG_ENV, env);
 	libbpf_set_print(libbpf_print);
 }

@@ -550,14 +550,16 @@ static int write_out(struct tel_avro_file *f)
 	return 0;
 }
 
-/* "dir/" -> dir/<epoch>; "prefix" -> prefix.<epoch>; a second file in the
- * same second gets ".1", ".2", ...
+/* "dir/" -> dir/<epoch>, making dir if it is missing; "prefix" ->
+ * prefix.<epoch>; a second file in the same second gets ".1", ".2", ...
  */
 static int create_file(const char *spec, time_t now, char *path, size_t len)
 {
 	size_t n = strlen(spec);
 	int fd = -1;
 
+	if (n && spec[n - 1] == '/')
+		sf_mkdir_p(spec, 0755); /* a failure shows in open() below */
 	for (int i = 0; i < 100 && fd < 0; i++) {
 		int w = snprintf(path, len, "%s%s%ld", spec,
 				 n && spec[n - 1] == '/' ? "" : ".", (long)now);

@@ -444,6 +444,21 @@ static int configure(struct tel_capture *c, const struct tel_capture_opts *o)
 	return bpf_map__set_max_entries(s->maps.ringbufs, c->nbufs);
 }
 
+/* The plain tracepoints are found through tracefs, which a fresh /sys
+ * (ip netns exec, a new machine) may not have mounted.
+ */
+static int mount_tracefs(struct sysflow_error *err)
+{
+	int e = sf_mount_tracefs();
+
+	if (e)
+		tel_set_error(err, SYSFLOW_PROBE_NOT_EXIST,
+			      "tracefs is needed for the syscall tracepoints: "
+			      "%s; run 'mount -t tracefs tracefs %s'",
+			      strerror(-e), SF_TRACEFS);
+	return e;
+}
+
 static int attach(struct tel_capture *c, struct sysflow_error *err)
 {
 	struct bpf_program *p[] = {
@@ -617,7 +632,7 @@ int tel_capture_open(struct tel_capture **out, const struct tel_capture_opts *o,
 	e = open_reader(c, err);
 	if (e)
 		goto fail;
-	e = attach(c, err);
+	e = mount_tracefs(err) ?: attach(c, err);
 	if (e)
 		goto fail;
 	log_hooks(c, o);

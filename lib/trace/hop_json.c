@@ -96,7 +96,7 @@ json_t *sf_tracepkt_hop_json(const struct sf_tracepkt_hop *h)
 json_t *sf_tracepkt_hop_stats_json(const struct sf_tracepkt_hop_stats *st)
 {
 	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I, "
-			 "s:I, s:I, s:I}",
+			 "s:I, s:I}",
 			 "type", "summary", "from", st->from, "from_ifname",
 			 st->from_ifname, "from_netns",
 			 (json_int_t)st->from_netns, "to", st->to, "to_ifname",

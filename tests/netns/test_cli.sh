@@ -32,6 +32,30 @@ test_help_and_version() {
 	done
 }
 
+# -v gives more messages; libbpf's and the verifier's output only with -v -v
+# (--help, sysflow.8). flowmon -r loads its XDP program without an interface.
+test_verbose_levels() {
+	/usr/bin/python3 - "$TMP/one.pcap" <<'PY' || skip "python3-scapy missing"
+import sys
+from scapy.all import Ether, IP, UDP, wrpcap
+wrpcap(sys.argv[1], [Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2)])
+PY
+	expect_rc 0 "$SYSFLOW" flowmon -r "$TMP/one.pcap" -j -v
+	! grep -q "^libbpf: " "$TMP/err" ||
+		fail "one -v shows libbpf's output: $(grep -c '^libbpf: ' "$TMP/err") lines"
+	expect_rc 0 "$SYSFLOW" flowmon -r "$TMP/one.pcap" -j -v -v
+	grep -q "^libbpf: " "$TMP/err" || fail "-v -v shows no libbpf output"
+}
+
+# SYSFLOW_LOG sets the level; a value that is not one is named, not ignored.
+test_log_env() {
+	SYSFLOW_LOG=error expect_rc 1 "$SYSFLOW" flowmon -d nosuchif0 -F /sys/fs/bpf/sysflow-test-$$
+	grep -q "unknown interface 'nosuchif0'" "$TMP/err" || fail "error hidden by SYSFLOW_LOG=error"
+	SYSFLOW_LOG=loud expect_rc 0 "$SYSFLOW" features
+	grep -q "SYSFLOW_LOG='loud' is not a log level (error, warn, info or debug)" "$TMP/err" ||
+		fail "bad SYSFLOW_LOG not named: $(head -3 "$TMP/err")"
+}
+
 test_usage_errors() {
 	expect_rc 2 "$SYSFLOW"
 	expect_rc 2 "$SYSFLOW" nosuchcommand
@@ -73,6 +97,10 @@ test_usage_errors() {
 	grep -q "gives 2 modes for 1 interface" "$TMP/err" || fail "extra -m: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -p tcp,bogus
 	grep -q "unknown protocol 'bogus'.*valid: eth" "$TMP/err" || fail "protocols not listed"
+	# -o alone names what is missing, not "choose an output"
+	expect_rc 2 "$SYSFLOW" collect -o "$TMP/flows.json" --duration 1
+	grep -q "\-o names the JSON output; add -j" "$TMP/err" || fail "collect -o: $(cat "$TMP/err")"
+	[ ! -e "$TMP/flows.json" ] || fail "collect -o without -j created its file"
 }
 
 # Every command that loads BPF, run by an unprivileged user: exit 1 and
@@ -122,6 +150,52 @@ print(len(rows))' "$TMP/out")
 	[ "$(grep -c '^[a-z]' "$TMP/out")" -eq "$n" ] || fail "not one line per feature: $(cat "$TMP/out")"
 }
 
+# help_opts CMD: the options CMD --help lists, common ones left out.
+COMMON_OPTS='^(-v|--verbose|-q|--quiet|-h|--help|--version)$'
+help_opts() {
+	"$SYSFLOW" "$1" --help | sed -n '/^Common options:/q
+		s/^  \(-[a-zA-Z], \|    \)\(--[a-z0-9-]*\).*/\1\2/p' |
+		tr ', ' '\n\n' | grep . | grep -vE "$COMMON_OPTS" | sort -u
+}
+
+# man_opts PAGE: the options named on the tag lines (after .TP) of the
+# page's OPTIONS section, common ones left out.
+man_opts() {
+	awk '/^\.SH/ { s = $0 } s == ".SH OPTIONS" && prev ~ /^\.TP/ { print }
+		{ prev = $0 }' "$1" | sed 's/\\f[BIRP]/ /g; s/\\-/-/g' |
+		grep -oE '(^|[ ",(])--?[a-zA-Z0-9][a-zA-Z0-9-]*' | sed 's/^[ ",(]//' |
+		grep -vE "$COMMON_OPTS" | sort -u
+}
+
+# Every option in a command's --help has an entry in its man page, and the
+# man page documents no option the command does not take.
+test_help_matches_man() {
+	local repo c page missing extra
+	repo=$(cd "$(dirname "$0")/../.." && pwd)
+	for c in $("$SYSFLOW" --help | awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}'); do
+		page=$repo/docs/man/sysflow-$c.8
+		[ "$c" != features ] || continue
+		[ -f "$page" ] || fail "no man page for $c: $page"
+		help_opts "$c" >"$TMP/help.opts"
+		man_opts "$page" >"$TMP/man.opts"
+		[ -s "$TMP/help.opts" ] || fail "found no options in $c --help"
+		missing=$(comm -23 "$TMP/help.opts" "$TMP/man.opts" | xargs)
+		extra=$(comm -13 "$TMP/help.opts" "$TMP/man.opts" | xargs)
+		[ -z "$missing" ] || fail "$c --help has options missing in ${page##*/}: $missing"
+		[ -z "$extra" ] || fail "${page##*/} has options $c does not take: $extra"
+	done
+	# features has no page of its own: sysflow(8) describes its options
+	for c in $(help_opts features); do
+		sed 's/\\-/-/g' "$repo/docs/man/sysflow.8" | grep -q -- "$c" ||
+			fail "sysflow.8 does not mention features $c"
+	done
+	# and the common options are in sysflow(8)
+	for c in -v --verbose -q --quiet -h --help --version; do
+		sed -n '/^\.SH COMMON OPTIONS/,/^\.SH [^C]/p' "$repo/docs/man/sysflow.8" |
+			sed 's/\\-/-/g' | grep -q -- "$c" || fail "sysflow.8 COMMON OPTIONS lacks $c"
+	done
+}
+
 # make install puts a usable library, header and pkg-config file in DESTDIR.
 # The C and BPF sources are as `make format` leaves them (.clang-format).
 test_format_clean() {
@@ -144,6 +218,10 @@ test_install() {
 	done
 	assert_eq "$(PKG_CONFIG_PATH=$root/usr/lib/pkgconfig pkg-config --modversion sysflow)" \
 		"$("$root/usr/bin/sysflow" --version | awk '{print $2}')" "pkg-config version"
+	# the .pc names the PREFIX of this install, not the one of the build
+	# before it (make, then make install PREFIX=/usr)
+	assert_eq "$(PKG_CONFIG_PATH=$root/usr/lib/pkgconfig pkg-config --variable=libdir sysflow)" \
+		/usr/lib "libdir in the installed sysflow.pc"
 	cat >"$TMP/consumer.c" <<'C'
 #include <stdio.h>
 #include <sysflow/sysflow.h>
@@ -162,6 +240,12 @@ C
 		fail "cannot build against the installed library"
 	LD_LIBRARY_PATH=$root/usr/lib "$TMP/consumer" >"$TMP/out"
 	grep -qE '^[0-9.]+ 10$' "$TMP/out" || fail "consumer printed $(cat "$TMP/out")"
+	# as docs/xsk.md and docs/library.md say: pkg-config --libs sysflow
+	gcc -Wall -Werror "$TMP/consumer.c" -o "$TMP/consumer2" $(PKG_CONFIG_SYSROOT_DIR=$root \
+		PKG_CONFIG_PATH=$root/usr/lib/pkgconfig pkg-config --cflags --libs sysflow) ||
+		fail "cannot build with pkg-config --cflags --libs sysflow"
+	LD_LIBRARY_PATH=$root/usr/lib "$TMP/consumer2" | grep -qE '^[0-9.]+ 10$' ||
+		fail "consumer built with pkg-config failed"
 }
 
 run_tests "$@"

@@ -1013,6 +1013,31 @@ test_duration() {
 		fail "no statistics at exit: $(tail -5 "$TMP/d.err")"
 }
 
+# `ip netns exec` gives the command a fresh /sys without tracefs: collect
+# mounts it, as sysflow(8) says ("bpffs and tracefs, mounted on demand"),
+# instead of failing to attach its syscall tracepoints.
+test_mounts_tracefs() {
+	local rc=0
+	ns_add a
+	timeout -k 5 90 ip netns exec "$(ns a)" sh -c \
+		'! mountpoint -q /sys/kernel/tracing && exec "$@"' sh \
+		"$SYSFLOW" collect -j -o "$TMP/t.json" --mode nofiles --duration 1 \
+		>"$TMP/o" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 0 "exit code without tracefs mounted: $(cat "$TMP/e")"
+	grep -q "Tracing processes" "$TMP/e" || fail "never started: $(cat "$TMP/e")"
+}
+
+# -w DIR/ makes DIR when it is missing, as the examples expect
+# (sysflow collect -w /var/lib/sysflow/ on a fresh machine).
+test_write_new_dir() {
+	local rc=0 dir=$TMP/new/sysflow/
+	timeout -k 5 90 "$SYSFLOW" collect -w "$dir" --mode nofiles --duration 1 \
+		>"$TMP/o" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 0 "exit code with -w into a missing directory: $(cat "$TMP/e")"
+	[ "$(find "$dir" -type f -name '[0-9]*' | wc -l)" -eq 1 ] ||
+		fail "no SysFlow file in $dir: $(ls -la "$dir" 2>&1)"
+}
+
 test_errors() {
 	local rc=0
 	"$SYSFLOW" collect -w /proc/sysflow-no-such-dir/ >"$TMP/o" 2>"$TMP/e" || rc=$?

@@ -389,6 +389,14 @@ test_app_sample() {
 	wait_for "$TMP/controller.err" "app_sample: report from"
 }
 
+# The control socket is mode 0600 (sysflow-controller(8), guard.md): only
+# root talks to the controller.
+test_ctl_socket_mode() {
+	start_controller
+	assert_eq "$(stat -c %a "$CTL")" 600 "mode of the control socket"
+	ctl hosts >/dev/null || fail "ctl cannot reach the controller"
+}
+
 # -d: a daemon with a log file and a pid file, stopped by SIGTERM.
 test_daemon_mode() {
 	guard_setup

@@ -471,6 +471,8 @@ test_text_and_summary() {
 	tracer_wait sum
 	out=$TMP/sum.out
 	grep -q "^Per-hop latency in microseconds over 6 packets:" "$out" || fail "no summary: $(cat "$out")"
+	# the banner once: on stderr, as with -j (not on both stdout and stderr)
+	assert_eq "$(cat "$out" "$TMP/sum.err" | grep -c 'Ctrl-C to end')" 1 "banners with -s"
 	grep -qE '^net_dev_xmit@a0 -> netif_receive_skb@ha +3 ' "$out" ||
 		grep -qE '^net_dev_xmit@a0 -> netif_receive_skb@ha$' "$out" || fail "no row for the veth hop: $(cat "$out")"
 	awk 'length > 79 { exit 1 }' "$out" || fail "summary wider than 79 columns"
@@ -482,6 +484,22 @@ assert nums, "no rows"
 for n in nums:
     c, lo, med, p99, hi = int(n[0]), *map(float, n[1:])
     assert c >= 1 and lo <= med <= p99 <= hi, n
+EOF
+
+	# -s -j: the same as "type":"summary" objects, before the stats object
+	tracer sumj 'icmp and host 10.213.0.2' -c 2 -d 30 -s -j
+	in_ns a ping -c 1 -W 2 10.213.0.2 >/dev/null || fail "ping failed"
+	tracer_wait sumj
+	"$PY" - "$TMP/sumj.out" <<'EOF' || fail "summary JSON: $(cat "$TMP/sumj.out")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+sums = [r for r in rows if r["type"] == "summary"]
+assert sums, "no summary objects"
+assert rows[-1]["type"] == "stats", rows[-1]
+for r in sums:
+    assert r["count"] >= 1 and r["min_ns"] <= r["median_ns"] <= r["p99_ns"] <= r["max_ns"], r
+assert any(r["from"] == "net_dev_xmit" and r["from_ifname"] == "a0" and
+           r["to"] == "netif_receive_skb" and r["to_ifname"] == "ha" for r in sums), sums
 EOF
 }
 
