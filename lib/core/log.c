@@ -7,6 +7,7 @@
 #include <time.h>
 #include <bpf/libbpf.h>
 #include <sysflow/log.h>
+#include "core.h"
 
 static enum sf_log_level log_level = SF_LOG_INFO;
 static FILE *log_file;
