@@ -4,7 +4,7 @@
  * split), fed to the stream decoder, and every whole message is decoded.
  * A message that decodes must re-encode to the same bytes, except HELLO
  * (extra bytes are ignored) and ERROR (data is cut to 64 bytes).
- * Build and run: tests/fuzz/run.sh [SECONDS].
+ * Run it with `make fuzz FUZZ=proto` (docs/testing.md).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +29,8 @@ static void check_roundtrip(const uint8_t *msg, size_t len)
 	sfp_msg_free(&m);
 	sfp_buf_free(&b);
 }
+
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
