@@ -218,6 +218,9 @@ static int parse_action(json_t *v, struct sfp_action *a, char *err,
 	}
 	if (t == SF_ACT_ENCODE && (!arg || a->arg > 63))
 		FAIL("encode needs a DSCP value 0-63: {\"encode\": 10}");
+	/* what the agent's decoder takes (codec.c get_actions) */
+	if (t == SF_ACT_KILL && (a->arg < 1 || a->arg > 64))
+		FAIL("kill needs a signal number 1-64: {\"kill\": 9}");
 	return 0;
 }
 

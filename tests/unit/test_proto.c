@@ -551,6 +551,12 @@ static void test_rule_json(void **state)
 	o = json_loads("{\"op\":\"connect\",\"actions\":[\"fly\"]}", 0, NULL);
 	assert_int_equal(sfp_rule_from_json(o, &fm, err, sizeof(err)), -EINVAL);
 	json_decref(o);
+	/* the agent refuses a KILL without a signal 1-64: so does the parser */
+	o = json_loads("{\"op\":\"connect\",\"actions\":[{\"kill\":0}]}", 0,
+		       NULL);
+	assert_int_equal(sfp_rule_from_json(o, &fm, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "kill needs a signal number 1-64"));
+	json_decref(o);
 }
 
 static void test_names(void **state)
