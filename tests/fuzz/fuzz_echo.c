@@ -23,17 +23,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!cfg.n_ip4) {
 		memcpy(cfg.mac, mac, 6);
 		if (sf_echo_cfg_set_addrs(&cfg, "10.0.0.5,fd00::5,fe80::5"))
-			abort();
+			fuzz_fail("the harness's addresses do not parse");
 	}
 	len = size - 1;
 	room = len + data[0];
 	frame = malloc(room ?: 1);
 	if (!frame)
-		abort();
+		fuzz_fail("out of memory");
 	memcpy(frame, data + 1, len);
 	kind = sf_echo_frame(&cfg, frame, &len, room);
 	if (len > room)
-		abort();
+		fuzz_fail("%s answer of %u bytes, room for %u",
+			  sf_echo_kind_name(kind), len, room);
 	sf_echo_describe(frame, len, kind, line, sizeof(line));
 	free(frame);
 	return 0;

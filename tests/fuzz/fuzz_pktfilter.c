@@ -27,12 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&err, 0, sizeof(err));
 	if (sf_pktfilter_compile(expr, &f, &err) == 0) {
 		if (f.len > TRACEPKT_MAX_INSNS)
-			abort();
+			fuzz_fail("%u tests, at most %d", f.len,
+				  TRACEPKT_MAX_INSNS);
 		for (size_t i = 0; i < sizeof(pkts) / sizeof(pkts[0]); i++)
 			sf_pktfilter_match(&f, &pkts[i]);
 	} else if (!err.msg[0] || err.column < 1 || err.width < 1 ||
 		   (size_t)err.column > strlen(expr) + 1) {
-		abort();
+		fuzz_fail("rejected at column %d width %d of %zu: '%s'",
+			  err.column, err.width, strlen(expr), err.msg);
 	}
 	free(expr);
 	return 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysflow/proto.h>
+#include "fuzz.h"
 
 static void check_roundtrip(const uint8_t *msg, size_t len)
 {
@@ -21,16 +22,15 @@ static void check_roundtrip(const uint8_t *msg, size_t len)
 	if (sfp_encode(&b, &m) == 0) {
 		if (m.h.type != SFP_HELLO && m.h.type != SFP_ERROR &&
 		    (b.len != len || memcmp(b.data, msg, len)))
-			abort();
+			fuzz_fail("type %u re-encodes differently", m.h.type);
 		if (sfp_decode(b.data, b.len, &m2))
-			abort();
+			fuzz_fail("type %u re-encoded does not decode",
+				  m.h.type);
 		sfp_msg_free(&m2);
 	}
 	sfp_msg_free(&m);
 	sfp_buf_free(&b);
 }
-
-#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

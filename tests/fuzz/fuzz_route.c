@@ -23,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 	if (rc) {
 		if (!err.msg[0])
-			abort();
+			fuzz_fail("refused (%s) without a message",
+				  strerror(-rc));
 		return 0;
 	}
 	if (rt_compile(cfg, &t) == 0)

@@ -19,16 +19,14 @@ static void check_rule(const struct sfp_flow_mod *fm)
 
 	m.flow_mod = *fm;
 	if (sfp_encode(&b, &m))
-		abort();
+		fuzz_fail("the rule does not encode");
 	if (sfp_decode(b.data, b.len, &m2))
-		abort();
+		fuzz_fail("the encoded rule does not decode");
 	sfp_msg_free(&m2);
 	sfp_buf_free(&b);
 	o = sfp_flow_mod_to_json(fm);
-	if (!o || sfp_rule_from_json(o, &again, err, sizeof(err))) {
-		fprintf(stderr, "rule JSON does not parse back: %s\n", err);
-		abort();
-	}
+	if (!o || sfp_rule_from_json(o, &again, err, sizeof(err)))
+		fuzz_fail("the rule's JSON does not parse back: %s", err);
 	json_decref(o);
 }
 
@@ -48,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sfp_rule_from_json(root, &fm, err, sizeof(err)) == 0)
 		check_rule(&fm);
 	else if (!err[0])
-		abort(); /* a rejected rule always says why */
+		fuzz_fail("rule refused without a message");
 	json_decref(root);
 	return 0;
 }

@@ -40,7 +40,7 @@ static void to_json(const struct sfp_msg *m)
 		return;
 	s = json_dumps(o, JSON_COMPACT);
 	if (!s)
-		abort();
+		fuzz_fail("type %u: JSON does not dump", m->h.type);
 	free(s);
 	json_decref(o);
 }
@@ -82,14 +82,14 @@ static void check_output(const struct sfp_buf *out)
 
 	sfp_stream_init(&st, SFP_MAX_MSG);
 	if (out->len && sfp_stream_feed(&st, out->data, out->len))
-		abort();
+		fuzz_fail("out of memory");
 	while ((rc = sfp_stream_next(&st, &msg, &len)) == 1) {
 		if (sfp_decode(msg, len, &m))
-			abort();
+			fuzz_fail("an answer of type %u does not decode", msg[1]);
 		sfp_msg_free(&m);
 	}
 	if (rc < 0 || st.len)
-		abort();
+		fuzz_fail("the answers are not whole messages");
 	sfp_stream_free(&st);
 }
 
