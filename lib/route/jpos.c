@@ -10,7 +10,6 @@
 #include <string.h>
 #include "route_int.h"
 
-#define JPOS_MAX_DEPTH 64
 #define JPOS_PATH_MAX 256
 
 struct scan {
@@ -163,7 +162,8 @@ static int scan_value(struct scan *sc, const char *path, int depth)
 	return 0;
 }
 
-int jpos_build(struct jpos *jp, const char *text, size_t len)
+int jpos_build(struct jpos *jp, const char *text, size_t len, int *line,
+	       int *col)
 {
 	struct scan sc = {
 		.s = text, .end = text + len, .line = 1, .col = 1, .jp = jp
@@ -178,8 +178,11 @@ int jpos_build(struct jpos *jp, const char *text, size_t len)
 		jp->v[0].column = sc.col;
 		err = scan_value(&sc, "", 0);
 	}
-	if (err)
+	if (err) {
+		*line = sc.line;
+		*col = sc.col;
 		jpos_free(jp);
+	}
 	return err;
 }
 
