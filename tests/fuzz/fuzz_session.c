@@ -22,6 +22,8 @@ static void to_json(const struct sfp_msg *m)
 	case SFP_ACTION_REPORT:
 	case SFP_EVENT_IN:
 		o = sfp_event_to_json(m->h.type, &m->event);
+		if (!json_object_get(o, "exe") || !json_object_get(o, "object"))
+			fuzz_fail("event JSON without its exe or object");
 		break;
 	case SFP_FLOW_REMOVED:
 		o = sfp_removed_to_json(&m->removed);
