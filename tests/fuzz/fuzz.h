@@ -35,11 +35,11 @@ static inline void fuzz_quiet(void)
 /* A property the target checks does not hold: say which, then abort so
  * that libFuzzer saves the input and the replay fails.
  */
-#define fuzz_fail(...)                                    \
-	do {                                              \
-		fprintf(stderr, "fuzz: " __VA_ARGS__);    \
-		fputc('\n', stderr);                      \
-		abort();                                  \
+#define fuzz_fail(...)                                 \
+	do {                                           \
+		fprintf(stderr, "fuzz: " __VA_ARGS__); \
+		fputc('\n', stderr);                   \
+		abort();                               \
 	} while (0)
 
 /* data as a NUL-terminated string (cut at its first NUL); free() it. */

@@ -64,9 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		fm = sf_flowmon_open(&o, &err);
 		if (!fm)
-			fuzz_fail("cannot load the flowmon BPF program (root?): "
-				  "%s",
-				  strerror(-err));
+			fuzz_fail(
+				"cannot load the flowmon BPF program (root?): "
+				"%s",
+				strerror(-err));
 	}
 	fd = fuzz_file(data, size, path, sizeof(path));
 	sf_flowmon_replay_pcap(fm, path, flow_to_json, NULL, &bad);

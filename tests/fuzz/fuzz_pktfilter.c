@@ -9,10 +9,19 @@
 #include "trace/filter.h"
 
 static const struct sf_pktfilter_pkt pkts[] = {
-	{ .family = 4, .proto = 6, .has_ports = true, .sport = 40000,
-	  .dport = 80, .saddr = { 0x0100000a }, .daddr = { 0x0200000a } },
-	{ .family = 6, .proto = 17, .has_ports = true, .sport = 53,
-	  .dport = 5353, .saddr = { 0xfd, 0, 0, 0x01000000 },
+	{ .family = 4,
+	  .proto = 6,
+	  .has_ports = true,
+	  .sport = 40000,
+	  .dport = 80,
+	  .saddr = { 0x0100000a },
+	  .daddr = { 0x0200000a } },
+	{ .family = 6,
+	  .proto = 17,
+	  .has_ports = true,
+	  .sport = 53,
+	  .dport = 5353,
+	  .saddr = { 0xfd, 0, 0, 0x01000000 },
 	  .daddr = { 0xfd, 0, 0, 0x02000000 } },
 	{ .family = 4, .proto = 1 },
 	{ .family = 0 },

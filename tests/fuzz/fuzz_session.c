@@ -35,7 +35,8 @@ static void to_json(const struct sfp_msg *m)
 		o = json_array();
 		for (uint32_t i = 0; i < m->stats_reply.count; i++)
 			json_array_append_new(
-				o, sfp_stats_to_json(&m->stats_reply.entries[i]));
+				o,
+				sfp_stats_to_json(&m->stats_reply.entries[i]));
 		break;
 	}
 	if (!o)
@@ -57,7 +58,7 @@ static int receive(struct sf_session *s, const uint8_t *raw, size_t len)
 
 	sfp_header_read(raw, &h);
 	err = sf_session_check_header(s, &h, len) ?:
-					      sf_session_decode(raw, len, &h, &m);
+		      sf_session_decode(raw, len, &h, &m);
 	if (err)
 		return sf_session_reject(s, h.xid, err, raw, len, name,
 					 sizeof(name)) ?
@@ -87,7 +88,8 @@ static void check_output(const struct sfp_buf *out)
 		fuzz_fail("out of memory");
 	while ((rc = sfp_stream_next(&st, &msg, &len)) == 1) {
 		if (sfp_decode(msg, len, &m))
-			fuzz_fail("an answer of type %u does not decode", msg[1]);
+			fuzz_fail("an answer of type %u does not decode",
+				  msg[1]);
 		sfp_msg_free(&m);
 	}
 	if (rc < 0 || st.len)

@@ -13,11 +13,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 .args = "-s http://10.0.0.2/",
 				 .uid = 1000 };
 	const struct tel_filter_ctx ctx[] = {
-		{ .evt_type = "execve", .proc = &proc, .sport = -1,
+		{ .evt_type = "execve",
+		  .proc = &proc,
+		  .sport = -1,
 		  .dport = -1 },
-		{ .evt_type = "connect", .proc = &proc,
-		  .fd_name = "10.0.0.1:40000->10.0.0.2:80", .sport = 40000,
-		  .dport = 80, .container_id = "0123456789ab" },
+		{ .evt_type = "connect",
+		  .proc = &proc,
+		  .fd_name = "10.0.0.1:40000->10.0.0.2:80",
+		  .sport = 40000,
+		  .dport = 80,
+		  .container_id = "0123456789ab" },
 		{ 0 },
 	};
 	struct tel_filter *f = NULL;
