@@ -29,6 +29,14 @@ static void advance(struct scan *sc)
 	sc->s++;
 }
 
+/* Ends a number or literal. A NUL byte does not: strchr() would find the
+ * terminator and the scan would stop on it for good.
+ */
+static bool is_delim(char c)
+{
+	return c && strchr(",]} \t\r\n", c);
+}
+
 static void skip_ws(struct scan *sc)
 {
 	while (sc->s < sc->end && strchr(" \t\r\n", *sc->s) && *sc->s)
@@ -118,6 +126,7 @@ static int scan_object(struct scan *sc, const char *path, int depth)
 static int scan_array(struct scan *sc, const char *path, int depth)
 {
 	char child[JPOS_PATH_MAX];
+	const char *start;
 	int i = 0, err;
 
 	advance(sc); /* [ */
@@ -130,10 +139,13 @@ static int scan_array(struct scan *sc, const char *path, int depth)
 			continue;
 		}
 		snprintf(child, sizeof(child), "%s[%d]", path, i++);
+		start = sc->s;
 		err = record(sc, child, sc->line, sc->col) ?:
 			      scan_value(sc, child, depth + 1);
 		if (err)
 			return err;
+		if (sc->s == start) /* a byte no rule takes: never stall */
+			advance(sc);
 	}
 	if (sc->s < sc->end)
 		advance(sc);
@@ -157,7 +169,7 @@ static int scan_value(struct scan *sc, const char *path, int depth)
 		return 0;
 	}
 	/* number, true, false, null */
-	while (sc->s < sc->end && !strchr(",]} \t\r\n", *sc->s))
+	while (sc->s < sc->end && !is_delim(*sc->s))
 		advance(sc);
 	return 0;
 }
