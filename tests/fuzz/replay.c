@@ -5,12 +5,26 @@
  * line (each file of a directory, in name order) to the target once, so
  * `tests/run` keeps the seed corpus and every input that once broke a
  * parser (tests/fuzz/regress/<target>/) working. Prints "replayed N
- * inputs"; a crash, leak or undefined behaviour fails it.
+ * inputs"; a crash, leak or undefined behaviour fails it, and so does an
+ * input that takes over INPUT_SECS (a hang, as libFuzzer's -timeout).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include "fuzz.h"
+
+#define INPUT_SECS 10
+
+static const char *current;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	fprintf(stderr, "replay: %s took over %d s: a hang\n", current,
+		INPUT_SECS);
+	_exit(1);
+}
 
 static int feed_file(const char *path)
 {
@@ -34,7 +48,10 @@ static int feed_file(const char *path)
 	n = fread(buf, 1, st.st_size, f);
 	fclose(f);
 	fprintf(stderr, "replay: %s (%zu bytes)\n", path, n);
+	current = path;
+	alarm(INPUT_SECS);
 	LLVMFuzzerTestOneInput(buf, n);
+	alarm(0);
 	free(buf);
 	return 0;
 }
@@ -71,6 +88,7 @@ int main(int argc, char **argv)
 	int count = 0, err = 0;
 	struct stat st;
 
+	signal(SIGALRM, on_alarm);
 	for (int i = 1; i < argc; i++) {
 		if (stat(argv[i], &st)) {
 			if (errno == ENOENT)
