@@ -47,6 +47,17 @@ SAN_CMD_OBJ := $(patsubst %.c,$(BUILD)/san/%.o,$(CMD_SRC))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 BPFTEST_SRC := $(wildcard tests/bpf/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC) $(BPFTEST_SRC))
+# Fuzz targets (tests/fuzz/fuzz_<name>.c): libFuzzer binaries built with clang
+# for `make fuzz`, and replay binaries (gcc, ASan+UBSan, no libFuzzer) that
+# tests/run feeds the seed corpus and the regressions; see docs/testing.md.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+REPLAY_BINS := $(patsubst %,$(BUILD)/tests/fuzz/replay_%,$(FUZZ_NAMES))
+FUZZ_SECS ?= 60
+FUZZ_CFLAGS := $(CFLAGS) -Wno-unknown-warning-option -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+FUZZ_LIB_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRC))
+FUZZLIB := $(BUILD)/libsysflow-fuzz.a
 BENCH_SRC := $(wildcard bench/*/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 EXAMPLE_BINS := $(BUILD)/examples/l2fwd $(BUILD)/examples/consumer
@@ -58,7 +69,7 @@ LIBA := $(BUILD)/libsysflow.a
 LIBSO := $(BUILD)/libsysflow.so.0
 SANLIB := $(BUILD)/libsysflow-san.a
 
-.PHONY: all test bench install clean format format-check examples
+.PHONY: all test bench install clean format format-check examples fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -126,6 +137,40 @@ $(BUILD)/tests/%: tests/%.c $(SANLIB) $(wildcard tests/*.h)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests $< $(SANLIB) -o $@ $(LDLIBS) -lcmocka
 
+$(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
+		tests/fuzz/fuzz.h $(SANLIB)
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $< tests/fuzz/replay.c $(SANLIB) -o $@ \
+		$(LDLIBS)
+
+$(BUILD)/fuzz/obj/%.o: %.c $(SKELS) $(wildcard include/sysflow/*.h lib/*/*.h bpf/*.h)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+		-c $< -o $@
+
+$(FUZZLIB): $(FUZZ_LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZLIB)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< \
+		$(FUZZLIB) -o $@ $(LDLIBS)
+
+# one valid message of each type, for the proto target's corpus
+$(BUILD)/fuzz/seeds: tests/fuzz/seeds.c $(LIBA)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(LIBA) -o $@ $(LDLIBS)
+
+# Each target in turn for FUZZ_SECS seconds (FUZZ=name runs one).
+fuzz: $(if $(FUZZ),$(BUILD)/fuzz/fuzz_$(FUZZ),$(FUZZ_BINS)) $(BUILD)/fuzz/seeds
+	$(Q)BUILD=$(BUILD) FUZZ_SECS=$(FUZZ_SECS) tests/fuzz/run.sh \
+		$(or $(FUZZ),$(FUZZ_NAMES))
+
 $(BUILD)/bench/%: bench/%.c $(LIBA)
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D)
@@ -140,7 +185,7 @@ $(BUILD)/examples/%: examples/%.c $(LIBA) $(wildcard include/sysflow/*.h)
 
 examples: $(EXAMPLE_BINS)
 
-test-build: all $(BUILD)/sysflow-san $(TEST_BINS)
+test-build: all $(BUILD)/sysflow-san $(TEST_BINS) $(REPLAY_BINS)
 
 test: test-build
 	$(Q)BUILD=$(BUILD) tests/run

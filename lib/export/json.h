@@ -15,7 +15,14 @@
  */
 int sf_json_write_line(FILE *out, json_t *obj);
 
-/* Add key: value only when value is non-empty / non-zero. */
+/* s as a JSON string. jansson takes only valid UTF-8, and names from
+ * packets or file systems need not be: each byte that is not part of a
+ * valid UTF-8 sequence becomes the four characters \xHH, so nothing is
+ * dropped. NULL for a NULL s or out of memory.
+ */
+json_t *sf_json_text(const char *s);
+
+/* Add key: value (sf_json_text) only when value is non-empty. */
 void sf_json_set_str_nonempty(json_t *obj, const char *key, const char *val);
 
 /* Read a JSON file. On failure returns NULL and puts in why either

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "export/json.h"
 #include "proto_json.h"
 
 #define FAIL(...)                                   \
@@ -218,6 +219,9 @@ static int parse_action(json_t *v, struct sfp_action *a, char *err,
 	}
 	if (t == SF_ACT_ENCODE && (!arg || a->arg > 63))
 		FAIL("encode needs a DSCP value 0-63: {\"encode\": 10}");
+	/* what the agent's decoder takes (codec.c get_actions) */
+	if (t == SF_ACT_KILL && (a->arg < 1 || a->arg > 64))
+		FAIL("kill needs a signal number 1-64: {\"kill\": 9}");
 	return 0;
 }
 
@@ -358,22 +362,22 @@ void sfp_match_to_json(json_t *o, const struct sfp_match *m)
 	if (f & SFP_F(SFP_F_PID))
 		json_object_set_new(o, "pid", json_integer(m->pid));
 	if (f & SFP_F(SFP_F_EXE))
-		json_object_set_new(o, "exe", json_string(m->exe));
+		json_object_set_new(o, "exe", sf_json_text(m->exe));
 	if (f & SFP_F(SFP_F_COMM))
-		json_object_set_new(o, "comm", json_string(m->comm));
+		json_object_set_new(o, "comm", sf_json_text(m->comm));
 	if (f & SFP_F(SFP_F_UID))
 		json_object_set_new(o, "uid", json_integer(m->uid));
 	if (f & SFP_F(SFP_F_CGROUP))
-		json_object_set_new(o, "cgroup", json_string(m->cgroup));
+		json_object_set_new(o, "cgroup", sf_json_text(m->cgroup));
 	if (f & SFP_F(SFP_F_CONTAINER))
-		json_object_set_new(o, "container", json_string(m->container));
+		json_object_set_new(o, "container", sf_json_text(m->container));
 	if (f & SFP_F(SFP_F_PARENT_EXE))
 		json_object_set_new(o, "parent_exe",
-				    json_string(m->parent_exe));
+				    sf_json_text(m->parent_exe));
 	if (f & SFP_F(SFP_F_PATH))
-		json_object_set_new(o, "path", json_string(m->path));
+		json_object_set_new(o, "path", sf_json_text(m->path));
 	if (f & SFP_F(SFP_F_PATH_PREFIX))
-		json_object_set_new(o, "path_prefix", json_string(m->path));
+		json_object_set_new(o, "path_prefix", sf_json_text(m->path));
 	if (f & SFP_F(SFP_F_ADDR)) {
 		inet_ntop(m->family == 6 ? AF_INET6 : AF_INET, m->addr, a,
 			  sizeof(a));
@@ -509,9 +513,8 @@ json_t *sfp_event_to_json(uint8_t type, const struct sfp_event *e)
 	}
 	json_object_set_new(o, "pid", json_integer(e->pid));
 	json_object_set_new(o, "uid", json_integer(e->uid));
-	json_object_set_new(o, "exe", json_string(e->exe));
-	json_object_set_new(o, "object", json_string(e->object));
-	if (e->data[0])
-		json_object_set_new(o, "data", json_string(e->data));
+	json_object_set_new(o, "exe", sf_json_text(e->exe));
+	json_object_set_new(o, "object", sf_json_text(e->object));
+	sf_json_set_str_nonempty(o, "data", e->data);
 	return o;
 }

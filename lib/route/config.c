@@ -489,14 +489,42 @@ static int check_readable(struct loader *ld)
 	return err;
 }
 
+/* Positions of the fields for the messages. A text jansson took can still
+ * be too deep to index ({"rules": [[[[...]]]]}): say where.
+ */
+static int index_text(struct loader *ld)
+{
+	struct sf_route_error *e = ld->err;
+	int err, line = 0, col = 0;
+	char *text = NULL;
+	size_t len = 0;
+
+	err = read_text(ld->file, &text, &len);
+	if (!err)
+		err = jpos_build(&ld->jp, text, len, &line, &col);
+	free(text);
+	if (!err)
+		return 0;
+	snprintf(e->file, sizeof(e->file), "%s", ld->file);
+	e->line = line;
+	e->column = col;
+	e->field[0] = 0;
+	if (err == -E2BIG)
+		snprintf(e->msg, sizeof(e->msg), "nested deeper than %d levels",
+			 JPOS_MAX_DEPTH);
+	else
+		snprintf(e->msg, sizeof(e->msg),
+			 "cannot read the configuration: %s", strerror(-err));
+	pr_err("%s:%d:%d: %s\n", e->file, e->line, e->column, e->msg);
+	return err == -E2BIG ? -EINVAL : err;
+}
+
 static int load_root(struct loader *ld)
 {
 	static const char *const keys[] = { "attach", "tenants", "rules",
 					    NULL };
 	struct sf_route_error *e = ld->err;
 	json_error_t jerr;
-	char *text = NULL;
-	size_t len = 0;
 	json_t *root;
 	int err;
 
@@ -513,9 +541,7 @@ static int load_root(struct loader *ld)
 		pr_err("%s:%d:%d: %s\n", e->file, e->line, e->column, e->msg);
 		return access(ld->file, R_OK) ? -errno : -EINVAL;
 	}
-	err = read_text(ld->file, &text, &len) ?:
-						 jpos_build(&ld->jp, text, len);
-	free(text);
+	err = index_text(ld);
 	if (!err)
 		err = cfg_get_object(ld, root, "")		 ?:
 			      cfg_check_keys(ld, root, "", keys) ?:

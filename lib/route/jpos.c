@@ -10,7 +10,6 @@
 #include <string.h>
 #include "route_int.h"
 
-#define JPOS_MAX_DEPTH 64
 #define JPOS_PATH_MAX 256
 
 struct scan {
@@ -28,6 +27,14 @@ static void advance(struct scan *sc)
 		sc->col++;
 	}
 	sc->s++;
+}
+
+/* Ends a number or literal. A NUL byte does not: strchr() would find the
+ * terminator and the scan would stop on it for good.
+ */
+static bool is_delim(char c)
+{
+	return c && strchr(",]} \t\r\n", c);
 }
 
 static void skip_ws(struct scan *sc)
@@ -119,6 +126,7 @@ static int scan_object(struct scan *sc, const char *path, int depth)
 static int scan_array(struct scan *sc, const char *path, int depth)
 {
 	char child[JPOS_PATH_MAX];
+	const char *start;
 	int i = 0, err;
 
 	advance(sc); /* [ */
@@ -131,10 +139,13 @@ static int scan_array(struct scan *sc, const char *path, int depth)
 			continue;
 		}
 		snprintf(child, sizeof(child), "%s[%d]", path, i++);
+		start = sc->s;
 		err = record(sc, child, sc->line, sc->col) ?:
 			      scan_value(sc, child, depth + 1);
 		if (err)
 			return err;
+		if (sc->s == start) /* a byte no rule takes: never stall */
+			advance(sc);
 	}
 	if (sc->s < sc->end)
 		advance(sc);
@@ -158,12 +169,13 @@ static int scan_value(struct scan *sc, const char *path, int depth)
 		return 0;
 	}
 	/* number, true, false, null */
-	while (sc->s < sc->end && !strchr(",]} \t\r\n", *sc->s))
+	while (sc->s < sc->end && !is_delim(*sc->s))
 		advance(sc);
 	return 0;
 }
 
-int jpos_build(struct jpos *jp, const char *text, size_t len)
+int jpos_build(struct jpos *jp, const char *text, size_t len, int *line,
+	       int *col)
 {
 	struct scan sc = {
 		.s = text, .end = text + len, .line = 1, .col = 1, .jp = jp
@@ -178,8 +190,11 @@ int jpos_build(struct jpos *jp, const char *text, size_t len)
 		jp->v[0].column = sc.col;
 		err = scan_value(&sc, "", 0);
 	}
-	if (err)
+	if (err) {
+		*line = sc.line;
+		*col = sc.col;
 		jpos_free(jp);
+	}
 	return err;
 }
 

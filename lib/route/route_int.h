@@ -93,8 +93,13 @@ struct jpos {
 	size_t n, cap;
 };
 
-/* Index a text that jansson has already accepted. */
-int jpos_build(struct jpos *jp, const char *text, size_t len);
+#define JPOS_MAX_DEPTH 64
+
+/* Index a text that jansson has already accepted. -E2BIG for a text nested
+ * deeper than JPOS_MAX_DEPTH, with *line and *col where it went too deep.
+ */
+int jpos_build(struct jpos *jp, const char *text, size_t len, int *line,
+	       int *col);
 /* 0 and the position of path, or -ENOENT. */
 int jpos_find(const struct jpos *jp, const char *path, int *line, int *col);
 void jpos_free(struct jpos *jp);

@@ -9,6 +9,7 @@
  * <= > >= contains startswith endswith in, joined by and, or, not and
  * parentheses. Values are words or quoted strings. Syscall names in
  * evt.type are folded to SysFlow's operations (openat -> open, ...).
+ * At most NEST_MAX levels of nesting and CONDS_MAX conditions.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +21,9 @@
 #include "telemetry_int.h"
 
 #define IN_MAX 32
+/* The parser, the matcher and free() recurse: bound the tree's depth. */
+#define NEST_MAX 64 /* parentheses and 'not' inside each other */
+#define CONDS_MAX 1024 /* conditions; an and/or chain is that deep */
 
 enum field {
 	F_PROC_NAME,
@@ -120,6 +124,8 @@ struct parser {
 	char *msg;
 	size_t msg_len;
 	bool failed;
+	int nest; /* parentheses and 'not' open here */
+	int conds;
 };
 
 static void perr(struct parser *p, const char *fmt, ...)
@@ -253,6 +259,7 @@ static int add_value(struct parser *p, struct tel_filter *n, char *v)
 }
 
 static struct tel_filter *parse_or(struct parser *p);
+static struct tel_filter *parse_not(struct parser *p);
 
 static struct tel_filter *parse_cond(struct parser *p)
 {
@@ -262,6 +269,10 @@ static struct tel_filter *parse_cond(struct parser *p)
 
 	if (!n)
 		return NULL;
+	if (++p->conds > CONDS_MAX) {
+		perr(p, "more than %d conditions", CONDS_MAX);
+		goto fail;
+	}
 	t = token(p, &quoted);
 	for (size_t i = 0; t && i < ARRAY_SIZE(fields); i++) {
 		if (!strcmp(t, fields[i].name)) {
@@ -342,23 +353,33 @@ fail:
 	return NULL;
 }
 
-static struct tel_filter *parse_not(struct parser *p)
+static struct tel_filter *parse_nested(struct parser *p, bool negate)
 {
 	struct tel_filter *n;
 
-	if (peek_is(p, "not")) {
-		n = parse_not(p);
+	if (++p->nest > NEST_MAX) {
+		perr(p, "parentheses and 'not' nested deeper than %d levels",
+		     NEST_MAX);
+		return NULL;
+	}
+	n = negate ? parse_not(p) : parse_or(p);
+	p->nest--;
+	if (negate)
 		return n ? node(N_NOT, n, NULL) : NULL;
+	if (n && !peek_is(p, ")")) {
+		perr(p, "missing ')'");
+		tel_filter_free(n);
+		return NULL;
 	}
-	if (peek_is(p, "(")) {
-		n = parse_or(p);
-		if (n && !peek_is(p, ")")) {
-			perr(p, "missing ')'");
-			tel_filter_free(n);
-			return NULL;
-		}
-		return n;
-	}
+	return n;
+}
+
+static struct tel_filter *parse_not(struct parser *p)
+{
+	if (peek_is(p, "not"))
+		return parse_nested(p, true);
+	if (peek_is(p, "("))
+		return parse_nested(p, false);
 	return parse_cond(p);
 }
 

@@ -4,12 +4,13 @@
  * split), fed to the stream decoder, and every whole message is decoded.
  * A message that decodes must re-encode to the same bytes, except HELLO
  * (extra bytes are ignored) and ERROR (data is cut to 64 bytes).
- * Build and run: tests/fuzz/run.sh [SECONDS].
+ * Run it with `make fuzz FUZZ=proto` (docs/testing.md).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysflow/proto.h>
+#include "fuzz.h"
 
 static void check_roundtrip(const uint8_t *msg, size_t len)
 {
@@ -21,9 +22,10 @@ static void check_roundtrip(const uint8_t *msg, size_t len)
 	if (sfp_encode(&b, &m) == 0) {
 		if (m.h.type != SFP_HELLO && m.h.type != SFP_ERROR &&
 		    (b.len != len || memcmp(b.data, msg, len)))
-			abort();
+			fuzz_fail("type %u re-encodes differently", m.h.type);
 		if (sfp_decode(b.data, b.len, &m2))
-			abort();
+			fuzz_fail("type %u re-encoded does not decode",
+				  m.h.type);
 		sfp_msg_free(&m2);
 	}
 	sfp_msg_free(&m);

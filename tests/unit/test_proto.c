@@ -551,6 +551,31 @@ static void test_rule_json(void **state)
 	o = json_loads("{\"op\":\"connect\",\"actions\":[\"fly\"]}", 0, NULL);
 	assert_int_equal(sfp_rule_from_json(o, &fm, err, sizeof(err)), -EINVAL);
 	json_decref(o);
+	/* the agent refuses a KILL without a signal 1-64: so does the parser */
+	o = json_loads("{\"op\":\"connect\",\"actions\":[{\"kill\":0}]}", 0,
+		       NULL);
+	assert_int_equal(sfp_rule_from_json(o, &fm, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "kill needs a signal number 1-64"));
+	json_decref(o);
+}
+
+/* Names from the agent need not be UTF-8 (file names, packet bytes): the
+ * JSON keeps them, bad bytes as \xHH, instead of dropping the key.
+ */
+static void test_event_json_bytes(void **state)
+{
+	struct sfp_event e = { .op = SF_OP_FILE_OPEN };
+	json_t *o;
+
+	(void)state;
+	strcpy(e.exe, "/bin/\xff\xc3\xa9t");
+	strcpy(e.object, "/srv/\xed\xa0\x80");
+	o = sfp_event_to_json(SFP_EVENT_IN, &e);
+	assert_string_equal(json_string_value(json_object_get(o, "exe")),
+			    "/bin/\\xff\xc3\xa9t");
+	assert_string_equal(json_string_value(json_object_get(o, "object")),
+			    "/srv/\\xed\\xa0\\x80");
+	json_decref(o);
 }
 
 static void test_names(void **state)
@@ -587,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_match_relations),
 		cmocka_unit_test(test_rule_json),
+		cmocka_unit_test(test_event_json_bytes),
 		cmocka_unit_test(test_names),
 	};
 

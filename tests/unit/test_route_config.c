@@ -69,6 +69,11 @@ static void test_syntax_errors(void **state)
 	expect_error(HDR "\"rules\": [],\n\"rules\": []}", 4, 7, "",
 		     "duplicate object key");
 	expect_error("[1, 2]", 1, 1, "", "expected an object");
+	/* valid JSON too deep to index: the bracket that goes too deep */
+	expect_error("{\"rules\":"
+		     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+		     "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+		     1, 74, "", "nested deeper than 64 levels");
 }
 
 static void test_prefix_errors(void **state)
@@ -374,7 +379,7 @@ static void test_jpos(void **state)
 	int line, col;
 
 	(void)state;
-	assert_int_equal(jpos_build(&jp, text, strlen(text)), 0);
+	assert_int_equal(jpos_build(&jp, text, strlen(text), &line, &col), 0);
 	assert_int_equal(jpos_find(&jp, "a", &line, &col), 0);
 	assert_int_equal(line, 2);
 	assert_int_equal(col, 3);
@@ -384,6 +389,13 @@ static void test_jpos(void **state)
 	assert_int_equal(line, 3);
 	assert_int_equal(col, 2);
 	assert_int_equal(jpos_find(&jp, "d", &line, &col), -ENOENT);
+	jpos_free(&jp);
+	/* jansson takes a NUL byte after a number; the index used to stall
+	 * on it forever (fuzz/route)
+	 */
+	assert_int_equal(jpos_build(&jp, "[1, 4\0]", 7, &line, &col), 0);
+	assert_int_equal(jpos_find(&jp, "[1]", &line, &col), 0);
+	assert_int_equal(col, 5);
 	jpos_free(&jp);
 }
 

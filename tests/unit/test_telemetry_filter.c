@@ -115,6 +115,47 @@ static void test_errors(void **state)
 	expect_error("", "unknown field");
 }
 
+/* A repeated piece n times, then tail (the caller frees). */
+static char *repeat(const char *piece, int n, const char *tail)
+{
+	size_t len = strlen(piece);
+	char *s = malloc(len * n + strlen(tail) + 1);
+
+	assert_non_null(s);
+	for (int i = 0; i < n; i++)
+		memcpy(s + i * len, piece, len);
+	strcpy(s + len * n, tail);
+	return s;
+}
+
+/* The parser, matcher and free() recurse: 40000 '(' overflowed the stack
+ * (a segfault of `sysflow collect -f`). Nesting and length are bounded.
+ */
+static void test_limits(void **state)
+{
+	struct tel_filter *f;
+	char msg[256], *e;
+
+	(void)state;
+	e = repeat("(", 40000, "");
+	expect_error(e, "nested deeper than 64 levels");
+	free(e);
+	e = repeat("not ", 65, "proc.uid = 1");
+	expect_error(e, "nested deeper than 64 levels");
+	free(e);
+	e = repeat("proc.uid = 1 or ", 1024, "proc.uid = 2");
+	expect_error(e, "more than 1024 conditions");
+	free(e);
+	e = repeat("not ", 64, "proc.uid = 1");
+	assert_int_equal(tel_filter_compile(e, &f, msg, sizeof(msg)), 0);
+	tel_filter_free(f);
+	free(e);
+	e = repeat("proc.uid = 1 or ", 1023, "proc.uid = 2");
+	assert_int_equal(tel_filter_compile(e, &f, msg, sizeof(msg)), 0);
+	tel_filter_free(f);
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,6 +163,7 @@ int main(void)
 		cmocka_unit_test(test_logic),
 		cmocka_unit_test(test_evt_type_aliases),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
