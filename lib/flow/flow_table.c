@@ -135,15 +135,17 @@ static int table_read_batch(int fd, struct fm_entry **v, size_t *cap,
 	struct flowmon_key *keys = calloc(FM_READ_BATCH, sizeof(*keys));
 	struct flowmon_rec *recs = calloc(FM_READ_BATCH, sizeof(*recs));
 	__u32 in = 0, out, got;
+	bool first = true;
 	size_t n = 0;
 	int err = keys && recs ? 0 : -ENOMEM;
 
 	while (!err) {
 		got = FM_READ_BATCH;
-		err = bpf_map_lookup_batch(fd, n ? &in : NULL, &out, keys, recs,
-					   &got, &opts) ?
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys,
+					   recs, &got, &opts) ?
 			      -errno :
 			      0;
+		first = false;
 		if (err && err != -ENOENT) /* ENOENT: the last batch */
 			break;
 		if (table_grow(v, cap, n + got)) {

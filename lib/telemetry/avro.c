@@ -653,9 +653,10 @@ int tel_avro_file_append(struct tel_avro_file *f)
 	f->in_block++;
 	if (f->block.len < AVRO_BLOCK_SIZE)
 		return 0;
-	if (close_block(f))
-		return -ENOMEM;
-	if (!f->err)
+	/* the record is in the block either way: a block that could not be
+	 * closed (out of memory) stays open and is closed with the next one
+	 */
+	if (!close_block(f) && !f->err)
 		write_out(f);
 	return 0;
 }
