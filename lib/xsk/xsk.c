@@ -395,6 +395,34 @@ static bool sock_zerocopy(int fd)
 	return opts.flags & XDP_OPTIONS_ZEROCOPY;
 }
 
+/* A socket closed on this queue a moment ago keeps it taken until the
+ * kernel's deferred teardown of its buffer pool has run: bind says EBUSY
+ * for a few ms after the process that had it exited. Wait for that, up to
+ * BUSY_WAIT_MS, before saying the queue is taken.
+ */
+#define BUSY_WAIT_MS 1000
+#define BUSY_STEP_MS 10
+
+static int create_socket(struct sf_xsk *x, struct xsk_socket_config *cfg,
+			 bool first)
+{
+	struct sf_xsk_umem *u = x->umem;
+	int err, waited = 0;
+
+	for (;;) {
+		err = xsk_socket__create_shared(&x->sock, x->ifname, x->queue,
+						u->umem, &x->rx, &x->tx, &x->fq,
+						&x->cq, cfg);
+		if (err != -EBUSY || waited >= BUSY_WAIT_MS)
+			return err;
+		/* a failed first socket leaves the UMEM's rings used up */
+		if (first && xsk_umem_reset(u, "UMEM"))
+			return err;
+		usleep(BUSY_STEP_MS * 1000);
+		waited += BUSY_STEP_MS;
+	}
+}
+
 static int bind_socket(struct sf_xsk *x, const struct sf_xsk_opts *o)
 {
 	struct sf_xsk_umem *u = x->umem;
@@ -412,8 +440,7 @@ static int bind_socket(struct sf_xsk *x, const struct sf_xsk_opts *o)
 	else if (o->copy == SF_XSK_ZEROCOPY)
 		cfg.bind_flags |= XDP_ZEROCOPY;
 	/* Flags 0: the kernel tries zero-copy and falls back to copy. */
-	err = xsk_socket__create_shared(&x->sock, x->ifname, x->queue, u->umem,
-					&x->rx, &x->tx, &x->fq, &x->cq, &cfg);
+	err = create_socket(x, &cfg, first);
 	if (err) {
 		x->sock = NULL;
 		explain_bind(x, o, err);
