@@ -258,6 +258,9 @@ static int do_collect(void *arg)
 	sf_log_quiet_libbpf(false);
 	if (!running) {
 		pr_err("%s (%s)\n", err.message, sysflow_error_name(err.code));
+		/* -f's value is wrong: a usage error, as tracepkt's filter */
+		if (err.code == SYSFLOW_EVENT_PARSING_ERROR)
+			rc = EXIT_USAGE;
 		goto out;
 	}
 	if (sf_exiting) /* a signal while the driver was being created */

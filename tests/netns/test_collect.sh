@@ -686,7 +686,7 @@ test_filter() {
 	stop_collect d
 	local rc=0
 	"$SYSFLOW" collect -j -f "proc.name === x" >"$TMP/out.bad" 2>"$TMP/err.bad" || rc=$?
-	assert_eq "$rc" 1 "exit code of a bad filter"
+	assert_eq "$rc" 2 "exit code of a bad filter (a usage error)"
 	grep -q "EventParsingError" "$TMP/err.bad" || fail "bad filter: $(cat "$TMP/err.bad")"
 	check '
 recs = cross_check(sys.argv[1]); w = info(sys.argv[2]); files = files_by_oid(recs)
