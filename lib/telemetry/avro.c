@@ -413,6 +413,7 @@ struct tel_avro_file {
 	z_stream z;
 	bool z_ok;
 	struct tel_bytes block; /* encoded records of the open block */
+	struct tel_bytes zout; /* the open block deflated */
 	struct tel_bytes out; /* header and whole blocks not yet in the file */
 	off_t good; /* file size: header and complete blocks */
 	uint64_t on_disk; /* records in the file */
@@ -485,36 +486,33 @@ static int put_header(struct tel_avro_file *f)
 	       bytes_put(b, f->sync, sizeof(f->sync));
 }
 
-/* Deflate the open block into f->out as a complete Avro block. */
+/* Deflate the open block into f->out as a complete Avro block: count,
+ * size, the deflated records, the sync marker.
+ */
 static int close_block(struct tel_avro_file *f)
 {
-	struct tel_bytes *b = &f->out;
-	size_t bound, start, size_at;
-	int rc;
+	struct tel_bytes *z = &f->zout, *b = &f->out;
+	size_t start = b->len;
 
 	if (!f->in_block)
 		return 0;
-	bound = deflateBound(&f->z, f->block.len);
-	if (bytes_reserve(b, bound + 2 * 10 + AVRO_SYNC_SIZE) ||
+	z->len = 0;
+	if (bytes_reserve(z, deflateBound(&f->z, f->block.len)) ||
 	    deflateReset(&f->z) != Z_OK)
 		return -ENOMEM;
-	start = b->len;
-	bytes_put_long(b, f->in_block);
-	/* the size goes before the data: compress after room for it */
-	size_at = b->len;
 	f->z.next_in = f->block.p;
 	f->z.avail_in = f->block.len;
-	f->z.next_out = b->p + size_at + 10;
-	f->z.avail_out = bound;
-	rc = deflate(&f->z, Z_FINISH);
-	if (rc != Z_STREAM_END) {
-		b->len = start; /* the records stay in the open block */
+	f->z.next_out = z->p;
+	f->z.avail_out = z->cap;
+	if (deflate(&f->z, Z_FINISH) != Z_STREAM_END)
 		return -EIO;
+	z->len = f->z.total_out;
+	if (bytes_put_long(b, f->in_block) || bytes_put_long(b, z->len) ||
+	    bytes_put(b, z->p, z->len) ||
+	    bytes_put(b, f->sync, sizeof(f->sync))) {
+		b->len = start; /* the records stay in the open block */
+		return -ENOMEM;
 	}
-	bytes_put_long(b, f->z.total_out);
-	memmove(b->p + b->len, b->p + size_at + 10, f->z.total_out);
-	b->len += f->z.total_out;
-	bytes_put(b, f->sync, sizeof(f->sync));
 	f->in_buf += f->in_block;
 	f->in_block = 0;
 	f->block.len = 0;
@@ -580,6 +578,7 @@ static void file_free(struct tel_avro_file *f)
 	if (f->z_ok)
 		deflateEnd(&f->z);
 	free(f->block.p);
+	free(f->zout.p);
 	free(f->out.p);
 	free(f);
 }
