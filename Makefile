@@ -111,7 +111,7 @@ $(BUILD)/san/%.o: %.c $(SKELS) $(wildcard include/sysflow/*.h lib/*/*.h cmd/*.h 
 $(LIBA): $(LIB_OBJ) lib/libsysflow.map
 	$(call msg,AR,$@)
 	$(Q)$(LD) -r $(LIB_OBJ) -o $(BUILD)/libsysflow.o
-	$(Q)objcopy --wildcard $(addprefix --keep-global-symbol=,$(EXPORTS)) \
+	$(Q)objcopy --wildcard $(foreach e,$(EXPORTS),'--keep-global-symbol=$(e)') \
 		$(BUILD)/libsysflow.o
 	$(Q)rm -f $@ && ar rcs $@ $(BUILD)/libsysflow.o
 
