@@ -16,8 +16,9 @@ extern "C" {
 #endif
 
 #define SF_GUARD_PIN_DIR "/sys/fs/bpf/sysflow/guard"
-/* Defaults of struct sf_agent_opts (and SFP_ECHO_INTERVAL_MS,
- * SFP_DEAD_INTERVAL_MS). */
+/* Defaults of struct sf_agent_opts, with SFP_ECHO_INTERVAL_MS and
+ * SFP_DEAD_INTERVAL_MS of <sysflow/proto.h>.
+ */
 #define SF_AGENT_BACKOFF_MAX_MS 30000
 #define SF_AGENT_EVENT_RATE 1000
 #define SF_AGENT_ASK_TIMEOUT_MS 100
