@@ -426,6 +426,18 @@ for hs in hops.values():
     if hs[0]["mark"] != 0x2a or hs[0]["dport"] != 5005:
         fail("unmarked packet traced: %s" % hs[0])
 '
+	# a MASK of 0 is the whole mark (sf_tracepkt_opts.mark_mask 0)
+	tracer m0 --mark 0x2a/0 'udp and dst host 10.213.1.2' -d 30 -j
+	udp_send a 10.213.1.1 10.213.1.2 5006 5005 5006 5005 5006 5005
+	wait_for "$TMP/m0.out" '"trace_id":3,.*"end":true' 20
+	bg_stop m0
+	check m0 '
+if sorted(hops) != [1, 2, 3]:
+    fail("mask 0: want the 3 marked datagrams, got %d" % len(hops))
+for hs in hops.values():
+    if hs[0]["mark"] != 0x2a:
+        fail("mask 0: unmarked packet traced: %s" % hs[0])
+'
 	tracer n --netns "$(ns b)" 'udp and dst host 10.213.1.2' -d 30 -j
 	udp_send a 10.213.1.1 10.213.1.2 5006 5005
 	wait_for "$TMP/n.out" '"trace_id":2,.*"end":true' 20
