@@ -23,6 +23,8 @@ extern "C" {
 #define SFP_MAX_MSG 65536 /* default maximum message size, header included */
 #define SFP_MIN_MAX_MSG 1024 /* a peer may not lower the limit below this */
 #define SFP_DEFAULT_PORT 6653
+#define SFP_ECHO_INTERVAL_MS 5000 /* default: ECHO after this much silence */
+#define SFP_DEAD_INTERVAL_MS 15000 /* default: the peer is dead after this */
 #define SFP_MAX_STR 256 /* strings in a match or event, NUL included */
 #define SFP_MAX_ACTIONS 8
 #define SFP_MAX_OPS 64

@@ -405,6 +405,23 @@ if stats["ended"] != 4:
 
 # ---- --mark, --netns, --iface ----
 
+# mark_traced NAME MARK/MASK: of 6 datagrams, --mark traces the 3 to port
+# 5005, which the nft rule of test_mark_netns_iface marks 0x2a
+mark_traced() {
+	local name=$1
+	tracer "$name" --mark "$2" 'udp and dst host 10.213.1.2' -d 30 -j
+	udp_send a 10.213.1.1 10.213.1.2 5006 5005 5006 5005 5006 5005
+	wait_for "$TMP/$name.out" '"trace_id":3,.*"end":true' 20
+	bg_stop "$name"
+	check "$name" '
+if sorted(hops) != [1, 2, 3]:
+    fail("want the 3 marked datagrams, got %d" % len(hops))
+for hs in hops.values():
+    if hs[0]["mark"] != 0x2a or hs[0]["dport"] != 5005:
+        fail("unmarked packet traced: %s" % hs[0])
+'
+}
+
 test_mark_netns_iface() {
 	pair
 	in_ns a nft -f - <<'EOF'
@@ -415,17 +432,9 @@ table inet sft_mark {
 	}
 }
 EOF
-	tracer m --mark 0x2a/0xff 'udp and dst host 10.213.1.2' -d 30 -j
-	udp_send a 10.213.1.1 10.213.1.2 5006 5005 5006 5005 5006 5005
-	wait_for "$TMP/m.out" '"trace_id":3,.*"end":true' 20
-	bg_stop m
-	check m '
-if sorted(hops) != [1, 2, 3]:
-    fail("want the 3 marked datagrams, got %d" % len(hops))
-for hs in hops.values():
-    if hs[0]["mark"] != 0x2a or hs[0]["dport"] != 5005:
-        fail("unmarked packet traced: %s" % hs[0])
-'
+	mark_traced m 0x2a/0xff
+	# a MASK of 0 is the whole mark (sf_tracepkt_opts.mark_mask 0)
+	mark_traced m0 0x2a/0
 	tracer n --netns "$(ns b)" 'udp and dst host 10.213.1.2' -d 30 -j
 	udp_send a 10.213.1.1 10.213.1.2 5006 5005
 	wait_for "$TMP/n.out" '"trace_id":2,.*"end":true' 20
