@@ -172,6 +172,10 @@ static void print_stats(struct sf_tracepkt *tp, const struct run *r)
 
 /* ---- options ---- */
 
+/* MARK[/MASK] into o: -EINVAL when it does not parse, -EDOM for a MASK of
+ * 0 (it compares no bit), -ERANGE when MARK has bits outside MASK (no
+ * packet could match).
+ */
 static int parse_mark(const char *s, struct sf_tracepkt_opts *o)
 {
 	char *end;
@@ -190,6 +194,10 @@ static int parse_mark(const char *s, struct sf_tracepkt_opts *o)
 			return -EINVAL;
 		o->mark_mask = v;
 	}
+	if (!o->mark_mask)
+		return -EDOM;
+	if (o->mark & ~o->mark_mask)
+		return -ERANGE;
 	o->match_mark = true;
 	return 0;
 }
@@ -340,7 +348,16 @@ static int do_tracepkt(void *arg)
 	struct sf_tracepkt *tp = NULL;
 	int rc = 1, err;
 
-	if (cfg->mark && parse_mark(cfg->mark, opts))
+	err = cfg->mark ? parse_mark(cfg->mark, opts) : 0;
+	if (err == -EDOM)
+		return usage_error("invalid value '%s' for --mark: a MASK of 0 "
+				   "compares no bit of the mark\n",
+				   cfg->mark);
+	if (err == -ERANGE)
+		return usage_error("invalid value '%s' for --mark: MARK has "
+				   "bits outside MASK, no packet could match\n",
+				   cfg->mark);
+	if (err)
 		return usage_error("invalid value '%s' for --mark: expected "
 				   "MARK or MARK/MASK (decimal or 0x hex)\n",
 				   cfg->mark);

@@ -433,8 +433,7 @@ table inet sft_mark {
 }
 EOF
 	mark_traced m 0x2a/0xff
-	# a MASK of 0 is the whole mark (sf_tracepkt_opts.mark_mask 0)
-	mark_traced m0 0x2a/0
+	mark_traced m0 0x2a
 	tracer n --netns "$(ns b)" 'udp and dst host 10.213.1.2' -d 30 -j
 	udp_send a 10.213.1.1 10.213.1.2 5006 5005
 	wait_for "$TMP/n.out" '"trace_id":2,.*"end":true' 20
@@ -528,6 +527,10 @@ test_duration_and_errors() {
 	grep -q '^               \^$' "$TMP/e.err" || fail "no caret under the column: $(cat "$TMP/e.err")"
 	rc=0; "$SYSFLOW" tracepkt --mark 0x2a/zz >/dev/null 2>"$TMP/e.err" || rc=$?
 	[ "$rc" -eq 2 ] && grep -q "invalid value '0x2a/zz' for --mark" "$TMP/e.err" || fail "--mark: $rc $(cat "$TMP/e.err")"
+	rc=0; "$SYSFLOW" tracepkt --mark 0x2a/0 >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 2 ] && grep -q "a MASK of 0 compares no bit" "$TMP/e.err" || fail "--mark X/0: $rc $(cat "$TMP/e.err")"
+	rc=0; "$SYSFLOW" tracepkt --mark 0x12a/0xff >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 2 ] && grep -q "MARK has bits outside MASK" "$TMP/e.err" || fail "--mark outside mask: $rc $(cat "$TMP/e.err")"
 	rc=0; "$SYSFLOW" tracepkt --hooks net_dev_queue,bogus >/dev/null 2>"$TMP/e.err" || rc=$?
 	[ "$rc" -eq 2 ] && grep -q "unknown tracepoint 'bogus'" "$TMP/e.err" || fail "--hooks: $rc $(cat "$TMP/e.err")"
 	rc=0; "$SYSFLOW" tracepkt --netns sft-no-such-ns >/dev/null 2>"$TMP/e.err" || rc=$?
