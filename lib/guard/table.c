@@ -1170,18 +1170,17 @@ int guard_table_isolate(struct guard_table *t, uint32_t tgid,
 		}
 	}
 	if (t->n_iso == t->cap_iso) {
-		uint32_t cap = t->cap_iso ? t->cap_iso * 2 : 8;
-		struct iso_ent *v = realloc(t->iso, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		/* kernel entries point at the embedded rules: re-point */
+		/* kernel entries point at the embedded rules: unhook them
+		 * while the array is still where they point, hook them again
+		 * where it is after (the same place when it cannot grow)
+		 */
 		for (uint32_t i = 0; i < t->n_iso; i++)
 			rule_unkernel(t, &t->iso[i].rule);
-		t->iso = v;
-		t->cap_iso = cap;
+		err = grow_array(t->iso, t->cap_iso, t->n_iso, 1, 8);
 		for (uint32_t i = 0; i < t->n_iso; i++)
 			rule_kernel(t, &t->iso[i].rule);
+		if (err)
+			return -ENOMEM;
 	}
 	pi = malloc(sizeof(*pi));
 	if (!pi)
