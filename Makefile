@@ -187,10 +187,10 @@ fuzz: $(if $(FUZZ),$(BUILD)/fuzz/fuzz_$(FUZZ),$(FUZZ_BINS)) $(BUILD)/fuzz/seeds
 	$(Q)BUILD=$(BUILD) FUZZ_SECS=$(FUZZ_SECS) tests/fuzz/run.sh \
 		$(or $(FUZZ),$(FUZZ_NAMES))
 
-$(BUILD)/bench/%: bench/%.c $(INTLIB)
+$(BUILD)/bench/%: bench/%.c $(INTLIB) bench/bench.h
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(INTLIB) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests -Ibench $< $(INTLIB) -o $@ $(LDLIBS)
 
 # Examples use the public headers only, as a library user would.
 $(BUILD)/examples/%: examples/%.c $(LIBA) $(wildcard include/sysflow/*.h)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sysflow/sysflow.h>
 #include "core/core.h"
+#include "core/grow.h"
 #include "export/ipfix.h"
 #include "export/json.h"
 #include "export/outerr.h"
@@ -281,15 +282,8 @@ static int collect_flow(const struct sf_flow *f, void *ctx)
 {
 	struct flow_list *l = ctx;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct sf_flow *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (grow_array(l->v, l->cap, l->n, 1, 256))
+		return -ENOMEM;
 	l->v[l->n++] = *f;
 	return 0;
 }

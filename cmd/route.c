@@ -9,6 +9,7 @@
 #include <sysflow/sysflow.h>
 #include <sysflow/route.h>
 #include "core/core.h"
+#include "core/grow.h"
 #include "export/json.h"
 #include "route/route_json.h"
 #include "cmds.h"
@@ -111,17 +112,15 @@ static void print_status(const struct sf_route_status *st)
 /* Status first, then the rules: read once, so that both agree. */
 struct show_buf {
 	struct sf_route_rule_info *v;
-	size_t n;
+	size_t n, cap;
 };
 
 static int keep_rule(const struct sf_route_rule_info *r, void *ctx)
 {
 	struct show_buf *b = ctx;
-	void *v = realloc(b->v, (b->n + 1) * sizeof(*b->v));
 
-	if (!v)
+	if (grow_array(b->v, b->cap, b->n, 1, 64))
 		return -ENOMEM;
-	b->v = v;
 	b->v[b->n++] = *r;
 	return 0;
 }

@@ -491,7 +491,9 @@ struct sfp_stream {
 
 void sfp_stream_init(struct sfp_stream *s, size_t max_msg);
 void sfp_stream_free(struct sfp_stream *s);
-/* Append bytes as read from the socket. */
+/* Append bytes as read from the socket: 0, -ENOMEM, or -EOVERFLOW for a
+ * length that cannot fit in memory (the stream is left as it was).
+ */
 int sfp_stream_feed(struct sfp_stream *s, const void *data, size_t len);
 /* The next whole message: 1 with msg and len set (valid until the next call),
  * 0 when more bytes are needed, or an SFP_ERR() code (BAD_LEN for a length
