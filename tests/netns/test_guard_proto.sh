@@ -337,6 +337,25 @@ test_unsupported_refused() {
 	assert_eq "$(ctl rules "$HOSTID" -j | grep -c cookie || true)" 0 "rules"
 }
 
+# A MODIFY is all or nothing and keeps what a rule covers: actions that
+# one selected rule's operations cannot take (ENCODE on a rule of every
+# operation, file ones included) are refused and change no rule. The
+# agent's fuzz target found them applied (tests/fuzz/regress/agent).
+test_modify_unsupported_refused() {
+	guard_setup
+	start_controller
+	start_agent
+	add_rule '{"priority":5,"cookie":9,"actions":["deny"]}'
+	local rc=0
+	ctl add "$HOSTID" '{"command":"modify","actions":[{"encode":10}]}' \
+		>"$TMP/o" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 1 "modify to encode"
+	grep -q "unsupported" "$TMP/e" || fail "modify: $(cat "$TMP/e")"
+	wait_rule '"cookie": ?9.*"actions": ?\["deny"\]'
+	add_rule '{"command":"modify","actions":["deny","log"]}'
+	wait_rule '"actions": ?\["deny", ?"log"\]'
+}
+
 # Miss policies and fail modes: "deny" misses while the controller is up;
 # in fail-open mode misses are allowed once it is gone.
 test_miss_and_fail_open() {
