@@ -188,6 +188,16 @@ static void clear_all(struct guard_kern *b, struct guard_table *t)
 	check_same(&empty, &now, "left after deleting every rule");
 }
 
+/* The object's load and the probes, before any input's time starts */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_quiet();
+	agent_caps(guard_object());
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct sf_agent_opts o = {
