@@ -11,7 +11,8 @@
  *   {"cmd":"stats"}                       controller counters (with the
  *                                         held operations asked, answered
  *                                         and answered too late)
- * The socket is created mode 0600: only root talks to the controller.
+ * Each line is checked whole by ctlreq.c before anything is looked up or
+ * sent. The socket is created mode 0600: only root talks to the controller.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -76,7 +77,7 @@ static void reply_error(struct ctl_client *cl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	out_json(cl, json_pack("{s:s}", "error", buf));
+	out_json(cl, ctl_error_json(buf));
 	cl->pending = P_NONE;
 	cl->closing = true;
 }
@@ -129,101 +130,29 @@ json_t *ctl_host_json(const struct sf_host *h)
 }
 
 static struct sf_host *req_host(struct sf_ctrl *c, struct ctl_client *cl,
-				json_t *req)
+				const struct ctl_request *r)
 {
-	const char *name = json_string_value(json_object_get(req, "host"));
-	struct sf_host *h;
+	struct sf_host *h = ctrl_find_host(c, r->host);
 
-	if (!name) {
-		reply_error(cl, "this request needs \"host\"");
-		return NULL;
-	}
-	h = ctrl_find_host(c, name);
 	if (!h)
-		reply_error(cl, "no host '%s' is connected", name);
+		reply_error(cl, "no host '%s' is connected", r->host);
 	return h;
 }
 
-static void req_mod(struct sf_ctrl *c, struct ctl_client *cl, json_t *req,
-		    bool del)
+/* Send m and a BARRIER_REQUEST: the reply waits for the BARRIER_REPLY,
+ * or for an ERROR about m when wait_error is set.
+ */
+static void send_with_barrier(struct ctl_client *cl, struct sf_host *h,
+			      struct sfp_msg *m, bool wait_error)
 {
-	struct sfp_msg m = { .h = { .type = SFP_FLOW_MOD } };
-	json_t *rule = json_object_get(req, "rule");
-	struct sf_host *h = req_host(c, cl, req);
-	char err[160];
-	int64_t xid;
+	int64_t xid = ctrl_send(h, m);
 
-	if (!h)
-		return;
-	if (sfp_rule_from_json(rule, &m.flow_mod, err, sizeof(err)) &&
-	    !(del && json_is_object(rule))) {
-		reply_error(cl, "bad rule: %s", err);
-		return;
-	}
-	if (del) {
-		struct sfp_flow_mod fm;
-
-		/* a delete needs no actions: parse again leniently */
-		json_t *copy = json_deep_copy(rule);
-
-		if (!json_object_get(copy, "actions"))
-			json_object_set_new(copy, "actions",
-					    json_pack("[s]", "deny"));
-		if (sfp_rule_from_json(copy, &fm, err, sizeof(err))) {
-			json_decref(copy);
-			reply_error(cl, "bad rule: %s", err);
-			return;
-		}
-		json_decref(copy);
-		fm.n_actions = 0;
-		if (fm.command == SFP_FM_ADD)
-			fm.command = json_object_get(rule, "priority") ?
-					     SFP_FM_DELETE_STRICT :
-					     SFP_FM_DELETE;
-		if (json_object_get(rule, "cookie") &&
-		    !json_object_get(rule, "cookie_mask"))
-			fm.cookie_mask = ~0ULL;
-		m.flow_mod = fm;
-	}
-	xid = ctrl_send(h, &m);
 	if (xid < 0) {
 		reply_error(cl, "cannot send to %s: %s", h->features.hostname,
 			    strerror((int)-xid));
 		return;
 	}
-	cl->xid = xid;
-	xid = ctrl_send(
-		h, &(struct sfp_msg){ .h = { .type = SFP_BARRIER_REQUEST } });
-	cl->barrier_xid = xid;
-	cl->pending = P_MOD;
-	cl->host = h;
-	cl->deadline_ms = sf_now_ms() + CTL_TIMEOUT_MS;
-}
-
-static void req_miss(struct sf_ctrl *c, struct ctl_client *cl, json_t *req)
-{
-	struct sfp_msg m = { .h = { .type = SFP_SET_CONFIG } };
-	struct sf_host *h = req_host(c, cl, req);
-	json_t *miss = json_object_get(req, "miss"), *v;
-	const char *k;
-
-	if (!h)
-		return;
-	memcpy(m.config.miss, h->features.miss, sizeof(m.config.miss));
-	json_object_foreach(miss, k, v)
-	{
-		int cls = sf_class_parse(k);
-		int pol = sf_miss_parse(json_string_value(v) ?: "");
-
-		if (cls < 0 || pol < 0) {
-			reply_error(cl, "bad miss policy %s", k);
-			return;
-		}
-		m.config.miss[cls] = pol;
-	}
-	memcpy(h->features.miss, m.config.miss, sizeof(m.config.miss));
-	ctrl_send(h, &m);
-	cl->xid = 0;
+	cl->xid = wait_error ? xid : 0;
 	cl->barrier_xid = ctrl_send(
 		h, &(struct sfp_msg){ .h = { .type = SFP_BARRIER_REQUEST } });
 	cl->pending = P_MOD;
@@ -231,66 +160,121 @@ static void req_miss(struct sf_ctrl *c, struct ctl_client *cl, json_t *req)
 	cl->deadline_ms = sf_now_ms() + CTL_TIMEOUT_MS;
 }
 
+static void req_mod(struct sf_ctrl *c, struct ctl_client *cl,
+		    const struct ctl_request *r)
+{
+	struct sfp_msg m = { .h = { .type = SFP_FLOW_MOD } };
+	struct sf_host *h = req_host(c, cl, r);
+
+	if (!h)
+		return;
+	m.flow_mod = r->fm;
+	send_with_barrier(cl, h, &m, true);
+}
+
+static void req_miss(struct sf_ctrl *c, struct ctl_client *cl,
+		     const struct ctl_request *r)
+{
+	struct sfp_msg m = { .h = { .type = SFP_SET_CONFIG } };
+	struct sf_host *h = req_host(c, cl, r);
+
+	if (!h)
+		return;
+	memcpy(m.config.miss, h->features.miss, sizeof(m.config.miss));
+	for (int cls = 0; cls < SF_CLASS_COUNT; cls++)
+		if (r->miss[cls] >= 0)
+			m.config.miss[cls] = r->miss[cls];
+	memcpy(h->features.miss, m.config.miss, sizeof(m.config.miss));
+	send_with_barrier(cl, h, &m, false);
+}
+
+static void req_rules(struct sf_ctrl *c, struct ctl_client *cl,
+		      const struct ctl_request *r)
+{
+	struct sfp_msg m = { .h = { .type = SFP_FLOW_STATS_REQUEST } };
+	struct sf_host *h = req_host(c, cl, r);
+	int64_t xid;
+
+	if (!h)
+		return;
+	xid = ctrl_send(h, &m);
+	if (xid < 0) {
+		reply_error(cl, "cannot send: %s", strerror((int)-xid));
+		return;
+	}
+	cl->xid = xid;
+	cl->pending = P_RULES;
+	cl->host = h;
+	cl->count = 0;
+	cl->deadline_ms = sf_now_ms() + CTL_TIMEOUT_MS;
+}
+
+static void req_hosts(struct sf_ctrl *c, struct ctl_client *cl)
+{
+	uint32_t n = 0;
+
+	for (struct sf_host *h = c->hosts; h; h = h->next) {
+		if (h->state != HS_UP)
+			continue;
+		out_json(cl, ctl_host_json(h));
+		n++;
+	}
+	reply_ok(cl, json_pack("{s:i}", "count", n));
+}
+
+static void req_stats(struct sf_ctrl *c, struct ctl_client *cl)
+{
+	uint32_t n = 0;
+
+	for (struct sf_host *h = c->hosts; h; h = h->next)
+		n += h->state == HS_UP;
+	reply_ok(cl, json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hosts", n,
+			       "sessions", (json_int_t)c->sessions, "replaced",
+			       (json_int_t)c->replaced, "messages_in",
+			       (json_int_t)c->msgs_in, "events_in",
+			       (json_int_t)c->events_in, "asked",
+			       (json_int_t)c->asked, "answered",
+			       (json_int_t)c->answered, "late",
+			       (json_int_t)c->late));
+}
+
 static void handle_request(struct sf_ctrl *c, struct ctl_client *cl,
 			   const char *line)
 {
-	json_t *req = json_loads(line, 0, NULL);
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	struct ctl_request *r = malloc(sizeof(*r));
+	char err[256];
 
-	if (!cmd) {
-		reply_error(cl, "a request is {\"cmd\": ...}");
-	} else if (!strcmp(cmd, "hosts")) {
-		uint32_t n = 0;
-
-		for (struct sf_host *h = c->hosts; h; h = h->next) {
-			if (h->state != HS_UP)
-				continue;
-			out_json(cl, ctl_host_json(h));
-			n++;
-		}
-		reply_ok(cl, json_pack("{s:i}", "count", n));
-	} else if (!strcmp(cmd, "rules")) {
-		struct sf_host *h = req_host(c, cl, req);
-		struct sfp_msg m = { .h = { .type = SFP_FLOW_STATS_REQUEST } };
-		int64_t xid;
-
-		if (h) {
-			xid = ctrl_send(h, &m);
-			if (xid < 0) {
-				reply_error(cl, "cannot send: %s",
-					    strerror((int)-xid));
-			} else {
-				cl->xid = xid;
-				cl->pending = P_RULES;
-				cl->host = h;
-				cl->count = 0;
-				cl->deadline_ms = sf_now_ms() + CTL_TIMEOUT_MS;
-			}
-		}
-	} else if (!strcmp(cmd, "add") || !strcmp(cmd, "del")) {
-		req_mod(c, cl, req, cmd[0] == 'd');
-	} else if (!strcmp(cmd, "miss")) {
-		req_miss(c, cl, req);
-	} else if (!strcmp(cmd, "events")) {
-		cl->events = true;
-	} else if (!strcmp(cmd, "stats")) {
-		uint32_t n = 0;
-
-		for (struct sf_host *h = c->hosts; h; h = h->next)
-			n += h->state == HS_UP;
-		reply_ok(cl,
-			 json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hosts",
-				   n, "sessions", (json_int_t)c->sessions,
-				   "replaced", (json_int_t)c->replaced,
-				   "messages_in", (json_int_t)c->msgs_in,
-				   "events_in", (json_int_t)c->events_in,
-				   "asked", (json_int_t)c->asked, "answered",
-				   (json_int_t)c->answered, "late",
-				   (json_int_t)c->late));
-	} else {
-		reply_error(cl, "unknown command '%s'", cmd);
+	if (!r) {
+		reply_error(cl, "out of memory");
+		return;
 	}
-	json_decref(req);
+	if (ctl_request_parse(line, r, err, sizeof(err))) {
+		reply_error(cl, "%s", err);
+		free(r);
+		return;
+	}
+	switch (r->cmd) {
+	case CTL_HOSTS:
+		req_hosts(c, cl);
+		break;
+	case CTL_RULES:
+		req_rules(c, cl, r);
+		break;
+	case CTL_ADD:
+	case CTL_DEL:
+		req_mod(c, cl, r);
+		break;
+	case CTL_MISS:
+		req_miss(c, cl, r);
+		break;
+	case CTL_EVENTS:
+		cl->events = true;
+		break;
+	case CTL_STATS:
+		req_stats(c, cl);
+		break;
+	}
+	free(r);
 }
 
 static void client_free(struct sf_ctrl *c, struct ctl_client *cl)
@@ -343,11 +327,14 @@ void ctl_client_io(struct sf_ctrl *c, struct ctl_client *cl, uint32_t ev)
 		}
 		cl->in_len += n;
 		cl->in[cl->in_len] = 0;
-		nl = strchr(cl->in, '\n');
+		nl = memchr(cl->in, '\n', cl->in_len);
 		if (nl && cl->pending == P_NONE && !cl->events &&
 		    !cl->closing) {
 			*nl = 0;
-			handle_request(c, cl, cl->in);
+			if (strlen(cl->in) < (size_t)(nl - cl->in))
+				reply_error(cl, "the request holds a NUL byte");
+			else
+				handle_request(c, cl, cl->in);
 			cl->in_len = 0;
 		} else if (cl->in_len == sizeof(cl->in) - 1) {
 			reply_error(cl, "request too long");

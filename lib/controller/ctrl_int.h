@@ -80,6 +80,32 @@ void ctl_host_gone(struct sf_ctrl *c, struct sf_host *h);
 json_t *ctl_host_json(const struct sf_host *h);
 void ctl_tick(struct sf_ctrl *c, uint64_t now_ms);
 
+/* ctlreq.c: one control socket request, checked (no host looked up) */
+enum ctl_cmd {
+	CTL_HOSTS = 1,
+	CTL_RULES,
+	CTL_ADD,
+	CTL_DEL,
+	CTL_MISS,
+	CTL_EVENTS,
+	CTL_STATS,
+};
+
+struct ctl_request {
+	enum ctl_cmd cmd;
+	char host[128]; /* rules, add, del, miss: a name, id or peer */
+	struct sfp_flow_mod fm; /* add; del: DELETE or DELETE_STRICT */
+	int8_t miss[SF_CLASS_COUNT]; /* miss: SF_MISS_*, -1 unchanged */
+};
+
+/* Parse one request line (without its newline). Returns 0, or -EINVAL
+ * with the text of the error reply in err.
+ */
+int ctl_request_parse(const char *line, struct ctl_request *r, char *err,
+		      size_t len);
+/* The error reply {"error": text}, for every text (NULL: out of memory) */
+json_t *ctl_error_json(const char *text);
+
 /* apps.c */
 int apps_load(struct sf_ctrl *c);
 void apps_unload(struct sf_ctrl *c);

@@ -963,7 +963,8 @@ static void read_host_identity(struct agent *a)
 
 #define A(x) (1u << SF_ACT_##x)
 
-static void probe_caps(struct agent *a, bool fanotify)
+static void probe_caps(struct guard_kern *b, bool fanotify,
+		       struct guard_caps *caps)
 {
 	static const uint8_t sock_ops[] = { SF_OP_SOCKET_CONNECT,
 					    SF_OP_SOCKET_BIND,
@@ -981,23 +982,23 @@ static void probe_caps(struct agent *a, bool fanotify)
 	else
 		pr_info("BPF LSM: %s\n", detail);
 	for (size_t i = 0; i < sizeof(sock_ops); i++) {
-		a->caps.mechanism[sock_ops[i]] = SF_MECH_CGROUP;
-		a->caps.actions[sock_ops[i]] = common;
+		caps->mechanism[sock_ops[i]] = SF_MECH_CGROUP;
+		caps->actions[sock_ops[i]] = common;
 		if (sock_ops[i] != SF_OP_SOCKET_CREATE)
-			a->caps.actions[sock_ops[i]] |= A(ENCODE);
+			caps->actions[sock_ops[i]] |= A(ENCODE);
 	}
 	pr_info("socket connect, bind, UDP sendmsg, socket create: cgroup "
 		"hooks (in-kernel deny)\n");
 	for (size_t i = 0; fanotify && i < sizeof(fops); i++) {
-		a->caps.mechanism[fops[i]] = SF_MECH_FANOTIFY;
-		a->caps.actions[fops[i]] = common;
+		caps->mechanism[fops[i]] = SF_MECH_FANOTIFY;
+		caps->actions[fops[i]] = common;
 	}
 	if (fanotify)
 		pr_info("file open, read, write, execute: fanotify permission "
 			"events\n");
 	else
 		pr_info("file operations: not enforced (no --watch)\n");
-	guard_socks_caps(a->b, &a->caps);
+	guard_socks_caps(b, caps);
 }
 
 static int agent_setup(struct agent *a, const char *pin_dir)
@@ -1021,7 +1022,7 @@ static int agent_setup(struct agent *a, const char *pin_dir)
 		if (!a->fan)
 			return err;
 	}
-	probe_caps(a, a->fan != NULL);
+	probe_caps(a->b, a->fan != NULL, &a->caps);
 	a->t = guard_table_new(a->b, &a->caps, cgroot);
 	if (!a->t)
 		return -ENOMEM;
@@ -1260,4 +1261,66 @@ int sf_agent_run(const struct sf_agent_opts *o)
 out:
 	agent_stop(a, a->o->pin_dir);
 	return err;
+}
+
+/* ---- the handlers without the loop (tests/fuzz/fuzz_agent.c) ---- */
+
+void guard_agent_probe_caps(struct guard_kern *b, struct guard_caps *caps)
+{
+	memset(caps, 0, sizeof(*caps));
+	probe_caps(b, true, caps);
+}
+
+struct agent *guard_agent_offline_new(const struct sf_agent_opts *o,
+				      struct guard_kern *b,
+				      const struct guard_caps *caps, int fd,
+				      int *err)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	char cgroot[256] = "";
+
+	*err = a ? agent_init(a, o) : -ENOMEM;
+	if (*err)
+		goto fail;
+	a->b = b;
+	a->caps = *caps;
+	sf_find_mount("cgroup2", cgroot, sizeof(cgroot));
+	a->t = guard_table_new(b, &a->caps, cgroot);
+	*err = a->t ? sf_conn_init(&a->conn, fd, NULL, false, "offline") :
+		      -ENOMEM;
+	if (*err)
+		goto fail;
+	a->state = AG_HELLO;
+	sf_conn_send_simple(&a->conn, SFP_HELLO, 0);
+	return a;
+fail:
+	if (!a || a->conn.fd != fd)
+		close(fd);
+	if (a)
+		guard_agent_offline_free(a);
+	return NULL;
+}
+
+int guard_agent_offline_receive(struct agent *a, const uint8_t *raw, size_t len)
+{
+	int rc = dispatch(a, raw, len);
+
+	sf_conn_flush(&a->conn);
+	return rc;
+}
+
+struct guard_table *guard_agent_offline_table(struct agent *a)
+{
+	return a->t;
+}
+
+void guard_agent_offline_free(struct agent *a)
+{
+	if (a->conn.fd >= 0)
+		sf_conn_close(&a->conn);
+	guard_table_free(a->t);
+	if (a->epfd >= 0)
+		close(a->epfd);
+	guard_holds_free(a->holds);
+	free(a);
 }

@@ -78,9 +78,18 @@ static int set_pin_paths(struct guard_kern *b, bool *restored)
 	return 0;
 }
 
-static int open_store(struct guard_kern *b)
+static int create_store(void)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o);
+	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "guard_store",
+				sizeof(uint32_t), sizeof(struct guard_stored),
+				GUARD_MAX_SLOTS, &o);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int open_store(struct guard_kern *b)
+{
 	char path[512];
 	int fd;
 
@@ -90,10 +99,9 @@ static int open_store(struct guard_kern *b)
 		b->store_fd = fd;
 		return 0;
 	}
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "guard_store", sizeof(uint32_t),
-			    sizeof(struct guard_stored), GUARD_MAX_SLOTS, &o);
+	fd = create_store();
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (bpf_obj_pin(fd, path)) {
 		int err = -errno;
 
@@ -331,6 +339,36 @@ struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 fail:
 	guard_bpf_close(b, false);
 	rmdir(pin_dir); /* only if we left it empty */
+	return NULL;
+}
+
+struct guard_kern *guard_bpf_open_unattached(const char *cgroup_path, int *err)
+{
+	struct guard_kern *b = calloc(1, sizeof(*b));
+
+	if (!b) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	b->cgroup_fd = b->store_fd = -1;
+	snprintf(b->cgroup_path, sizeof(b->cgroup_path), "%s", cgroup_path);
+	b->ncpus = libbpf_num_possible_cpus();
+	b->skel = guard_bpf__open();
+	*err = b->skel ? 0 : -errno;
+	if (!*err)
+		*err = guard_bpf__load(b->skel);
+	if (!*err) {
+		b->store_fd = create_store();
+		*err = b->store_fd < 0 ? b->store_fd : 0;
+	}
+	if (!*err)
+		*err = map_config(b);
+	if (!*err)
+		*err = open_events(b);
+	if (!*err)
+		return b;
+	pr_err("cannot load the guard BPF object: %s\n", strerror(-*err));
+	guard_bpf_close(b, false);
 	return NULL;
 }
 
@@ -604,6 +642,28 @@ void guard_bpf_iso_socks_walk(struct guard_kern *b, guard_iso_sock_cb cb,
 		n++;
 	}
 	__atomic_store_n(&b->cfg->iso_socks, n, __ATOMIC_SEQ_CST);
+}
+
+uint32_t guard_bpf_count(struct guard_kern *b, enum guard_bpf_counted what)
+{
+	int fd = what == GUARD_COUNT_STORE ?
+			 b->store_fd :
+		 what == GUARD_COUNT_EXES ?
+			 bpf_map__fd(b->skel->maps.exe_ids) :
+		 what == GUARD_COUNT_ISO_SOCKS ?
+			 bpf_map__fd(b->skel->maps.iso_socks) :
+			 bpf_map__fd(b->skel->maps.rules);
+	/* room for the largest key, a struct guard_path */
+	uint8_t key[sizeof(struct guard_path)], next[sizeof(key)];
+	void *prev = NULL;
+	uint32_t n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		n++;
+	}
+	return n;
 }
 
 void guard_bpf_stats(struct guard_kern *b, uint64_t out[GS_MAX])

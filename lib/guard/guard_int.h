@@ -28,6 +28,11 @@ struct guard_kern;
  */
 struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 				  bool *restored, int *err);
+/* The same object loaded but attached nowhere and pinned nowhere: maps
+ * that only this process holds (the agent's fuzz target). cgroup_path is
+ * what the table takes as the hooks' cgroup.
+ */
+struct guard_kern *guard_bpf_open_unattached(const char *cgroup_path, int *err);
 /* unload: detach everything and remove the pins; else leave them. */
 void guard_bpf_close(struct guard_kern *b, bool unload);
 /* Remove the pins under pin_dir without loading anything. */
@@ -67,6 +72,14 @@ typedef bool (*guard_entry_keep_cb)(void *ctx, const struct guard_key *k);
 void guard_bpf_entries_prune(struct guard_kern *b, guard_entry_keep_cb keep,
 			     void *ctx);
 void guard_bpf_stats(struct guard_kern *b, uint64_t out[GS_MAX]);
+/* How many entries a map holds now (tests check what a rule left). */
+enum guard_bpf_counted {
+	GUARD_COUNT_RULES, /* kernel rule entries */
+	GUARD_COUNT_EXES, /* exe_ids */
+	GUARD_COUNT_ISO_SOCKS,
+	GUARD_COUNT_STORE, /* the pinned rule store */
+};
+uint32_t guard_bpf_count(struct guard_kern *b, enum guard_bpf_counted what);
 /* The cgroup the socket hooks act on, as given (a path). */
 const char *guard_bpf_cgroup_path(struct guard_kern *b);
 /* The cgroup_skb programs that drop isolated sockets' packets attached. */
@@ -145,6 +158,11 @@ int guard_table_flow_mod(struct guard_table *t, const struct sfp_flow_mod *fm,
 void guard_table_tick(struct guard_table *t, uint64_t now_ms,
 		      guard_removed_cb cb, void *ctx);
 uint32_t guard_table_count(struct guard_table *t);
+/* Is every rule one this kernel enforces, with the kernel entries and
+ * file index of the operations its actions allow? 0, or -(slot + 1) of
+ * the first that is not (the fuzz target's invariant).
+ */
+int guard_table_check(struct guard_table *t);
 uint64_t guard_rule_hits(struct guard_table *t, const struct guard_rule *r);
 uint32_t guard_rule_duration(const struct guard_rule *r, uint64_t now_ms);
 struct guard_rule *guard_table_slot(struct guard_table *t, uint32_t slot);
@@ -251,5 +269,28 @@ uint64_t guard_holds_next_deadline(const struct guard_holds *h);
 /* Take one operation past its deadline, or any: a descriptor or -ENOENT. */
 int guard_holds_take_expired(struct guard_holds *h, uint64_t now_ms);
 int guard_holds_take_any(struct guard_holds *h);
+
+/* ---- agent.c: the message handlers without the event loop ---- */
+
+struct agent;
+
+/* What an agent on b enforces, file operations (fanotify) included. */
+void guard_agent_probe_caps(struct guard_kern *b, struct guard_caps *caps);
+/* An agent over guard object b enforcing caps (its table new and empty)
+ * whose controller session is socket fd (the agent takes it), HELLO
+ * sent, nothing watched: what the fuzz target drives.
+ */
+struct agent *guard_agent_offline_new(const struct sf_agent_opts *o,
+				      struct guard_kern *b,
+				      const struct guard_caps *caps, int fd,
+				      int *err);
+/* One whole message through the agent's dispatch, as read from the
+ * session: 0, or negative when the agent closes the session.
+ */
+int guard_agent_offline_receive(struct agent *a, const uint8_t *raw,
+				size_t len);
+struct guard_table *guard_agent_offline_table(struct agent *a);
+/* Free the agent and its table; b stays open, its entries stay. */
+void guard_agent_offline_free(struct agent *a);
 
 #endif /* __SYSFLOW_GUARD_INT_H */

@@ -913,12 +913,62 @@ static bool cookie_ok(const struct guard_rule *r, const struct sfp_flow_mod *fm)
 	       (fm->cookie & fm->cookie_mask);
 }
 
-int guard_table_flow_mod(struct guard_table *t, const struct sfp_flow_mod *fm,
-			 guard_removed_cb cb, void *ctx)
+/* Can r take fm's actions? Only if this kernel enforces them for each of
+ * r's operations and they leave the operations r covers as they are: a
+ * rule of any operation covers those whose mechanism takes all its
+ * actions, and its kernel entries and file index were made for those.
+ */
+static int modify_ok(struct guard_table *t, const struct guard_rule *r,
+		     const struct sfp_flow_mod *fm)
+{
+	struct guard_rule tmp = { .fm = r->fm };
+	int err;
+
+	tmp.fm.command = SFP_FM_ADD;
+	tmp.fm.n_actions = fm->n_actions;
+	memcpy(tmp.fm.actions, fm->actions, sizeof(fm->actions));
+	err = validate(t, &tmp.fm);
+	for (int op = 0; !err && op < SF_OP_COUNT; op++)
+		if (rule_has_op(&tmp, op, &t->caps) !=
+		    rule_has_op(r, op, &t->caps))
+			err = SFP_ERR(SFP_ET_BAD_ACTION, SFP_EC_UNSUPPORTED);
+	return err;
+}
+
+/* The rules a MODIFY or DELETE selects */
+static bool selected(const struct guard_rule *r, const struct sfp_flow_mod *fm)
 {
 	bool strict = fm->command == SFP_FM_MODIFY_STRICT ||
 		      fm->command == SFP_FM_DELETE_STRICT;
-	int err = validate(t, fm), n = 0;
+
+	if (!r || !cookie_ok(r, fm))
+		return false;
+	if (strict)
+		return r->fm.priority == fm->priority &&
+		       sfp_match_equal(&r->fm.match, &fm->match);
+	return sfp_match_covers(&fm->match, &r->fm.match);
+}
+
+int guard_table_check(struct guard_table *t)
+{
+	for (uint32_t i = 0; i < MAX_RULES; i++) {
+		struct guard_rule *r = t->rules[i];
+
+		if (!r)
+			continue;
+		if (validate(t, &r->fm) || r->kernel != rule_is_kernel(t, r) ||
+		    r->file != rule_file(t, r))
+			return -(int)i - 1;
+	}
+	return 0;
+}
+
+int guard_table_flow_mod(struct guard_table *t, const struct sfp_flow_mod *fm,
+			 guard_removed_cb cb, void *ctx)
+{
+	bool del = fm->command == SFP_FM_DELETE ||
+		   fm->command == SFP_FM_DELETE_STRICT;
+	int err = validate(t, fm);
 
 	if (err)
 		return err;
@@ -929,7 +979,8 @@ int guard_table_flow_mod(struct guard_table *t, const struct sfp_flow_mod *fm,
 			if (!r || r->fm.priority != fm->priority)
 				continue;
 			if (sfp_match_equal(&r->fm.match, &fm->match))
-				return rule_modify(t, r, fm, false);
+				return modify_ok(t, r, fm) ?:
+					       rule_modify(t, r, fm, false);
 			if ((fm->flags & SFP_FF_CHECK_OVERLAP) &&
 			    sfp_match_overlap(&r->fm.match, &fm->match))
 				return SFP_ERR(SFP_ET_FLOW_MOD_FAILED,
@@ -937,18 +988,22 @@ int guard_table_flow_mod(struct guard_table *t, const struct sfp_flow_mod *fm,
 		}
 		return rule_insert(t, fm, -1, 0);
 	}
+	/* all or nothing: a MODIFY that one selected rule cannot take
+	 * changes none of them
+	 */
+	for (uint32_t i = 0; !del && i < MAX_RULES; i++) {
+		if (!selected(t->rules[i], fm))
+			continue;
+		err = modify_ok(t, t->rules[i], fm);
+		if (err)
+			return err;
+	}
 	for (uint32_t i = 0; i < MAX_RULES; i++) {
 		struct guard_rule *r = t->rules[i];
 
-		if (!r || !cookie_ok(r, fm))
+		if (!selected(r, fm))
 			continue;
-		if (strict ? (r->fm.priority != fm->priority ||
-			      !sfp_match_equal(&r->fm.match, &fm->match)) :
-			     !sfp_match_covers(&fm->match, &r->fm.match))
-			continue;
-		n++;
-		if (fm->command == SFP_FM_DELETE ||
-		    fm->command == SFP_FM_DELETE_STRICT)
+		if (del)
 			rule_remove(t, r, SFP_RR_DELETE,
 				    (r->fm.flags & SFP_FF_SEND_FLOW_REM) ? cb :
 									   NULL,
@@ -956,7 +1011,6 @@ int guard_table_flow_mod(struct guard_table *t, const struct sfp_flow_mod *fm,
 		else
 			rule_modify(t, r, fm, true);
 	}
-	(void)n;
 	return 0;
 }
 

@@ -18,6 +18,10 @@
 #include <sysflow/log.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional: set-up once per process, outside the per-input time limit
+ * (loading a BPF object can take seconds on a busy machine).
+ */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 /* The parsers explain every rejected input through sf_log: thousands of
  * lines a second that say nothing about a crash. Send them to /dev/null.

@@ -89,6 +89,8 @@ int main(int argc, char **argv)
 	struct stat st;
 
 	signal(SIGALRM, on_alarm);
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc; i++) {
 		if (stat(argv[i], &st)) {
 			if (errno == ENOENT)

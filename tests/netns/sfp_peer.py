@@ -9,10 +9,13 @@ as docs/protocol.md describes it (the C side: lib/proto/, numbers in
 include/sysflow/proto.h). It sends what it is told, any version, type,
 length or xid, so a script can send malformed input on purpose; what it
 receives must be framed (a length below 12 raises). guard_lib.sh puts this
-directory on PYTHONPATH.
+directory on PYTHONPATH. With SFP_PEER_RECORD=DIR set, each peer also
+appends what it sends to DIR/to-agent-PID-FD (when it plays the controller)
+or DIR/to-controller-PID-FD: the seeds of the fuzz targets.
 """
 import collections
 import enum
+import os
 import socket
 import struct
 import time
@@ -160,16 +163,25 @@ class Peer:
     """One end of a session over a connected socket. eof turns True when
     the other side closes; a reset or a length below 12 raises."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, role="peer"):
         self.sock = sock
         self.buf = b""
         self.eof = False
+        self.record = None
+        rec = os.environ.get("SFP_PEER_RECORD")
+        if rec:  # seeds for tests/fuzz (docs/testing.md)
+            os.makedirs(rec, exist_ok=True)
+            self.record = open(os.path.join(rec, "%s-%d-%d" % (
+                role, os.getpid(), sock.fileno())), "ab")
 
     def send_raw(self, data):
+        if self.record:
+            self.record.write(data)
+            self.record.flush()
         self.sock.sendall(data)
 
     def send_msg(self, mtype, body=b"", xid=1, version=VERSION, length=None):
-        self.sock.sendall(encode_msg(mtype, body, xid, version, length))
+        self.send_raw(encode_msg(mtype, body, xid, version, length))
 
     def _cut(self):
         if len(self.buf) < HEADER_LEN:
@@ -221,7 +233,7 @@ class Peer:
 
 def connect(port, host="127.0.0.1"):
     """A Peer connected to host:port over TCP."""
-    return Peer(socket.create_connection((host, port)))
+    return Peer(socket.create_connection((host, port)), "to-controller")
 
 
 def listen(port, host="127.0.0.1"):
@@ -236,4 +248,4 @@ def listen(port, host="127.0.0.1"):
 def accept(lsock):
     """A Peer on the next connection to lsock."""
     sock, _ = lsock.accept()
-    return Peer(sock)
+    return Peer(sock, "to-agent")

@@ -337,6 +337,25 @@ test_unsupported_refused() {
 	assert_eq "$(ctl rules "$HOSTID" -j | grep -c cookie || true)" 0 "rules"
 }
 
+# A MODIFY is all or nothing and keeps what a rule covers: actions that
+# one selected rule's operations cannot take (ENCODE on a rule of every
+# operation, file ones included) are refused and change no rule. The
+# agent's fuzz target found them applied (tests/fuzz/regress/agent).
+test_modify_unsupported_refused() {
+	guard_setup
+	start_controller
+	start_agent
+	add_rule '{"priority":5,"cookie":9,"actions":["deny"]}'
+	local rc=0
+	ctl add "$HOSTID" '{"command":"modify","actions":[{"encode":10}]}' \
+		>"$TMP/o" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 1 "modify to encode"
+	grep -q "unsupported" "$TMP/e" || fail "modify: $(cat "$TMP/e")"
+	wait_rule '"cookie": ?9.*"actions": ?\["deny"\]'
+	add_rule '{"command":"modify","actions":["deny","log"]}'
+	wait_rule '"actions": ?\["deny", ?"log"\]'
+}
+
 # Miss policies and fail modes: "deny" misses while the controller is up;
 # in fail-open mode misses are allowed once it is gone.
 test_miss_and_fail_open() {
@@ -395,6 +414,57 @@ test_ctl_socket_mode() {
 	start_controller
 	assert_eq "$(stat -c %a "$CTL")" 600 "mode of the control socket"
 	ctl hosts >/dev/null || fail "ctl cannot reach the controller"
+}
+
+# Requests ctl_request_parse() refuses (tests/fuzz/fuzz_ctlreq.c found the
+# first two): each gets one {"error": ...} line at once, then the
+# controller closes the connection. Before, an error text cut inside a
+# UTF-8 character made no reply at all, and a NUL byte hid the newline so
+# the client waited for nothing.
+test_ctl_bad_requests() {
+	start_controller
+	"$PY" - "$CTL" >"$TMP/r.out" 2>&1 <<'PY' || fail "$(cat "$TMP/r.out")"
+import json, socket, sys
+cases = [
+    (json.dumps({"cmd": "a" * 39 + "\u00e9" * 200}, ensure_ascii=False)
+     .encode(), "unknown command"),
+    (b'{"cmd":"hosts"}\x00{"cmd":"stats"}', "NUL byte"),
+    (b'{"cmd":"del","host":"h","rule":{"command":"modify","port":1}}',
+     "del deletes"),
+    (b'{"cmd":"miss","host":"h","miss":["deny"]}', "must be an object"),
+    (b'{"cmd":"add","host":"' + b"h" * 300 + b'","rule":{}}',
+     "longer than any host name"),
+    (b'{"cmd":"rules","host":""}', 'needs \\"host\\"'),
+]
+bad = 0
+for req, want in cases:
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(3)
+    s.connect(sys.argv[1])
+    s.sendall(req + b"\n")
+    data = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    except socket.timeout:
+        print("no answer (or no close) within 3 s:", req[:60], data)
+        bad = 1
+        continue
+    lines = data.decode().splitlines()
+    if len(lines) != 1 or "error" not in json.loads(lines[0]) or \
+            want not in lines[0]:
+        print("want one error line with", want, "got", data[:200])
+        bad = 1
+sys.exit(bad)
+PY
+	ctl hosts >/dev/null || fail "the controller stopped answering"
+	local rc=0
+	ctl del nohost '{"command":"modify_strict","port":1}' 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 1 "ctl del with a modify command"
+	grep -q "del deletes" "$TMP/e" || fail "ctl del: $(cat "$TMP/e")"
 }
 
 # -d: a daemon with a log file and a pid file, stopped by SIGTERM.
