@@ -493,10 +493,11 @@ static int run_live(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 		    struct flow_out *o)
 {
 	bool view = !cfg->json && !common_opts.quiet;
+	bool attached = true;
 	int n;
 
 	pr_info("monitoring flows on %s; Ctrl-C to end\n", cfg->devs);
-	while (!sf_exiting && !o->reader_gone) {
+	while (!sf_exiting && !o->reader_gone && attached) {
 		wait_secs(cfg->interval);
 		n = sf_flowmon_sweep(fm, sf_flowmon_now(fm), out_flow, o);
 		if (n < 0)
@@ -505,10 +506,14 @@ static int run_live(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 			sf_ipfix_flush(o->ipfix);
 		if (view)
 			print_view(fm, o, cfg->devs);
+		attached = sf_flowmon_attached(fm) > 0;
 	}
+	if (!attached)
+		pr_err("no interface of %s is left to monitor; stopping\n",
+		       cfg->devs);
 	n = sf_flowmon_flush(fm, out_flow, o);
 	pr_info("flushed %d flows\n", n < 0 ? 0 : n);
-	return n < 0 ? 1 : 0;
+	return n < 0 || !attached ? 1 : 0;
 }
 
 /* Test mode or the live loop, then the counters on stderr. */

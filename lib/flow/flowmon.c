@@ -495,6 +495,38 @@ void fm_progress(struct sf_flowmon *fm, uint64_t done, uint64_t size,
 		fm->progress(done, size, packets, fm->progress_ctx);
 }
 
+/* ---- interfaces that went away ---- */
+
+/* The kernel clears an XDP link's interface when it unregisters the
+ * device (bpf_xdp_link_fill_link_info() reports ifindex 0).
+ */
+static bool link_detached(int fd)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	return !bpf_obj_get_info_by_fd(fd, &info, &len) && !info.xdp.ifindex;
+}
+
+int sf_flowmon_attached(struct sf_flowmon *fm)
+{
+	int n = 0;
+
+	for (int i = 0; i < fm->n_links; i++) {
+		struct fm_link *l = &fm->links[i];
+
+		if (!l->gone && link_detached(l->fd)) {
+			l->gone = true;
+			pr_warn("interface %s (ifindex %d) went away: flowmon "
+				"is no longer attached to it; the flows it saw "
+				"are kept\n",
+				l->ifname, l->ifindex);
+		}
+		n += !l->gone;
+	}
+	return n;
+}
+
 /* ---- close ---- */
 
 void sf_flowmon_close(struct sf_flowmon *fm)

@@ -364,6 +364,31 @@ test_json_reader_gone() {
 	! grep -qE 'runtime error|Sanitizer' "$TMP/fm.err" || fail "sanitizer: $(why fm)"
 }
 
+# An interface deleted under flowmon (ip link del): named once, its flows
+# kept; flowmon goes on with the others, and when none is left it
+# exports every flow and exits 1.
+test_interface_deleted() {
+	local pid flow='.sourceTransportPort == 40000 and .packetDeltaCount == 3'
+	two_hosts
+	in_ns b ip link add dum0 type veth peer name dum1
+	in_ns b ip link set dum0 up
+	fm_start fm b veth-b,dum0 -j
+	pid=$(cat "$TMP/fm.pid")
+	udp_send a 10.77.0.2 9000 3 10 40000
+	in_ns a ip link del veth-a # and its peer veth-b
+	wait_for "$TMP/fm.err" "interface veth-b \(ifindex [0-9]+\) went away: flowmon is no longer attached to it" 10
+	kill -0 "$pid" 2>/dev/null || fail "flowmon stopped with dum0 still there: $(why fm)"
+	in_ns b ip link del dum0
+	local rc=0
+	bg_wait fm 10 || rc=$?
+	assert_eq "$rc" 1 "exit status once no interface is left"
+	grep -q "no interface of veth-b,dum0 is left to monitor; stopping" "$TMP/fm.err" ||
+		fail "the stop is not explained: $(why fm)"
+	assert_eq "$(grep -c "went away" "$TMP/fm.err")" 2 "one warning per interface"
+	has_flow "$TMP/fm.out" "$flow" || fail "the flow seen before the delete is lost: $(cat "$TMP/fm.out")"
+	! grep -qE 'runtime error|Sanitizer' "$TMP/fm.err" || fail "sanitizer: $(why fm)"
+}
+
 # ---- 5. two CPUs, and test mode ----
 
 test_two_cores_exact() {
