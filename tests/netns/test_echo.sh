@@ -262,6 +262,23 @@ test_echo_clean_close() {
 	done
 }
 
+# The interface deleted under the echo (ip link del): it says so, prints
+# the statistics of what it answered and exits 1, instead of waiting on
+# sockets the kernel has unbound.
+test_echo_interface_deleted() {
+	local rc=0
+	lab_up
+	echo_start
+	assert_eq "$(ping_count -c 3 -i 0.2 10.0.0.5)" 3 "ping replies before the delete"
+	in_t1 ip link del "$V1"
+	bg_wait echo 10 || rc=$?
+	assert_eq "$rc" 1 "exit status after the interface went away"
+	grep -q "^sysflow: error: $V1 went away (deleted): its AF_XDP sockets are unbound; stopping" \
+		"$TMP/echo.err" || fail "not explained: $(tail -n 5 "$TMP/echo.err")"
+	assert_stat answered.icmp 3
+	! grep -qE 'runtime error|Sanitizer' "$TMP/echo.err" || fail "sanitizer: $(cat "$TMP/echo.err")"
+}
+
 # A restart right after the echo ended finds the queue free: the kernel
 # tears the old socket's pool down a few ms after the process exits, and
 # bind said EBUSY meanwhile (about one start in two, before the wait).
