@@ -397,6 +397,24 @@ test_ctl_socket_mode() {
 	ctl hosts >/dev/null || fail "ctl cannot reach the controller"
 }
 
+# A second controller on the control socket of a running one (another TCP
+# port) is refused by name and leaves the socket to the first; the socket
+# file of a killed controller is taken over.
+test_second_controller_same_ctl() {
+	local rc=0
+	start_controller
+	timeout 10 "$SYSFLOW" controller -l 127.0.0.1 -p $((PORT + 1)) -C "$CTL" \
+		>"$TMP/c2.out" 2>"$TMP/c2.err" || rc=$?
+	assert_eq "$rc" 1 "second controller's exit status"
+	grep -q "control socket $CTL is in use by a running controller; stop it or choose another path with -C" \
+		"$TMP/c2.err" || fail "second controller said: $(cat "$TMP/c2.err")"
+	ctl hosts >/dev/null || fail "the first controller lost its control socket"
+	bg_stop controller KILL || true
+	[ -S "$CTL" ] || fail "kill -9 removed the socket file: the takeover is not tested"
+	start_controller
+	ctl hosts >/dev/null || fail "ctl cannot reach the controller that took over"
+}
+
 # -d: a daemon with a log file and a pid file, stopped by SIGTERM.
 test_daemon_mode() {
 	guard_setup
