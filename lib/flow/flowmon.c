@@ -324,16 +324,24 @@ static int clear_existing(const char *ifname, int ifindex, bool force)
 		       ifname, name, id);
 		return -EBUSY;
 	}
-	pr_info("replacing %s XDP program '%s' (id %u) on %s\n",
-		force ? "existing" : "stale", name, id, ifname);
+	sf_log_quiet_libbpf(true); /* EBUSY is explained below */
 	err = bpf_xdp_detach(ifindex,
 			     mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
 							XDP_FLAGS_DRV_MODE,
 			     NULL);
-	if (err)
+	sf_log_quiet_libbpf(false);
+	if (err == -EBUSY && prog_is_ours(name))
+		pr_err("interface %s is monitored by another running sysflow "
+		       "flowmon (XDP program '%s', id %u, held by its link); "
+		       "stop it first\n",
+		       ifname, name, id);
+	else if (err)
 		pr_err("cannot detach XDP program '%s' from %s: %s (is it "
 		       "held by a running process?)\n",
 		       name, ifname, strerror(-err));
+	else
+		pr_info("replaced %s XDP program '%s' (id %u) on %s\n",
+			force ? "existing" : "stale", name, id, ifname);
 	return err;
 }
 

@@ -389,6 +389,27 @@ test_interface_deleted() {
 	! grep -qE 'runtime error|Sanitizer' "$TMP/fm.err" || fail "sanitizer: $(why fm)"
 }
 
+# A second flowmon on the pin folder or on the interface of a running one:
+# exit 1 with one line naming what is in use; the first keeps counting.
+test_second_instance() {
+	local first
+	two_hosts
+	fm_start fm b veth-b -j
+	first=$PINS
+	run_rc 1 same_pins in_ns_net b "$SYSFLOW" flowmon -d veth-b -j -F "$first"
+	grep -q "another sysflow flowmon is using $first; stop it or choose another pin directory with -F" \
+		"$TMP/same_pins.err" || fail "same pin folder: $(cat "$TMP/same_pins.err")"
+	pins second
+	run_rc 1 same_if in_ns_net b "$SYSFLOW" flowmon -d veth-b -j -F "$PINS"
+	grep -q "^sysflow: error: interface veth-b is monitored by another running sysflow flowmon (XDP program 'xdp_flowmon', id [0-9]*, held by its link); stop it first$" \
+		"$TMP/same_if.err" || fail "same interface: $(cat "$TMP/same_if.err")"
+	! grep -qE "^libbpf|stale" "$TMP/same_if.err" || fail "misleading lines: $(cat "$TMP/same_if.err")"
+	udp_send a 10.77.0.2 9000 4 10 40000
+	fm_stop fm
+	has_flow "$TMP/fm.out" '.sourceTransportPort == 40000 and .packetDeltaCount == 4' ||
+		fail "the first flowmon lost its flow: $(cat "$TMP/fm.out")"
+}
+
 # ---- 5. two CPUs, and test mode ----
 
 test_two_cores_exact() {
@@ -654,7 +675,7 @@ test_errors() {
 	xdp=$(xdp_prog b veth-b)
 	assert_eq "$xdp" xdp_pass "program on veth-b after the refusal"
 	fm_start fmf b veth-b -j --force
-	grep -q "replacing existing XDP program 'xdp_pass'" "$TMP/fmf.err" ||
+	grep -q "replaced existing XDP program 'xdp_pass'" "$TMP/fmf.err" ||
 		fail_later "--force did not say what it replaced: $(cat "$TMP/fmf.err")"
 	xdp=$(xdp_prog b veth-b)
 	assert_eq "$xdp" xdp_flowmon "program on veth-b with --force"
