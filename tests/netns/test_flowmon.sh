@@ -349,6 +349,29 @@ test_output_full_disk() {
 		fail "stderr wider than 80 columns: $(cat "$TMP/fm.err")"
 }
 
+# -L on a full disk: said once on stderr, the flows still go out, and
+# once there is room the log says how many messages it lost.
+test_log_full_disk() {
+	two_hosts
+	full_tmpfs "$TMP/full"
+	pins fm
+	bg_start fm nsenter --net="$(ns_path b)" "$SYSFLOW" flowmon -d veth-b -F "$PINS" \
+		-j -v -L "$TMP/full/fm.log"
+	wait_for "$TMP/fm.err" "writing the log to $TMP/full/fm.log failed: No space left on device; messages are counted until it works again" 20
+	wait_until 20 xdp_is b veth-b xdp_flowmon # "monitoring" went to the full log
+	udp_send a 10.77.0.2 9000 5 10 40000
+	rm "$TMP/full/fill"
+	fm_stop fm
+	assert_eq "$(grep -c "writing the log to" "$TMP/fm.err")" 1 "failure lines on stderr"
+	has_flow "$TMP/fm.out" '.sourceTransportPort == 40000 and .packetDeltaCount == 5' ||
+		fail "flows lost with the log: $(cat "$TMP/fm.out")"
+	grep -qE "^[0-9T:-]+ warn: [1-9][0-9]* log messages were lost: No space left on device$" \
+		"$TMP/full/fm.log" || fail "the log does not count its losses: $(cat "$TMP/full/fm.log")"
+	grep -q "info: flushed [0-9]* flows" "$TMP/full/fm.log" || fail "no message after the room came back"
+	! grep -qvE "^[0-9T:-]+ (error|warn|info|debug): |^  " "$TMP/full/fm.log" ||
+		fail "a broken line in the log: $(grep -vE "^[0-9T:-]+ " "$TMP/full/fm.log" | head -3)"
+}
+
 # flowmon -j | head: when the reader of the only output leaves, flowmon
 # stops by itself, exits 0 and does not report the closed pipe.
 test_json_reader_gone() {
