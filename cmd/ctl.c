@@ -293,7 +293,11 @@ static int read_replies(const struct ctl_cfg *cfg, FILE *in)
 			fputs(line, stdout);
 		else
 			print_text(a, o, &rows);
-		fflush(stdout);
+		if (fflush(stdout)) { /* `| head` or a full disk: main() */
+			json_decref(o);
+			rc = 0;
+			break;
+		}
 		if (json_object_get(o, "ok"))
 			rc = 0;
 		if (json_object_get(o, "error"))

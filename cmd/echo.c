@@ -14,7 +14,6 @@
 #include <sys/socket.h>
 #include <sysflow/sysflow.h>
 #include "core/core.h"
-#include "export/json.h"
 #include "xsk/echo.h"
 #include "cmds.h"
 
@@ -455,7 +454,7 @@ static void print_stats(const struct echo_cfg *cfg, struct echo_run *r)
 					      J(s.xdp_steered), "passed",
 					      J(s.xdp_passed), "no_socket",
 					      J(s.xdp_no_socket)));
-		sf_json_write_line(stdout, o);
+		cmd_print_json(o);
 	} else {
 		printf("xdp on %s: steered %llu, passed %llu, no socket %llu\n",
 		       cfg->ifname, (unsigned long long)s.xdp_steered,

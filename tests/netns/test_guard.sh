@@ -67,6 +67,9 @@ test_report_reaches_controller() {
 	listen_on 17013
 	echo data >"$MNT/watched"
 	bg_start events "$SYSFLOW" ctl -S "$CTL" events -j
+	# a tail whose reader leaves: ends at its next write, status 0, quiet
+	bg_start head bash -c 'set -o pipefail; "$@" | head -1 >/dev/null' bash \
+		"$SYSFLOW" ctl -S "$CTL" events -j
 	add_rule "{\"op\":\"read\",\"path\":\"$MNT/watched\",\"actions\":[\"report\"],\"cookie\":13}"
 	add_rule "{\"op\":\"connect\",\"port\":17013,\"actions\":[\"allow\",\"report\"],\"cookie\":14}"
 	in_cg cat "$MNT/watched" >/dev/null
@@ -74,6 +77,11 @@ test_report_reaches_controller() {
 	wait_for "$TMP/events.out" "\"cookie\":13.*\"object\":\"$MNT/watched\""
 	wait_for "$TMP/events.out" "\"cookie\":14.*\"op\":\"socket_connect\".*127.0.0.1:17013"
 	grep -q '"exe":"/usr/bin/cat"' "$TMP/events.out" || fail "exe missing: $(cat "$TMP/events.out")"
+	in_cg cat "$MNT/watched" >/dev/null # one more event after head left
+	local rc=0
+	bg_wait head 10 || rc=$?
+	assert_eq "$rc" 0 "ctl events | head -1: exit status"
+	[ ! -s "$TMP/head.err" ] || fail "ctl events | head -1 said: $(cat "$TMP/head.err")"
 }
 
 # KILL: the kernel signals the process as its syscall returns.
