@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -36,6 +37,7 @@ struct guard_kern {
 	char pin_dir[256];
 	char cgroup_path[256];
 	int cgroup_fd;
+	int lock_fd; /* flock on the pin folder: one agent per folder */
 	bool skb_drop; /* the cgroup_skb programs are attached */
 	int store_fd;
 	int ncpus;
@@ -215,6 +217,24 @@ static int make_pin_dir(const char *pin_dir)
 	return err;
 }
 
+/* Two agents on one folder would share its rules and maps and take each
+ * other's controller session in turn (the same host id): refuse the
+ * second. The lock goes with the process, kill -9 included.
+ */
+static int lock_pin_dir(struct guard_kern *b, const char *pin_dir)
+{
+	b->lock_fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b->lock_fd < 0)
+		return -errno;
+	if (flock(b->lock_fd, LOCK_EX | LOCK_NB)) {
+		pr_err("another sysflow agent is using %s; stop it or choose "
+		       "another pin folder with -F\n",
+		       pin_dir);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 static int open_cgroup(struct guard_kern *b, const char *cgroup_path)
 {
 	int err;
@@ -299,11 +319,14 @@ struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 		*err = -ENOMEM;
 		return NULL;
 	}
-	b->cgroup_fd = b->store_fd = -1;
+	b->cgroup_fd = b->store_fd = b->lock_fd = -1;
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", pin_dir);
 	snprintf(b->cgroup_path, sizeof(b->cgroup_path), "%s", cgroup_path);
 	b->ncpus = libbpf_num_possible_cpus();
 	*err = make_pin_dir(pin_dir);
+	if (*err)
+		goto fail;
+	*err = lock_pin_dir(b, pin_dir);
 	if (*err)
 		goto fail;
 	*err = open_cgroup(b, cgroup_path);
@@ -371,6 +394,8 @@ void guard_bpf_close(struct guard_kern *b, bool unload)
 	guard_bpf__destroy(b->skel);
 	if (unload)
 		remove_pins(b->pin_dir);
+	if (b->lock_fd >= 0)
+		close(b->lock_fd);
 	free(b);
 }
 

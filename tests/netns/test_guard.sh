@@ -207,6 +207,24 @@ test_reconnect_replaces_session() {
 	bg_stop agent KILL || true
 }
 
+# A second agent on the pin folder of a running one: exit 1 naming the
+# folder, before it touches the maps or the controller; the first keeps
+# its one session (two agents took each other's session in turn).
+test_second_agent_same_folder() {
+	local rc=0
+	guard_setup
+	start_controller
+	start_agent
+	timeout 20 "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
+		--host-id "$HOSTID" >"$TMP/a2.out" 2>"$TMP/a2.err" || rc=$?
+	assert_eq "$rc" 1 "second agent's exit status"
+	grep -qx "sysflow: error: another sysflow agent is using $PIN; stop it or choose another pin folder with -F" \
+		"$TMP/a2.err" || fail "second agent said: $(cat "$TMP/a2.err")"
+	assert_eq "$(host_sessions)" 1 "sessions of the test host at the controller"
+	ctl rules "$HOSTID" >/dev/null || fail "the first agent's session is gone"
+	bg_stop agent INT || fail "first agent exited $?: $(tail -n 3 "$TMP/agent.err")"
+}
+
 # kill -9 of the agent: pinned rules stay in force; a new agent restores
 # its table, counters included.
 test_agent_restart_keeps_rules() {
