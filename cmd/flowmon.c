@@ -217,12 +217,25 @@ static void outputs_close(struct flow_out *o)
 	sf_ipfix_close(o->ipfix);
 }
 
+/* IPFIX records lost to failed sends (over UDP, those the kernel reports:
+ * a collector that is gone answers with ICMP port unreachable, which the
+ * next send returns as ECONNREFUSED).
+ */
+static uint64_t ipfix_lost(const struct flow_out *o)
+{
+	struct sf_ipfix_stats st = {};
+
+	if (o->ipfix)
+		sf_ipfix_get_stats(o->ipfix, &st);
+	return st.records_lost;
+}
+
 /* Flows that did not reach an output make the run a failure (exit 1), as
  * with collect; the closed pipe of a lone -j is its reader's choice.
  */
 static int check_lost(const struct flow_out *o)
 {
-	unsigned long long n = o->files_err.not_written;
+	unsigned long long n = o->files_err.not_written + ipfix_lost(o);
 
 	if (!o->reader_gone)
 		n += o->write_errors;
@@ -258,7 +271,7 @@ static void print_stats(struct sf_flowmon *fm, const struct flow_out *o,
 		(unsigned long long)s.flow_race,
 		(unsigned long long)s.meta_failed,
 		(unsigned long long)(o->write_errors +
-				     o->files_err.not_written));
+				     o->files_err.not_written + ipfix_lost(o)));
 	if (s.fragments || s.dpi_done || s.dpi_failed)
 		fprintf(out,
 			"fragments %llu (first unseen %llu), dpi decoded "
@@ -470,6 +483,8 @@ static int run_offline(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 			cfg->pcap, (unsigned long long)sf_flowmon_packets(fm));
 		err = 0;
 	}
+	if (o->ipfix)
+		sf_ipfix_flush(o->ipfix);
 	if (!err || sf_flowmon_packets(fm)) /* none of a file never read */
 		print_stats(fm, o, stderr);
 	return err ? 1 : 0;
@@ -512,6 +527,8 @@ static int run_live(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 		pr_err("no interface of %s is left to monitor; stopping\n",
 		       cfg->devs);
 	n = sf_flowmon_flush(fm, out_flow, o);
+	if (o->ipfix) /* sent before the counters are printed */
+		sf_ipfix_flush(o->ipfix);
 	pr_info("flushed %d flows\n", n < 0 ? 0 : n);
 	return n < 0 || !attached ? 1 : 0;
 }
@@ -645,9 +662,10 @@ static int do_flowmon(void *arg)
 		rc = 1; /* one line said why; no counters of a run that wasn't */
 	else
 		rc = run_attached(fm, cfg, &out);
+	rc = rc ? rc : check_lost(&out);
 	sf_flowmon_close(fm);
 	outputs_close(&out);
-	return rc ? rc : check_lost(&out);
+	return rc;
 fail:
 	outputs_close(&out);
 	return 1;

@@ -433,6 +433,41 @@ test_second_instance() {
 		fail "the first flowmon lost its flow: $(cat "$TMP/fm.out")"
 }
 
+# The IPFIX collector killed mid-run: the refused sends are said once,
+# their records counted as output errors, and the run ends with exit 1
+# and "flows not written". A UDP exporter learns of a gone collector only
+# from the ICMP port unreachable that the next send returns.
+test_ipfix_collector_gone() {
+	local i rc=0
+	two_hosts
+	bg_start coll nsenter --net="$(ns_path b)" "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 9996))
+print("ready", flush=True)
+s.recv(65535)
+print("got", flush=True)
+s.recv(65535)'
+	wait_for "$TMP/coll.out" ready 10
+	fm_start fm b veth-b --ipfix 127.0.0.1:9996 --idle-timeout 1 -j
+	udp_send a 10.77.0.2 9000 2 10 40000
+	wait_for "$TMP/coll.out" got 10
+	bg_stop coll KILL || true
+	# new flows until a send is refused (bounded)
+	for ((i = 1; i <= 40; i++)); do
+		grep -q "cannot send IPFIX" "$TMP/fm.err" && break
+		udp_send a 10.77.0.2 9000 1 10 $((40000 + i))
+		sleep 0.25
+	done
+	grep -q "^sysflow: warn: cannot send IPFIX message to '127.0.0.1:9996': Connection refused (-111), is the collector running?; [0-9]* flow records lost" \
+		"$TMP/fm.err" || fail "the refused send is not said: $(why fm)"
+	bg_stop fm INT || rc=$?
+	assert_eq "$rc" 1 "exit status with records lost"
+	[ "$(stat_of "$TMP/fm.err" "output errors")" -ge 1 ] || fail "lost records not counted"
+	grep -q "flows not written: [1-9]" "$TMP/fm.err" || fail "no total: $(why fm)"
+	has_flow "$TMP/fm.out" '.sourceTransportPort == 40000' || fail "-j lost flows too"
+}
+
 # ---- 5. two CPUs, and test mode ----
 
 test_two_cores_exact() {
