@@ -90,8 +90,9 @@ static void print_status(const struct sf_route_status *st)
 	printf("generation %u, %u rules, %u updates; hooks:", st->generation,
 	       st->nrules, st->updates);
 	for (int i = 0; i < st->nhooks; i++)
-		printf(" %s/%s", st->hooks[i].iface,
-		       st->hooks[i].egress ? "egress" : "ingress");
+		printf(" %s/%s%s", st->hooks[i].iface,
+		       st->hooks[i].egress ? "egress" : "ingress",
+		       st->hooks[i].gone ? " (deleted)" : "");
 	printf("\npackets %llu: matched %llu, unmatched %llu, not IP %llu, "
 	       "malformed %llu,\n  TTL expired %llu, no generation %llu\n",
 	       (unsigned long long)st->packets, (unsigned long long)st->matched,
