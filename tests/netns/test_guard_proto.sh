@@ -409,10 +409,31 @@ test_second_controller_same_ctl() {
 	grep -q "control socket $CTL is in use by a running controller; stop it or choose another path with -C" \
 		"$TMP/c2.err" || fail "second controller said: $(cat "$TMP/c2.err")"
 	ctl hosts >/dev/null || fail "the first controller lost its control socket"
+	# and on its TCP port, with a control socket of its own
+	rc=0
+	timeout 10 "$SYSFLOW" controller -l 127.0.0.1 -p "$PORT" -C "$TMP/ctl2.sock" \
+		>"$TMP/c3.out" 2>"$TMP/c3.err" || rc=$?
+	assert_eq "$rc" 1 "controller on a port in use: exit status"
+	grep -q "cannot listen on 127.0.0.1:$PORT: Address already in use" "$TMP/c3.err" ||
+		fail "port in use: $(cat "$TMP/c3.err")"
 	bg_stop controller KILL || true
 	[ -S "$CTL" ] || fail "kill -9 removed the socket file: the takeover is not tested"
 	start_controller
 	ctl hosts >/dev/null || fail "ctl cannot reach the controller that took over"
+}
+
+# The controller killed under `sysflow ctl events`: the tail says so and
+# exits 1 (it ended silently with 0).
+test_ctl_controller_gone() {
+	local rc=0
+	start_controller
+	bg_start ev "$SYSFLOW" ctl -S "$CTL" events
+	wait_for "$TMP/ev.err" "Tailing reports and events" 10 # connected
+	bg_stop controller KILL || true
+	bg_wait ev 10 || rc=$?
+	assert_eq "$rc" 1 "ctl events after the controller died: exit status"
+	grep -qx "sysflow: error: the controller at $CTL closed the connection" "$TMP/ev.err" ||
+		fail "ctl events said: $(cat "$TMP/ev.err")"
 }
 
 # -d: a daemon with a log file and a pid file, stopped by SIGTERM.
