@@ -349,6 +349,25 @@ test_output_full_disk() {
 		fail "stderr wider than 80 columns: $(cat "$TMP/fm.err")"
 }
 
+# A replay (-r) whose JSON goes to a full disk: said once, each flow
+# counted, "flows not written" and exit 1.
+test_pcap_output_full_disk() {
+	local rc=0
+	full_tmpfs "$TMP/full"
+	"$PY" - "$TMP/ten.pcap" <<'PY' || skip "python3-scapy missing"
+import sys
+from scapy.all import Ether, IP, UDP, wrpcap
+wrpcap(sys.argv[1], [Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1000 + i, dport=53)
+                     for i in range(10)])
+PY
+	"$SYSFLOW" flowmon -r "$TMP/ten.pcap" -j >"$TMP/full/flows.json" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 1 "replay to a full disk: exit status"
+	assert_eq "$(grep -c "writing flows to stdout failed: No space left on device" "$TMP/e")" 1 \
+		"failure lines"
+	assert_eq "$(stat_of "$TMP/e" "output errors")" 10 "flows counted as not written"
+	grep -q "flows not written: 10" "$TMP/e" || fail "no total: $(cat "$TMP/e")"
+}
+
 # -L on a full disk: said once on stderr, the flows still go out, and
 # once there is room the log says how many messages it lost.
 test_log_full_disk() {

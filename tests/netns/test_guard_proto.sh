@@ -436,6 +436,25 @@ test_ctl_controller_gone() {
 		fail "ctl events said: $(cat "$TMP/ev.err")"
 }
 
+# -L in a read-only directory: exit 1 naming the file, before the agent
+# pins anything or the controller listens.
+test_log_read_only() {
+	local ro=$TMP/ro rc c
+	mkdir "$ro"
+	mount -t tmpfs -o ro,size=16k sfg-ro "$ro"
+	on_exit "umount '$ro'"
+	for c in "agent 127.0.0.1 $PORT -F $PIN" "controller -l 127.0.0.1 -p $PORT -C $TMP/c.sock"; do
+		rc=0
+		# shellcheck disable=SC2086 # c is several words
+		timeout 10 "$SYSFLOW" $c -L "$ro/x.log" >/dev/null 2>"$TMP/e" || rc=$?
+		assert_eq "$rc" 1 "${c%% *} -L in a read-only directory"
+		grep -qx "sysflow: error: cannot open log file $ro/x.log: Read-only file system" "$TMP/e" ||
+			fail "${c%% *}: $(cat "$TMP/e")"
+	done
+	[ ! -e "$PIN" ] || fail "the agent pinned before opening its log"
+	[ ! -e "$TMP/c.sock" ] || fail "the controller made its socket before opening its log"
+}
+
 # -d: a daemon with a log file and a pid file, stopped by SIGTERM.
 test_daemon_mode() {
 	guard_setup
