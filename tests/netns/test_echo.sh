@@ -237,12 +237,12 @@ gone() { # prog:ID or map:ID no longer exists in the kernel
 	! bpftool "${1%%:*}" show id "${1#*:}" >/dev/null 2>&1
 }
 
-# SIGINT and kill -9 both leave the interface bare, and the program and
+# SIGINT, SIGTERM and kill -9 all leave the interface bare, and the program and
 # its maps freed; nothing is pinned (the echo shares this bpffs here).
 test_echo_clean_close() {
 	lab_up
 	local objs o sig
-	for sig in INT KILL; do
+	for sig in INT TERM KILL; do
 		rm -f "$TMP/echo.out" "$TMP/echo.err" # not the last run's lines
 		bg_start echo nsenter --net="/run/netns/$T1" "$SYSFLOW" echo "$V1" -j
 		wait_for "$TMP/echo.err" "Ctrl-C to end" 30
@@ -251,6 +251,9 @@ test_echo_clean_close() {
 		[ -z "$(find /sys/fs/bpf -name '*xsk*' 2>/dev/null)" ] || fail "pinned: $(find /sys/fs/bpf -name '*xsk*')"
 		if [ $sig == INT ]; then
 			echo_stop
+		elif [ $sig == TERM ]; then
+			bg_stop echo TERM || fail "echo exited $? on SIGTERM: $(tail -n 5 "$TMP/echo.err")"
+			grep -q '"answered"' "$TMP/echo.out" || fail "no statistics after SIGTERM"
 		else
 			kill -KILL "$(cat "$TMP/echo.pid")"
 			wait "$(cat "$TMP/echo.pid")" 2>/dev/null || true

@@ -447,7 +447,7 @@ test_second_instance() {
 		"$TMP/same_if.err" || fail "same interface: $(cat "$TMP/same_if.err")"
 	! grep -qE "^libbpf|stale" "$TMP/same_if.err" || fail "misleading lines: $(cat "$TMP/same_if.err")"
 	udp_send a 10.77.0.2 9000 4 10 40000
-	fm_stop fm
+	fm_stop fm TERM # flushes as SIGINT does
 	has_flow "$TMP/fm.out" '.sourceTransportPort == 40000 and .packetDeltaCount == 4' ||
 		fail "the first flowmon lost its flow: $(cat "$TMP/fm.out")"
 }

@@ -395,6 +395,8 @@ test_ctl_socket_mode() {
 	start_controller
 	assert_eq "$(stat -c %a "$CTL")" 600 "mode of the control socket"
 	ctl hosts >/dev/null || fail "ctl cannot reach the controller"
+	bg_stop controller TERM || fail "controller exited $? on SIGTERM"
+	[ ! -e "$CTL" ] || fail "SIGTERM left the control socket"
 }
 
 # A second controller on the control socket of a running one (another TCP

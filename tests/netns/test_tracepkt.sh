@@ -529,6 +529,16 @@ test_duration_and_errors() {
 		"$TMP/e.err" || fail "no hint to quote the filter: $(cat "$TMP/e.err")"
 }
 
+# SIGTERM ends a trace as Ctrl-C does: the hops so far, the counters, 0.
+test_sigterm() {
+	pair
+	tracer tt -j 'icmp and host 10.213.1.2'
+	in_ns a ping -q -c 2 -i 0.2 10.213.1.2 >/dev/null
+	wait_for "$TMP/tt.out" '"type":"hop"' 10
+	bg_stop tt TERM || fail "tracepkt exited $? on SIGTERM: $(tail -n 3 "$TMP/tt.err")"
+	grep -q '"type":"stats"' "$TMP/tt.out" || fail "no counters after SIGTERM"
+}
+
 # tracepkt -j | head -1 ends quietly with 0 at its next write once the
 # reader left; stdout on a full disk is named, exit 1, the counters still
 # on stderr.
