@@ -529,6 +529,20 @@ test_duration_and_errors() {
 		"$TMP/e.err" || fail "no hint to quote the filter: $(cat "$TMP/e.err")"
 }
 
+# Two tracers at once share nothing: each sees every hop of the packets.
+test_two_tracers() {
+	pair
+	tracer t1 -j 'icmp and host 10.213.1.2'
+	tracer t2 -j 'icmp and host 10.213.1.2'
+	in_ns a ping -q -c 2 -i 0.2 10.213.1.2 >/dev/null
+	wait_for "$TMP/t1.out" '"trace_id":4,' 10 # 2 requests, 2 replies
+	wait_for "$TMP/t2.out" '"trace_id":4,' 10
+	bg_stop t1 INT || fail "first tracer exited $?"
+	bg_stop t2 INT || fail "second tracer exited $?"
+	assert_eq "$(grep -c '"type":"hop"' "$TMP/t2.out")" "$(grep -c '"type":"hop"' "$TMP/t1.out")" \
+		"hops seen by the second tracer"
+}
+
 # SIGTERM ends a trace as Ctrl-C does: the hops so far, the counters, 0.
 test_sigterm() {
 	pair
