@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/file.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -80,16 +79,8 @@ static int pins_lock(struct sf_flowmon *fm, const char *dir)
 		       strerror(-err));
 		return err;
 	}
-	fm->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fm->lock_fd < 0)
-		return -errno;
-	if (flock(fm->lock_fd, LOCK_EX | LOCK_NB)) {
-		pr_err("another sysflow flowmon is using %s; stop it or choose "
-		       "another pin directory with -F\n",
-		       dir);
-		return -EBUSY;
-	}
-	return 0;
+	fm->lock_fd = sf_dir_lock(dir, "flowmon", "-F");
+	return fm->lock_fd < 0 ? fm->lock_fd : 0;
 }
 
 /* Pins left by an instance that was killed: reuse only when asked (-M). */

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -219,20 +218,12 @@ static int make_pin_dir(const char *pin_dir)
 
 /* Two agents on one folder would share its rules and maps and take each
  * other's controller session in turn (the same host id): refuse the
- * second. The lock goes with the process, kill -9 included.
+ * second.
  */
 static int lock_pin_dir(struct guard_kern *b, const char *pin_dir)
 {
-	b->lock_fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (b->lock_fd < 0)
-		return -errno;
-	if (flock(b->lock_fd, LOCK_EX | LOCK_NB)) {
-		pr_err("another sysflow agent is using %s; stop it or choose "
-		       "another pin folder with -F\n",
-		       pin_dir);
-		return -EBUSY;
-	}
-	return 0;
+	b->lock_fd = sf_dir_lock(pin_dir, "agent", "-F");
+	return b->lock_fd < 0 ? b->lock_fd : 0;
 }
 
 static int open_cgroup(struct guard_kern *b, const char *cgroup_path)

@@ -218,7 +218,7 @@ test_second_agent_same_folder() {
 	timeout 20 "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
 		--host-id "$HOSTID" >"$TMP/a2.out" 2>"$TMP/a2.err" || rc=$?
 	assert_eq "$rc" 1 "second agent's exit status"
-	grep -qx "sysflow: error: another sysflow agent is using $PIN; stop it or choose another pin folder with -F" \
+	grep -qx "sysflow: error: another sysflow agent is using $PIN; stop it or choose another pin directory with -F" \
 		"$TMP/a2.err" || fail "second agent said: $(cat "$TMP/a2.err")"
 	assert_eq "$(host_sessions)" 1 "sessions of the test host at the controller"
 	ctl rules "$HOSTID" >/dev/null || fail "the first agent's session is gone"
