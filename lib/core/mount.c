@@ -105,9 +105,14 @@ int sf_dir_lock(const char *dir, const char *who, const char *option)
 		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		close(fd);
-		pr_err("another sysflow %s is using %s; stop it or choose "
-		       "another pin directory with %s\n",
-		       who, dir, option);
+		if (option)
+			pr_err("another sysflow %s is using %s; stop it or "
+			       "choose another pin directory with %s\n",
+			       who, dir, option);
+		else
+			pr_err("a running sysflow %s is using %s; stop it "
+			       "first\n",
+			       who, dir);
 		return -EBUSY;
 	}
 	return fd;

@@ -392,10 +392,16 @@ void guard_bpf_close(struct guard_kern *b, bool unload)
 
 int guard_bpf_unload_pins(const char *pin_dir)
 {
+	int lock;
+
 	if (access(pin_dir, F_OK))
 		return -ENOENT;
+	lock = sf_dir_lock(pin_dir, "agent", NULL); /* not under a live one */
+	if (lock < 0)
+		return lock;
 	/* unpinning the links detaches the programs; maps go with them */
 	remove_pins(pin_dir);
+	close(lock);
 	return access(pin_dir, F_OK) ? 0 : -EBUSY;
 }
 

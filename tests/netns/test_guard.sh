@@ -209,7 +209,8 @@ test_reconnect_replaces_session() {
 
 # A second agent on the pin folder of a running one: exit 1 naming the
 # folder, before it touches the maps or the controller; the first keeps
-# its one session (two agents took each other's session in turn).
+# its one session (two agents took each other's session in turn). And
+# --unload waits until the running agent is stopped.
 test_second_agent_same_folder() {
 	local rc=0
 	guard_setup
@@ -222,7 +223,17 @@ test_second_agent_same_folder() {
 		"$TMP/a2.err" || fail "second agent said: $(cat "$TMP/a2.err")"
 	assert_eq "$(host_sessions)" 1 "sessions of the test host at the controller"
 	ctl rules "$HOSTID" >/dev/null || fail "the first agent's session is gone"
+	# nor are its pins removed under it
+	rc=0
+	"$SYSFLOW" agent --unload -F "$PIN" >/dev/null 2>"$TMP/u.err" || rc=$?
+	assert_eq "$rc" 1 "agent --unload under a running agent: exit status"
+	grep -q "a running sysflow agent is using $PIN; stop it first" "$TMP/u.err" ||
+		fail "--unload said: $(cat "$TMP/u.err")"
+	[ -n "$(ls "$PIN")" ] || fail "--unload removed the pins of a running agent"
 	bg_stop agent INT || fail "first agent exited $?: $(tail -n 3 "$TMP/agent.err")"
+	"$SYSFLOW" agent --unload -F "$PIN" >/dev/null 2>"$TMP/u.err" ||
+		fail "--unload after the agent stopped: $(cat "$TMP/u.err")"
+	[ ! -e "$PIN" ] || fail "--unload left $PIN"
 }
 
 # kill -9 of the agent: pinned rules stay in force; a new agent restores
