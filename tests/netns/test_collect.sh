@@ -672,6 +672,22 @@ assert exe["ts"].startswith("20") and "T" in exe["ts"]
 ' "$TMP/c.out" "$TMP/wl.exec"
 }
 
+# Two collects at once share nothing (no pins): both see the same exec.
+test_two_instances() {
+	need_tools
+	start_collect c1 -j -f "$FILTER"
+	start_collect c2 -j -f "$FILTER"
+	workload exec
+	stop_collect c1
+	stop_collect c2
+	check '
+w = info(sys.argv[3])
+for f in sys.argv[1:3]:
+    ev = [j["opflags"] for j in json_lines(f) if j["proc.pid"] == w["child"]]
+    assert "EXEC" in ev, (f, ev)
+' "$TMP/c1.out" "$TMP/c2.out" "$TMP/wl.exec"
+}
+
 # ---- filters and modes ----
 
 test_filter() {

@@ -425,10 +425,14 @@ test_second_controller_same_ctl() {
 }
 
 # The controller killed under `sysflow ctl events`: the tail says so and
-# exits 1 (it ended silently with 0).
+# exits 1 (it ended silently with 0); Ctrl-C still ends it with 0.
 test_ctl_controller_gone() {
 	local rc=0
 	start_controller
+	# Ctrl-C ends a tail with 0
+	bg_start ev0 "$SYSFLOW" ctl -S "$CTL" events
+	wait_for "$TMP/ev0.err" "Tailing reports and events" 10
+	bg_stop ev0 INT || fail "ctl events exited $? on SIGINT: $(cat "$TMP/ev0.err")"
 	bg_start ev "$SYSFLOW" ctl -S "$CTL" events
 	wait_for "$TMP/ev.err" "Tailing reports and events" 10 # connected
 	bg_stop controller KILL || true
