@@ -355,8 +355,8 @@ static int print_table(struct sf_flowmon *fm, FILE *out, size_t top, bool json)
 		fprintf(out, "%-5s %-22s %-22s %9s %12s\n", "PROTO", "SOURCE",
 			"DESTINATION", "PACKETS", "BYTES");
 	for (size_t i = 0; i < l.n && (!top || i < top); i++) {
-		if (json)
-			sf_json_write_line(out, sf_flow_json(&l.v[i]));
+		if (json) /* -i 0 -M: stdout, checked by main() */
+			cmd_print_json(sf_flow_json(&l.v[i]));
 		else
 			print_flow_line(&l.v[i], out);
 	}

@@ -828,6 +828,11 @@ test_kill9_restart() {
 	[ "$got" == "[7,null]" ] ||
 		fail_later "-i 0 -M printed (packets, end reason) $got, expected [7,null]"
 	[ -e "$dir/flows" ] || fail "-i 0 -M removed the pinned map"
+	# the table printed to a full disk: named, exit 1
+	rc=0
+	in_ns_net b "$SYSFLOW" flowmon -i 0 -M "$dir/flows" -j >/dev/full 2>"$TMP/full.err" || rc=$?
+	[ "$rc" -eq 1 ] && grep -q "writing to stdout failed: No space left on device" "$TMP/full.err" ||
+		fail_later "-i 0 -M -j >/dev/full exited $rc: $(cat "$TMP/full.err")"
 
 	# -M: reuse the table, keep counting, export the old counts on exit
 	bg_start k3 nsenter --net="$(ns_path b)" "$SYSFLOW" flowmon -d veth-b -j -F "$dir" -M "$dir/flows"
