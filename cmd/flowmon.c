@@ -364,8 +364,9 @@ static int print_table(struct sf_flowmon *fm, FILE *out, size_t top, bool json)
 	return 0;
 }
 
-static void print_view(struct sf_flowmon *fm, const struct flow_out *o,
-		       const char *devs)
+/* The view on stdout; -EPIPE once its reader left (flowmon | head). */
+static int print_view(struct sf_flowmon *fm, const struct flow_out *o,
+		      const char *devs)
 {
 	time_t now = time(NULL);
 
@@ -376,7 +377,7 @@ static void print_view(struct sf_flowmon *fm, const struct flow_out *o,
 	printf("\n");
 	print_table(fm, stdout, VIEW_TOP, false);
 	printf("\n");
-	fflush(stdout);
+	return fflush(stdout) ? -errno : 0;
 }
 
 /* ---- modes of operation ---- */
@@ -519,8 +520,10 @@ static int run_live(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 			pr_warn("flow sweep failed: %s\n", strerror(-n));
 		if (o->ipfix)
 			sf_ipfix_flush(o->ipfix);
-		if (view)
-			print_view(fm, o, cfg->devs);
+		if (view && print_view(fm, o, cfg->devs) == -EPIPE) {
+			view = false; /* as for -j: the reader's choice */
+			o->reader_gone = !o->to_files && !o->ipfix;
+		}
 		attached = sf_flowmon_attached(fm) > 0;
 	}
 	if (!attached)

@@ -404,6 +404,12 @@ test_json_reader_gone() {
 	! grep -q "Broken pipe" "$TMP/fm.err" || fail "closed pipe reported: $(cat "$TMP/fm.err")"
 	[ "$(stat_of "$TMP/fm.err" "output errors")" -ge 1 ] || fail "the lost flow is not counted"
 	! grep -qE 'runtime error|Sanitizer' "$TMP/fm.err" || fail "sanitizer: $(why fm)"
+	# the live view (no -j) whose reader leaves: the same
+	pins fv
+	bg_start fv nsenter --net="$(ns_path b)" bash -c 'set -o pipefail; "$@" | head -1 >/dev/null' \
+		bash "$SYSFLOW" flowmon -d veth-b -F "$PINS"
+	bg_wait fv 20 || fail "flowmon | head -1 exited $?: $(why fv)"
+	! grep -qE "sysflow: error|Broken pipe|Sanitizer" "$TMP/fv.err" || fail "said: $(cat "$TMP/fv.err")"
 }
 
 # An interface deleted under flowmon (ip link del): named once, its flows
