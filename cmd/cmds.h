@@ -23,4 +23,10 @@ extern const struct cmd_def cmd_features;
  */
 int cmd_print_json(json_t *o);
 
+/* stdout is a pipe or socket that nobody reads any more (`| head`): err
+ * is EPIPE, or the kernel reports EPOLLERR on a pipe's write end once its
+ * readers are gone (err 0: errno is not known).
+ */
+bool cmd_stdout_gone(int err);
+
 #endif /* __SYSFLOW_CMDS_H */

@@ -237,7 +237,9 @@ static bool iface_gone(const struct echo_run *r)
 	return false;
 }
 
-/* Answer until SIGINT/SIGTERM (0) or until the interface goes away (1). */
+/* Answer until SIGINT/SIGTERM or the reader of -v lines leaves (0), or
+ * until the interface goes away (1).
+ */
 static int run(struct echo_run *r)
 {
 	struct sf_xsk_pkt pkts[MAX_BATCH];
@@ -257,6 +259,8 @@ static int run(struct echo_run *r)
 				busy = true;
 			}
 		}
+		if (busy && r->verbose && ferror(stdout) && cmd_stdout_gone(0))
+			return 0; /* echo -v | head: the reader's choice */
 		if (busy)
 			continue;
 		pending = 0;

@@ -59,10 +59,7 @@ static void apply_log_level(void)
 	sf_log_libbpf_debug(!common_opts.quiet && common_opts.verbose > 1);
 }
 
-/* stdout is a pipe or socket that nobody reads any more (`| head`): the
- * kernel reports EPOLLERR on a pipe's write end once its readers are gone.
- */
-static bool stdout_reader_gone(int err)
+bool cmd_stdout_gone(int err)
 {
 	struct pollfd p = { .fd = STDOUT_FILENO };
 	struct stat st;
@@ -97,7 +94,7 @@ static int check_stdout(int rc)
 	int err = failed ? errno : json_err ?: EIO;
 
 	failed = failed || json_err || (!rc && ferror(stdout));
-	if (!failed || stdout_reader_gone(err))
+	if (!failed || cmd_stdout_gone(err))
 		return rc;
 	pr_err("writing to stdout failed: %s; the output is incomplete\n",
 	       strerror(err));

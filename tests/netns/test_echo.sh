@@ -220,6 +220,13 @@ test_echo_verbose() {
 	assert_eq "$(grep -c '^arp   reply 10.0.0.5 is-at .* to 10.0.0.4$' "$TMP/echo.out")" 2 "arp lines"
 	assert_eq "$(grep -c '^icmp  echo reply 10.0.0.5 > 10.0.0.4 id [0-9]* seq [123]$' "$TMP/echo.out")" 3 "icmp lines"
 	grep -q "answered arp 2, icmp 3," "$TMP/echo.out" || fail "no statistics: $(cat "$TMP/echo.out")"
+	# the reader of the lines leaves (echo -v | head -1): the echo stops, 0
+	bg_start eh ip netns exec "$T1" bash -c 'set -o pipefail; "$@" | head -1 >/dev/null' bash \
+		"$SYSFLOW" echo "$V1" -v
+	wait_for "$TMP/eh.err" "Ctrl-C to end" 30
+	ping_count -c 3 -i 0.2 10.0.0.5 >/dev/null
+	bg_wait eh 10 || fail "echo -v | head -1 exited $?: $(tail -n 3 "$TMP/eh.err")"
+	! grep -qE "sysflow: error|Sanitizer" "$TMP/eh.err" || fail "said: $(cat "$TMP/eh.err")"
 }
 
 # prog_and_maps: the IDs of the XDP program on V1 and of its maps.
