@@ -67,6 +67,12 @@ SETCAP ?= 0
 
 LIBA := $(BUILD)/libsysflow.a
 LIBSO := $(BUILD)/libsysflow.so.0
+# The same objects with every name global, for in-tree programs that call
+# internal functions (the CLI, benchmarks, the fuzz seed generator).
+INTLIB := $(BUILD)/libsysflow-int.a
+# The names the library exports (the global: patterns of the map).
+EXPORTS := $(shell sed -n '/global:/,/local:/s/^[[:space:]]*\([a-z_]*\*\);/\1/p' \
+	lib/libsysflow.map)
 SANLIB := $(BUILD)/libsysflow-san.a
 
 .PHONY: all test bench install clean format format-check examples fuzz
@@ -99,7 +105,17 @@ $(BUILD)/san/%.o: %.c $(SKELS) $(wildcard include/sysflow/*.h lib/*/*.h cmd/*.h 
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
-$(LIBA): $(LIB_OBJ)
+# Exports what libsysflow.so exports: the objects linked into one, every
+# name but the public ones (lib/libsysflow.map) made local, so a program
+# linking it statically may have its own jpos_build or htab_find.
+$(LIBA): $(LIB_OBJ) lib/libsysflow.map
+	$(call msg,AR,$@)
+	$(Q)$(LD) -r $(LIB_OBJ) -o $(BUILD)/libsysflow.o
+	$(Q)objcopy --wildcard $(foreach e,$(EXPORTS),'--keep-global-symbol=$(e)') \
+		$(BUILD)/libsysflow.o
+	$(Q)rm -f $@ && ar rcs $@ $(BUILD)/libsysflow.o
+
+$(INTLIB): $(LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -123,7 +139,7 @@ $(BUILD)/sysflow.pc: sysflow.pc.in
 	$(Q)mkdir -p $(@D)
 	$(Q)$(PC_GEN) > $@
 
-$(BUILD)/sysflow: $(CMD_OBJ) $(LIBA)
+$(BUILD)/sysflow: $(CMD_OBJ) $(INTLIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -161,20 +177,20 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZLIB)
 		$(FUZZLIB) -o $@ $(LDLIBS)
 
 # one valid message of each type, for the proto target's corpus
-$(BUILD)/fuzz/seeds: tests/fuzz/seeds.c $(LIBA)
+$(BUILD)/fuzz/seeds: tests/fuzz/seeds.c $(INTLIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $< $(LIBA) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $< $(INTLIB) -o $@ $(LDLIBS)
 
 # Each target in turn for FUZZ_SECS seconds (FUZZ=name runs one).
 fuzz: $(if $(FUZZ),$(BUILD)/fuzz/fuzz_$(FUZZ),$(FUZZ_BINS)) $(BUILD)/fuzz/seeds
 	$(Q)BUILD=$(BUILD) FUZZ_SECS=$(FUZZ_SECS) tests/fuzz/run.sh \
 		$(or $(FUZZ),$(FUZZ_NAMES))
 
-$(BUILD)/bench/%: bench/%.c $(LIBA)
+$(BUILD)/bench/%: bench/%.c $(INTLIB) bench/bench.h
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(LIBA) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests -Ibench $< $(INTLIB) -o $@ $(LDLIBS)
 
 # Examples use the public headers only, as a library user would.
 $(BUILD)/examples/%: examples/%.c $(LIBA) $(wildcard include/sysflow/*.h)

@@ -19,52 +19,36 @@
 #define MAX_WATCH 16
 
 struct agent_cfg {
-	const char *host;
-	const char *port;
+	struct sf_agent_opts o; /* what the options set directly */
 	bool daemon;
 	const char *log_file;
 	const char *pid_file;
-	const char *pin_dir;
-	const char *cgroup;
 	const char *watch;
-	int fail_mode;
 	const char *miss;
-	uint32_t echo_ms;
-	uint32_t dead_ms;
-	uint32_t backoff_ms;
-	uint32_t event_rate;
-	uint32_t ask_timeout_ms;
-	uint32_t ask_max;
-	const char *tls_cert;
-	const char *tls_key;
-	const char *tls_ca;
-	const char *host_id;
 	bool unload;
-	bool cleanup;
 };
 
+/* --fail-mode is an OPT_ENUM: it writes an int */
+_Static_assert(sizeof(enum sf_fail_mode) == sizeof(int), "fail_mode size");
 static const char *const fail_names[] = { "secure", "open", NULL };
 
 static const struct agent_cfg defaults_agent = {
-	.pin_dir = SF_GUARD_PIN_DIR,
 	.pid_file = DEFAULT_PID,
-	.fail_mode = SF_FAIL_SECURE,
-	.echo_ms = 5000,
-	.dead_ms = 15000,
-	.backoff_ms = 30000,
-	.event_rate = 1000,
-	.ask_timeout_ms = 100,
-	.ask_max = 1024,
 };
+
+static void init_agent(void *cfg)
+{
+	sf_agent_opts_init(&((struct agent_cfg *)cfg)->o);
+}
 
 #define OFF(m) offsetof(struct agent_cfg, m)
 
 /* clang-format off */
 static const struct opt_def agent_options[] = {
 	{ .name = "host", .positional = true, .type = OPT_STRING,
-	  .offset = OFF(host), .metavar = "HOST" },
+	  .offset = OFF(o.host), .metavar = "HOST" },
 	{ .name = "port", .positional = true, .type = OPT_PORT,
-	  .offset = OFF(port), .metavar = "PORT" },
+	  .offset = OFF(o.port), .metavar = "PORT" },
 	{ .name = "daemon", .short_name = 'd', .type = OPT_FLAG,
 	  .offset = OFF(daemon), .help = "run in the background, log to "
 	  DEFAULT_LOG },
@@ -75,56 +59,63 @@ static const struct opt_def agent_options[] = {
 	  .metavar = "FILE", .help = "with -d: write the pid here (default "
 	  DEFAULT_PID ")" },
 	{ .name = "folder", .short_name = 'F', .type = OPT_STRING,
-	  .offset = OFF(pin_dir), .metavar = "DIR", .help = "pin programs, "
+	  .offset = OFF(o.pin_dir), .metavar = "DIR", .help = "pin programs, "
 	  "maps and rules here (default " SF_GUARD_PIN_DIR ")" },
 	{ .name = "cgroup", .short_name = 'c', .type = OPT_STRING,
-	  .offset = OFF(cgroup), .metavar = "PATH", .help = "attach the "
+	  .offset = OFF(o.cgroup), .metavar = "PATH", .help = "attach the "
 	  "socket hooks to this cgroup v2 folder (default: the root)" },
 	{ .name = "watch", .short_name = 'w', .type = OPT_STRING,
 	  .offset = OFF(watch), .metavar = "DIR[,DIR]", .help = "decide "
 	  "opens and execs on these mounts (fanotify)" },
-	{ .name = "fail-mode", .type = OPT_ENUM, .offset = OFF(fail_mode),
+	{ .name = "fail-mode", .type = OPT_ENUM, .offset = OFF(o.fail_mode),
 	  .metavar = "MODE", .names = fail_names, .help = "without a "
 	  "controller: secure keeps the miss policy, open allows misses" },
 	{ .name = "miss", .short_name = 'm', .type = OPT_STRING,
 	  .offset = OFF(miss), .metavar = "CLASS=POLICY[,...]",
 	  .help = "table-miss policy per class (file, socket, ipc, inode): "
 	  "allow, deny or ask; default allow" },
-	{ .name = "echo-interval", .type = OPT_U32, .offset = OFF(echo_ms),
+	{ .name = "echo-interval", .type = OPT_U32,
+	  .offset = OFF(o.echo_interval_ms),
 	  .metavar = "MS", .min = 100, .max = 3600000, .help = "ECHO after "
-	  "this much silence (default 5000)" },
-	{ .name = "dead-interval", .type = OPT_U32, .offset = OFF(dead_ms),
+	  "this much silence (default " DEFAULT_STR(SFP_ECHO_INTERVAL_MS) ")" },
+	{ .name = "dead-interval", .type = OPT_U32,
+	  .offset = OFF(o.dead_interval_ms),
 	  .metavar = "MS", .min = 200, .max = 3600000, .help = "controller "
-	  "dead after this much silence (default 15000)" },
-	{ .name = "backoff-max", .type = OPT_U32, .offset = OFF(backoff_ms),
+	  "dead after this much silence (default "
+	  DEFAULT_STR(SFP_DEAD_INTERVAL_MS) ")" },
+	{ .name = "backoff-max", .type = OPT_U32,
+	  .offset = OFF(o.backoff_max_ms),
 	  .metavar = "MS", .min = 100, .max = 3600000, .help = "cap of the "
-	  "reconnect backoff (default 30000)" },
-	{ .name = "event-rate", .type = OPT_U32, .offset = OFF(event_rate),
+	  "reconnect backoff (default "
+	  DEFAULT_STR(SF_AGENT_BACKOFF_MAX_MS) ")" },
+	{ .name = "event-rate", .type = OPT_U32, .offset = OFF(o.event_rate),
 	  .metavar = "N", .min = 1, .max = 1000000, .help = "events per "
-	  "second to the controller at most (default 1000)" },
-	{ .name = "ask-timeout", .type = OPT_U32, .offset = OFF(ask_timeout_ms),
+	  "second to the controller at most (default "
+	  DEFAULT_STR(SF_AGENT_EVENT_RATE) ")" },
+	{ .name = "ask-timeout", .type = OPT_U32,
+	  .offset = OFF(o.ask_timeout_ms),
 	  .metavar = "MS", .min = 1, .max = 60000, .help = "\"ask\" "
 	  "misses of file operations wait this long for the controller's "
 	  "VERDICT, then the fail mode decides: secure denies, open allows "
-	  "(default 100)" },
-	{ .name = "ask-max", .type = OPT_U32, .offset = OFF(ask_max),
+	  "(default " DEFAULT_STR(SF_AGENT_ASK_TIMEOUT_MS) ")" },
+	{ .name = "ask-max", .type = OPT_U32, .offset = OFF(o.ask_max),
 	  .metavar = "N", .min = 1, .max = 65536, .help = "file operations "
 	  "held at most; beyond, the fail mode decides at once (default "
-	  "1024)" },
-	{ .name = "tls-cert", .type = OPT_STRING, .offset = OFF(tls_cert),
+	  DEFAULT_STR(SF_AGENT_ASK_MAX) ")" },
+	{ .name = "tls-cert", .type = OPT_STRING, .offset = OFF(o.tls_cert),
 	  .together = "TLS", .metavar = "PEM", .help = "this agent's "
 	  "certificate (mutual TLS)" },
-	{ .name = "tls-key", .type = OPT_STRING, .offset = OFF(tls_key),
+	{ .name = "tls-key", .type = OPT_STRING, .offset = OFF(o.tls_key),
 	  .together = "TLS", .metavar = "PEM", .help = "its private key" },
-	{ .name = "tls-ca", .type = OPT_STRING, .offset = OFF(tls_ca),
+	{ .name = "tls-ca", .type = OPT_STRING, .offset = OFF(o.tls_ca),
 	  .together = "TLS", .metavar = "PEM", .help = "CA of the "
 	  "controller's certificate" },
-	{ .name = "host-id", .type = OPT_STRING, .offset = OFF(host_id),
+	{ .name = "host-id", .type = OPT_STRING, .offset = OFF(o.host_id),
 	  .metavar = "HEX", .help = "host id (32 hex digits) instead of "
 	  "/etc/machine-id" },
 	{ .name = "unload", .type = OPT_FLAG, .offset = OFF(unload),
 	  .help = "remove a previous agent's programs and pins, then exit" },
-	{ .name = "cleanup", .type = OPT_FLAG, .offset = OFF(cleanup),
+	{ .name = "cleanup", .type = OPT_FLAG, .offset = OFF(o.unload_on_exit),
 	  .help = "on exit remove programs and pins (default: they stay "
 	  "and keep enforcing)" },
 	OPT_END,
@@ -209,18 +200,20 @@ static int daemonize(void)
 	return 0;
 }
 
-/* HOST and PORT given, --miss and --host-id well formed: 0 or EXIT_USAGE */
-static int check_args(const struct agent_cfg *cfg, struct sf_agent_opts *o)
+/* HOST and PORT given, --miss (into cfg->o) and --host-id well formed: 0
+ * or EXIT_USAGE
+ */
+static int check_args(struct agent_cfg *cfg)
 {
-	if (!cfg->host || !cfg->port) {
+	if (!cfg->o.host || !cfg->o.port) {
 		fprintf(stderr, "sysflow agent: missing %s\n",
-			cfg->host ? "PORT" : "HOST");
+			cfg->o.host ? "PORT" : "HOST");
 		params_usage(&cmd_agent, stderr, false);
 		return EXIT_USAGE;
 	}
-	if (cfg->miss && parse_miss(cfg->miss, o->miss))
+	if (cfg->miss && parse_miss(cfg->miss, cfg->o.miss))
 		return EXIT_USAGE;
-	if (cfg->host_id && strlen(cfg->host_id) != 32) {
+	if (cfg->o.host_id && strlen(cfg->o.host_id) != 32) {
 		fprintf(stderr, "sysflow agent: --host-id needs 32 hex "
 				"digits\n");
 		return EXIT_USAGE;
@@ -284,43 +277,19 @@ static int run_as_daemon(const struct agent_cfg *cfg)
 	return 0;
 }
 
-static void agent_opts(const struct agent_cfg *cfg, struct sf_agent_opts *o,
-		       const char **watch, int n)
-{
-	o->host = cfg->host;
-	o->port = cfg->port;
-	o->pin_dir = cfg->pin_dir;
-	o->cgroup = cfg->cgroup;
-	o->watch = n ? watch : NULL;
-	o->n_watch = n;
-	o->fail_mode = cfg->fail_mode;
-	o->echo_interval_ms = cfg->echo_ms;
-	o->dead_interval_ms = cfg->dead_ms;
-	o->backoff_max_ms = cfg->backoff_ms;
-	o->event_rate = cfg->event_rate;
-	o->ask_timeout_ms = cfg->ask_timeout_ms;
-	o->ask_max = cfg->ask_max;
-	o->tls_cert = cfg->tls_cert;
-	o->tls_key = cfg->tls_key;
-	o->tls_ca = cfg->tls_ca;
-	o->host_id = cfg->host_id;
-	o->unload_on_exit = cfg->cleanup;
-}
-
 static int do_agent(void *arg)
 {
 	struct agent_cfg *cfg = arg;
 	const char *watch[MAX_WATCH];
-	struct sf_agent_opts o = {};
 	char *wcopy;
 	int n, err;
 
 	if (cfg->unload) {
 		if (sf_check_privileges("sysflow agent"))
 			return 1;
-		return sf_agent_unload(cfg->pin_dir) ? 1 : 0;
+		return sf_agent_unload(cfg->o.pin_dir) ? 1 : 0;
 	}
-	err = check_args(cfg, &o);
+	err = check_args(cfg);
 	if (err)
 		return err;
 	n = split_watch(cfg->watch, watch, &wcopy);
@@ -329,8 +298,9 @@ static int do_agent(void *arg)
 		free(wcopy);
 		return 1;
 	}
-	agent_opts(cfg, &o, watch, n);
-	err = sf_agent_run(&o);
+	cfg->o.watch = n ? watch : NULL;
+	cfg->o.n_watch = n;
+	err = sf_agent_run(&cfg->o);
 	if (cfg->daemon)
 		unlink(cfg->pid_file);
 	free(wcopy);
@@ -342,6 +312,7 @@ const struct cmd_def cmd_agent = {
 	.run = do_agent,
 	.opts = agent_options,
 	.defaults = &defaults_agent,
+	.init = init_agent,
 	.cfg_size = sizeof(struct agent_cfg),
 	.summary = "enforce a SysFlow controller's rules on this host",
 	.doc = "Connects to the controller at HOST PORT (TCP, or mutual TLS "

@@ -39,13 +39,27 @@ struct collect_cfg {
 static const char *const mode_names[] = { "flow", "consumer", "nofiles", NULL };
 
 static const struct collect_cfg defaults_collect = {
-	.rotate = 300,
-	.compress = 1,
-	.sampling = 1,
-	.read_mode = 2,
 	.stats_interval = 10,
-	.buffer = 8 << 20,
 };
+
+/* The options that are sysflow_config fields start as its defaults. */
+static void init_collect(void *arg)
+{
+	struct collect_cfg *c = arg;
+	struct sysflow_config s;
+
+	sysflow_config_init(&s);
+	c->rotate = s.rotate_interval;
+	c->compress = s.compress_level;
+	c->sampling = s.sampling_ratio;
+	c->mode = s.collection_mode;
+	c->read_mode = s.file_read_mode;
+	c->no_process_flow = !s.enable_process_flow;
+	c->no_drop_mode = !s.drop_mode;
+	c->all_fds = !s.file_only;
+	c->buffer = s.single_buffer_dimension;
+	c->cpu_buffers = s.cpu_buffers;
+}
 
 #define OFF(m) offsetof(struct collect_cfg, m)
 
@@ -290,6 +304,7 @@ const struct cmd_def cmd_collect = {
 	.run = do_collect,
 	.opts = collect_options,
 	.defaults = &defaults_collect,
+	.init = init_collect,
 	.cfg_size = sizeof(struct collect_cfg),
 	.summary = "system telemetry: processes, files, sockets as SysFlow v5",
 	.doc = "Traces syscalls with CO-RE eBPF (tracepoints sys_exit, "

@@ -14,76 +14,71 @@
 #define MAX_SO 8
 
 struct controller_cfg {
-	const char *listen;
-	const char *port;
-	const char *ctl;
+	struct sf_ctrl_opts o; /* what the options set directly */
+	const char *ctl; /* "": none */
 	const char *log_file;
-	const char *tls_cert;
-	const char *tls_key;
-	const char *tls_ca;
-	uint32_t echo_ms;
-	uint32_t dead_ms;
-	const char *policy;
-	const char *dlp;
-	const char *dlp_action;
-	const char *acl;
 	const char *apps;
-	const char *app_args;
 };
 
 static const struct controller_cfg defaults_controller = {
-	.port = "6653",
 	.ctl = DEFAULT_CTL,
-	.echo_ms = 5000,
-	.dead_ms = 15000,
 };
+
+static void init_controller(void *cfg)
+{
+	sf_ctrl_opts_init(&((struct controller_cfg *)cfg)->o);
+}
 
 #define OFF(m) offsetof(struct controller_cfg, m)
 
 /* clang-format off */
 static const struct opt_def controller_options[] = {
 	{ .name = "listen", .short_name = 'l', .type = OPT_STRING,
-	  .offset = OFF(listen), .metavar = "ADDR", .help = "listen on this "
+	  .offset = OFF(o.listen_host),
+	  .metavar = "ADDR", .help = "listen on this "
 	  "address (default: all)" },
 	{ .name = "port", .short_name = 'p', .type = OPT_PORT,
-	  .offset = OFF(port), .metavar = "PORT", .help = "TCP port "
-	  "(default 6653)" },
+	  .offset = OFF(o.port), .metavar = "PORT", .help = "TCP port "
+	  "(default " SF_CTRL_PORT ")" },
 	{ .name = "ctl", .short_name = 'C', .type = OPT_STRING,
 	  .offset = OFF(ctl), .metavar = "PATH", .help = "control socket for "
 	  "sysflow ctl (default " DEFAULT_CTL ")" },
 	{ .name = "log", .short_name = 'L', .type = OPT_STRING,
 	  .offset = OFF(log_file), .metavar = "FILE", .help = "log to FILE "
 	  "instead of stderr" },
-	{ .name = "tls-cert", .type = OPT_STRING, .offset = OFF(tls_cert),
+	{ .name = "tls-cert", .type = OPT_STRING, .offset = OFF(o.tls_cert),
 	  .together = "TLS", .metavar = "PEM", .help = "controller certificate "
 	  "(mutual TLS)" },
-	{ .name = "tls-key", .type = OPT_STRING, .offset = OFF(tls_key),
+	{ .name = "tls-key", .type = OPT_STRING, .offset = OFF(o.tls_key),
 	  .together = "TLS", .metavar = "PEM", .help = "its private key" },
-	{ .name = "tls-ca", .type = OPT_STRING, .offset = OFF(tls_ca),
+	{ .name = "tls-ca", .type = OPT_STRING, .offset = OFF(o.tls_ca),
 	  .together = "TLS", .metavar = "PEM", .help = "CA that signs agent "
 	  "certificates" },
-	{ .name = "echo-interval", .type = OPT_U32, .offset = OFF(echo_ms),
+	{ .name = "echo-interval", .type = OPT_U32,
+	  .offset = OFF(o.echo_interval_ms),
 	  .metavar = "MS", .min = 100, .max = 3600000, .help = "ECHO after "
-	  "this much silence (default 5000)" },
-	{ .name = "dead-interval", .type = OPT_U32, .offset = OFF(dead_ms),
+	  "this much silence (default " DEFAULT_STR(SFP_ECHO_INTERVAL_MS) ")" },
+	{ .name = "dead-interval", .type = OPT_U32,
+	  .offset = OFF(o.dead_interval_ms),
 	  .metavar = "MS", .min = 200, .max = 3600000, .help = "drop a host "
-	  "silent this long (default 15000)" },
+	  "silent this long (default " DEFAULT_STR(SFP_DEAD_INTERVAL_MS) ")" },
 	{ .name = "policy", .short_name = 'P', .type = OPT_STRING,
-	  .offset = OFF(policy), .metavar = "FILE", .help = "app policy: "
+	  .offset = OFF(o.policy_file),
+	  .metavar = "FILE", .help = "app policy: "
 	  "push this JSON rules file (SIGHUP reloads)" },
-	{ .name = "dlp", .type = OPT_STRING, .offset = OFF(dlp),
+	{ .name = "dlp", .type = OPT_STRING, .offset = OFF(o.dlp_file),
 	  .metavar = "PATH", .help = "app dlp: who reads PATH loses the "
 	  "network" },
-	{ .name = "dlp-action", .type = OPT_STRING, .offset = OFF(dlp_action),
+	{ .name = "dlp-action", .type = OPT_STRING, .offset = OFF(o.dlp_action),
 	  .metavar = "ACTION", .help = "dlp: isolate (default) or encode "
 	  "(DSCP 10)" },
-	{ .name = "acl", .type = OPT_STRING, .offset = OFF(acl),
+	{ .name = "acl", .type = OPT_STRING, .offset = OFF(o.acl_file),
 	  .metavar = "FILE", .help = "app acl: rules in force in time "
 	  "windows" },
 	{ .name = "app", .short_name = 'a', .type = OPT_STRING,
 	  .offset = OFF(apps), .metavar = "SO[,SO]", .help = "load "
 	  "applications from shared objects" },
-	{ .name = "app-args", .type = OPT_STRING, .offset = OFF(app_args),
+	{ .name = "app-args", .type = OPT_STRING, .offset = OFF(o.app_args),
 	  .metavar = "TEXT", .help = "argument given to --app applications" },
 	OPT_END,
 };
@@ -92,13 +87,12 @@ static const struct opt_def controller_options[] = {
 static int do_controller(void *arg)
 {
 	struct controller_cfg *cfg = arg;
-	struct sf_ctrl_opts o = {};
 	const char *paths[MAX_SO];
-	char *apps = NULL, *save = NULL, *tok, dlp[SFP_MAX_STR + 16];
+	char *apps = NULL, *save = NULL, *tok;
 	int n = 0, err;
 
-	if (cfg->dlp_action && strcmp(cfg->dlp_action, "isolate") &&
-	    strcmp(cfg->dlp_action, "encode")) {
+	if (strcmp(cfg->o.dlp_action, "isolate") &&
+	    strcmp(cfg->o.dlp_action, "encode")) {
 		fprintf(stderr, "sysflow controller: --dlp-action is isolate "
 				"or encode\n");
 		return EXIT_USAGE;
@@ -118,27 +112,10 @@ static int do_controller(void *arg)
 		free(apps);
 		return 1;
 	}
-	o.listen_host = cfg->listen;
-	o.port = cfg->port;
-	o.ctl_path = cfg->ctl[0] ? cfg->ctl : NULL;
-	o.tls_cert = cfg->tls_cert;
-	o.tls_key = cfg->tls_key;
-	o.tls_ca = cfg->tls_ca;
-	o.echo_interval_ms = cfg->echo_ms;
-	o.dead_interval_ms = cfg->dead_ms;
-	o.policy_file = cfg->policy;
-	if (cfg->dlp) {
-		snprintf(dlp, sizeof(dlp), "%s%s", cfg->dlp,
-			 cfg->dlp_action && !strcmp(cfg->dlp_action, "encode") ?
-				 ",encode" :
-				 "");
-		o.dlp_file = dlp;
-	}
-	o.acl_file = cfg->acl;
-	o.app_paths = n ? paths : NULL;
-	o.n_app_paths = n;
-	o.app_args = cfg->app_args;
-	err = sf_controller_run(&o);
+	cfg->o.ctl_path = cfg->ctl[0] ? cfg->ctl : NULL;
+	cfg->o.app_paths = n ? paths : NULL;
+	cfg->o.n_app_paths = n;
+	err = sf_controller_run(&cfg->o);
 	free(apps);
 	return err ? 1 : 0;
 }
@@ -148,6 +125,7 @@ const struct cmd_def cmd_controller = {
 	.run = do_controller,
 	.opts = controller_options,
 	.defaults = &defaults_controller,
+	.init = init_controller,
 	.cfg_size = sizeof(struct controller_cfg),
 	.summary = "serve SysFlow agents and run policy applications",
 	.doc = "Listens for agents (TCP, or mutual TLS with --tls-*), keeps "

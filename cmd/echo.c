@@ -24,6 +24,10 @@
 #define FLUSH_MS 500 /* on exit: wait for the last completions */
 
 struct echo_cfg {
+	/* rings, UMEM (chunks per queue), need_wakeup, busy polling; the
+	 * rest is set per queue by open_queues()
+	 */
+	struct sf_xsk_opts o;
 	const char *ifname;
 	const char *addrs;
 	uint32_t queue;
@@ -33,15 +37,7 @@ struct echo_cfg {
 	bool zerocopy;
 	bool shared_umem;
 	bool all;
-	bool busy_poll;
-	bool no_wakeup;
 	uint32_t batch;
-	uint32_t chunks;
-	uint32_t chunk_size;
-	uint32_t rx_size;
-	uint32_t tx_size;
-	uint32_t fill_size;
-	uint32_t comp_size;
 	bool json;
 };
 
@@ -57,13 +53,12 @@ static const enum sf_xsk_attach mode_attach[] = {
 static const struct echo_cfg defaults_echo = {
 	.queues = 1,
 	.batch = 64,
-	.chunks = SF_XSK_CHUNK_COUNT,
-	.chunk_size = SF_XSK_CHUNK_SIZE,
-	.rx_size = SF_XSK_RING_SIZE,
-	.tx_size = SF_XSK_RING_SIZE,
-	.fill_size = SF_XSK_RING_SIZE,
-	.comp_size = SF_XSK_RING_SIZE,
 };
+
+static void init_echo(void *cfg)
+{
+	sf_xsk_opts_init(&((struct echo_cfg *)cfg)->o);
+}
 
 #define OFF(m) offsetof(struct echo_cfg, m)
 
@@ -93,31 +88,40 @@ static const struct opt_def echo_options[] = {
 	  .help = "one UMEM for all queues" },
 	{ .name = "all", .type = OPT_FLAG, .offset = OFF(all),
 	  .help = "steer every frame, not only requests" },
-	{ .name = "busy-poll", .type = OPT_FLAG, .offset = OFF(busy_poll),
+	{ .name = "busy-poll", .type = OPT_FLAG, .offset = OFF(o.busy_poll),
 	  .help = "preferred busy polling (spins a CPU)" },
-	{ .name = "no-need-wakeup", .type = OPT_FLAG, .offset = OFF(no_wakeup),
+	{ .name = "no-need-wakeup", .type = OPT_FLAG,
+	  .offset = OFF(o.no_need_wakeup),
 	  .help = "do not use the need_wakeup flag" },
 	{ .name = "batch", .short_name = 'b', .type = OPT_U32,
 	  .offset = OFF(batch), .metavar = "N", .min = 1, .max = MAX_BATCH,
 	  .help = "frames per receive (default 64)" },
-	{ .name = "chunks", .type = OPT_U32, .offset = OFF(chunks),
+	{ .name = "chunks", .type = OPT_U32,
+	  .offset = OFF(o.umem_opts.chunk_count),
 	  .metavar = "N", .min = 64, .max = 1U << 22, .help = "UMEM chunks "
-	  "per queue (default 2048)" },
-	{ .name = "chunk-size", .type = OPT_U32, .offset = OFF(chunk_size),
+	  "per queue (default " DEFAULT_STR(SF_XSK_CHUNK_COUNT) ")" },
+	{ .name = "chunk-size", .type = OPT_U32,
+	  .offset = OFF(o.umem_opts.chunk_size),
 	  .pow2 = true, .metavar = "BYTES", .min = 2048, .max = 4096,
-	  .help = "2048 (default) or 4096" },
-	{ .name = "rx-size", .type = OPT_U32, .offset = OFF(rx_size),
+	  .help = "2048 or 4096 (default " DEFAULT_STR(SF_XSK_CHUNK_SIZE) ")" },
+	{ .name = "rx-size", .type = OPT_U32, .offset = OFF(o.rx_size),
 	  .pow2 = true, .metavar = "N", .min = 1, .max = 1U << 20,
-	  .help = "rx ring entries, a power of two (default 1024)" },
-	{ .name = "tx-size", .type = OPT_U32, .offset = OFF(tx_size),
+	  .help = "rx ring entries, a power of two (default "
+	  DEFAULT_STR(SF_XSK_RING_SIZE) ")" },
+	{ .name = "tx-size", .type = OPT_U32, .offset = OFF(o.tx_size),
 	  .pow2 = true, .metavar = "N", .min = 1, .max = 1U << 20,
-	  .help = "tx ring entries (default 1024)" },
-	{ .name = "fill-size", .type = OPT_U32, .offset = OFF(fill_size),
+	  .help = "tx ring entries (default "
+	  DEFAULT_STR(SF_XSK_RING_SIZE) ")" },
+	{ .name = "fill-size", .type = OPT_U32,
+	  .offset = OFF(o.umem_opts.fill_size),
 	  .pow2 = true, .metavar = "N", .min = 1, .max = 1U << 20,
-	  .help = "fill ring entries (default 1024)" },
-	{ .name = "comp-size", .type = OPT_U32, .offset = OFF(comp_size),
+	  .help = "fill ring entries (default "
+	  DEFAULT_STR(SF_XSK_RING_SIZE) ")" },
+	{ .name = "comp-size", .type = OPT_U32,
+	  .offset = OFF(o.umem_opts.comp_size),
 	  .pow2 = true, .metavar = "N", .min = 1, .max = 1U << 20,
-	  .help = "completion ring entries (default 1024)" },
+	  .help = "completion ring entries (default "
+	  DEFAULT_STR(SF_XSK_RING_SIZE) ")" },
 	{ .name = "json", .short_name = 'j', .type = OPT_FLAG,
 	  .offset = OFF(json), .help = "statistics as one JSON object" },
 	OPT_END,
@@ -284,28 +288,18 @@ static int run(struct echo_run *r)
 
 static int open_queues(struct echo_cfg *cfg, struct echo_run *r)
 {
-	struct sf_xsk_opts o = {
-		.rx_size = cfg->rx_size,
-		.tx_size = cfg->tx_size,
-		.attach = mode_attach[cfg->mode],
-		.copy = cfg->copy ? SF_XSK_COPY :
-			cfg->zerocopy ? SF_XSK_ZEROCOPY : SF_XSK_COPY_AUTO,
-		.no_need_wakeup = cfg->no_wakeup,
-		.busy_poll = cfg->busy_poll,
-		.busy_poll_budget = cfg->batch,
-		.filters = cfg->all ? NULL : echo_filters,
-		.n_filters = cfg->all ? 0 : ARRAY_SIZE(echo_filters),
-		.umem_opts = {
-			.chunk_size = cfg->chunk_size,
-			.chunk_count = cfg->chunks,
-			.fill_size = cfg->fill_size,
-			.comp_size = cfg->comp_size,
-		},
-	};
+	struct sf_xsk_opts o = cfg->o;
 	int err = 0;
 
+	o.attach = mode_attach[cfg->mode];
+	o.copy = cfg->copy     ? SF_XSK_COPY :
+		 cfg->zerocopy ? SF_XSK_ZEROCOPY :
+				 SF_XSK_COPY_AUTO;
+	o.busy_poll_budget = cfg->batch;
+	o.filters = cfg->all ? NULL : echo_filters;
+	o.n_filters = cfg->all ? 0 : ARRAY_SIZE(echo_filters);
 	if (cfg->shared_umem) {
-		o.umem_opts.chunk_count = cfg->chunks * cfg->queues;
+		o.umem_opts.chunk_count *= cfg->queues;
 		r->umem = o.umem = sf_xsk_umem_create(&o.umem_opts, &err);
 		if (!r->umem)
 			return err;
@@ -542,7 +536,7 @@ static int do_echo(void *arg)
 	r->ifname = cfg->ifname;
 	r->batch = cfg->batch;
 	r->verbose = common_opts.verbose > 0;
-	r->busy_poll = cfg->busy_poll;
+	r->busy_poll = cfg->o.busy_poll;
 	if (echo_addresses(cfg, &r->ecfg)) {
 		free(r);
 		return 1;
@@ -568,6 +562,7 @@ const struct cmd_def cmd_echo = {
 	.run = do_echo,
 	.opts = echo_options,
 	.defaults = &defaults_echo,
+	.init = init_echo,
 	.cfg_size = sizeof(struct echo_cfg),
 	.summary = "answer ARP, ping, ping -6 and UDP echo through AF_XDP",
 	.doc = "Binds AF_XDP sockets to queues of IFACE and attaches an XDP "

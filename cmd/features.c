@@ -39,7 +39,7 @@ static void print_probe(const struct sf_probe *p, bool json)
 		params_print_wrapped(stdout, p->detail, DETAIL_COL, DETAIL_COL);
 		return;
 	}
-	o = json_pack("{s:s, s:s, s:s}", "feature", p->name, "available",
+	o = json_pack("{s:s, s:s, s:s}", "feature", p->name, "usable",
 		      result_names[p->result], "detail", p->detail);
 	cmd_print_json(o);
 }
@@ -65,7 +65,7 @@ static int do_features(void *arg)
 		n++;
 	}
 	sf_log_quiet_libbpf(false);
-	if (!cfg->json)
+	if (!cfg->json) /* the JSON keys, in capitals */
 		printf("%-16s %-8s %s\n", "FEATURE", "USABLE", "DETAIL");
 	for (int i = 0; i < n; i++)
 		print_probe(&probes[i], cfg->json);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sysflow/sysflow.h>
 #include "core/core.h"
+#include "core/grow.h"
 #include "export/ipfix.h"
 #include "export/json.h"
 #include "export/outerr.h"
@@ -23,14 +24,13 @@
 #define TICK_US 100000
 
 struct flowmon_cfg {
+	struct sf_flowmon_opts o; /* what the options set directly */
 	const char *devs;
 	const char *modes;
 	const char *protocols;
-	bool dpi;
 	const char *out_dir;
 	const char *log_file;
-	const char *reuse_map;
-	const char *pin_dir;
+	const char *pin_dir; /* o.pin_dir when maps are pinned */
 	uint32_t interval;
 	bool json;
 	uint32_t test_secs;
@@ -38,26 +38,26 @@ struct flowmon_cfg {
 	const char *ipfix;
 	uint32_t ipfix_domain;
 	uint32_t ipfix_refresh;
-	uint32_t idle_timeout;
-	uint32_t active_timeout;
-	uint32_t max_flows;
-	int pipeline;
 	bool force;
 };
 
 static const char *const pipeline_names[] = { "single", "tail-meta", "tail-map",
 					      NULL };
 
+/* --pipeline is an OPT_ENUM: it writes an int */
+_Static_assert(sizeof(enum sf_pipeline) == sizeof(int), "pipeline size");
+
 static const struct flowmon_cfg defaults_flowmon = {
 	.pin_dir = DEFAULT_PIN_DIR,
 	.interval = 1,
-	.idle_timeout = 15,
-	.active_timeout = 1800,
-	.max_flows = 65536,
 	.ipfix_domain = 1,
 	.ipfix_refresh = 600,
-	.pipeline = SF_PIPELINE_SINGLE,
 };
+
+static void init_flowmon(void *cfg)
+{
+	sf_flowmon_opts_init(&((struct flowmon_cfg *)cfg)->o);
+}
 
 #define OFF(m) offsetof(struct flowmon_cfg, m)
 
@@ -71,7 +71,8 @@ static const struct opt_def flowmon_options[] = {
 	{ .name = "protocols", .short_name = 'p', .type = OPT_STRING,
 	  .offset = OFF(protocols), .metavar = "LIST", .help = "parse only "
 	  "these: eth,ipv4,ipv6,tcp,udp,icmp,icmpv6" },
-	{ .name = "dpi", .short_name = 'D', .type = OPT_FLAG, .offset = OFF(dpi),
+	{ .name = "dpi", .short_name = 'D', .type = OPT_FLAG,
+	  .offset = OFF(o.dpi),
 	  .help = "inspect DNS, HTTP and TLS payloads" },
 	{ .name = "output", .short_name = 'O', .type = OPT_STRING,
 	  .offset = OFF(out_dir), .metavar = "DIR", .help = "write ended flows "
@@ -80,7 +81,7 @@ static const struct opt_def flowmon_options[] = {
 	  .offset = OFF(log_file), .metavar = "FILE", .help = "log messages "
 	  "to FILE instead of stderr" },
 	{ .name = "map", .short_name = 'M', .type = OPT_STRING,
-	  .offset = OFF(reuse_map), .metavar = "PATH", .help = "reuse a "
+	  .offset = OFF(o.reuse_map), .metavar = "PATH", .help = "reuse a "
 	  "pinned flow map (e.g. after kill -9)" },
 	{ .name = "folder", .short_name = 'F', .type = OPT_STRING,
 	  .offset = OFF(pin_dir), .metavar = "DIR", .help = "pin maps here; "
@@ -107,16 +108,19 @@ static const struct opt_def flowmon_options[] = {
 	  .offset = OFF(ipfix_refresh), .metavar = "SEC", .min = 1,
 	  .max = 86400, .help = "resend IPFIX templates every SEC (default "
 	  "600)" },
-	{ .name = "idle-timeout", .type = OPT_U32, .offset = OFF(idle_timeout),
+	{ .name = "idle-timeout", .type = OPT_U32,
+	  .offset = OFF(o.idle_timeout_s),
 	  .metavar = "SEC", .min = 1, .max = 86400, .help = "end flows idle "
-	  "this long (default 15)" },
+	  "this long (default " DEFAULT_STR(SF_FLOWMON_IDLE_TIMEOUT_S) ")" },
 	{ .name = "active-timeout", .type = OPT_U32,
-	  .offset = OFF(active_timeout), .metavar = "SEC", .min = 1,
-	  .max = 604800, .help = "end flows older than this (default 1800)" },
+	  .offset = OFF(o.active_timeout_s), .metavar = "SEC", .min = 1,
+	  .max = 604800, .help = "end flows older than this (default "
+	  DEFAULT_STR(SF_FLOWMON_ACTIVE_TIMEOUT_S) ")" },
 	{ .name = "entries", .short_name = 'n', .type = OPT_U32,
-	  .offset = OFF(max_flows), .metavar = "N", .min = 16,
-	  .max = 16777216, .help = "flow table size (default 65536)" },
-	{ .name = "pipeline", .type = OPT_ENUM, .offset = OFF(pipeline),
+	  .offset = OFF(o.max_flows), .metavar = "N", .min = 16,
+	  .max = 16777216, .help = "flow table size (default "
+	  DEFAULT_STR(SF_FLOWMON_MAX_FLOWS) ")" },
+	{ .name = "pipeline", .type = OPT_ENUM, .offset = OFF(o.pipeline),
 	  .metavar = "KIND", .names = pipeline_names, .help = "how parsers "
 	  "are chained (default single)" },
 	{ .name = "force", .type = OPT_FLAG, .offset = OFF(force),
@@ -291,15 +295,8 @@ static int collect_flow(const struct sf_flow *f, void *ctx)
 {
 	struct flow_list *l = ctx;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct sf_flow *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (grow_array(l->v, l->cap, l->n, 1, 256))
+		return -ENOMEM;
 	l->v[l->n++] = *f;
 	return 0;
 }
@@ -600,11 +597,12 @@ static int check_devices(const struct flowmon_cfg *cfg)
 	return 0;
 }
 
-static int check_cfg(struct flowmon_cfg *cfg, unsigned int *protos)
+/* 0 with -p in cfg->o.protocols, or EXIT_USAGE */
+static int check_cfg(struct flowmon_cfg *cfg)
 {
 	bool print_pinned = cfg->interval == 0;
 
-	if (print_pinned && !cfg->reuse_map) {
+	if (print_pinned && !cfg->o.reuse_map) {
 		fprintf(stderr, "sysflow flowmon: -i 0 prints the table of a "
 				"pinned map once and needs -M PATH\n");
 		return EXIT_USAGE;
@@ -617,9 +615,8 @@ static int check_cfg(struct flowmon_cfg *cfg, unsigned int *protos)
 	}
 	if (check_devices(cfg))
 		return EXIT_USAGE;
-	*protos = SF_PROTO_ALL;
 	if (cfg->protocols &&
-	    sf_flowmon_parse_protocols(cfg->protocols, protos))
+	    sf_flowmon_parse_protocols(cfg->protocols, &cfg->o.protocols))
 		return EXIT_USAGE;
 	return 0;
 }
@@ -627,13 +624,11 @@ static int check_cfg(struct flowmon_cfg *cfg, unsigned int *protos)
 static int do_flowmon(void *arg)
 {
 	struct flowmon_cfg *cfg = arg;
-	struct sf_flowmon_opts opts = {};
 	struct flow_out out = {};
 	struct sf_flowmon *fm = NULL;
-	unsigned int protos;
 	int rc, err;
 
-	rc = check_cfg(cfg, &protos);
+	rc = check_cfg(cfg);
 	if (rc)
 		return rc;
 	if (cfg->log_file && (err = sf_log_set_file(cfg->log_file))) {
@@ -645,16 +640,9 @@ static int do_flowmon(void *arg)
 	    sf_signals_install_hook(stop_replay, false) ||
 	    outputs_open(cfg, &out))
 		goto fail;
-	opts.pipeline = cfg->pipeline;
-	opts.protocols = protos;
-	opts.dpi = cfg->dpi;
-	opts.max_flows = cfg->max_flows;
-	opts.pin_dir = cfg->pcap || cfg->interval == 0 ? NULL : cfg->pin_dir;
-	opts.reuse_map = cfg->reuse_map;
-	opts.offline = cfg->pcap != NULL;
-	opts.idle_timeout_s = cfg->idle_timeout;
-	opts.active_timeout_s = cfg->active_timeout;
-	fm = sf_flowmon_open(&opts, &err);
+	cfg->o.pin_dir = cfg->pcap || cfg->interval == 0 ? NULL : cfg->pin_dir;
+	cfg->o.offline = cfg->pcap != NULL;
+	fm = sf_flowmon_open(&cfg->o, &err);
 	if (!fm)
 		goto fail;
 	if (cfg->pcap)
@@ -679,6 +667,7 @@ const struct cmd_def cmd_flowmon = {
 	.run = do_flowmon,
 	.opts = flowmon_options,
 	.defaults = &defaults_flowmon,
+	.init = init_flowmon,
 	.cfg_size = sizeof(struct flowmon_cfg),
 	.usage = "-d DEV[,DEV] | -r FILE.pcap | -i 0 -M PATH",
 	.summary = "monitor network flows with XDP (JSON, IPFIX, pcap)",

@@ -407,6 +407,8 @@ int params_parse(const struct cmd_def *cmd, int argc, char **argv, void *cfg)
 	int n, c, i, err;
 
 	memcpy(cfg, cmd->defaults, cmd->cfg_size);
+	if (cmd->init)
+		cmd->init(cfg);
 	n = build_getopt(cmd, lopts, sopts);
 	lopts[n++] = (struct option){ "verbose", 0, NULL, 'v' };
 	lopts[n++] = (struct option){ "quiet", 0, NULL, 'q' };

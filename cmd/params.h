@@ -13,6 +13,12 @@
 
 #define EXIT_USAGE 2 /* unknown command or option, bad value */
 
+/* A macro's value as a string, for help texts:
+ * "(default " DEFAULT_STR(SF_AGENT_ASK_MAX) ")"
+ */
+#define DEFAULT_STR(x) DEFAULT_STR_(x)
+#define DEFAULT_STR_(x) #x
+
 enum opt_type {
 	OPT_FLAG, /* bool, set to true */
 	OPT_STRING, /* const char * */
@@ -47,6 +53,10 @@ struct cmd_def {
 	int (*run)(void *cfg);
 	const struct opt_def *opts;
 	const void *defaults; /* copied into cfg before parsing */
+	/* then, when set, called to fill the library's defaults into cfg
+	 * (an sf_*_opts_init() of the options struct cfg holds)
+	 */
+	void (*init)(void *cfg);
 	size_t cfg_size;
 	const char *usage; /* arguments of the usage line, when the table
 			    * cannot say it (e.g. "-d DEV | -r FILE")

@@ -9,6 +9,7 @@
 #include <sysflow/sysflow.h>
 #include <sysflow/route.h>
 #include "core/core.h"
+#include "core/grow.h"
 #include "route/route_json.h"
 #include "cmds.h"
 
@@ -18,16 +19,19 @@ static const char *const verb_names[] = { "apply", "update", "show",
 					  "del",   "check",  NULL };
 
 struct route_cfg {
+	struct sf_route_opts o; /* --pin-dir */
 	int verb;
 	const char *config;
-	const char *pin_dir;
 	bool json;
 	bool no_ifaces;
 };
 
-static const struct route_cfg defaults_route = {
-	.pin_dir = SF_ROUTE_PIN_DIR,
-};
+static const struct route_cfg defaults_route = {};
+
+static void init_route(void *cfg)
+{
+	sf_route_opts_init(&((struct route_cfg *)cfg)->o);
+}
 
 static const struct opt_def route_options[] = {
 	{ .name = "command",
@@ -44,7 +48,7 @@ static const struct opt_def route_options[] = {
 	  .metavar = "CONFIG" },
 	{ .name = "pin-dir",
 	  .type = OPT_STRING,
-	  .offset = offsetof(struct route_cfg, pin_dir),
+	  .offset = offsetof(struct route_cfg, o.pin_dir),
 	  .metavar = "DIR",
 	  .help = "pin folder; default " SF_ROUTE_PIN_DIR },
 	{ .name = "json",
@@ -108,17 +112,15 @@ static void print_status(const struct sf_route_status *st)
 /* Status first, then the rules: read once, so that both agree. */
 struct show_buf {
 	struct sf_route_rule_info *v;
-	size_t n;
+	size_t n, cap;
 };
 
 static int keep_rule(const struct sf_route_rule_info *r, void *ctx)
 {
 	struct show_buf *b = ctx;
-	void *v = realloc(b->v, (b->n + 1) * sizeof(*b->v));
 
-	if (!v)
+	if (grow_array(b->v, b->cap, b->n, 1, 64))
 		return -ENOMEM;
-	b->v = v;
 	b->v[b->n++] = *r;
 	return 0;
 }
@@ -147,7 +149,7 @@ static int do_show(struct route_cfg *cfg, struct sf_route_opts *o)
 static int do_route(void *arg)
 {
 	struct route_cfg *cfg = arg;
-	struct sf_route_opts o = { .pin_dir = cfg->pin_dir };
+	struct sf_route_opts *o = &cfg->o;
 	struct sf_route_config *rc = NULL;
 	bool needs_config = cfg->verb == VERB_APPLY ||
 			    cfg->verb == VERB_UPDATE || cfg->verb == VERB_CHECK;
@@ -175,15 +177,15 @@ static int do_route(void *arg)
 		err = 0;
 		break;
 	case VERB_APPLY:
-		err = sf_route_apply(rc, &o);
+		err = sf_route_apply(rc, o);
 		break;
 	case VERB_UPDATE:
-		err = sf_route_update(rc, &o);
+		err = sf_route_update(rc, o);
 		break;
 	case VERB_SHOW:
-		return do_show(cfg, &o);
+		return do_show(cfg, o);
 	default:
-		err = sf_route_del(&o);
+		err = sf_route_del(o);
 	}
 	sf_route_config_free(rc);
 	return err ? 1 : 0;
@@ -194,6 +196,7 @@ const struct cmd_def cmd_route = {
 	.run = do_route,
 	.opts = route_options,
 	.defaults = &defaults_route,
+	.init = init_route,
 	.cfg_size = sizeof(struct route_cfg),
 	.summary = "policy routing on TC clsact from a JSON rule set",
 	.doc = "  apply CONFIG   load the TC program, install the rules, attach "

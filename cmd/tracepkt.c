@@ -25,29 +25,34 @@
 #define IDLE_NS 1000000000ULL /* print a packet idle this long */
 
 struct tracepkt_cfg {
-	const char *filter;
-	const char *iface;
+	/* filter, ifname, max_packets (--count), no_btf; the rest is parsed
+	 * into it by do_tracepkt()
+	 */
+	struct sf_tracepkt_opts o;
 	const char *netns;
 	const char *mark;
-	uint32_t count;
 	uint32_t duration;
 	bool json;
 	bool summary;
-	bool no_btf;
 	const char *hooks;
 };
 
 static const struct tracepkt_cfg defaults_tracepkt = {};
 
+static void init_tracepkt(void *cfg)
+{
+	sf_tracepkt_opts_init(&((struct tracepkt_cfg *)cfg)->o);
+}
+
 #define OFF(m) offsetof(struct tracepkt_cfg, m)
 
 /* clang-format off */
 static const struct opt_def tracepkt_options[] = {
-	{ .name = "filter", .type = OPT_STRING, .offset = OFF(filter),
+	{ .name = "filter", .type = OPT_STRING, .offset = OFF(o.filter),
 	  .metavar = "'FILTER'", .positional = true,
 	  .help = "pcap-like expression, quoted as one argument" },
 	{ .name = "iface", .short_name = 'i', .type = OPT_STRING,
-	  .offset = OFF(iface), .metavar = "IFNAME",
+	  .offset = OFF(o.ifname), .metavar = "IFNAME",
 	  .help = "only packets first seen on IFNAME (any netns)" },
 	{ .name = "netns", .short_name = 'n', .type = OPT_STRING,
 	  .offset = OFF(netns), .metavar = "NS",
@@ -56,7 +61,8 @@ static const struct opt_def tracepkt_options[] = {
 	  .offset = OFF(mark), .metavar = "MARK[/MASK]",
 	  .help = "only packets with (skb mark & MASK) == MARK" },
 	{ .name = "count", .short_name = 'c', .type = OPT_U32,
-	  .offset = OFF(count), .metavar = "N", .min = 1, .max = 1000000000,
+	  .offset = OFF(o.max_packets),
+	  .metavar = "N", .min = 1, .max = 1000000000,
 	  .help = "stop after N packets were traced to their end" },
 	{ .name = "duration", .short_name = 'd', .type = OPT_U32,
 	  .offset = OFF(duration), .metavar = "SEC", .min = 1,
@@ -70,7 +76,7 @@ static const struct opt_def tracepkt_options[] = {
 	{ .name = "hooks", .type = OPT_STRING, .offset = OFF(hooks),
 	  .metavar = "LIST",
 	  .help = "attach only these tracepoints (comma list)" },
-	{ .name = "no-btf", .type = OPT_FLAG, .offset = OFF(no_btf),
+	{ .name = "no-btf", .type = OPT_FLAG, .offset = OFF(o.no_btf),
 	  .help = "plain tracepoints even where tp_btf works" },
 	OPT_END,
 };
@@ -166,6 +172,10 @@ static void print_stats(struct sf_tracepkt *tp, const struct run *r)
 
 /* ---- options ---- */
 
+/* MARK[/MASK] into o: -EINVAL when it does not parse, -EDOM for a MASK of
+ * 0 (it compares no bit), -ERANGE when MARK has bits outside MASK (no
+ * packet could match).
+ */
 static int parse_mark(const char *s, struct sf_tracepkt_opts *o)
 {
 	char *end;
@@ -184,6 +194,10 @@ static int parse_mark(const char *s, struct sf_tracepkt_opts *o)
 			return -EINVAL;
 		o->mark_mask = v;
 	}
+	if (!o->mark_mask)
+		return -EDOM;
+	if (o->mark & ~o->mark_mask)
+		return -ERANGE;
 	o->match_mark = true;
 	return 0;
 }
@@ -245,12 +259,12 @@ static int check_filter(const char *expr)
 static void print_banner(const struct tracepkt_cfg *cfg, struct run *r,
 			 struct sf_tracepkt *tp)
 {
-	const char *f = cfg->filter && *cfg->filter ? cfg->filter : NULL;
+	const char *f = cfg->o.filter && *cfg->o.filter ? cfg->o.filter : NULL;
 	char what[WIDTH + 1], tail[160], line[WIDTH + 200];
 	int room;
 
 	snprintf(tail, sizeof(tail), "%s%s%s%s%s%s; Ctrl-C to end.",
-		 cfg->iface ? " on " : "", cfg->iface ?: "",
+		 cfg->o.ifname ? " on " : "", cfg->o.ifname ?: "",
 		 cfg->netns ? " in netns " : "", cfg->netns ?: "",
 		 cfg->mark ? " with mark " : "", cfg->mark ?: "");
 	room = WIDTH - (int)strlen("Tracing ''") - (int)strlen(tail);
@@ -278,9 +292,9 @@ static bool count_done(struct sf_tracepkt *tp, const struct run *r,
 {
 	struct sf_tracepkt_stats st;
 
-	if (!r->cfg->count || sf_tracepkt_get_stats(tp, &st))
+	if (!r->cfg->o.max_packets || sf_tracepkt_get_stats(tp, &st))
 		return false;
-	if (st.matched + st.track_full < r->cfg->count)
+	if (st.matched + st.track_full < r->cfg->o.max_packets)
 		return false;
 	/* all traced: wait for their last hops, or a quiet GRACE_MS */
 	return r->ended >= st.matched ||
@@ -329,37 +343,42 @@ static int trace_loop(struct sf_tracepkt *tp, struct run *r)
 static int do_tracepkt(void *arg)
 {
 	struct tracepkt_cfg *cfg = arg;
-	struct sf_tracepkt_opts opts = {
-		.filter = cfg->filter,
-		.ifname = cfg->iface,
-		.max_packets = cfg->count,
-		.no_btf = cfg->no_btf,
-	};
+	struct sf_tracepkt_opts *opts = &cfg->o;
 	struct run r = { .cfg = cfg };
 	struct sf_tracepkt *tp = NULL;
 	int rc = 1, err;
 
-	if (cfg->mark && parse_mark(cfg->mark, &opts))
+	err = cfg->mark ? parse_mark(cfg->mark, opts) : 0;
+	if (err == -EDOM)
+		return usage_error("invalid value '%s' for --mark: a MASK of 0 "
+				   "compares no bit of the mark\n",
+				   cfg->mark);
+	if (err == -ERANGE)
+		return usage_error("invalid value '%s' for --mark: MARK has "
+				   "bits outside MASK, no packet could match\n",
+				   cfg->mark);
+	if (err)
 		return usage_error("invalid value '%s' for --mark: expected "
 				   "MARK or MARK/MASK (decimal or 0x hex)\n",
 				   cfg->mark);
-	if (cfg->iface && (!*cfg->iface || strlen(cfg->iface) >= IF_NAMESIZE))
+	if (cfg->o.ifname &&
+	    (!*cfg->o.ifname || strlen(cfg->o.ifname) >= IF_NAMESIZE))
 		return usage_error("invalid value '%s' for --iface: an "
 				   "interface name has 1 to 15 characters\n",
-				   cfg->iface);
-	rc = check_filter(cfg->filter);
+				   cfg->o.ifname);
+	rc = check_filter(cfg->o.filter);
 	if (rc)
 		return rc;
-	if (cfg->hooks && sf_tracepkt_parse_hooks(cfg->hooks, &opts.hooks)) {
+	if (cfg->hooks && sf_tracepkt_parse_hooks(cfg->hooks, &opts->hooks)) {
 		params_usage(&cmd_tracepkt, stderr, false);
 		return EXIT_USAGE;
 	}
 	rc = 1;
 	if (sf_check_privileges("sysflow tracepkt") || sf_signals_install())
 		return 1;
-	if (cfg->netns && resolve_netns(cfg->netns, &opts.netns))
+	if (cfg->netns && resolve_netns(cfg->netns, &opts->netns))
 		return 1;
-	tp = sf_tracepkt_open(&opts, &err);
+	tp = sf_tracepkt_open(opts, &err);
 	if (!tp)
 		return 1;
 	r.start_ns = sf_clock_ns(CLOCK_MONOTONIC);
@@ -392,6 +411,7 @@ const struct cmd_def cmd_tracepkt = {
 	.run = do_tracepkt,
 	.opts = tracepkt_options,
 	.defaults = &defaults_tracepkt,
+	.init = init_tracepkt,
 	.cfg_size = sizeof(struct tracepkt_cfg),
 	.summary = "follow packets hop by hop through the kernel",
 	.doc = "Follows packets that match FILTER through the kernel's net, "

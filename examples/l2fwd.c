@@ -126,7 +126,7 @@ static enum sf_xsk_attach parse_mode(const char *s)
 
 int main(int argc, char **argv)
 {
-	struct sf_xsk_opts o = {};
+	struct sf_xsk_opts o;
 	struct sf_xsk_umem *umem = NULL;
 	struct port a = {}, b = {};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 	int c, err = 0;
 
 	sf_log_init();
+	sf_xsk_opts_init(&o);
 	while ((c = getopt(argc, argv, "q:m:cpvh")) != -1) {
 		switch (c) {
 		case 'q':
@@ -170,8 +171,10 @@ int main(int argc, char **argv)
 
 	if (!copy_mode) {
 		/* Chunks for both fill rings and both tx rings. */
-		struct sf_xsk_umem_opts uo = { .chunk_count = 4096 };
+		struct sf_xsk_umem_opts uo;
 
+		sf_xsk_umem_opts_init(&uo);
+		uo.chunk_count = 2 * SF_XSK_CHUNK_COUNT;
 		umem = o.umem = sf_xsk_umem_create(&uo, &err);
 		if (!umem)
 			return 1;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "bench.h"
 
 static volatile sig_atomic_t done;
 
@@ -41,14 +42,18 @@ static int fill_progs(struct bpf_object *obj, int argc, char **argv)
 	return 0;
 }
 
+static const char usage[] = "usage: attach OBJECT [SYSCALL_NR...]\n";
+
 int main(int argc, char **argv)
 {
 	struct bpf_object *obj;
 	struct bpf_program *p;
 	int e;
 
+	if (bench_help(argc, argv, usage))
+		return 0;
 	if (argc < 2) {
-		fprintf(stderr, "usage: attach OBJECT [SYSCALL_NR...]\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	obj = bpf_object__open_file(argv[1], NULL);

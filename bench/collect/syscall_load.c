@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench.h"
 
 static double now(void)
 {
@@ -102,6 +103,19 @@ static void run_exec(struct conn *k)
 	k->syscalls += 3; /* fork, execve, wait4 */
 }
 
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: syscall_load -d SEC [-r RATE] [-e EXEC_EVERY] "
+		"[-f FILE]\n"
+		"  -d  seconds to run (default 5)\n"
+		"  -r  syscalls per second, 0: as fast as it can (default)\n"
+		"  -e  a fork and exec every N rounds (default 2000)\n"
+		"  -f  the file it reads and writes "
+		"(default /tmp/syscall_load.dat)\n"
+		"  -h, --help  this help\n");
+}
+
 int main(int argc, char **argv)
 {
 	double secs = 5, rate = 0, start, end, cpu0;
@@ -111,7 +125,7 @@ int main(int argc, char **argv)
 	char buf[4096] = {};
 	int opt, fd;
 
-	while ((opt = getopt(argc, argv, "d:r:e:f:")) != -1) {
+	while ((opt = bench_getopt(argc, argv, "d:r:e:f:h")) != -1) {
 		switch (opt) {
 		case 'd':
 			secs = atof(optarg);
@@ -125,9 +139,11 @@ int main(int argc, char **argv)
 		case 'f':
 			file = optarg;
 			break;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
-			fprintf(stderr, "usage: syscall_load -d SEC [-r RATE] "
-				"[-e EXEC_EVERY] [-f FILE]\n");
+			usage(stderr);
 			return 2;
 		}
 	}

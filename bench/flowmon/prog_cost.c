@@ -40,6 +40,7 @@
 #include <bpf/libbpf.h>
 #include <sysflow/flowmon.h>
 #include <sysflow/log.h>
+#include "bench.h"
 #include "flowmon.h"
 #include "xdp_pass.skel.h"
 
@@ -385,29 +386,38 @@ static int bench_flows(unsigned int flows)
 
 /* ---- main ---- */
 
-static void usage(const char *prog)
+static void usage(FILE *out, const char *prog)
 {
-	fprintf(stderr,
+	fprintf(out,
 		"usage: %s [-r ROUNDS] [-n MAX_FLOWS]\n"
 		"  -r  measured rounds per flow count, 1..%d (default 5)\n"
-		"  -n  skip flow counts above N (default 100000)\n",
+		"  -n  skip flow counts above N (default 100000)\n"
+		"  -h, --help  this help\n",
 		prog, MAX_ROUNDS);
 }
 
+/* 0 to run, -1 after --help, 64 on bad usage. */
 static int parse_args(int argc, char **argv)
 {
 	int c, bad = 0;
 
-	while ((c = getopt(argc, argv, "r:n:")) != -1) {
-		if (c == 'r')
+	while ((c = bench_getopt(argc, argv, "r:n:h")) != -1) {
+		switch (c) {
+		case 'r':
 			env.rounds = atoi(optarg);
-		else if (c == 'n')
+			break;
+		case 'n':
 			env.max_flows = strtoul(optarg, NULL, 10);
-		else
+			break;
+		case 'h':
+			usage(stdout, argv[0]);
+			return -1;
+		default:
 			bad = 1;
+		}
 	}
 	if (bad || optind < argc || env.rounds < 1 || env.rounds > MAX_ROUNDS) {
-		usage(argv[0]);
+		usage(stderr, argv[0]);
 		return 64;
 	}
 	return 0;
@@ -432,7 +442,7 @@ int main(int argc, char **argv)
 	int err = parse_args(argc, argv);
 
 	if (err)
-		return err;
+		return err < 0 ? 0 : err;
 	sf_log_init();
 	printf("flowmon prog_cost: BPF_PROG_TEST_RUN, ns/packet, median of %d "
 	       "rounds, CPU %d\n",

@@ -5,11 +5,6 @@
 # bare XDP_PASS program. Environment: BUILD (default build), ROUNDS (5).
 # Arguments are passed on (-n MAX_FLOWS for a quick run).
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-BIN=$BUILD/bench/flowmon/prog_cost
-
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: prog_cost needs root" >&2; exit 249; }
-[ -x "$BIN" ] || { echo "no $BIN; run make BUILD=... bench" >&2; exit 1; }
-exec "$BIN" -r "${ROUNDS:-5}" "$@"
+# shellcheck source=bench/lib.sh disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_exec flowmon/prog_cost -r "${ROUNDS:-5}" "$@"

@@ -9,6 +9,8 @@
  * per frame run through the real program; then ROUNDS rounds in which the
  * two ways take turns (the order alternates), each read timed with
  * CLOCK_MONOTONIC; medians per table size and their ratio are printed.
+ *
+ *	sweep_cost [-r ROUNDS]
  * Both ways must find every flow: a count that differs fails the run.
  */
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 #include <sysflow/flowmon.h>
 #include <sysflow/log.h>
+#include "bench.h"
 #include "core/core.h"
 #include "flow/flowmon_int.h"
 #include "pkt.h"
@@ -127,13 +130,33 @@ static int run_size(unsigned int flows, int rounds)
 	return err;
 }
 
+static void usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"usage: %s [-r ROUNDS]\n"
+		"  -r  rounds per table size, 1..%d (default 5)\n"
+		"  -h, --help  this help\n",
+		prog, MAX_ROUNDS);
+}
+
 int main(int argc, char **argv)
 {
-	int rounds = argc > 1 ? atoi(argv[1]) : 5;
+	int rounds = 5, c, bad = 0;
 
-	if (rounds < 1 || rounds > MAX_ROUNDS) {
-		fprintf(stderr, "Usage: %s [ROUNDS 1-%d]\n", argv[0],
-			MAX_ROUNDS);
+	while ((c = bench_getopt(argc, argv, "r:h")) != -1) {
+		switch (c) {
+		case 'r':
+			rounds = atoi(optarg);
+			break;
+		case 'h':
+			usage(stdout, argv[0]);
+			return 0;
+		default:
+			bad = 1;
+		}
+	}
+	if (bad || optind < argc || rounds < 1 || rounds > MAX_ROUNDS) {
+		usage(stderr, argv[0]);
 		return 2;
 	}
 	sf_log_set_level(SF_LOG_WARN);

@@ -3,12 +3,8 @@
 # sweep_cost.sh: run the sweep_cost benchmark (bench/flowmon/sweep_cost.c):
 # ms per read of the whole flow table by the flow manager, one key at a
 # time against batches. Environment: BUILD (default build), ROUNDS (5).
+# Arguments are passed on.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-BIN=$BUILD/bench/flowmon/sweep_cost
-
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: sweep_cost needs root" >&2; exit 249; }
-[ -x "$BIN" ] || { echo "no $BIN; run make BUILD=... bench" >&2; exit 1; }
-exec "$BIN" "${ROUNDS:-5}"
+# shellcheck source=bench/lib.sh disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_exec flowmon/sweep_cost -r "${ROUNDS:-5}" "$@"

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include "bench.h"
 
 #define MAX_SOCKS 256
 #define MAX_BATCH 256
@@ -136,11 +137,27 @@ static int send_loop(int *fds, unsigned long long *sent, double *secs)
 	return err;
 }
 
+static void usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"usage: %s [-s SOCKETS] [-P BASE_PORT] [-p PORTS] [-l PAYLOAD] "
+		"[-b BATCH] [-t SECONDS] DST_IP\n"
+		"  -s  sockets = flows (default 64, at most %d)\n"
+		"  -P  first destination port (default 9000)\n"
+		"  -p  socket i sends to port P + i %% PORTS (default 8)\n"
+		"  -l  UDP payload bytes (default 18: 60-byte frames)\n"
+		"  -b  datagrams per sendmmsg() (default 64)\n"
+		"  -t  seconds to send (default 3)\n"
+		"  -h, --help  this help\n",
+		prog, MAX_SOCKS);
+}
+
+/* 0 to run, 1 after --help, -EINVAL on bad usage. */
 static int parse_args(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "P:p:s:l:b:t:h")) != -1) {
+	while ((c = bench_getopt(argc, argv, "P:p:s:l:b:t:h")) != -1) {
 		switch (c) {
 		case 'P':
 			env.base_port = strtoul(optarg, NULL, 10);
@@ -160,6 +177,9 @@ static int parse_args(int argc, char **argv)
 		case 't':
 			env.secs = strtod(optarg, NULL);
 			break;
+		case 'h':
+			usage(stdout, argv[0]);
+			return 1;
 		default:
 			return -EINVAL;
 		}
@@ -180,18 +200,11 @@ int main(int argc, char **argv)
 	socklen_t alen;
 	double secs;
 
-	if (parse_args(argc, argv)) {
-		fprintf(stderr,
-			"usage: %s [-s SOCKETS] [-P BASE_PORT] "
-			"[-p PORTS] [-l PAYLOAD] [-b BATCH] [-t SECONDS] "
-			"DST_IP\n"
-			"  -s  sockets = flows (default 64, at most %d)\n"
-			"  -P  first destination port (default 9000)\n"
-			"  -p  socket i sends to port P + i %% PORTS (default 8)\n"
-			"  -l  UDP payload bytes (default 18: 60-byte frames)\n"
-			"  -b  datagrams per sendmmsg() (default 64)\n"
-			"  -t  seconds to send (default 3)\n",
-			argv[0], MAX_SOCKS);
+	err = parse_args(argc, argv);
+	if (err > 0)
+		return 0;
+	if (err) {
+		usage(stderr, argv[0]);
 		return 64;
 	}
 	err = resolve(&dst, &alen) ?: open_socks(fds, &dst, alen);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sysflow/proto.h>
+#include "bench.h"
 
 struct sim {
 	int fd;
@@ -75,6 +76,9 @@ static void on_msg(struct sim *a, const uint8_t *p, size_t len)
 	sfp_msg_free(&m);
 }
 
+static const char usage[] =
+	"usage: agents_sim PORT AGENTS EVENTS_PER_SEC_EACH SECONDS\n";
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -84,8 +88,12 @@ int main(int argc, char **argv)
 	double t0, next;
 	struct sfp_msg ev = { .h = { .type = SFP_EVENT_IN } };
 
-	if (argc != 5)
+	if (bench_help(argc, argv, usage))
+		return 0;
+	if (argc != 5) {
+		fputs(usage, stderr);
 		return 2;
+	}
 	n = atoi(argv[2]);
 	rate = atoi(argv[3]);
 	secs = atoi(argv[4]);

@@ -10,16 +10,24 @@
 #include <stdio.h>
 #include <sys/fanotify.h>
 #include <unistd.h>
+#include "bench.h"
 
 int main(int argc, char **argv)
 {
+	static const char usage[] = "usage: fan_floor DIR\n";
 	char buf[8192] __attribute__((aligned(8)));
-	int fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC,
-			       O_RDONLY | O_LARGEFILE);
+	int fd;
 
-	if (argc != 2 || fd < 0 ||
-	    fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_PERM,
-			  AT_FDCWD, argv[1]))
+	if (bench_help(argc, argv, usage))
+		return 0;
+	if (argc != 2) {
+		fputs(usage, stderr);
+		return 1;
+	}
+	fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC,
+			   O_RDONLY | O_LARGEFILE);
+	if (fd < 0 || fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_MOUNT,
+				    FAN_OPEN_PERM, AT_FDCWD, argv[1]))
 		return 1;
 	printf("ready\n");
 	fflush(stdout);

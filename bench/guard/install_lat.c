@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sysflow/proto.h>
+#include "bench.h"
 
 static double now_us(void)
 {
@@ -79,6 +80,8 @@ static int wait_type(int fd, struct sfp_stream *s, uint8_t want)
 	}
 }
 
+static const char usage[] = "usage: install_lat PORT N\n";
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -86,8 +89,12 @@ int main(int argc, char **argv)
 	struct sfp_stream s;
 	double *lat, *bar;
 
-	if (argc != 3)
+	if (bench_help(argc, argv, usage))
+		return 0;
+	if (argc != 3) {
+		fputs(usage, stderr);
 		return 2;
+	}
 	n = atoi(argv[2]);
 	lat = calloc(n, sizeof(*lat));
 	bar = calloc(n, sizeof(*bar));

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench.h"
 
 #define ROUNDS 9
 
@@ -33,6 +34,9 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static const char usage[] =
+	"usage: op_cost connect PORT N | op_cost open PATH N\n";
+
 int main(int argc, char **argv)
 {
 	double r[ROUNDS];
@@ -40,8 +44,12 @@ int main(int argc, char **argv)
 	int fd = -1;
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 
-	if (argc != 4)
+	if (bench_help(argc, argv, usage))
+		return 0;
+	if (argc != 4) {
+		fputs(usage, stderr);
 		return 2;
+	}
 	n = atol(argv[3]);
 	if (!strcmp(argv[1], "connect")) {
 		fd = socket(AF_INET, SOCK_DGRAM, 0);

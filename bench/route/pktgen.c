@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench.h"
 
 #define FRAME_LEN 60 /* + 4 FCS on a wire: a 64-byte frame */
 #define BATCH 64
@@ -90,6 +91,9 @@ static int build(unsigned char *f, const char *ifname, int fd, const char *dmac,
 	return 0;
 }
 
+static const char usage[] =
+	"usage: pktgen IFACE DST_MAC SRC_IP DST_IP DPORT SECONDS\n";
+
 int main(int argc, char **argv)
 {
 	unsigned char frame[FRAME_LEN] = {};
@@ -100,9 +104,10 @@ int main(int argc, char **argv)
 	long long sent = 0;
 	int fd, one = 1;
 
+	if (bench_help(argc, argv, usage))
+		return 0;
 	if (argc != 7) {
-		fprintf(stderr, "usage: pktgen IFACE DST_MAC SRC_IP DST_IP "
-				"DPORT SECONDS\n");
+		fputs(usage, stderr);
 		return 64;
 	}
 	secs = atof(argv[6]);

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench.h"
 
 static uint64_t now_ns(void)
 {
@@ -93,13 +94,17 @@ static int client(const char *ip, int port, int count)
 	return 0;
 }
 
+static const char usage[] =
+	"usage: udp_rr server PORT | udp_rr client IP PORT COUNT\n";
+
 int main(int argc, char **argv)
 {
+	if (bench_help(argc, argv, usage))
+		return 0;
 	if (argc == 3 && !strcmp(argv[1], "server"))
 		return server(atoi(argv[2]));
 	if (argc == 5 && !strcmp(argv[1], "client"))
 		return client(argv[2], atoi(argv[3]), atoi(argv[4]));
-	fprintf(stderr, "usage: udp_rr server PORT | udp_rr client IP PORT "
-			"COUNT\n");
+	fputs(usage, stderr);
 	return 64;
 }

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "bench.h"
 
 static const char *const defaults[] = {
 	"napi_gro_receive_entry",
@@ -79,8 +80,13 @@ int main(int argc, char **argv)
 {
 	const char *const *tps = argc > 1 ? (const char *const *)argv + 1 :
 					    defaults;
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct btf *vmlinux;
 
+	if (bench_help(argc, argv,
+		       "usage: tp_floor [TRACEPOINT...]   "
+		       "(default: tracepkt's twelve)\n"))
+		return 0;
+	vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux) {
 		fprintf(stderr, "tp_floor: no kernel BTF\n");
 		return 1;

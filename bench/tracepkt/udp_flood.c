@@ -29,6 +29,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include "bench.h"
 
 #define BATCH 64
 #define PAYLOAD 18 /* 14 + 20 + 8 + 18 = 60-byte frames */
@@ -115,6 +116,9 @@ static int receiver(int port, int ready_fd, int stop_fd, int result_fd)
 	return write(result_fd, &count, sizeof(count)) == sizeof(count) ? 0 : 1;
 }
 
+static const char usage[] =
+	"usage: udp_flood SRC_NS DST_NS DST_ADDR PORT SECONDS\n";
+
 int main(int argc, char **argv)
 {
 	int ready[2], stop[2], result[2], port, fd, ncpu;
@@ -127,9 +131,10 @@ int main(int argc, char **argv)
 	char c;
 	pid_t pid;
 
+	if (bench_help(argc, argv, usage))
+		return 0;
 	if (argc != 6) {
-		fprintf(stderr, "usage: udp_flood SRC_NS DST_NS DST_ADDR PORT "
-				"SECONDS\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	port = atoi(argv[4]);

@@ -23,6 +23,7 @@
 #include <linux/if_packet.h>
 #include <sys/socket.h>
 #include <sysflow/log.h>
+#include "bench.h"
 #include "xsk/echo.h"
 
 #define BATCH 64
@@ -82,6 +83,9 @@ static int open_socket(const char *ifname)
 	return fd;
 }
 
+static const char usage[] = "Usage: afp_echo IFACE ADDR[,ADDR]\n"
+			    "A helper of bench/xsk/run.sh.\n";
+
 int main(int argc, char **argv)
 {
 	static uint8_t buf[BATCH][FRAME_MAX];
@@ -93,13 +97,14 @@ int main(int argc, char **argv)
 	struct pollfd pfd;
 	int fd, n, k, s;
 
+	if (bench_help(argc, argv, usage))
+		return 0;
 	if (argc == 1) {
-		fprintf(stderr, "Usage: afp_echo IFACE ADDR[,ADDR]\n"
-				"A helper of bench/xsk/run.sh.\n");
+		fputs(usage, stderr);
 		return 249; /* run alone by bench/run */
 	}
 	if (argc != 3) {
-		fprintf(stderr, "Usage: afp_echo IFACE ADDR[,ADDR]\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	sf_log_init();

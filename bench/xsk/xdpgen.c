@@ -47,6 +47,7 @@
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <bpf/bpf.h>
+#include "bench.h"
 #include "xsk/echo.h"
 
 #define FRAME_LEN 60
@@ -215,7 +216,7 @@ static int parse(int argc, char **argv)
 
 	char *tok, *save = NULL;
 
-	while ((c = getopt(argc, argv, "i:d:s:D:t:w:xp:h")) != -1) {
+	while ((c = bench_getopt(argc, argv, "i:d:s:D:t:w:xp:h")) != -1) {
 		switch (c) {
 		case 'i':
 			env.ifname = optarg;

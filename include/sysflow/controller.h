@@ -81,21 +81,29 @@ struct sf_app {
  */
 extern const struct sf_app sysflow_app;
 
+#define SF_CTRL_PORT "6653" /* SFP_DEFAULT_PORT, the default port */
+
+/* Options of sf_controller_run(). Fill them with sf_ctrl_opts_init(), then
+ * set what differs; a field left 0 (NULL) also means its default.
+ */
 struct sf_ctrl_opts {
 	const char *listen_host; /* NULL: every address */
-	const char *port; /* NULL: 6653 */
+	const char *port; /* SF_CTRL_PORT */
 	const char *ctl_path; /* local control socket; NULL: none */
-	const char *tls_cert, *tls_key, *tls_ca;
-	uint32_t echo_interval_ms; /* 0: 5000 */
-	uint32_t dead_interval_ms; /* 0: 15000 */
+	const char *tls_cert, *tls_key, *tls_ca; /* all three: mutual TLS */
+	uint32_t echo_interval_ms; /* SFP_ECHO_INTERVAL_MS */
+	uint32_t dead_interval_ms; /* SFP_DEAD_INTERVAL_MS */
 	const char *policy_file; /* built-in app "policy" */
 	const char *dlp_file; /* built-in app "dlp": the sensitive file */
-	const char *dlp_action; /* "isolate" (default) or "encode" */
+	const char *dlp_action; /* "isolate" (NULL means it too) or "encode" */
 	const char *acl_file; /* built-in app "acl" */
 	const char *const *app_paths; /* shared objects to load */
 	int n_app_paths;
 	const char *app_args;
 };
+
+/* Fill opts with the defaults above: the built-in apps off, none loaded. */
+void sf_ctrl_opts_init(struct sf_ctrl_opts *opts);
 
 /* Serve until sf_exiting is set (SIGINT/SIGTERM); SIGHUP reloads apps. */
 int sf_controller_run(const struct sf_ctrl_opts *opts);

@@ -111,17 +111,28 @@ struct sf_flowmon_stats {
 	uint64_t flows_active; /* entries in the table at the last sweep */
 };
 
+/* Defaults of struct sf_flowmon_opts. */
+#define SF_FLOWMON_MAX_FLOWS 65536
+#define SF_FLOWMON_IDLE_TIMEOUT_S 15
+#define SF_FLOWMON_ACTIVE_TIMEOUT_S 1800
+
+/* Options of sf_flowmon_open(). Fill them with sf_flowmon_opts_init(),
+ * then set what differs; a field left 0 also means its default.
+ */
 struct sf_flowmon_opts {
-	enum sf_pipeline pipeline;
-	unsigned int protocols; /* SF_PROTO_* bits; 0 means all */
-	bool dpi; /* tail call the DNS/HTTP/TLS inspectors */
-	uint32_t max_flows; /* flow table size; 0 means 65536 */
+	enum sf_pipeline pipeline; /* SF_PIPELINE_SINGLE */
+	unsigned int protocols; /* SF_PROTO_* bits; SF_PROTO_ALL (0: all) */
+	bool dpi; /* tail call the DNS/HTTP/TLS inspectors (false) */
+	uint32_t max_flows; /* flow table size (SF_FLOWMON_MAX_FLOWS) */
 	const char *pin_dir; /* pin maps here; NULL: no pinning */
-	const char *reuse_map; /* pinned flow map to reuse (-M) */
-	bool offline; /* replay pcaps instead of attaching */
-	uint32_t idle_timeout_s; /* 0 means 15 */
-	uint32_t active_timeout_s; /* 0 means 1800 */
+	const char *reuse_map; /* pinned flow map to reuse (-M); NULL */
+	bool offline; /* replay pcaps instead of attaching (false) */
+	uint32_t idle_timeout_s; /* SF_FLOWMON_IDLE_TIMEOUT_S */
+	uint32_t active_timeout_s; /* SF_FLOWMON_ACTIVE_TIMEOUT_S */
 };
+
+/* Fill opts with the defaults above. */
+void sf_flowmon_opts_init(struct sf_flowmon_opts *opts);
 
 /* Called for each exported flow; a negative return stops the walk. */
 typedef int (*sf_flow_cb)(const struct sf_flow *flow, void *ctx);

@@ -16,11 +16,22 @@ extern "C" {
 #endif
 
 #define SF_GUARD_PIN_DIR "/sys/fs/bpf/sysflow/guard"
+/* Defaults of struct sf_agent_opts, with SFP_ECHO_INTERVAL_MS and
+ * SFP_DEAD_INTERVAL_MS of <sysflow/proto.h>.
+ */
+#define SF_AGENT_BACKOFF_MAX_MS 30000
+#define SF_AGENT_EVENT_RATE 1000
+#define SF_AGENT_ASK_TIMEOUT_MS 100
+#define SF_AGENT_ASK_MAX 1024
 
+/* Options of sf_agent_run(). Fill them with sf_agent_opts_init(), then set
+ * host and port and what else differs; a field left 0 (NULL) also means
+ * its default.
+ */
 struct sf_agent_opts {
-	const char *host; /* controller */
+	const char *host; /* controller; no default */
 	const char *port;
-	const char *pin_dir; /* NULL: SF_GUARD_PIN_DIR */
+	const char *pin_dir; /* SF_GUARD_PIN_DIR */
 	const char *cgroup; /* attach the socket hooks here; NULL: the
 			     * cgroup2 mount's root (every process)
 			     */
@@ -28,21 +39,29 @@ struct sf_agent_opts {
 				   * by fanotify; NULL: none
 				   */
 	int n_watch;
-	enum sf_fail_mode fail_mode;
-	uint8_t miss[SF_CLASS_COUNT]; /* enum sf_miss per class */
-	uint32_t echo_interval_ms; /* ECHO after this much silence; 0: 5000 */
-	uint32_t dead_interval_ms; /* peer dead after this; 0: 15000 */
-	uint32_t backoff_max_ms; /* reconnect backoff cap; 0: 30000 */
-	uint32_t event_rate; /* events/s to the controller; 0: 1000 */
-	uint32_t ask_timeout_ms; /* "ask": wait this long for a VERDICT;
-				  * 0: 100; then deny (fail mode secure)
-				  * or allow (open)
-				  */
-	uint32_t ask_max; /* operations held at most; 0: 1024 */
+	enum sf_fail_mode fail_mode; /* SF_FAIL_SECURE */
+	/* enum sf_miss per class until the controller sets it: SF_MISS_ALLOW */
+	uint8_t miss[SF_CLASS_COUNT];
+	/* ECHO after this much silence: SFP_ECHO_INTERVAL_MS */
+	uint32_t echo_interval_ms;
+	/* peer dead after this: SFP_DEAD_INTERVAL_MS */
+	uint32_t dead_interval_ms;
+	/* reconnect backoff cap: SF_AGENT_BACKOFF_MAX_MS */
+	uint32_t backoff_max_ms;
+	/* events/s to the controller: SF_AGENT_EVENT_RATE */
+	uint32_t event_rate;
+	/* "ask": wait this long for a VERDICT (SF_AGENT_ASK_TIMEOUT_MS), then
+	 * deny (fail mode secure) or allow (open)
+	 */
+	uint32_t ask_timeout_ms;
+	uint32_t ask_max; /* operations held at most: SF_AGENT_ASK_MAX */
 	const char *tls_cert, *tls_key, *tls_ca; /* all three: mutual TLS */
 	const char *host_id; /* 32 hex digits; NULL: /etc/machine-id */
 	bool unload_on_exit; /* remove programs and pins when stopping */
 };
+
+/* Fill opts with the defaults above. */
+void sf_agent_opts_init(struct sf_agent_opts *opts);
 
 /* Connect, handshake and enforce until sf_exiting is set (SIGINT/SIGTERM).
  * Reconnects forever with capped exponential backoff.

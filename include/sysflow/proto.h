@@ -23,6 +23,8 @@ extern "C" {
 #define SFP_MAX_MSG 65536 /* default maximum message size, header included */
 #define SFP_MIN_MAX_MSG 1024 /* a peer may not lower the limit below this */
 #define SFP_DEFAULT_PORT 6653
+#define SFP_ECHO_INTERVAL_MS 5000 /* default: ECHO after this much silence */
+#define SFP_DEAD_INTERVAL_MS 15000 /* default: the peer is dead after this */
 #define SFP_MAX_STR 256 /* strings in a match or event, NUL included */
 #define SFP_MAX_ACTIONS 8
 #define SFP_MAX_OPS 64
@@ -489,7 +491,9 @@ struct sfp_stream {
 
 void sfp_stream_init(struct sfp_stream *s, size_t max_msg);
 void sfp_stream_free(struct sfp_stream *s);
-/* Append bytes as read from the socket. */
+/* Append bytes as read from the socket: 0, -ENOMEM, or -EOVERFLOW for a
+ * length that cannot fit in memory (the stream is left as it was).
+ */
 int sfp_stream_feed(struct sfp_stream *s, const void *data, size_t len);
 /* The next whole message: 1 with msg and len set (valid until the next call),
  * 0 when more bytes are needed, or an SFP_ERR() code (BAD_LEN for a length

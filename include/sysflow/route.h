@@ -49,9 +49,16 @@ void sf_route_config_free(struct sf_route_config *cfg);
 /* The number of rules in a loaded config. */
 int sf_route_config_nrules(const struct sf_route_config *cfg);
 
+/* Options of apply, update, del and show. Fill them with
+ * sf_route_opts_init(), then set what differs; a field left 0 (NULL) also
+ * means its default.
+ */
 struct sf_route_opts {
-	const char *pin_dir; /* NULL: SF_ROUTE_PIN_DIR */
+	const char *pin_dir; /* SF_ROUTE_PIN_DIR */
 };
+
+/* Fill opts with the defaults above. */
+void sf_route_opts_init(struct sf_route_opts *opts);
 
 /* Load the TC program, install cfg as generation 0, pin everything under
  * pin_dir and attach to the configured hooks. -EEXIST when pin_dir already

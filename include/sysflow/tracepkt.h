@@ -19,6 +19,11 @@ extern "C" {
 
 struct sf_tracepkt;
 
+/* Options of sf_tracepkt_open(). Fill them with sf_tracepkt_opts_init(),
+ * then set what differs: by default every packet is traced, with every
+ * tracepoint, tp_btf where the kernel has it. A zeroed struct means the
+ * same.
+ */
 struct sf_tracepkt_opts {
 	/* pcap-filter-like expression (see sysflow-tracepkt(8)); NULL or
 	 * empty traces every packet.
@@ -31,7 +36,7 @@ struct sf_tracepkt_opts {
 	uint32_t netns; /* only packets first seen in this namespace (inode) */
 	bool match_mark; /* only packets with (mark & mark_mask) == mark */
 	uint32_t mark;
-	uint32_t mark_mask;
+	uint32_t mark_mask; /* UINT32_MAX (0 too): the whole mark */
 	uint32_t max_packets; /* start no trace after this many; 0: no limit */
 	bool no_btf; /* plain tracepoints even where tp_btf works */
 	/* Tracepoints to attach, from sf_tracepkt_parse_hooks(); 0: all.
@@ -39,6 +44,9 @@ struct sf_tracepkt_opts {
 	 */
 	uint32_t hooks;
 };
+
+/* Fill opts with the defaults: no filter, mark_mask UINT32_MAX. */
+void sf_tracepkt_opts_init(struct sf_tracepkt_opts *opts);
 
 /* One hop of a traced packet. */
 struct sf_tracepkt_hop {

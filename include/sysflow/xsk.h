@@ -28,7 +28,9 @@ extern "C" {
 struct sf_xsk;
 struct sf_xsk_umem;
 
-/* Defaults for fields left 0. */
+/* Defaults of struct sf_xsk_umem_opts and struct sf_xsk_opts, filled by
+ * their _init() functions; a field left 0 also means its default.
+ */
 #define SF_XSK_CHUNK_SIZE 2048
 #define SF_XSK_CHUNK_COUNT 2048 /* 4 MiB: fits the usual 8 MiB memlock */
 #define SF_XSK_RING_SIZE 1024
@@ -45,6 +47,11 @@ struct sf_xsk_umem_opts {
 	uint32_t fill_size; /* fill ring of each socket; power of two */
 	uint32_t comp_size; /* completion ring of each socket; power of two */
 };
+
+/* Fill opts with the defaults: SF_XSK_CHUNK_SIZE, SF_XSK_CHUNK_COUNT,
+ * SF_XSK_RING_SIZE for both rings.
+ */
+void sf_xsk_umem_opts_init(struct sf_xsk_umem_opts *opts);
 
 /* A UMEM to share between sockets (opts.umem), on several queues or
  * interfaces: a frame received on one may be sent on another without a
@@ -111,6 +118,13 @@ struct sf_xsk_opts {
 	const struct sf_xsk_filter *filters;
 	uint32_t n_filters;
 };
+
+/* Fill opts with the defaults: queue 0, a private UMEM of
+ * sf_xsk_umem_opts_init(), SF_XSK_RING_SIZE rings, auto attach and copy
+ * modes, need_wakeup, no busy polling (budget SF_XSK_BUSY_POLL_BUDGET), no
+ * filters.
+ */
+void sf_xsk_opts_init(struct sf_xsk_opts *opts);
 
 /* A frame in a UMEM chunk. data may move within the chunk (to prepend a
  * header) as long as room is adjusted alike.

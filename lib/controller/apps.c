@@ -6,6 +6,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include "core/core.h"
@@ -54,6 +55,20 @@ static int load_shared(struct sf_ctrl *c, const char *path)
 	return err;
 }
 
+/* The dlp app's args: "PATH", or "PATH,encode" for dlp_action "encode". */
+static int add_dlp(struct sf_ctrl *c, const char *file, const char *action)
+{
+	char args[PATH_MAX + 16];
+
+	if (action && strcmp(action, "isolate") && strcmp(action, "encode")) {
+		pr_err("dlp action '%s': expected isolate or encode\n", action);
+		return -EINVAL;
+	}
+	snprintf(args, sizeof(args), "%s%s", file,
+		 action && !strcmp(action, "encode") ? ",encode" : "");
+	return app_add(c, &sf_app_dlp, args, NULL);
+}
+
 int apps_load(struct sf_ctrl *c)
 {
 	const struct sf_ctrl_opts *o = c->o;
@@ -62,7 +77,7 @@ int apps_load(struct sf_ctrl *c)
 	if (o->policy_file)
 		err = app_add(c, &sf_app_policy, o->policy_file, NULL);
 	if (!err && o->dlp_file)
-		err = app_add(c, &sf_app_dlp, o->dlp_file, NULL);
+		err = add_dlp(c, o->dlp_file, o->dlp_action);
 	if (!err && o->acl_file)
 		err = app_add(c, &sf_app_acl, o->acl_file, NULL);
 	for (int i = 0; !err && i < o->n_app_paths; i++)

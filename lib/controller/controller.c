@@ -488,6 +488,16 @@ static void ctrl_loop(struct sf_ctrl *c)
 	}
 }
 
+void sf_ctrl_opts_init(struct sf_ctrl_opts *opts)
+{
+	*opts = (struct sf_ctrl_opts){
+		.port = SF_CTRL_PORT,
+		.echo_interval_ms = SFP_ECHO_INTERVAL_MS,
+		.dead_interval_ms = SFP_DEAD_INTERVAL_MS,
+		.dlp_action = "isolate",
+	};
+}
+
 int sf_controller_run(const struct sf_ctrl_opts *o)
 {
 	struct sf_ctrl *c = calloc(1, sizeof(*c));
@@ -514,7 +524,7 @@ int sf_controller_run(const struct sf_ctrl_opts *o)
 	err = apps_load(c);
 	if (err)
 		goto out;
-	c->listen_fd = sf_tcp_listen(o->listen_host, o->port ?: "6653");
+	c->listen_fd = sf_tcp_listen(o->listen_host, o->port ?: SF_CTRL_PORT);
 	if (c->listen_fd < 0) {
 		err = c->listen_fd;
 		goto out;
@@ -527,7 +537,7 @@ int sf_controller_run(const struct sf_ctrl_opts *o)
 	}
 	pr_info("controller listening on %s port %s (%s), %d app(s); Ctrl-C "
 		"to end\n",
-		o->listen_host ?: "*", o->port ?: "6653",
+		o->listen_host ?: "*", o->port ?: SF_CTRL_PORT,
 		c->tls ? "mutual TLS" : "TCP", c->n_apps);
 	ctrl_loop(c);
 	pr_info("stopping: %llu sessions (%llu replaced), %llu messages, "

@@ -24,6 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "core/core.h"
+#include "core/grow.h"
 #include "ctrl_int.h"
 #include "proto/proto_json.h"
 
@@ -36,7 +37,7 @@ struct ctl_client {
 	int fd;
 	char in[65536];
 	size_t in_len;
-	struct sfp_buf out;
+	struct grow_buf out;
 	bool events; /* streaming */
 	bool closing; /* close once out is written */
 	enum pending_kind pending;
@@ -56,23 +57,11 @@ static void out_json(struct ctl_client *cl, json_t *o)
 	if (!s)
 		return;
 	n = strlen(s);
-	if (cl->out.len + n + 1 > cl->out.cap) {
-		size_t cap = cl->out.cap ? cl->out.cap : 4096;
-		uint8_t *p;
-
-		while (cap < cl->out.len + n + 1)
-			cap *= 2;
-		p = realloc(cl->out.data, cap);
-		if (!p) {
-			free(s);
-			return;
-		}
-		cl->out.data = p;
-		cl->out.cap = cap;
+	/* the whole line or nothing */
+	if (!grow_buf_reserve(&cl->out, n + 1)) {
+		grow_buf_put(&cl->out, s, n);
+		grow_buf_put(&cl->out, "\n", 1);
 	}
-	memcpy(cl->out.data + cl->out.len, s, n);
-	cl->out.data[cl->out.len + n] = '\n';
-	cl->out.len += n + 1;
 	free(s);
 }
 
@@ -314,7 +303,7 @@ static void client_free(struct sf_ctrl *c, struct ctl_client *cl)
 		*pp = cl->next;
 	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
 	close(cl->fd);
-	sfp_buf_free(&cl->out);
+	grow_buf_free(&cl->out);
 	free(cl);
 }
 
@@ -330,7 +319,7 @@ static bool client_flush(struct sf_ctrl *c, struct ctl_client *cl)
 			client_free(c, cl);
 			return false;
 		}
-		sfp_buf_consume(&cl->out, n);
+		grow_buf_consume(&cl->out, n);
 	}
 	if (!cl->out.len && cl->closing) {
 		client_free(c, cl);

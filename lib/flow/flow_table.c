@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "core/core.h"
+#include "core/grow.h"
 #include "flowmon_int.h"
 
 #define NS_PER_SEC 1000000000ULL
@@ -74,24 +75,6 @@ void fm_flow_from_map(const struct flowmon_key *key,
 	out->name[sizeof(out->name) - 1] = 0;
 }
 
-/* Room for n more entries in *v (capacity *cap). */
-static int table_grow(struct fm_entry **v, size_t *cap, size_t n)
-{
-	struct fm_entry *bigger;
-	size_t want = *cap ?: FM_READ_BATCH;
-
-	while (want < n)
-		want *= 2;
-	if (want == *cap)
-		return 0;
-	bigger = realloc(*v, want * sizeof(**v));
-	if (!bigger)
-		return -ENOMEM;
-	*v = bigger;
-	*cap = want;
-	return 0;
-}
-
 /* One key at a time: two syscalls a flow, and a key removed meanwhile
  * makes the kernel start again from the first bucket (the same flow may
  * then be read twice). For kernels without batch lookups.
@@ -106,7 +89,7 @@ static int table_read_keys(int fd, struct fm_entry **v, size_t *cap,
 	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &key) == 0) {
 		first = false;
 		prev = key;
-		if (table_grow(v, cap, n + 1))
+		if (grow_array(*v, *cap, n, 1, FM_READ_BATCH))
 			return -ENOMEM;
 		(*v)[n].key = key;
 		/* a flow removed meanwhile is simply skipped */
@@ -148,7 +131,7 @@ static int table_read_batch(int fd, struct fm_entry **v, size_t *cap,
 		first = false;
 		if (err && err != -ENOENT) /* ENOENT: the last batch */
 			break;
-		if (table_grow(v, cap, n + got)) {
+		if (grow_array(*v, *cap, n, got, FM_READ_BATCH)) {
 			err = -ENOMEM;
 			break;
 		}

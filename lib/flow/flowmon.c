@@ -255,6 +255,17 @@ static int load(struct sf_flowmon *fm)
 	return jmp_fill(fm);
 }
 
+void sf_flowmon_opts_init(struct sf_flowmon_opts *opts)
+{
+	*opts = (struct sf_flowmon_opts){
+		.pipeline = SF_PIPELINE_SINGLE,
+		.protocols = SF_PROTO_ALL,
+		.max_flows = SF_FLOWMON_MAX_FLOWS,
+		.idle_timeout_s = SF_FLOWMON_IDLE_TIMEOUT_S,
+		.active_timeout_s = SF_FLOWMON_ACTIVE_TIMEOUT_S,
+	};
+}
+
 struct sf_flowmon *sf_flowmon_open(const struct sf_flowmon_opts *opts, int *err)
 {
 	struct sf_flowmon *fm = calloc(1, sizeof(*fm));
@@ -267,11 +278,11 @@ struct sf_flowmon *sf_flowmon_open(const struct sf_flowmon_opts *opts, int *err)
 	if (!fm->opts.protocols)
 		fm->opts.protocols = SF_PROTO_ALL;
 	if (!fm->opts.max_flows)
-		fm->opts.max_flows = FLOWMON_DEFAULT_ENTRIES;
+		fm->opts.max_flows = SF_FLOWMON_MAX_FLOWS;
 	if (!fm->opts.idle_timeout_s)
-		fm->opts.idle_timeout_s = 15;
+		fm->opts.idle_timeout_s = SF_FLOWMON_IDLE_TIMEOUT_S;
 	if (!fm->opts.active_timeout_s)
-		fm->opts.active_timeout_s = 1800;
+		fm->opts.active_timeout_s = SF_FLOWMON_ACTIVE_TIMEOUT_S;
 	*err = 0;
 	if (fm->opts.pin_dir) {
 		*err = pins_lock(fm, fm->opts.pin_dir);

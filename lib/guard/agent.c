@@ -29,8 +29,6 @@
 #define BACKOFF_MIN_MS 100
 #define TICK_MS 100
 #define STATS_PER_MSG 32
-#define ASK_TIMEOUT_MS 100
-#define ASK_MAX 1024
 
 enum agent_state {
 	AG_IDLE = 0, /* disconnected, waiting for the next try */
@@ -41,7 +39,8 @@ enum agent_state {
 };
 
 struct agent {
-	const struct sf_agent_opts *o;
+	const struct sf_agent_opts *o; /* &opts */
+	struct sf_agent_opts opts; /* the caller's, zeros made defaults */
 	struct guard_kern *b;
 	struct guard_table *t;
 	struct guard_fan *fan;
@@ -129,7 +128,7 @@ static void expire_holds(struct agent *a)
 			pr_warn("no VERDICT within %u ms for a held file "
 				"operation: %s by the fallback (fail mode %s); "
 				"later timeouts are only counted\n",
-				a->o->ask_timeout_ms ?: ASK_TIMEOUT_MS,
+				a->o->ask_timeout_ms,
 				ask_fallback_deny(a) ? "denied" : "allowed",
 				a->o->fail_mode == SF_FAIL_OPEN ? "open" :
 								  "secure");
@@ -155,7 +154,7 @@ static void send_msg(struct agent *a, struct sfp_msg *m)
 static bool take_token(struct agent *a)
 {
 	uint64_t now = sf_now_ms();
-	double rate = a->o->event_rate ? a->o->event_rate : 1000;
+	double rate = a->o->event_rate;
 
 	a->tokens += (now - a->refill_ms) * rate / 1000.0;
 	if (a->tokens > rate)
@@ -502,16 +501,15 @@ static void session_down(struct agent *a, const char *why)
 	} else if (!a->warned) {
 		pr_warn("cannot reach controller %s port %s: %s; retrying "
 			"with backoff up to %u ms\n",
-			a->o->host, a->o->port, why,
-			a->o->backoff_max_ms ?: 30000);
+			a->o->host, a->o->port, why, a->o->backoff_max_ms);
 		a->warned = true;
 	} else {
 		pr_debug("cannot reach controller: %s; next try in %u ms\n",
 			 why, a->backoff_ms);
 	}
 	a->backoff_ms *= 2;
-	if (a->backoff_ms > (a->o->backoff_max_ms ?: 30000))
-		a->backoff_ms = a->o->backoff_max_ms ?: 30000;
+	if (a->backoff_ms > a->o->backoff_max_ms)
+		a->backoff_ms = a->o->backoff_max_ms;
 }
 
 static void try_connect(struct agent *a)
@@ -833,7 +831,7 @@ static void apply_file_rule(struct agent *a, struct guard_file_event *fe,
 static void hold_file(struct agent *a, struct guard_file_event *fe, uint8_t op,
 		      bool *deny)
 {
-	uint32_t timeout = a->o->ask_timeout_ms ?: ASK_TIMEOUT_MS;
+	uint32_t timeout = a->o->ask_timeout_ms;
 	uint64_t deadline = sf_now_ms() + timeout;
 	struct sfp_msg m = { .h = { .type = SFP_EVENT_IN } };
 	uint32_t id;
@@ -842,7 +840,7 @@ static void hold_file(struct agent *a, struct guard_file_event *fe, uint8_t op,
 		*deny = ask_fallback_deny(a);
 		return;
 	}
-	if (guard_holds_count(a->holds) >= (a->o->ask_max ?: ASK_MAX)) {
+	if (guard_holds_count(a->holds) >= a->o->ask_max) {
 		a->ask.overflowed++;
 		*deny = ask_fallback_deny(a);
 		file_event(a, fe, NULL, SFP_EVENT_IN, SFP_EV_MISS, *deny, 0);
@@ -1114,9 +1112,42 @@ static void log_kernel_stats(struct agent *a)
 }
 
 /* Session, epoll set, rate limit, miss policies and the held operations */
+void sf_agent_opts_init(struct sf_agent_opts *opts)
+{
+	*opts = (struct sf_agent_opts){
+		.pin_dir = SF_GUARD_PIN_DIR,
+		.fail_mode = SF_FAIL_SECURE,
+		.echo_interval_ms = SFP_ECHO_INTERVAL_MS,
+		.dead_interval_ms = SFP_DEAD_INTERVAL_MS,
+		.backoff_max_ms = SF_AGENT_BACKOFF_MAX_MS,
+		.event_rate = SF_AGENT_EVENT_RATE,
+		.ask_timeout_ms = SF_AGENT_ASK_TIMEOUT_MS,
+		.ask_max = SF_AGENT_ASK_MAX,
+	};
+}
+
+/* The caller's options in a->opts, every field left 0 made its default. */
+static void agent_opts_set(struct agent *a, const struct sf_agent_opts *o)
+{
+	struct sf_agent_opts def;
+	struct sf_agent_opts *d = &a->opts;
+
+	sf_agent_opts_init(&def);
+	*d = *o;
+	d->pin_dir = d->pin_dir ?: def.pin_dir;
+	d->echo_interval_ms = d->echo_interval_ms ?: def.echo_interval_ms;
+	d->dead_interval_ms = d->dead_interval_ms ?: def.dead_interval_ms;
+	d->backoff_max_ms = d->backoff_max_ms ?: def.backoff_max_ms;
+	d->event_rate = d->event_rate ?: def.event_rate;
+	d->ask_timeout_ms = d->ask_timeout_ms ?: def.ask_timeout_ms;
+	d->ask_max = d->ask_max ?: def.ask_max;
+	a->o = d;
+}
+
 static int agent_init(struct agent *a, const struct sf_agent_opts *o)
 {
-	a->o = o;
+	agent_opts_set(a, o);
+	o = a->o;
 	a->conn.fd = -1;
 	sf_session_init(&a->sess, &a->conn, o->echo_interval_ms,
 			o->dead_interval_ms);
@@ -1124,7 +1155,7 @@ static int agent_init(struct agent *a, const struct sf_agent_opts *o)
 	a->backoff_ms = BACKOFF_MIN_MS;
 	a->refill_ms = sf_now_ms();
 	memcpy(a->miss, o->miss, sizeof(a->miss));
-	a->holds = guard_holds_new(o->ask_max ?: ASK_MAX);
+	a->holds = guard_holds_new(o->ask_max);
 	if (!a->holds)
 		return -ENOMEM;
 	a->mono_to_real_ns =
@@ -1208,7 +1239,6 @@ static void agent_stop(struct agent *a, const char *pin_dir)
 
 int sf_agent_run(const struct sf_agent_opts *o)
 {
-	const char *pin_dir = o->pin_dir ?: SF_GUARD_PIN_DIR;
 	struct agent *a = calloc(1, sizeof(*a));
 	int err;
 
@@ -1220,7 +1250,7 @@ int sf_agent_run(const struct sf_agent_opts *o)
 	err = agent_tls(a);
 	if (err)
 		goto out;
-	err = agent_setup(a, pin_dir);
+	err = agent_setup(a, a->o->pin_dir);
 	if (err)
 		goto out;
 	apply_miss(a);
@@ -1228,6 +1258,6 @@ int sf_agent_run(const struct sf_agent_opts *o)
 	agent_loop(a);
 	log_counts(a);
 out:
-	agent_stop(a, pin_dir);
+	agent_stop(a, a->o->pin_dir);
 	return err;
 }

@@ -29,6 +29,7 @@
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include "core/core.h"
+#include "core/grow.h"
 #include "guard_int.h"
 
 #ifndef SO_COOKIE
@@ -134,15 +135,8 @@ static int add_cookie(struct collect *c, uint64_t cookie)
 
 	if (socks_has(s, cookie))
 		return 0;
-	if (s->n == s->cap) {
-		uint32_t cap = s->cap ? s->cap * 2 : 8;
-		uint64_t *v = realloc(s->cookies, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		s->cookies = v;
-		s->cap = cap;
-	}
+	if (grow_array(s->cookies, s->cap, s->n, 1, 8))
+		return -ENOMEM;
 	err = guard_bpf_iso_sock_add(c->b, cookie, c->v);
 	if (err)
 		return err;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include "core/core.h"
+#include "core/grow.h"
 #include "guard_int.h"
 #include "proto/conn.h"
 
@@ -237,15 +238,8 @@ static int kentry_add(struct guard_table *t, const struct guard_key *k,
 		e->key = *k;
 		*pp = e;
 	}
-	if (e->n == e->cap) {
-		uint32_t cap = e->cap ? e->cap * 2 : 2;
-		struct guard_rule **v = realloc(e->rules, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		e->rules = v;
-		e->cap = cap;
-	}
+	if (grow_array(e->rules, e->cap, e->n, 1, 2))
+		return -ENOMEM;
 	e->rules[e->n++] = r;
 	return kentry_write(t, e);
 }
@@ -290,15 +284,8 @@ static int exe_get(struct guard_table *t, const char *path, uint32_t *id)
 	if (strlen(path) >= GUARD_PATH_MAX)
 		return -ENAMETOOLONG;
 	if (!e) {
-		if (t->n_exes == t->cap_exes) {
-			uint32_t cap = t->cap_exes ? t->cap_exes * 2 : 16;
-			struct exe_ent *v = realloc(t->exes, cap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			t->exes = v;
-			t->cap_exes = cap;
-		}
+		if (grow_array(t->exes, t->cap_exes, t->n_exes, 1, 16))
+			return -ENOMEM;
 		e = &t->exes[t->n_exes++];
 		memset(e, 0, sizeof(*e));
 		snprintf(e->path, sizeof(e->path), "%s", path);
@@ -395,15 +382,8 @@ static int walk_cgroup(const char *path, const struct stat *st, int flag,
 
 	if (!last || !strstr(last, cid))
 		return 0;
-	if (walk_ctx.n == walk_ctx.cap) {
-		uint32_t cap = walk_ctx.cap ? walk_ctx.cap * 2 : 4;
-		uint64_t *v = realloc(walk_ctx.ids, cap * sizeof(*v));
-
-		if (!v)
-			return 1;
-		walk_ctx.ids = v;
-		walk_ctx.cap = cap;
-	}
+	if (grow_array(walk_ctx.ids, walk_ctx.cap, walk_ctx.n, 1, 4))
+		return 1;
 	walk_ctx.ids[walk_ctx.n++] = st->st_ino;
 	return 0;
 }
@@ -443,15 +423,8 @@ struct keyset {
 
 static int keyset_push(struct keyset *ks, const struct guard_key *k)
 {
-	if (ks->n == ks->cap) {
-		uint32_t cap = ks->cap ? ks->cap * 2 : 8;
-		struct guard_key *v = realloc(ks->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ks->v = v;
-		ks->cap = cap;
-	}
+	if (grow_array(ks->v, ks->cap, ks->n, 1, 8))
+		return -ENOMEM;
 	ks->v[ks->n++] = *k;
 	return 0;
 }
@@ -1197,18 +1170,17 @@ int guard_table_isolate(struct guard_table *t, uint32_t tgid,
 		}
 	}
 	if (t->n_iso == t->cap_iso) {
-		uint32_t cap = t->cap_iso ? t->cap_iso * 2 : 8;
-		struct iso_ent *v = realloc(t->iso, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		/* kernel entries point at the embedded rules: re-point */
+		/* kernel entries point at the embedded rules: unhook them
+		 * while the array is still where they point, hook them again
+		 * where it is after (the same place when it cannot grow)
+		 */
 		for (uint32_t i = 0; i < t->n_iso; i++)
 			rule_unkernel(t, &t->iso[i].rule);
-		t->iso = v;
-		t->cap_iso = cap;
+		err = grow_array(t->iso, t->cap_iso, t->n_iso, 1, 8);
 		for (uint32_t i = 0; i < t->n_iso; i++)
 			rule_kernel(t, &t->iso[i].rule);
+		if (err)
+			return -ENOMEM;
 	}
 	pi = malloc(sizeof(*pi));
 	if (!pi)
@@ -1557,15 +1529,8 @@ static void restore_exe(void *ctx, const char *path, uint32_t id)
 	struct guard_table *t = ctx;
 	struct exe_ent *e;
 
-	if (t->n_exes == t->cap_exes) {
-		uint32_t cap = t->cap_exes ? t->cap_exes * 2 : 16;
-		struct exe_ent *v = realloc(t->exes, cap * sizeof(*v));
-
-		if (!v)
-			return;
-		t->exes = v;
-		t->cap_exes = cap;
-	}
+	if (grow_array(t->exes, t->cap_exes, t->n_exes, 1, 16))
+		return;
 	e = &t->exes[t->n_exes++];
 	memset(e, 0, sizeof(*e));
 	snprintf(e->path, sizeof(e->path), "%s", path);
@@ -1611,15 +1576,8 @@ static bool iso_note(void *ctx, uint64_t cookie, const struct guard_iso_sock *v)
 	for (uint32_t i = 0; i < s->n; i++)
 		if (s->v[i].pid == v->pid)
 			return true;
-	if (s->n == s->cap) {
-		uint32_t cap = s->cap ? s->cap * 2 : 16;
-		struct guard_iso_sock *nv = realloc(s->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return true;
-		s->v = nv;
-		s->cap = cap;
-	}
+	if (grow_array(s->v, s->cap, s->n, 1, 16))
+		return true;
 	s->v[s->n++] = *v;
 	return true;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysflow/proto.h>
+#include "core/grow.h"
 
 /* ---- output buffer ---- */
 
@@ -18,31 +19,14 @@ void sfp_buf_free(struct sfp_buf *b)
 
 void sfp_buf_consume(struct sfp_buf *b, size_t n)
 {
-	if (n >= b->len) {
-		b->len = 0;
-		return;
-	}
-	memmove(b->data, b->data + n, b->len - n);
-	b->len -= n;
+	b->len = grow_drop_front(b->data, b->len, n);
 }
 
 static uint8_t *buf_room(struct sfp_buf *b, size_t n)
 {
-	if (b->failed)
+	if (b->failed || grow_array(b->data, b->cap, b->len, n, 256)) {
+		b->failed = true;
 		return NULL;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		uint8_t *p;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		p = realloc(b->data, cap);
-		if (!p) {
-			b->failed = true;
-			return NULL;
-		}
-		b->data = p;
-		b->cap = cap;
 	}
 	b->len += n;
 	return b->data + b->len - n;

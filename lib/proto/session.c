@@ -14,8 +14,8 @@ void sf_session_init(struct sf_session *s, struct sf_conn *conn,
 {
 	memset(s, 0, sizeof(*s));
 	s->conn = conn;
-	s->echo_ms = echo_ms ?: SF_ECHO_MS_DEFAULT;
-	s->dead_ms = dead_ms ?: SF_DEAD_MS_DEFAULT;
+	s->echo_ms = echo_ms ?: SFP_ECHO_INTERVAL_MS;
+	s->dead_ms = dead_ms ?: SFP_DEAD_INTERVAL_MS;
 }
 
 void sf_session_reset(struct sf_session *s)

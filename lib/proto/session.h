@@ -13,9 +13,6 @@
 #include <stdint.h>
 #include "conn.h"
 
-#define SF_ECHO_MS_DEFAULT 5000
-#define SF_DEAD_MS_DEFAULT 15000
-
 struct sf_session {
 	struct sf_conn *conn;
 	uint32_t echo_ms; /* ECHO_REQUEST after this much silence */

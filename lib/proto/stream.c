@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysflow/proto.h>
+#include "core/grow.h"
 
 void sfp_stream_init(struct sfp_stream *s, size_t max_msg)
 {
@@ -26,28 +27,18 @@ void sfp_stream_free(struct sfp_stream *s)
  */
 static void compact(struct sfp_stream *s)
 {
-	if (!s->consumed)
-		return;
-	memmove(s->buf, s->buf + s->consumed, s->len - s->consumed);
-	s->len -= s->consumed;
+	s->len = grow_drop_front(s->buf, s->len, s->consumed);
 	s->consumed = 0;
 }
 
 int sfp_stream_feed(struct sfp_stream *s, const void *data, size_t len)
 {
-	compact(s);
-	if (s->len + len > s->cap) {
-		size_t cap = s->cap ? s->cap : 4096;
-		uint8_t *p;
+	int err;
 
-		while (cap < s->len + len)
-			cap *= 2;
-		p = realloc(s->buf, cap);
-		if (!p)
-			return -ENOMEM;
-		s->buf = p;
-		s->cap = cap;
-	}
+	compact(s);
+	err = grow_array(s->buf, s->cap, s->len, len, 4096);
+	if (err)
+		return err;
 	memcpy(s->buf + s->len, data, len);
 	s->len += len;
 	return 0;

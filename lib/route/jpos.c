@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/grow.h"
 #include "route_int.h"
 
 #define JPOS_PATH_MAX 256
@@ -47,15 +48,8 @@ static int record(struct scan *sc, const char *path, int line, int col)
 {
 	struct jpos *jp = sc->jp;
 
-	if (jp->n == jp->cap) {
-		size_t cap = jp->cap ? jp->cap * 2 : 64;
-		struct jpos_entry *v = realloc(jp->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		jp->v = v;
-		jp->cap = cap;
-	}
+	if (grow_array(jp->v, jp->cap, jp->n, 1, 64))
+		return -ENOMEM;
 	jp->v[jp->n].path = strdup(path);
 	if (!jp->v[jp->n].path)
 		return -ENOMEM;

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "core/core.h"
+#include "core/grow.h"
 #include "route_int.h"
 
 const char *const rt_map_names[RT_MAP_MAX] = {
@@ -107,14 +108,9 @@ static int clear_keyed(int fd, size_t key_size, size_t gen_at, bool gen_u32,
 				       (uint8_t)next[gen_at];
 
 		if (g == gen) {
-			if (n == cap) {
-				void *v = realloc(doomed, (cap = cap * 2 + 64) *
-								  sizeof(key));
-				if (!v) {
-					err = -ENOMEM;
-					break;
-				}
-				doomed = v;
+			if (grow_array(doomed, cap, n, 1, 64)) {
+				err = -ENOMEM;
+				break;
 			}
 			memcpy(doomed[n++], next, key_size);
 		}

@@ -21,6 +21,11 @@ _Static_assert(ROUTE_MAX_ATTACH ==
 		       ARRAY_SIZE(((struct sf_route_status *)0)->hooks),
 	       "sf_route_status.hooks must hold every attachment");
 
+void sf_route_opts_init(struct sf_route_opts *opts)
+{
+	*opts = (struct sf_route_opts){ .pin_dir = SF_ROUTE_PIN_DIR };
+}
+
 const char *rt_pin_dir(const struct sf_route_opts *opts)
 {
 	return opts && opts->pin_dir ? opts->pin_dir : SF_ROUTE_PIN_DIR;

@@ -16,16 +16,11 @@
 #include <avro.h>
 #include <zlib.h>
 #include "core/core.h"
+#include "core/grow.h"
 #include "telemetry_int.h"
 
 #define AVRO_BLOCK_SIZE 80000 /* sf-collector COMPRESS_BLOCK_SIZE */
 #define AVRO_SYNC_SIZE 16
-
-/* A growing byte buffer. */
-struct tel_bytes {
-	uint8_t *p;
-	size_t len, cap;
-};
 
 struct tel_avro {
 	int level; /* zlib level of the files' deflate codec */
@@ -412,9 +407,9 @@ struct tel_avro_file {
 	uint8_t sync[AVRO_SYNC_SIZE];
 	z_stream z;
 	bool z_ok;
-	struct tel_bytes block; /* encoded records of the open block */
-	struct tel_bytes zout; /* the open block deflated */
-	struct tel_bytes out; /* header and whole blocks not yet in the file */
+	struct grow_buf block; /* encoded records of the open block */
+	struct grow_buf zout; /* the open block deflated */
+	struct grow_buf out; /* header and whole blocks not yet in the file */
 	off_t good; /* file size: header and complete blocks */
 	uint64_t on_disk; /* records in the file */
 	uint64_t in_buf; /* records whose block is in out */
@@ -422,35 +417,8 @@ struct tel_avro_file {
 	int err; /* errno of the write that failed; 0: none */
 };
 
-/* Room for n more bytes in b. */
-static int bytes_reserve(struct tel_bytes *b, size_t n)
-{
-	size_t cap = b->cap ? b->cap : 4096;
-	uint8_t *p;
-
-	while (cap - b->len < n)
-		cap *= 2;
-	if (cap == b->cap)
-		return 0;
-	p = realloc(b->p, cap);
-	if (!p)
-		return -ENOMEM;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static int bytes_put(struct tel_bytes *b, const void *data, size_t n)
-{
-	if (bytes_reserve(b, n))
-		return -ENOMEM;
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	return 0;
-}
-
 /* An Avro long: zig-zag, then 7 bits a byte, low bits first. */
-static int bytes_put_long(struct tel_bytes *b, int64_t v)
+static int put_long(struct grow_buf *b, int64_t v)
 {
 	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
 	uint8_t enc[10];
@@ -462,28 +430,28 @@ static int bytes_put_long(struct tel_bytes *b, int64_t v)
 		enc[n] |= z ? 0x80 : 0;
 		n++;
 	} while (z);
-	return bytes_put(b, enc, n);
+	return grow_buf_put(b, enc, n);
 }
 
 /* Avro string or bytes: length, then the bytes. */
-static int bytes_put_str(struct tel_bytes *b, const char *s, size_t n)
+static int put_str(struct grow_buf *b, const char *s, size_t n)
 {
-	return bytes_put_long(b, n) ?: bytes_put(b, s, n);
+	return put_long(b, n) ?: grow_buf_put(b, s, n);
 }
 
 static int put_header(struct tel_avro_file *f)
 {
 	static const char magic[4] = { 'O', 'b', 'j', 1 };
-	struct tel_bytes *b = &f->out;
+	struct grow_buf *b = &f->out;
 
-	return bytes_put(b, magic, sizeof(magic)) ?:
-	       bytes_put_long(b, 2) ?: /* a map block of two entries */
-	       bytes_put_str(b, "avro.schema", 11) ?:
-	       bytes_put_str(b, f->a->schema_json, f->a->schema_len) ?:
-	       bytes_put_str(b, "avro.codec", 10) ?:
-	       bytes_put_str(b, "deflate", 7) ?:
-	       bytes_put_long(b, 0) ?: /* end of the map */
-	       bytes_put(b, f->sync, sizeof(f->sync));
+	return grow_buf_put(b, magic, sizeof(magic)) ?:
+	       put_long(b, 2) ?: /* a map block of two entries */
+	       put_str(b, "avro.schema", 11) ?:
+	       put_str(b, f->a->schema_json, f->a->schema_len) ?:
+	       put_str(b, "avro.codec", 10) ?:
+	       put_str(b, "deflate", 7) ?:
+	       put_long(b, 0) ?: /* end of the map */
+	       grow_buf_put(b, f->sync, sizeof(f->sync));
 }
 
 /* Deflate the open block into f->out as a complete Avro block: count,
@@ -491,25 +459,25 @@ static int put_header(struct tel_avro_file *f)
  */
 static int close_block(struct tel_avro_file *f)
 {
-	struct tel_bytes *z = &f->zout, *b = &f->out;
+	struct grow_buf *z = &f->zout, *b = &f->out;
 	size_t start = b->len;
 
 	if (!f->in_block)
 		return 0;
 	z->len = 0;
-	if (bytes_reserve(z, deflateBound(&f->z, f->block.len)) ||
+	if (grow_buf_reserve(z, deflateBound(&f->z, f->block.len)) ||
 	    deflateReset(&f->z) != Z_OK)
 		return -ENOMEM;
-	f->z.next_in = f->block.p;
+	f->z.next_in = f->block.data;
 	f->z.avail_in = f->block.len;
-	f->z.next_out = z->p;
+	f->z.next_out = z->data;
 	f->z.avail_out = z->cap;
 	if (deflate(&f->z, Z_FINISH) != Z_STREAM_END)
 		return -EIO;
 	z->len = f->z.total_out;
-	if (bytes_put_long(b, f->in_block) || bytes_put_long(b, z->len) ||
-	    bytes_put(b, z->p, z->len) ||
-	    bytes_put(b, f->sync, sizeof(f->sync))) {
+	if (put_long(b, f->in_block) || put_long(b, z->len) ||
+	    grow_buf_put(b, z->data, z->len) ||
+	    grow_buf_put(b, f->sync, sizeof(f->sync))) {
 		b->len = start; /* the records stay in the open block */
 		return -ENOMEM;
 	}
@@ -526,7 +494,7 @@ static int write_out(struct tel_avro_file *f)
 	ssize_t n;
 
 	while (done < f->out.len) {
-		n = pwrite(f->fd, f->out.p + done, f->out.len - done,
+		n = pwrite(f->fd, f->out.data + done, f->out.len - done,
 			   f->good + done);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -577,9 +545,9 @@ static void file_free(struct tel_avro_file *f)
 		close(f->fd);
 	if (f->z_ok)
 		deflateEnd(&f->z);
-	free(f->block.p);
-	free(f->zout.p);
-	free(f->out.p);
+	grow_buf_free(&f->block);
+	grow_buf_free(&f->zout);
+	grow_buf_free(&f->out);
 	free(f);
 }
 
@@ -638,9 +606,9 @@ int tel_avro_file_append(struct tel_avro_file *f)
 	int rc;
 
 	if (avro_value_sizeof(&f->a->val, &size) ||
-	    bytes_reserve(&f->block, size))
+	    grow_buf_reserve(&f->block, size))
 		return -EINVAL;
-	w = avro_writer_memory((char *)f->block.p + f->block.len, size);
+	w = avro_writer_memory((char *)f->block.data + f->block.len, size);
 	rc = w ? avro_value_write(w, &f->a->val) : ENOMEM;
 	if (w)
 		avro_writer_free(w);

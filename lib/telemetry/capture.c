@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "core/core.h"
+#include "core/grow.h"
 #include "telemetry_int.h"
 #include "collect.skel.h"
 
@@ -284,15 +285,8 @@ static int heap_push(struct tel_capture *c, struct pending *p)
 {
 	size_t i;
 
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 1024;
-		struct pending **h = realloc(c->heap, cap * sizeof(*h));
-
-		if (!h)
-			return -ENOMEM;
-		c->heap = h;
-		c->cap = cap;
-	}
+	if (grow_array(c->heap, c->cap, c->n, 1, 1024))
+		return -ENOMEM;
 	i = c->n++;
 	c->heap[i] = p;
 	while (i && c->heap[(i - 1) / 2]->ts > c->heap[i]->ts) {

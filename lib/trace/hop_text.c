@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/grow.h"
 #include "export/json.h"
 #include "hop_json.h"
 #include "hop_text.h"
@@ -217,15 +218,8 @@ int sf_hop_text_add(struct sf_hop_text *t, const struct sf_tracepkt_hop *h,
 		o->id = h->trace_id;
 		t->open++;
 	}
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 16;
-		struct sf_tracepkt_hop *v = realloc(o->hops, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		o->hops = v;
-		o->cap = cap;
-	}
+	if (grow_array(o->hops, o->cap, o->n, 1, 16))
+		return -ENOMEM;
 	o->hops[o->n++] = *h;
 	o->last_ns = now_ns;
 	if (h->end)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysflow/tracepkt.h>
+#include "core/grow.h"
 
 /* Samples kept per pair for the percentiles; count, min and max stay exact
  * beyond it.
@@ -48,15 +49,8 @@ static struct pair *find_pair(struct sf_tracepkt_summary *s,
 	for (size_t i = 0; i < s->n; i++)
 		if (same_pair(&s->pairs[i].st, h))
 			return &s->pairs[i];
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-
-		p = realloc(s->pairs, cap * sizeof(*p));
-		if (!p)
-			return NULL;
-		s->pairs = p;
-		s->cap = cap;
-	}
+	if (grow_array(s->pairs, s->cap, s->n, 1, 16))
+		return NULL;
 	p = &s->pairs[s->n++];
 	memset(p, 0, sizeof(*p));
 	p->st.from = h->prev_hook;
@@ -88,15 +82,8 @@ int sf_tracepkt_summary_add(struct sf_tracepkt_summary *s,
 	p->st.count++;
 	if (p->n == MAX_SAMPLES)
 		return 0;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		uint64_t *v = realloc(p->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		p->v = v;
-		p->cap = cap;
-	}
+	if (grow_array(p->v, p->cap, p->n, 1, 64))
+		return -ENOMEM;
 	p->v[p->n++] = d;
 	p->sorted = false;
 	return 0;

@@ -178,6 +178,11 @@ static struct bpf_program *find_prog(struct tracepkt_bpf *s, int hook, bool btf)
 
 /* ---- open ---- */
 
+void sf_tracepkt_opts_init(struct sf_tracepkt_opts *opts)
+{
+	*opts = (struct sf_tracepkt_opts){ .mark_mask = UINT32_MAX };
+}
+
 static int configure(struct sf_tracepkt *tp, const struct sf_tracepkt_opts *o,
 		     const struct sf_pktfilter *f)
 {
@@ -199,9 +204,11 @@ static int configure(struct sf_tracepkt *tp, const struct sf_tracepkt_opts *o,
 		ro->targ_has_ifname = true;
 	}
 	if (o->match_mark) {
+		uint32_t mask = o->mark_mask ?: UINT32_MAX;
+
 		ro->targ_has_mark = true;
-		ro->targ_mark = o->mark & o->mark_mask;
-		ro->targ_mark_mask = o->mark_mask;
+		ro->targ_mark = o->mark & mask;
+		ro->targ_mark_mask = mask;
 	}
 	return 0;
 }

@@ -24,6 +24,16 @@ static int check_ring(const char *who, const char *ring, uint32_t size)
 	return -EINVAL;
 }
 
+void sf_xsk_umem_opts_init(struct sf_xsk_umem_opts *opts)
+{
+	*opts = (struct sf_xsk_umem_opts){
+		.chunk_size = SF_XSK_CHUNK_SIZE,
+		.chunk_count = SF_XSK_CHUNK_COUNT,
+		.fill_size = SF_XSK_RING_SIZE,
+		.comp_size = SF_XSK_RING_SIZE,
+	};
+}
+
 int xsk_umem_opts_check(struct sf_xsk_umem_opts *o, const char *who)
 {
 	long page = sysconf(_SC_PAGESIZE);

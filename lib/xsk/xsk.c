@@ -302,6 +302,18 @@ int sf_xsk_get_stats(const struct sf_xsk *x, struct sf_xsk_stats *st)
 	return 0;
 }
 
+void sf_xsk_opts_init(struct sf_xsk_opts *opts)
+{
+	*opts = (struct sf_xsk_opts){
+		.rx_size = SF_XSK_RING_SIZE,
+		.tx_size = SF_XSK_RING_SIZE,
+		.attach = SF_XSK_ATTACH_AUTO,
+		.copy = SF_XSK_COPY_AUTO,
+		.busy_poll_budget = SF_XSK_BUSY_POLL_BUDGET,
+	};
+	sf_xsk_umem_opts_init(&opts->umem_opts);
+}
+
 static int prepare(struct sf_xsk *x, const char *ifname, struct sf_xsk_opts *o)
 {
 	int err, nq;

@@ -168,19 +168,26 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 names = {r["feature"]: r for r in rows}
 for f in ("btf", "bpffs", "tracefs", "tracepoints", "kprobes", "bpf_lsm", "fanotify"):
     assert f in names, f
-    assert names[f]["available"] in ("yes", "no", "unknown"), names[f]
-assert names["btf"]["available"] == "yes"
-assert names["tracepoints"]["available"] == "yes"
+    assert names[f]["usable"] in ("yes", "no", "unknown"), names[f]
+assert names["btf"]["usable"] == "yes"
+assert names["tracepoints"]["usable"] == "yes"
 for f in ("kprobes", "bpf_lsm", "fentry"):
     r = names[f]
-    assert r["available"] == "yes" or "instead" in r["detail"], r
+    assert r["usable"] == "yes" or "instead" in r["detail"], r
 print(len(rows))' "$TMP/out")
 	[ "$n" -ge 10 ] || fail "only $n features probed"
+	local keys
+	keys=$(head -1 "$TMP/out" | /usr/bin/python3 -c '
+import json, sys
+print(" ".join(json.loads(sys.stdin.read())).upper())')
 	# the table fits 80 columns: long details wrap under the DETAIL column
 	expect_rc 0 "$SYSFLOW" features
 	! awk 'length > 80' "$TMP/out" | grep -q . ||
 		fail "features is wider than 80 columns: $(awk 'length > 80' "$TMP/out" | head -1)"
 	[ "$(grep -c '^[a-z]' "$TMP/out")" -eq "$n" ] || fail "not one line per feature: $(cat "$TMP/out")"
+	# the text columns and the JSON keys say the same thing
+	[ "$(head -1 "$TMP/out" | tr -s ' ')" = "$keys" ] ||
+		fail "text columns '$(head -1 "$TMP/out")' are not the JSON keys '$keys'"
 }
 
 # help_opts CMD: the options CMD --help lists, common ones left out.

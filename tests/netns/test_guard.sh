@@ -288,6 +288,14 @@ except OSError as e:
 	wait_for "$TMP/agent.err" "isolated: no network"
 }
 
+# --dlp-action encode reaches the dlp app (as the library's dlp_action; the
+# default, isolate, is the test above).
+test_dlp_action_encode() {
+	start_controller --dlp /etc/hostname --dlp-action encode
+	grep -q "dlp: reads of /etc/hostname make the reader tag its traffic" \
+		"$TMP/controller.err" || fail "not told to encode: $(cat "$TMP/controller.err")"
+}
+
 # A fanotify listener that dies leaves nothing blocked: opens that were
 # denied (miss policy deny) go through once the agent is killed, and
 # opens in flight when it dies complete.

@@ -386,6 +386,37 @@ test_encode_existing_v6() {
 		's/^IP6 (\(class 0x[0-9a-f]*\)\?.*/[\1]/p' "[] [class 0x28] "
 }
 
+# Nine processes isolated at once: the agent's table of isolations starts
+# with room for eight, so the ninth moves it; the kernel entries of the
+# eight before follow it (they were once re-pointed from freed memory,
+# which ASan reports), and each process stays cut off until its rule goes.
+test_isolate_nine_processes() {
+	local i pid
+	isolate_setup
+	start_peer "$B" 17110
+	for i in 1 2 3 4 5 6 7 8 9; do
+		start_subject "s$i" "$B" 17110 0 0 0
+		assert_eq "$(ask "s$i" new)" ok "s$i connects before its rule"
+	done
+	for i in 1 2 3 4 5 6 7 8 9; do
+		pid=$(cat "$TMP/s$i.pid")
+		ctl add "$HOSTID" "{\"pid\":$pid,\"actions\":[\"isolation\"],\"cookie\":$((70 + i))}" \
+			>/dev/null 2>"$TMP/ctl.err" ||
+			fail "rule for s$i: $(cat "$TMP/ctl.err"); agent:" \
+				"$(grep -m2 -E 'ERROR|SUMMARY' "$TMP/agent.err")"
+		wait_for "$TMP/agent.err" "process $pid isolated: no network"
+	done
+	for i in 1 2 3 4 5 6 7 8 9; do
+		assert_eq "$(ask "s$i" new)" EPERM "s$i isolated"
+	done
+	ctl del "$HOSTID" '{"cookie":71}' >/dev/null || fail "del"
+	wait_for "$TMP/agent.err" "process $(cat "$TMP/s1.pid"): isolation lifted"
+	assert_eq "$(ask s1 new)" ok "s1 once its rule is gone"
+	assert_eq "$(ask s9 new)" EPERM "s9 still isolated"
+	kill -0 "$(cat "$TMP/agent.pid")" 2>/dev/null ||
+		fail "the agent died: $(grep -m3 ERROR "$TMP/agent.err")"
+}
+
 # The drop map and the skb links are pinned: an isolation holds while the
 # agent is away, and a restarted agent takes it over.
 test_isolate_survives_restart() {

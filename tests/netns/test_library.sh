@@ -158,6 +158,69 @@ test_exports() {
 	[ -z "$missing" ] || fail "declared in include/sysflow/ but not exported:$missing"
 }
 
+# libsysflow.a defines, as global, the names libsysflow.so exports and no
+# other: internal units are local to its one object.
+test_static_exports() {
+	local a=$REPO/${BUILD:-build}/libsysflow.a so=$REPO/${BUILD:-build}/libsysflow.so.0
+	local foreign
+	[ -e "$a" ] && [ -e "$so" ] || fail "$a or $so not built"
+	nm -g --defined-only "$a" | awk 'NF == 3 {print $3}' | sort >"$TMP/static"
+	foreign=$(grep -v -E '^(sf_|sfp_|sysflow_)' "$TMP/static" | head -5 | tr '\n' ' ' || true)
+	[ -z "$foreign" ] || fail "libsysflow.a has internal global symbols: $foreign..."
+	nm -D --defined-only "$so" | awk '{print $3}' | sort >"$TMP/exported"
+	diff "$TMP/static" "$TMP/exported" >"$TMP/diff" ||
+		fail "libsysflow.a and libsysflow.so export different names: $(head -5 "$TMP/diff")"
+}
+
+# A static program with globals of the names of library internals (the
+# route config's jpos_build, the telemetry JSON writer's tel_json_record,
+# the flow table's fm_table_read) links libsysflow.a, calls into it and
+# gets its own. The same program against every internal object does not
+# link: the check can fail.
+test_static_name_clash() {
+	local libs
+	libs="$(pkg-config --libs libbpf libxdp jansson libpcap avro-c libssl libcrypto) -lelf -lz -lm"
+	cat >"$TMP/clash.c" <<'C'
+#include <stdio.h>
+#include <sysflow/sysflow.h>
+
+int fm_table_read = 3;
+const char *tel_json_record(void)
+{
+	return "mine";
+}
+int jpos_build(int x)
+{
+	return x + 1;
+}
+
+int main(void)
+{
+	unsigned int protos = 0;
+
+	if (sf_flowmon_parse_protocols("ipv4,udp", &protos) || !protos)
+		return 1;
+	printf("%s %s %d %d\n", sf_version(), tel_json_record(),
+	       jpos_build(fm_table_read), protos != 0);
+	return 0;
+}
+C
+	# shellcheck disable=SC2086
+	gcc -std=gnu11 -Wall -Wextra -Werror -I"$REPO/include" "$TMP/clash.c" \
+		"$REPO/${BUILD:-build}/libsysflow.a" $libs -o "$TMP/clash" 2>"$TMP/clash.err" ||
+		fail "a program with its own jpos_build does not link libsysflow.a: $(head -5 "$TMP/clash.err")"
+	"$TMP/clash" >"$TMP/out" || fail "the static program failed: $(cat "$TMP/out")"
+	grep -qE '^[0-9]+\.[0-9]+\.[0-9]+ mine 4 1$' "$TMP/out" ||
+		fail "the static program printed '$(cat "$TMP/out")'"
+	# shellcheck disable=SC2086
+	! gcc -std=gnu11 -I"$REPO/include" "$TMP/clash.c" -Wl,--whole-archive \
+		"$REPO/${BUILD:-build}/libsysflow-int.a" -Wl,--no-whole-archive $libs \
+		-o "$TMP/clash-int" 2>"$TMP/clash.err" ||
+		fail "the clashing program links every internal object: the check proves nothing"
+	grep -q "multiple definition of .jpos_build" "$TMP/clash.err" ||
+		fail "linking the internal objects failed otherwise: $(head -3 "$TMP/clash.err")"
+}
+
 # A C++ program includes the umbrella header, links the shared library
 # and calls into it.
 test_cxx_program() {

@@ -405,6 +405,23 @@ if stats["ended"] != 4:
 
 # ---- --mark, --netns, --iface ----
 
+# mark_traced NAME MARK/MASK: of 6 datagrams, --mark traces the 3 to port
+# 5005, which the nft rule of test_mark_netns_iface marks 0x2a
+mark_traced() {
+	local name=$1
+	tracer "$name" --mark "$2" 'udp and dst host 10.213.1.2' -d 30 -j
+	udp_send a 10.213.1.1 10.213.1.2 5006 5005 5006 5005 5006 5005
+	wait_for "$TMP/$name.out" '"trace_id":3,.*"end":true' 20
+	bg_stop "$name"
+	check "$name" '
+if sorted(hops) != [1, 2, 3]:
+    fail("want the 3 marked datagrams, got %d" % len(hops))
+for hs in hops.values():
+    if hs[0]["mark"] != 0x2a or hs[0]["dport"] != 5005:
+        fail("unmarked packet traced: %s" % hs[0])
+'
+}
+
 test_mark_netns_iface() {
 	pair
 	in_ns a nft -f - <<'EOF'
@@ -415,17 +432,8 @@ table inet sft_mark {
 	}
 }
 EOF
-	tracer m --mark 0x2a/0xff 'udp and dst host 10.213.1.2' -d 30 -j
-	udp_send a 10.213.1.1 10.213.1.2 5006 5005 5006 5005 5006 5005
-	wait_for "$TMP/m.out" '"trace_id":3,.*"end":true' 20
-	bg_stop m
-	check m '
-if sorted(hops) != [1, 2, 3]:
-    fail("want the 3 marked datagrams, got %d" % len(hops))
-for hs in hops.values():
-    if hs[0]["mark"] != 0x2a or hs[0]["dport"] != 5005:
-        fail("unmarked packet traced: %s" % hs[0])
-'
+	mark_traced m 0x2a/0xff
+	mark_traced m0 0x2a
 	tracer n --netns "$(ns b)" 'udp and dst host 10.213.1.2' -d 30 -j
 	udp_send a 10.213.1.1 10.213.1.2 5006 5005
 	wait_for "$TMP/n.out" '"trace_id":2,.*"end":true' 20
@@ -519,6 +527,10 @@ test_duration_and_errors() {
 	grep -q '^               \^$' "$TMP/e.err" || fail "no caret under the column: $(cat "$TMP/e.err")"
 	rc=0; "$SYSFLOW" tracepkt --mark 0x2a/zz >/dev/null 2>"$TMP/e.err" || rc=$?
 	[ "$rc" -eq 2 ] && grep -q "invalid value '0x2a/zz' for --mark" "$TMP/e.err" || fail "--mark: $rc $(cat "$TMP/e.err")"
+	rc=0; "$SYSFLOW" tracepkt --mark 0x2a/0 >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 2 ] && grep -q "a MASK of 0 compares no bit" "$TMP/e.err" || fail "--mark X/0: $rc $(cat "$TMP/e.err")"
+	rc=0; "$SYSFLOW" tracepkt --mark 0x12a/0xff >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 2 ] && grep -q "MARK has bits outside MASK" "$TMP/e.err" || fail "--mark outside mask: $rc $(cat "$TMP/e.err")"
 	rc=0; "$SYSFLOW" tracepkt --hooks net_dev_queue,bogus >/dev/null 2>"$TMP/e.err" || rc=$?
 	[ "$rc" -eq 2 ] && grep -q "unknown tracepoint 'bogus'" "$TMP/e.err" || fail "--hooks: $rc $(cat "$TMP/e.err")"
 	rc=0; "$SYSFLOW" tracepkt --netns sft-no-such-ns >/dev/null 2>"$TMP/e.err" || rc=$?

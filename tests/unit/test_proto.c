@@ -487,6 +487,40 @@ static void test_stream(void **state)
 	sfp_buf_free(&b);
 }
 
+/* A partial write consumes the front of an sfp_buf; a length that cannot
+ * fit in memory is refused by sfp_stream_feed and leaves the stream whole.
+ */
+static void test_buf_consume_and_huge_feed(void **state)
+{
+	struct sfp_buf b = {};
+	struct sfp_stream s;
+	const uint8_t *msg;
+	struct sfp_msg m;
+	size_t len, one;
+
+	(void)state;
+	sfp_encode_simple(&b, SFP_ECHO_REQUEST, 1);
+	one = b.len;
+	sfp_encode_echo(&b, SFP_ECHO_REPLY, 2, "abcdef", 6);
+	sfp_buf_consume(&b, one);
+	assert_int_equal(b.len, one + 6);
+	assert_int_equal(sfp_decode(b.data, b.len, &m), 0);
+	assert_int_equal(m.h.xid, 2);
+	sfp_stream_init(&s, 0);
+	assert_int_equal(sfp_stream_feed(&s, b.data, 5), 0);
+	assert_int_equal(sfp_stream_feed(&s, b.data, SIZE_MAX), -EOVERFLOW);
+	assert_int_equal(sfp_stream_feed(&s, b.data + 5, b.len - 5), 0);
+	assert_int_equal(sfp_stream_next(&s, &msg, &len), 1);
+	assert_int_equal(len, b.len);
+	assert_int_equal(sfp_decode(msg, len, &m), 0);
+	assert_int_equal(m.h.xid, 2);
+	sfp_stream_free(&s);
+	sfp_buf_consume(&b, b.len + 1);
+	assert_int_equal(b.len, 0);
+	assert_false(b.failed);
+	sfp_buf_free(&b);
+}
+
 static void test_match_relations(void **state)
 {
 	struct sfp_match a = {}, b = {};
@@ -610,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_held_and_verdict),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_stream),
+		cmocka_unit_test(test_buf_consume_and_huge_feed),
 		cmocka_unit_test(test_match_relations),
 		cmocka_unit_test(test_rule_json),
 		cmocka_unit_test(test_event_json_bytes),
