@@ -3,6 +3,7 @@
 #ifndef __SYSFLOW_CMDS_H
 #define __SYSFLOW_CMDS_H
 
+#include <jansson.h>
 #include "params.h"
 
 extern const struct cmd_def cmd_flowmon;
@@ -14,5 +15,18 @@ extern const struct cmd_def cmd_echo;
 extern const struct cmd_def cmd_tracepkt;
 extern const struct cmd_def cmd_route;
 extern const struct cmd_def cmd_features;
+
+/* A JSON line to stdout (lib/export/json.c), for commands that print and
+ * end: a failed write is kept for main()'s check at exit, which names it
+ * (the writer itself clears the stream's error to keep files whole).
+ * Returns 0 or a negative errno; the line is freed.
+ */
+int cmd_print_json(json_t *o);
+
+/* stdout is a pipe or socket that nobody reads any more (`| head`): err
+ * is EPIPE, or the kernel reports EPOLLERR on a pipe's write end once its
+ * readers are gone (err 0: errno is not known).
+ */
+bool cmd_stdout_gone(int err);
 
 #endif /* __SYSFLOW_CMDS_H */

@@ -278,11 +278,12 @@ static int send_request(const struct ctl_cfg *cfg, json_t *req)
 static int read_replies(const struct ctl_cfg *cfg, FILE *in)
 {
 	const char *a = cfg->action;
+	bool events = !strcmp(a, "events"), answered = false, out_gone = false;
 	char *line = NULL;
 	size_t cap = 0;
 	int rc = 1, rows = 0;
 
-	if (!strcmp(a, "events") && !cfg->json)
+	if (events && !cfg->json)
 		fprintf(stderr, "Tailing reports and events; Ctrl-C to end\n");
 	while (in && !sf_exiting && getline(&line, &cap, in) > 0) {
 		json_t *o = json_loads(line, 0, NULL);
@@ -293,16 +294,29 @@ static int read_replies(const struct ctl_cfg *cfg, FILE *in)
 			fputs(line, stdout);
 		else
 			print_text(a, o, &rows);
-		fflush(stdout);
+		if (fflush(stdout)) { /* `| head` or a full disk: main() */
+			json_decref(o);
+			out_gone = true;
+			break;
+		}
 		if (json_object_get(o, "ok"))
 			rc = 0;
 		if (json_object_get(o, "error"))
 			rc = 1;
+		answered |= json_object_get(o, "ok") ||
+			    json_object_get(o, "error");
 		json_decref(o);
 	}
-	if (!strcmp(a, "events"))
-		rc = 0;
 	free(line);
+	if (out_gone || (sf_exiting && events))
+		return 0;
+	if (sf_exiting) /* Ctrl-C */
+		return rc;
+	if (events || !answered) { /* the controller went away */
+		pr_err("the controller at %s closed the connection%s\n",
+		       cfg->sock, events ? "" : " before answering");
+		return 1;
+	}
 	return rc;
 }
 

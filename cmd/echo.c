@@ -11,9 +11,9 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <sysflow/sysflow.h>
 #include "core/core.h"
-#include "export/json.h"
 #include "xsk/echo.h"
 #include "cmds.h"
 
@@ -151,6 +151,7 @@ struct echo_queue {
 };
 
 struct echo_run {
+	const char *ifname;
 	struct sf_echo_cfg ecfg;
 	struct sf_xsk_umem *umem; /* --shared-umem */
 	struct echo_queue q[MAX_QUEUES];
@@ -220,7 +221,30 @@ static bool busy_polling(const struct echo_run *r)
 	return false;
 }
 
-static void run(struct echo_run *r)
+/* The interface was deleted: the kernel unbinds its AF_XDP sockets and
+ * sets ENETDOWN on them (xsk_notifier(), NETDEV_UNREGISTER), but poll()
+ * never wakes for it, so an idle loop asks.
+ */
+static bool iface_gone(const struct echo_run *r)
+{
+	socklen_t len;
+	int err;
+
+	for (unsigned int i = 0; i < r->n; i++) {
+		err = 0;
+		len = sizeof(err);
+		if (!getsockopt(sf_xsk_fd(r->q[i].xsk), SOL_SOCKET, SO_ERROR,
+				&err, &len) &&
+		    err == ENETDOWN)
+			return true;
+	}
+	return false;
+}
+
+/* Answer until SIGINT/SIGTERM or the reader of -v lines leaves (0), or
+ * until the interface goes away (1).
+ */
+static int run(struct echo_run *r)
 {
 	struct sf_xsk_pkt pkts[MAX_BATCH];
 	struct pollfd pfd[MAX_QUEUES];
@@ -239,6 +263,8 @@ static void run(struct echo_run *r)
 				busy = true;
 			}
 		}
+		if (busy && r->verbose && ferror(stdout) && cmd_stdout_gone(0))
+			return 0; /* echo -v | head: the reader's choice */
 		if (busy)
 			continue;
 		pending = 0;
@@ -248,7 +274,14 @@ static void run(struct echo_run *r)
 			r->busy_poll = busy_polling(r);
 		if (!r->busy_poll) /* wait for frames, or for completions */
 			poll(pfd, r->n, pending ? 1 : IDLE_WAIT_MS);
+		if (iface_gone(r)) {
+			pr_err("%s went away (deleted): its AF_XDP sockets are "
+			       "unbound; stopping\n",
+			       r->ifname);
+			return 1;
+		}
 	}
+	return 0;
 }
 
 /* ---- set up and tear down ---- */
@@ -419,7 +452,7 @@ static void print_stats(const struct echo_cfg *cfg, struct echo_run *r)
 					      J(s.xdp_steered), "passed",
 					      J(s.xdp_passed), "no_socket",
 					      J(s.xdp_no_socket)));
-		sf_json_write_line(stdout, o);
+		cmd_print_json(o);
 	} else {
 		printf("xdp on %s: steered %llu, passed %llu, no socket %llu\n",
 		       cfg->ifname, (unsigned long long)s.xdp_steered,
@@ -500,6 +533,7 @@ static int do_echo(void *arg)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return 1;
+	r->ifname = cfg->ifname;
 	r->batch = cfg->batch;
 	r->verbose = common_opts.verbose > 0;
 	r->busy_poll = cfg->o.busy_poll;
@@ -515,9 +549,8 @@ static int do_echo(void *arg)
 	rc = 1;
 	if (!err) {
 		print_start(cfg, r);
-		run(r);
+		rc = run(r);
 		print_stats(cfg, r);
-		rc = 0;
 	}
 	close_queues(r);
 	free(r);

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <sysflow/sysflow.h>
 #include "core/core.h"
-#include "export/json.h"
 #include "cmds.h"
 
 struct features_cfg {
@@ -42,7 +41,7 @@ static void print_probe(const struct sf_probe *p, bool json)
 	}
 	o = json_pack("{s:s, s:s, s:s}", "feature", p->name, "usable",
 		      result_names[p->result], "detail", p->detail);
-	sf_json_write_line(stdout, o);
+	cmd_print_json(o);
 }
 
 static int do_features(void *arg)

@@ -221,12 +221,25 @@ static void outputs_close(struct flow_out *o)
 	sf_ipfix_close(o->ipfix);
 }
 
+/* IPFIX records lost to failed sends (over UDP, those the kernel reports:
+ * a collector that is gone answers with ICMP port unreachable, which the
+ * next send returns as ECONNREFUSED).
+ */
+static uint64_t ipfix_lost(const struct flow_out *o)
+{
+	struct sf_ipfix_stats st = {};
+
+	if (o->ipfix)
+		sf_ipfix_get_stats(o->ipfix, &st);
+	return st.records_lost;
+}
+
 /* Flows that did not reach an output make the run a failure (exit 1), as
  * with collect; the closed pipe of a lone -j is its reader's choice.
  */
 static int check_lost(const struct flow_out *o)
 {
-	unsigned long long n = o->files_err.not_written;
+	unsigned long long n = o->files_err.not_written + ipfix_lost(o);
 
 	if (!o->reader_gone)
 		n += o->write_errors;
@@ -262,7 +275,7 @@ static void print_stats(struct sf_flowmon *fm, const struct flow_out *o,
 		(unsigned long long)s.flow_race,
 		(unsigned long long)s.meta_failed,
 		(unsigned long long)(o->write_errors +
-				     o->files_err.not_written));
+				     o->files_err.not_written + ipfix_lost(o)));
 	if (s.fragments || s.dpi_done || s.dpi_failed)
 		fprintf(out,
 			"fragments %llu (first unseen %llu), dpi decoded "
@@ -339,8 +352,8 @@ static int print_table(struct sf_flowmon *fm, FILE *out, size_t top, bool json)
 		fprintf(out, "%-5s %-22s %-22s %9s %12s\n", "PROTO", "SOURCE",
 			"DESTINATION", "PACKETS", "BYTES");
 	for (size_t i = 0; i < l.n && (!top || i < top); i++) {
-		if (json)
-			sf_json_write_line(out, sf_flow_json(&l.v[i]));
+		if (json) /* -i 0 -M: stdout, checked by main() */
+			cmd_print_json(sf_flow_json(&l.v[i]));
 		else
 			print_flow_line(&l.v[i], out);
 	}
@@ -348,8 +361,9 @@ static int print_table(struct sf_flowmon *fm, FILE *out, size_t top, bool json)
 	return 0;
 }
 
-static void print_view(struct sf_flowmon *fm, const struct flow_out *o,
-		       const char *devs)
+/* The view on stdout; -EPIPE once its reader left (flowmon | head). */
+static int print_view(struct sf_flowmon *fm, const struct flow_out *o,
+		      const char *devs)
 {
 	time_t now = time(NULL);
 
@@ -360,7 +374,7 @@ static void print_view(struct sf_flowmon *fm, const struct flow_out *o,
 	printf("\n");
 	print_table(fm, stdout, VIEW_TOP, false);
 	printf("\n");
-	fflush(stdout);
+	return fflush(stdout) ? -errno : 0;
 }
 
 /* ---- modes of operation ---- */
@@ -467,6 +481,8 @@ static int run_offline(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 			cfg->pcap, (unsigned long long)sf_flowmon_packets(fm));
 		err = 0;
 	}
+	if (o->ipfix)
+		sf_ipfix_flush(o->ipfix);
 	if (!err || sf_flowmon_packets(fm)) /* none of a file never read */
 		print_stats(fm, o, stderr);
 	return err ? 1 : 0;
@@ -490,22 +506,31 @@ static int run_live(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 		    struct flow_out *o)
 {
 	bool view = !cfg->json && !common_opts.quiet;
+	bool attached = true;
 	int n;
 
 	pr_info("monitoring flows on %s; Ctrl-C to end\n", cfg->devs);
-	while (!sf_exiting && !o->reader_gone) {
+	while (!sf_exiting && !o->reader_gone && attached) {
 		wait_secs(cfg->interval);
 		n = sf_flowmon_sweep(fm, sf_flowmon_now(fm), out_flow, o);
 		if (n < 0)
 			pr_warn("flow sweep failed: %s\n", strerror(-n));
 		if (o->ipfix)
 			sf_ipfix_flush(o->ipfix);
-		if (view)
-			print_view(fm, o, cfg->devs);
+		if (view && print_view(fm, o, cfg->devs) == -EPIPE) {
+			view = false; /* as for -j: the reader's choice */
+			o->reader_gone = !o->to_files && !o->ipfix;
+		}
+		attached = sf_flowmon_attached(fm) > 0;
 	}
+	if (!attached)
+		pr_err("no interface of %s is left to monitor; stopping\n",
+		       cfg->devs);
 	n = sf_flowmon_flush(fm, out_flow, o);
+	if (o->ipfix) /* sent before the counters are printed */
+		sf_ipfix_flush(o->ipfix);
 	pr_info("flushed %d flows\n", n < 0 ? 0 : n);
-	return n < 0 ? 1 : 0;
+	return n < 0 || !attached ? 1 : 0;
 }
 
 /* Test mode or the live loop, then the counters on stderr. */
@@ -628,9 +653,10 @@ static int do_flowmon(void *arg)
 		rc = 1; /* one line said why; no counters of a run that wasn't */
 	else
 		rc = run_attached(fm, cfg, &out);
+	rc = rc ? rc : check_lost(&out);
 	sf_flowmon_close(fm);
 	outputs_close(&out);
-	return rc ? rc : check_lost(&out);
+	return rc;
 fail:
 	outputs_close(&out);
 	return 1;

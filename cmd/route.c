@@ -10,7 +10,6 @@
 #include <sysflow/route.h>
 #include "core/core.h"
 #include "core/grow.h"
-#include "export/json.h"
 #include "route/route_json.h"
 #include "cmds.h"
 
@@ -80,7 +79,7 @@ static int print_rule(const struct sf_route_rule_info *r, void *ctx)
 	bool json = *(bool *)ctx;
 
 	if (json)
-		return sf_json_write_line(stdout, sf_route_rule_json(r));
+		return cmd_print_json(sf_route_rule_json(r));
 	sf_route_match_str(r, match, sizeof(match));
 	sf_route_action_str(r, action, sizeof(action));
 	printf("%-10u %-16s %12llu %14llu  %s\n", r->priority, r->name,
@@ -95,8 +94,9 @@ static void print_status(const struct sf_route_status *st)
 	printf("generation %u, %u rules, %u updates; hooks:", st->generation,
 	       st->nrules, st->updates);
 	for (int i = 0; i < st->nhooks; i++)
-		printf(" %s/%s", st->hooks[i].iface,
-		       st->hooks[i].egress ? "egress" : "ingress");
+		printf(" %s/%s%s", st->hooks[i].iface,
+		       st->hooks[i].egress ? "egress" : "ingress",
+		       st->hooks[i].gone ? " (deleted)" : "");
 	printf("\npackets %llu: matched %llu, unmatched %llu, not IP %llu, "
 	       "malformed %llu,\n  TTL expired %llu, no generation %llu\n",
 	       (unsigned long long)st->packets, (unsigned long long)st->matched,
@@ -131,14 +131,14 @@ static int do_show(struct route_cfg *cfg, struct sf_route_opts *o)
 	struct show_buf b = {};
 	int err = sf_route_show(o, &st, keep_rule, &b);
 
-	if (!err) {
+	if (!err) { /* a failed write stops the printing; main() names it */
 		if (cfg->json)
-			err = sf_json_write_line(stdout,
-						 sf_route_status_json(&st));
+			cmd_print_json(sf_route_status_json(&st));
 		else
 			print_status(&st);
-		for (size_t i = 0; i < b.n && !err; i++)
-			err = print_rule(&b.v[i], &cfg->json);
+		for (size_t i = 0; i < b.n; i++)
+			if (print_rule(&b.v[i], &cfg->json))
+				break;
 	}
 	free(b.v);
 	return err ? 1 : 0;

@@ -2,10 +2,17 @@
 /* sysflow.c: the sysflow CLI: the command table and main(). Each command
  * parses its own options (params.c) and calls into libsysflow.
  */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <sysflow/sysflow.h>
+#include "core/core.h"
+#include "export/json.h"
 #include "cmds.h"
 
 static const struct cmd_def *const commands[] = {
@@ -52,6 +59,48 @@ static void apply_log_level(void)
 	sf_log_libbpf_debug(!common_opts.quiet && common_opts.verbose > 1);
 }
 
+bool cmd_stdout_gone(int err)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO };
+	struct stat st;
+
+	if (err == EPIPE)
+		return true;
+	return !fstat(STDOUT_FILENO, &st) &&
+	       (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) &&
+	       poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+static int json_err; /* first failed cmd_print_json(), errno */
+
+int cmd_print_json(json_t *o)
+{
+	int err = sf_json_write_line(stdout, o);
+
+	if (err && !json_err)
+		json_err = -err;
+	return err;
+}
+
+/* What a command printed must have reached stdout: a full disk (or any
+ * write error) makes the run a failure, named; a reader that left
+ * (`sysflow features | head -1`) is its choice, and the status stays.
+ * flowmon, collect and tracepkt count and name their own stdout errors:
+ * a stream error is only looked at after a success.
+ */
+static int check_stdout(int rc)
+{
+	bool failed = fflush(stdout) != 0;
+	int err = failed ? errno : json_err ?: EIO;
+
+	failed = failed || json_err || (!rc && ferror(stdout));
+	if (!failed || cmd_stdout_gone(err))
+		return rc;
+	pr_err("writing to stdout failed: %s; the output is incomplete\n",
+	       strerror(err));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const struct cmd_def *cmd;
@@ -59,6 +108,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	sf_log_init();
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout: EPIPE, see above */
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -66,11 +116,11 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return 0;
+		return check_stdout(0);
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		params_print_version();
-		return 0;
+		return check_stdout(0);
 	}
 	if (argv[1][0] == '-') { /* e.g. sysflow -v flowmon */
 		fprintf(stderr,
@@ -98,5 +148,5 @@ int main(int argc, char **argv)
 		rc = 0; /* --help or --version */
 	}
 	free(cfg);
-	return rc;
+	return check_stdout(rc);
 }

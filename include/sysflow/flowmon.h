@@ -199,6 +199,13 @@ int sf_flowmon_prog_fd(struct sf_flowmon *fm);
 /* Packets seen by the program since open (test mode, -t). */
 uint64_t sf_flowmon_packets(struct sf_flowmon *fm);
 
+/* How many of the attached interfaces the program is still attached to.
+ * The kernel detaches an XDP link when its interface is deleted (`ip link
+ * del`); each interface that went away is named once (a warning). The
+ * flows it saw stay in the table for the next sweep or flush.
+ */
+int sf_flowmon_attached(struct sf_flowmon *fm);
+
 /* Detach, remove the pins this instance made, free everything. */
 void sf_flowmon_close(struct sf_flowmon *fm);
 

@@ -114,6 +114,7 @@ struct sf_route_hook {
 	bool egress;
 	bool created_qdisc; /* clsact was made by apply and goes with del */
 	uint32_t prog_id;
+	bool gone; /* the interface was deleted: iface is "if<index>" */
 };
 
 struct sf_route_status {

@@ -443,6 +443,22 @@ void ctl_host_gone(struct sf_ctrl *c, struct sf_host *h)
 	}
 }
 
+/* A socket file that still answers belongs to a running controller: a
+ * second one must not take it over (unlink it and bind its own), so that
+ * `sysflow ctl` would silently talk to the wrong one.
+ */
+static bool ctl_in_use(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool used;
+
+	if (fd < 0)
+		return false;
+	used = !connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	return used;
+}
+
 int ctl_open(struct sf_ctrl *c, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -459,11 +475,17 @@ int ctl_open(struct sf_ctrl *c, const char *path)
 		*strrchr(dir, '/') = 0;
 		sf_mkdir_p(dir, 0755);
 	}
+	if (ctl_in_use(&sa)) {
+		pr_err("control socket %s is in use by a running controller; "
+		       "stop it or choose another path with -C\n",
+		       path);
+		return -EADDRINUSE;
+	}
 	c->ctl_fd =
 		socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->ctl_fd < 0)
 		return -errno;
-	unlink(path);
+	unlink(path); /* left by a controller that was killed */
 	old = umask(0177); /* the socket: 0600 */
 	if (bind(c->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    listen(c->ctl_fd, 64)) {

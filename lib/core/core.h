@@ -41,6 +41,14 @@ int sf_mount_tracefs(void);
 /* mkdir -p for a directory inside bpffs or anywhere else. */
 int sf_mkdir_p(const char *path, unsigned int mode);
 
+/* One live instance per pin directory: an exclusive flock on dir, held
+ * until the returned fd is closed (or the process dies, kill -9 included).
+ * -EBUSY when another process holds it, after one error line naming dir
+ * and "another sysflow <who>" (and option, the one that chooses another
+ * directory; NULL: "stop it first"); -errno if dir cannot be opened.
+ */
+int sf_dir_lock(const char *dir, const char *who, const char *option);
+
 /* ---- privileges and feature probes (probe.c) ---- */
 
 /* 0 when the process may load BPF programs and attach them to the network

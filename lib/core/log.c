@@ -2,6 +2,7 @@
 /* log.c: levelled logging to stderr or a file, shared by every part. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,9 @@
 
 static enum sf_log_level log_level = SF_LOG_INFO;
 static FILE *log_file;
+static char *log_path;
+static unsigned long long log_lost; /* messages the file did not take */
+static int log_errno; /* why: ENOSPC, EIO, ... */
 static bool libbpf_quiet;
 static bool libbpf_debug;
 
@@ -55,8 +59,59 @@ int sf_log_set_file(const char *path)
 	}
 	if (log_file)
 		fclose(log_file);
+	free(log_path);
+	log_path = path ? strdup(path) : NULL;
 	log_file = f;
+	log_lost = 0;
 	return 0;
+}
+
+/* After a message to the log file: a write that failed (a full disk) is
+ * said once on stderr and the messages are counted until one gets
+ * through, which is then preceded by how many were lost. What a failed
+ * write left in the buffer is dropped, so no half line follows later.
+ */
+static bool log_file_failed(void)
+{
+	if (fflush(log_file) == 0 && !ferror(log_file))
+		return false;
+	if (!log_lost++) {
+		log_errno = errno ?: EIO;
+		fprintf(stderr,
+			"sysflow: error: writing the log to %s failed: %s; "
+			"messages are counted until it works again\n",
+			log_path ?: "?", strerror(log_errno));
+	}
+	__fpurge(log_file);
+	clearerr(log_file);
+	return true;
+}
+
+static void log_stamp(FILE *out, enum sf_log_level level)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S",
+		 localtime_r(&now, &tm));
+	fprintf(out, "%s %s: ", stamp, level_names[level]);
+}
+
+static void log_to_file(enum sf_log_level level, const char *fmt, va_list ap)
+{
+	if (log_lost) {
+		log_stamp(log_file, SF_LOG_WARN);
+		fprintf(log_file, "%llu log messages were lost: %s\n", log_lost,
+			strerror(log_errno));
+		if (log_file_failed())
+			log_lost--; /* only this line was lost, not counted */
+		else
+			log_lost = 0;
+	}
+	log_stamp(log_file, level);
+	vfprintf(log_file, fmt, ap);
+	log_file_failed();
 }
 
 void sf_log_quiet_libbpf(bool quiet)
@@ -71,22 +126,15 @@ void sf_log_libbpf_debug(bool on)
 
 void sf_vlog(enum sf_log_level level, const char *fmt, va_list ap)
 {
-	FILE *out = log_file ? log_file : stderr;
-
 	if (level > log_level)
 		return;
 	if (log_file) {
-		char stamp[32];
-		time_t now = time(NULL);
-		struct tm tm;
-
-		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S",
-			 localtime_r(&now, &tm));
-		fprintf(out, "%s %s: ", stamp, level_names[level]);
-	} else if (level <= SF_LOG_WARN) {
-		fprintf(out, "sysflow: %s: ", level_names[level]);
+		log_to_file(level, fmt, ap);
+		return;
 	}
-	vfprintf(out, fmt, ap);
+	if (level <= SF_LOG_WARN)
+		fprintf(stderr, "sysflow: %s: ", level_names[level]);
+	vfprintf(stderr, fmt, ap);
 }
 
 void sf_log(enum sf_log_level level, const char *fmt, ...)

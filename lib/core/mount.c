@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* mount.c: find or mount the pseudo filesystems sysflow needs (bpffs,
- * tracefs) and create directories inside them.
+ * tracefs), create directories inside them and lock a pin directory.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <mntent.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include "core.h"
@@ -92,4 +95,25 @@ int sf_mkdir_p(const char *path, unsigned int mode)
 	if (mkdir(buf, mode) && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+int sf_dir_lock(const char *dir, const char *who, const char *option)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		if (option)
+			pr_err("another sysflow %s is using %s; stop it or "
+			       "choose another pin directory with %s\n",
+			       who, dir, option);
+		else
+			pr_err("a running sysflow %s is using %s; stop it "
+			       "first\n",
+			       who, dir);
+		return -EBUSY;
+	}
+	return fd;
 }

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/file.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -80,16 +79,8 @@ static int pins_lock(struct sf_flowmon *fm, const char *dir)
 		       strerror(-err));
 		return err;
 	}
-	fm->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fm->lock_fd < 0)
-		return -errno;
-	if (flock(fm->lock_fd, LOCK_EX | LOCK_NB)) {
-		pr_err("another sysflow flowmon is using %s; stop it or choose "
-		       "another pin directory with -F\n",
-		       dir);
-		return -EBUSY;
-	}
-	return 0;
+	fm->lock_fd = sf_dir_lock(dir, "flowmon", "-F");
+	return fm->lock_fd < 0 ? fm->lock_fd : 0;
 }
 
 /* Pins left by an instance that was killed: reuse only when asked (-M). */
@@ -335,16 +326,24 @@ static int clear_existing(const char *ifname, int ifindex, bool force)
 		       ifname, name, id);
 		return -EBUSY;
 	}
-	pr_info("replacing %s XDP program '%s' (id %u) on %s\n",
-		force ? "existing" : "stale", name, id, ifname);
+	sf_log_quiet_libbpf(true); /* EBUSY is explained below */
 	err = bpf_xdp_detach(ifindex,
 			     mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
 							XDP_FLAGS_DRV_MODE,
 			     NULL);
-	if (err)
+	sf_log_quiet_libbpf(false);
+	if (err == -EBUSY && prog_is_ours(name))
+		pr_err("interface %s is monitored by another running sysflow "
+		       "flowmon (XDP program '%s', id %u, held by its link); "
+		       "stop it first\n",
+		       ifname, name, id);
+	else if (err)
 		pr_err("cannot detach XDP program '%s' from %s: %s (is it "
 		       "held by a running process?)\n",
 		       name, ifname, strerror(-err));
+	else
+		pr_info("replaced %s XDP program '%s' (id %u) on %s\n",
+			force ? "existing" : "stale", name, id, ifname);
 	return err;
 }
 
@@ -504,6 +503,38 @@ void fm_progress(struct sf_flowmon *fm, uint64_t done, uint64_t size,
 {
 	if (fm->progress)
 		fm->progress(done, size, packets, fm->progress_ctx);
+}
+
+/* ---- interfaces that went away ---- */
+
+/* The kernel clears an XDP link's interface when it unregisters the
+ * device (bpf_xdp_link_fill_link_info() reports ifindex 0).
+ */
+static bool link_detached(int fd)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	return !bpf_obj_get_info_by_fd(fd, &info, &len) && !info.xdp.ifindex;
+}
+
+int sf_flowmon_attached(struct sf_flowmon *fm)
+{
+	int n = 0;
+
+	for (int i = 0; i < fm->n_links; i++) {
+		struct fm_link *l = &fm->links[i];
+
+		if (!l->gone && link_detached(l->fd)) {
+			l->gone = true;
+			pr_warn("interface %s (ifindex %d) went away: flowmon "
+				"is no longer attached to it; the flows it saw "
+				"are kept\n",
+				l->ifname, l->ifindex);
+		}
+		n += !l->gone;
+	}
+	return n;
 }
 
 /* ---- close ---- */

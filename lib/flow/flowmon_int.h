@@ -25,6 +25,7 @@ struct fm_link {
 	int fd;
 	int ifindex;
 	char ifname[IF_NAMESIZE];
+	bool gone; /* the kernel detached the link: interface deleted */
 };
 
 struct sf_flowmon {

@@ -36,6 +36,7 @@ struct guard_kern {
 	char pin_dir[256];
 	char cgroup_path[256];
 	int cgroup_fd;
+	int lock_fd; /* flock on the pin folder: one agent per folder */
 	bool skb_drop; /* the cgroup_skb programs are attached */
 	int store_fd;
 	int ncpus;
@@ -223,6 +224,16 @@ static int make_pin_dir(const char *pin_dir)
 	return err;
 }
 
+/* Two agents on one folder would share its rules and maps and take each
+ * other's controller session in turn (the same host id): refuse the
+ * second.
+ */
+static int lock_pin_dir(struct guard_kern *b, const char *pin_dir)
+{
+	b->lock_fd = sf_dir_lock(pin_dir, "agent", "-F");
+	return b->lock_fd < 0 ? b->lock_fd : 0;
+}
+
 static int open_cgroup(struct guard_kern *b, const char *cgroup_path)
 {
 	int err;
@@ -307,11 +318,14 @@ struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 		*err = -ENOMEM;
 		return NULL;
 	}
-	b->cgroup_fd = b->store_fd = -1;
+	b->cgroup_fd = b->store_fd = b->lock_fd = -1;
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", pin_dir);
 	snprintf(b->cgroup_path, sizeof(b->cgroup_path), "%s", cgroup_path);
 	b->ncpus = libbpf_num_possible_cpus();
 	*err = make_pin_dir(pin_dir);
+	if (*err)
+		goto fail;
+	*err = lock_pin_dir(b, pin_dir);
 	if (*err)
 		goto fail;
 	*err = open_cgroup(b, cgroup_path);
@@ -409,15 +423,23 @@ void guard_bpf_close(struct guard_kern *b, bool unload)
 	guard_bpf__destroy(b->skel);
 	if (unload)
 		remove_pins(b->pin_dir);
+	if (b->lock_fd >= 0)
+		close(b->lock_fd);
 	free(b);
 }
 
 int guard_bpf_unload_pins(const char *pin_dir)
 {
+	int lock;
+
 	if (access(pin_dir, F_OK))
 		return -ENOENT;
+	lock = sf_dir_lock(pin_dir, "agent", NULL); /* not under a live one */
+	if (lock < 0)
+		return lock;
 	/* unpinning the links detaches the programs; maps go with them */
 	remove_pins(pin_dir);
+	close(lock);
 	return access(pin_dir, F_OK) ? 0 : -EBUSY;
 }
 

@@ -135,7 +135,12 @@ static void hook_detach(const struct route_attach *a)
 	char name[IF_NAMESIZE];
 	int err;
 
-	sf_iface_name(a->ifindex, name);
+	if (!if_indextoname(a->ifindex, name)) {
+		pr_info("interface if%d of the %s hook was deleted: its filter "
+			"and qdisc went with it\n",
+			a->ifindex, a->egress ? "egress" : "ingress");
+		return;
+	}
 	err = bpf_tc_query(&hook, &q);
 	if (err) {
 		pr_info("route filter on %s %s is already gone\n", name,
@@ -164,7 +169,7 @@ static void hook_destroy_qdisc(const struct route_attach *a)
 	char name[IF_NAMESIZE];
 	int err = bpf_tc_hook_destroy(&hook);
 
-	if (err && err != -ENOENT && err != -EINVAL)
+	if (err && err != -ENOENT && err != -EINVAL && err != -ENODEV)
 		pr_warn("cannot remove the clsact qdisc of %s: %s\n",
 			sf_iface_name(a->ifindex, name), strerror(-err));
 }

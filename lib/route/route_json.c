@@ -102,11 +102,12 @@ json_t *sf_route_status_json(const struct sf_route_status *st)
 	for (int i = 0; i < st->nhooks; i++)
 		json_array_append_new(
 			hooks,
-			json_pack("{s:s, s:s, s:b, s:i}", "iface",
+			json_pack("{s:s, s:s, s:b, s:i, s:b}", "iface",
 				  st->hooks[i].iface, "hook",
 				  st->hooks[i].egress ? "egress" : "ingress",
 				  "created_qdisc", st->hooks[i].created_qdisc,
-				  "prog_id", (json_int_t)st->hooks[i].prog_id));
+				  "prog_id", (json_int_t)st->hooks[i].prog_id,
+				  "gone", st->hooks[i].gone));
 	json_object_set_new(o, "hooks", hooks);
 	json_object_set_new(s, "packets", json_integer(st->packets));
 	json_object_set_new(s, "matched", json_integer(st->matched));

@@ -40,6 +40,7 @@ static void read_hooks(struct rt_maps *m, struct sf_route_status *st)
 		if (bpf_map_lookup_elem(m->fd[RT_MAP_ATTACH], &i, &a) ||
 		    !a.ifindex)
 			continue;
+		h->gone = !if_indextoname(a.ifindex, h->iface);
 		sf_iface_name(a.ifindex, h->iface);
 		h->egress = a.egress;
 		h->created_qdisc = a.created_hook;

@@ -126,6 +126,39 @@ test_unknown_interface() {
 	[ ! -e /sys/fs/bpf/sysflow-test-$$ ] || fail "pin folder left behind"
 }
 
+# closed_pipe CMD...: CMD with stdout a pipe whose reader has gone, and
+# SIGPIPE at its default, as in a shell (`CMD | head -1`, later lines).
+closed_pipe() {
+	/usr/bin/python3 -c '
+import os, signal, sys
+r, w = os.pipe()
+os.close(r)
+os.dup2(w, 1)
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@"
+}
+
+# What a command prints must reach stdout: a full disk or /dev/full is
+# named and the exit status is 1; a reader that left (| head) is no error.
+test_stdout_full_or_closed() {
+	local c
+	full_tmpfs "$TMP/full"
+	expect_rc 1 sh -c 'exec "$@" >"$0"' "$TMP/full/out" "$SYSFLOW" features
+	grep -qx "sysflow: error: writing to stdout failed: No space left on device; the output is incomplete" \
+		"$TMP/err" || fail "features on a full disk: $(cat "$TMP/err")"
+	for c in "features -j" "--help" "--version" "flowmon --help"; do
+		# shellcheck disable=SC2086 # c is several words
+		expect_rc 1 sh -c 'exec "$@" >/dev/full' sh "$SYSFLOW" $c
+		grep -q "writing to stdout failed: No space left on device" "$TMP/err" ||
+			fail "$c >/dev/full: $(cat "$TMP/err")"
+	done
+	for c in "features" "features -j" "--help" "flowmon --help"; do
+		# shellcheck disable=SC2086
+		expect_rc 0 closed_pipe "$SYSFLOW" $c
+		[ ! -s "$TMP/err" ] || fail "$c | (reader gone) said: $(cat "$TMP/err")"
+	done
+}
+
 test_features() {
 	expect_rc 0 "$SYSFLOW" features -j
 	local n

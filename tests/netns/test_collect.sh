@@ -672,6 +672,22 @@ assert exe["ts"].startswith("20") and "T" in exe["ts"]
 ' "$TMP/c.out" "$TMP/wl.exec"
 }
 
+# Two collects at once share nothing (no pins): both see the same exec.
+test_two_instances() {
+	need_tools
+	start_collect c1 -j -f "$FILTER"
+	start_collect c2 -j -f "$FILTER"
+	workload exec
+	stop_collect c1
+	stop_collect c2
+	check '
+w = info(sys.argv[3])
+for f in sys.argv[1:3]:
+    ev = [j["opflags"] for j in json_lines(f) if j["proc.pid"] == w["child"]]
+    assert "EXEC" in ev, (f, ev)
+' "$TMP/c1.out" "$TMP/c2.out" "$TMP/wl.exec"
+}
+
 # ---- filters and modes ----
 
 test_filter() {
@@ -1045,6 +1061,20 @@ test_errors() {
 	grep -q "cannot create SysFlow file /proc/sysflow-no-such-dir/" "$TMP/e" ||
 		fail "unwritable path: $(cat "$TMP/e")"
 	grep -q "ErrorReadingFileSystem" "$TMP/e" || fail "no error code: $(cat "$TMP/e")"
+	# a read-only directory, for Avro (-w) and JSON lines (-o)
+	mkdir "$TMP/ro"
+	mount -t tmpfs -o ro,size=16k sfc-ro "$TMP/ro"
+	on_exit "umount '$TMP/ro'"
+	rc=0
+	"$SYSFLOW" collect -w "$TMP/ro/" --duration 5 >"$TMP/o" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 1 "exit code for -w in a read-only directory"
+	grep -qE "cannot create SysFlow file $TMP/ro/[0-9]+: Read-only file system" "$TMP/e" ||
+		fail "-w read-only: $(cat "$TMP/e")"
+	rc=0
+	"$SYSFLOW" collect -j -o "$TMP/ro/x.json" --duration 5 >"$TMP/o" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 1 "exit code for -o in a read-only directory"
+	grep -q "cannot open $TMP/ro/x.json: Read-only file system" "$TMP/e" ||
+		fail "-o read-only: $(cat "$TMP/e")"
 	rc=0
 	"$SYSFLOW" collect -u "$TMP/nobody.sock" >"$TMP/o" 2>"$TMP/e" || rc=$?
 	assert_eq "$rc" 1 "exit code for a missing socket"

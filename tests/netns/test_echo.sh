@@ -220,6 +220,13 @@ test_echo_verbose() {
 	assert_eq "$(grep -c '^arp   reply 10.0.0.5 is-at .* to 10.0.0.4$' "$TMP/echo.out")" 2 "arp lines"
 	assert_eq "$(grep -c '^icmp  echo reply 10.0.0.5 > 10.0.0.4 id [0-9]* seq [123]$' "$TMP/echo.out")" 3 "icmp lines"
 	grep -q "answered arp 2, icmp 3," "$TMP/echo.out" || fail "no statistics: $(cat "$TMP/echo.out")"
+	# the reader of the lines leaves (echo -v | head -1): the echo stops, 0
+	bg_start eh ip netns exec "$T1" bash -c 'set -o pipefail; "$@" | head -1 >/dev/null' bash \
+		"$SYSFLOW" echo "$V1" -v
+	wait_for "$TMP/eh.err" "Ctrl-C to end" 30
+	ping_count -c 3 -i 0.2 10.0.0.5 >/dev/null
+	bg_wait eh 10 || fail "echo -v | head -1 exited $?: $(tail -n 3 "$TMP/eh.err")"
+	! grep -qE "sysflow: error|Sanitizer" "$TMP/eh.err" || fail "said: $(cat "$TMP/eh.err")"
 }
 
 # prog_and_maps: the IDs of the XDP program on V1 and of its maps.
@@ -237,12 +244,12 @@ gone() { # prog:ID or map:ID no longer exists in the kernel
 	! bpftool "${1%%:*}" show id "${1#*:}" >/dev/null 2>&1
 }
 
-# SIGINT and kill -9 both leave the interface bare, and the program and
+# SIGINT, SIGTERM and kill -9 all leave the interface bare, and the program and
 # its maps freed; nothing is pinned (the echo shares this bpffs here).
 test_echo_clean_close() {
 	lab_up
 	local objs o sig
-	for sig in INT KILL; do
+	for sig in INT TERM KILL; do
 		rm -f "$TMP/echo.out" "$TMP/echo.err" # not the last run's lines
 		bg_start echo nsenter --net="/run/netns/$T1" "$SYSFLOW" echo "$V1" -j
 		wait_for "$TMP/echo.err" "Ctrl-C to end" 30
@@ -251,6 +258,9 @@ test_echo_clean_close() {
 		[ -z "$(find /sys/fs/bpf -name '*xsk*' 2>/dev/null)" ] || fail "pinned: $(find /sys/fs/bpf -name '*xsk*')"
 		if [ $sig == INT ]; then
 			echo_stop
+		elif [ $sig == TERM ]; then
+			bg_stop echo TERM || fail "echo exited $? on SIGTERM: $(tail -n 5 "$TMP/echo.err")"
+			grep -q '"answered"' "$TMP/echo.out" || fail "no statistics after SIGTERM"
 		else
 			kill -KILL "$(cat "$TMP/echo.pid")"
 			wait "$(cat "$TMP/echo.pid")" 2>/dev/null || true
@@ -260,6 +270,23 @@ test_echo_clean_close() {
 			wait_until 10 gone "$o"
 		done
 	done
+}
+
+# The interface deleted under the echo (ip link del): it says so, prints
+# the statistics of what it answered and exits 1, instead of waiting on
+# sockets the kernel has unbound.
+test_echo_interface_deleted() {
+	local rc=0
+	lab_up
+	echo_start
+	assert_eq "$(ping_count -c 3 -i 0.2 10.0.0.5)" 3 "ping replies before the delete"
+	in_t1 ip link del "$V1"
+	bg_wait echo 10 || rc=$?
+	assert_eq "$rc" 1 "exit status after the interface went away"
+	grep -q "^sysflow: error: $V1 went away (deleted): its AF_XDP sockets are unbound; stopping" \
+		"$TMP/echo.err" || fail "not explained: $(tail -n 5 "$TMP/echo.err")"
+	assert_stat answered.icmp 3
+	! grep -qE 'runtime error|Sanitizer' "$TMP/echo.err" || fail "sanitizer: $(cat "$TMP/echo.err")"
 }
 
 # A restart right after the echo ended finds the queue free: the kernel

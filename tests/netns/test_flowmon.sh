@@ -349,6 +349,48 @@ test_output_full_disk() {
 		fail "stderr wider than 80 columns: $(cat "$TMP/fm.err")"
 }
 
+# A replay (-r) whose JSON goes to a full disk: said once, each flow
+# counted, "flows not written" and exit 1.
+test_pcap_output_full_disk() {
+	local rc=0
+	full_tmpfs "$TMP/full"
+	"$PY" - "$TMP/ten.pcap" <<'PY' || skip "python3-scapy missing"
+import sys
+from scapy.all import Ether, IP, UDP, wrpcap
+wrpcap(sys.argv[1], [Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1000 + i, dport=53)
+                     for i in range(10)])
+PY
+	"$SYSFLOW" flowmon -r "$TMP/ten.pcap" -j >"$TMP/full/flows.json" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 1 "replay to a full disk: exit status"
+	assert_eq "$(grep -c "writing flows to stdout failed: No space left on device" "$TMP/e")" 1 \
+		"failure lines"
+	assert_eq "$(stat_of "$TMP/e" "output errors")" 10 "flows counted as not written"
+	grep -q "flows not written: 10" "$TMP/e" || fail "no total: $(cat "$TMP/e")"
+}
+
+# -L on a full disk: said once on stderr, the flows still go out, and
+# once there is room the log says how many messages it lost.
+test_log_full_disk() {
+	two_hosts
+	full_tmpfs "$TMP/full"
+	pins fm
+	bg_start fm nsenter --net="$(ns_path b)" "$SYSFLOW" flowmon -d veth-b -F "$PINS" \
+		-j -v -L "$TMP/full/fm.log"
+	wait_for "$TMP/fm.err" "writing the log to $TMP/full/fm.log failed: No space left on device; messages are counted until it works again" 20
+	wait_until 20 xdp_is b veth-b xdp_flowmon # "monitoring" went to the full log
+	udp_send a 10.77.0.2 9000 5 10 40000
+	rm "$TMP/full/fill"
+	fm_stop fm
+	assert_eq "$(grep -c "writing the log to" "$TMP/fm.err")" 1 "failure lines on stderr"
+	has_flow "$TMP/fm.out" '.sourceTransportPort == 40000 and .packetDeltaCount == 5' ||
+		fail "flows lost with the log: $(cat "$TMP/fm.out")"
+	grep -qE "^[0-9T:-]+ warn: [1-9][0-9]* log messages were lost: No space left on device$" \
+		"$TMP/full/fm.log" || fail "the log does not count its losses: $(cat "$TMP/full/fm.log")"
+	grep -q "info: flushed [0-9]* flows" "$TMP/full/fm.log" || fail "no message after the room came back"
+	! grep -qvE "^[0-9T:-]+ (error|warn|info|debug): |^  " "$TMP/full/fm.log" ||
+		fail "a broken line in the log: $(grep -vE "^[0-9T:-]+ " "$TMP/full/fm.log" | head -3)"
+}
+
 # flowmon -j | head: when the reader of the only output leaves, flowmon
 # stops by itself, exits 0 and does not report the closed pipe.
 test_json_reader_gone() {
@@ -362,6 +404,93 @@ test_json_reader_gone() {
 	! grep -q "Broken pipe" "$TMP/fm.err" || fail "closed pipe reported: $(cat "$TMP/fm.err")"
 	[ "$(stat_of "$TMP/fm.err" "output errors")" -ge 1 ] || fail "the lost flow is not counted"
 	! grep -qE 'runtime error|Sanitizer' "$TMP/fm.err" || fail "sanitizer: $(why fm)"
+	# the live view (no -j) whose reader leaves: the same
+	pins fv
+	bg_start fv nsenter --net="$(ns_path b)" bash -c 'set -o pipefail; "$@" | head -1 >/dev/null' \
+		bash "$SYSFLOW" flowmon -d veth-b -F "$PINS"
+	bg_wait fv 20 || fail "flowmon | head -1 exited $?: $(why fv)"
+	! grep -qE "sysflow: error|Broken pipe|Sanitizer" "$TMP/fv.err" || fail "said: $(cat "$TMP/fv.err")"
+}
+
+# An interface deleted under flowmon (ip link del): named once, its flows
+# kept; flowmon goes on with the others, and when none is left it
+# exports every flow and exits 1.
+test_interface_deleted() {
+	local pid flow='.sourceTransportPort == 40000 and .packetDeltaCount == 3'
+	two_hosts
+	in_ns b ip link add dum0 type veth peer name dum1
+	in_ns b ip link set dum0 up
+	fm_start fm b veth-b,dum0 -j
+	pid=$(cat "$TMP/fm.pid")
+	udp_send a 10.77.0.2 9000 3 10 40000
+	in_ns a ip link del veth-a # and its peer veth-b
+	wait_for "$TMP/fm.err" "interface veth-b \(ifindex [0-9]+\) went away: flowmon is no longer attached to it" 10
+	kill -0 "$pid" 2>/dev/null || fail "flowmon stopped with dum0 still there: $(why fm)"
+	in_ns b ip link del dum0
+	local rc=0
+	bg_wait fm 10 || rc=$?
+	assert_eq "$rc" 1 "exit status once no interface is left"
+	grep -q "no interface of veth-b,dum0 is left to monitor; stopping" "$TMP/fm.err" ||
+		fail "the stop is not explained: $(why fm)"
+	assert_eq "$(grep -c "went away" "$TMP/fm.err")" 2 "one warning per interface"
+	has_flow "$TMP/fm.out" "$flow" || fail "the flow seen before the delete is lost: $(cat "$TMP/fm.out")"
+	! grep -qE 'runtime error|Sanitizer' "$TMP/fm.err" || fail "sanitizer: $(why fm)"
+}
+
+# A second flowmon on the pin folder or on the interface of a running one:
+# exit 1 with one line naming what is in use; the first keeps counting.
+test_second_instance() {
+	local first
+	two_hosts
+	fm_start fm b veth-b -j
+	first=$PINS
+	run_rc 1 same_pins in_ns_net b "$SYSFLOW" flowmon -d veth-b -j -F "$first"
+	grep -q "another sysflow flowmon is using $first; stop it or choose another pin directory with -F" \
+		"$TMP/same_pins.err" || fail "same pin folder: $(cat "$TMP/same_pins.err")"
+	pins second
+	run_rc 1 same_if in_ns_net b "$SYSFLOW" flowmon -d veth-b -j -F "$PINS"
+	grep -q "^sysflow: error: interface veth-b is monitored by another running sysflow flowmon (XDP program 'xdp_flowmon', id [0-9]*, held by its link); stop it first$" \
+		"$TMP/same_if.err" || fail "same interface: $(cat "$TMP/same_if.err")"
+	! grep -qE "^libbpf|stale" "$TMP/same_if.err" || fail "misleading lines: $(cat "$TMP/same_if.err")"
+	udp_send a 10.77.0.2 9000 4 10 40000
+	fm_stop fm TERM # flushes as SIGINT does
+	has_flow "$TMP/fm.out" '.sourceTransportPort == 40000 and .packetDeltaCount == 4' ||
+		fail "the first flowmon lost its flow: $(cat "$TMP/fm.out")"
+}
+
+# The IPFIX collector killed mid-run: the refused sends are said once,
+# their records counted as output errors, and the run ends with exit 1
+# and "flows not written". A UDP exporter learns of a gone collector only
+# from the ICMP port unreachable that the next send returns.
+test_ipfix_collector_gone() {
+	local i rc=0
+	two_hosts
+	bg_start coll nsenter --net="$(ns_path b)" "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 9996))
+print("ready", flush=True)
+s.recv(65535)
+print("got", flush=True)
+s.recv(65535)'
+	wait_for "$TMP/coll.out" ready 10
+	fm_start fm b veth-b --ipfix 127.0.0.1:9996 --idle-timeout 1 -j
+	udp_send a 10.77.0.2 9000 2 10 40000
+	wait_for "$TMP/coll.out" got 10
+	bg_stop coll KILL || true
+	# new flows until a send is refused (bounded)
+	for ((i = 1; i <= 40; i++)); do
+		grep -q "cannot send IPFIX" "$TMP/fm.err" && break
+		udp_send a 10.77.0.2 9000 1 10 $((40000 + i))
+		sleep 0.25
+	done
+	grep -q "^sysflow: warn: cannot send IPFIX message to '127.0.0.1:9996': Connection refused (-111), is the collector running?; [0-9]* flow records lost" \
+		"$TMP/fm.err" || fail "the refused send is not said: $(why fm)"
+	bg_stop fm INT || rc=$?
+	assert_eq "$rc" 1 "exit status with records lost"
+	[ "$(stat_of "$TMP/fm.err" "output errors")" -ge 1 ] || fail "lost records not counted"
+	grep -q "flows not written: [1-9]" "$TMP/fm.err" || fail "no total: $(why fm)"
+	has_flow "$TMP/fm.out" '.sourceTransportPort == 40000' || fail "-j lost flows too"
 }
 
 # ---- 5. two CPUs, and test mode ----
@@ -629,7 +758,7 @@ test_errors() {
 	xdp=$(xdp_prog b veth-b)
 	assert_eq "$xdp" xdp_pass "program on veth-b after the refusal"
 	fm_start fmf b veth-b -j --force
-	grep -q "replacing existing XDP program 'xdp_pass'" "$TMP/fmf.err" ||
+	grep -q "replaced existing XDP program 'xdp_pass'" "$TMP/fmf.err" ||
 		fail_later "--force did not say what it replaced: $(cat "$TMP/fmf.err")"
 	xdp=$(xdp_prog b veth-b)
 	assert_eq "$xdp" xdp_flowmon "program on veth-b with --force"
@@ -705,6 +834,11 @@ test_kill9_restart() {
 	[ "$got" == "[7,null]" ] ||
 		fail_later "-i 0 -M printed (packets, end reason) $got, expected [7,null]"
 	[ -e "$dir/flows" ] || fail "-i 0 -M removed the pinned map"
+	# the table printed to a full disk: named, exit 1
+	rc=0
+	in_ns_net b "$SYSFLOW" flowmon -i 0 -M "$dir/flows" -j >/dev/full 2>"$TMP/full.err" || rc=$?
+	[ "$rc" -eq 1 ] && grep -q "writing to stdout failed: No space left on device" "$TMP/full.err" ||
+		fail_later "-i 0 -M -j >/dev/full exited $rc: $(cat "$TMP/full.err")"
 
 	# -M: reuse the table, keep counting, export the old counts on exit
 	bg_start k3 nsenter --net="$(ns_path b)" "$SYSFLOW" flowmon -d veth-b -j -F "$dir" -M "$dir/flows"

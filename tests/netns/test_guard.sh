@@ -67,6 +67,9 @@ test_report_reaches_controller() {
 	listen_on 17013
 	echo data >"$MNT/watched"
 	bg_start events "$SYSFLOW" ctl -S "$CTL" events -j
+	# a tail whose reader leaves: ends at its next write, status 0, quiet
+	bg_start head bash -c 'set -o pipefail; "$@" | head -1 >/dev/null' bash \
+		"$SYSFLOW" ctl -S "$CTL" events -j
 	add_rule "{\"op\":\"read\",\"path\":\"$MNT/watched\",\"actions\":[\"report\"],\"cookie\":13}"
 	add_rule "{\"op\":\"connect\",\"port\":17013,\"actions\":[\"allow\",\"report\"],\"cookie\":14}"
 	in_cg cat "$MNT/watched" >/dev/null
@@ -74,6 +77,11 @@ test_report_reaches_controller() {
 	wait_for "$TMP/events.out" "\"cookie\":13.*\"object\":\"$MNT/watched\""
 	wait_for "$TMP/events.out" "\"cookie\":14.*\"op\":\"socket_connect\".*127.0.0.1:17013"
 	grep -q '"exe":"/usr/bin/cat"' "$TMP/events.out" || fail "exe missing: $(cat "$TMP/events.out")"
+	in_cg cat "$MNT/watched" >/dev/null # one more event after head left
+	local rc=0
+	bg_wait head 10 || rc=$?
+	assert_eq "$rc" 0 "ctl events | head -1: exit status"
+	[ ! -s "$TMP/head.err" ] || fail "ctl events | head -1 said: $(cat "$TMP/head.err")"
 }
 
 # KILL: the kernel signals the process as its syscall returns.
@@ -197,6 +205,35 @@ test_reconnect_replaces_session() {
 	! awk 'length > 80' "$TMP/hosts.txt" | grep -q . || fail "hosts wider than 80: $(cat "$TMP/hosts.txt")"
 	ctl stats -j | grep -q '"replaced":1,' || fail "replaced: $(ctl stats -j)"
 	bg_stop agent KILL || true
+}
+
+# A second agent on the pin folder of a running one: exit 1 naming the
+# folder, before it touches the maps or the controller; the first keeps
+# its one session (two agents took each other's session in turn). And
+# --unload waits until the running agent is stopped.
+test_second_agent_same_folder() {
+	local rc=0
+	guard_setup
+	start_controller
+	start_agent
+	timeout 20 "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
+		--host-id "$HOSTID" >"$TMP/a2.out" 2>"$TMP/a2.err" || rc=$?
+	assert_eq "$rc" 1 "second agent's exit status"
+	grep -qx "sysflow: error: another sysflow agent is using $PIN; stop it or choose another pin directory with -F" \
+		"$TMP/a2.err" || fail "second agent said: $(cat "$TMP/a2.err")"
+	assert_eq "$(host_sessions)" 1 "sessions of the test host at the controller"
+	ctl rules "$HOSTID" >/dev/null || fail "the first agent's session is gone"
+	# nor are its pins removed under it
+	rc=0
+	"$SYSFLOW" agent --unload -F "$PIN" >/dev/null 2>"$TMP/u.err" || rc=$?
+	assert_eq "$rc" 1 "agent --unload under a running agent: exit status"
+	grep -q "a running sysflow agent is using $PIN; stop it first" "$TMP/u.err" ||
+		fail "--unload said: $(cat "$TMP/u.err")"
+	[ -n "$(ls "$PIN")" ] || fail "--unload removed the pins of a running agent"
+	bg_stop agent INT || fail "first agent exited $?: $(tail -n 3 "$TMP/agent.err")"
+	"$SYSFLOW" agent --unload -F "$PIN" >/dev/null 2>"$TMP/u.err" ||
+		fail "--unload after the agent stopped: $(cat "$TMP/u.err")"
+	[ ! -e "$PIN" ] || fail "--unload left $PIN"
 }
 
 # kill -9 of the agent: pinned rules stay in force; a new agent restores

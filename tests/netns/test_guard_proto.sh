@@ -414,6 +414,70 @@ test_ctl_socket_mode() {
 	start_controller
 	assert_eq "$(stat -c %a "$CTL")" 600 "mode of the control socket"
 	ctl hosts >/dev/null || fail "ctl cannot reach the controller"
+	bg_stop controller TERM || fail "controller exited $? on SIGTERM"
+	[ ! -e "$CTL" ] || fail "SIGTERM left the control socket"
+}
+
+# A second controller on the control socket of a running one (another TCP
+# port) is refused by name and leaves the socket to the first; the socket
+# file of a killed controller is taken over.
+test_second_controller_same_ctl() {
+	local rc=0
+	start_controller
+	timeout 10 "$SYSFLOW" controller -l 127.0.0.1 -p $((PORT + 1)) -C "$CTL" \
+		>"$TMP/c2.out" 2>"$TMP/c2.err" || rc=$?
+	assert_eq "$rc" 1 "second controller's exit status"
+	grep -q "control socket $CTL is in use by a running controller; stop it or choose another path with -C" \
+		"$TMP/c2.err" || fail "second controller said: $(cat "$TMP/c2.err")"
+	ctl hosts >/dev/null || fail "the first controller lost its control socket"
+	# and on its TCP port, with a control socket of its own
+	rc=0
+	timeout 10 "$SYSFLOW" controller -l 127.0.0.1 -p "$PORT" -C "$TMP/ctl2.sock" \
+		>"$TMP/c3.out" 2>"$TMP/c3.err" || rc=$?
+	assert_eq "$rc" 1 "controller on a port in use: exit status"
+	grep -q "cannot listen on 127.0.0.1:$PORT: Address already in use" "$TMP/c3.err" ||
+		fail "port in use: $(cat "$TMP/c3.err")"
+	bg_stop controller KILL || true
+	[ -S "$CTL" ] || fail "kill -9 removed the socket file: the takeover is not tested"
+	start_controller
+	ctl hosts >/dev/null || fail "ctl cannot reach the controller that took over"
+}
+
+# The controller killed under `sysflow ctl events`: the tail says so and
+# exits 1 (it ended silently with 0); Ctrl-C still ends it with 0.
+test_ctl_controller_gone() {
+	local rc=0
+	start_controller
+	# Ctrl-C ends a tail with 0
+	bg_start ev0 "$SYSFLOW" ctl -S "$CTL" events
+	wait_for "$TMP/ev0.err" "Tailing reports and events" 10
+	bg_stop ev0 INT || fail "ctl events exited $? on SIGINT: $(cat "$TMP/ev0.err")"
+	bg_start ev "$SYSFLOW" ctl -S "$CTL" events
+	wait_for "$TMP/ev.err" "Tailing reports and events" 10 # connected
+	bg_stop controller KILL || true
+	bg_wait ev 10 || rc=$?
+	assert_eq "$rc" 1 "ctl events after the controller died: exit status"
+	grep -qx "sysflow: error: the controller at $CTL closed the connection" "$TMP/ev.err" ||
+		fail "ctl events said: $(cat "$TMP/ev.err")"
+}
+
+# -L in a read-only directory: exit 1 naming the file, before the agent
+# pins anything or the controller listens.
+test_log_read_only() {
+	local ro=$TMP/ro rc c
+	mkdir "$ro"
+	mount -t tmpfs -o ro,size=16k sfg-ro "$ro"
+	on_exit "umount '$ro'"
+	for c in "agent 127.0.0.1 $PORT -F $PIN" "controller -l 127.0.0.1 -p $PORT -C $TMP/c.sock"; do
+		rc=0
+		# shellcheck disable=SC2086 # c is several words
+		timeout 10 "$SYSFLOW" $c -L "$ro/x.log" >/dev/null 2>"$TMP/e" || rc=$?
+		assert_eq "$rc" 1 "${c%% *} -L in a read-only directory"
+		grep -qx "sysflow: error: cannot open log file $ro/x.log: Read-only file system" "$TMP/e" ||
+			fail "${c%% *}: $(cat "$TMP/e")"
+	done
+	[ ! -e "$PIN" ] || fail "the agent pinned before opening its log"
+	[ ! -e "$TMP/c.sock" ] || fail "the controller made its socket before opening its log"
 }
 
 # Requests ctl_request_parse() refuses (tests/fuzz/fuzz_ctlreq.c found the

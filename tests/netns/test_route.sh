@@ -316,6 +316,33 @@ EOF
 	grep -q "no route rules are applied" "$TMP/err" || fail "del: $(cat "$TMP/err")"
 }
 
+# An attached interface deleted (ip link del): show marks its hook, update
+# names it, del removes the rest without a warning.
+test_interface_deleted() {
+	local idx rc=0
+	lab_up
+	cat >"$TMP/r.json" <<EOF
+{ "attach": [ { "iface": "rc" }, { "iface": "rs1", "hook": "egress" } ],
+  "rules": [ { "priority": 1, "action": "pass" } ] }
+EOF
+	route apply "$TMP/r.json" || fail "apply failed"
+	idx=$(in_ns r cat /sys/class/net/rs1/ifindex)
+	in_ns r ip link del rs1
+	route show >"$TMP/show.out" || fail "show failed"
+	grep -q "hooks: rc/ingress if$idx/egress (deleted)$" "$TMP/show.out" ||
+		fail "show: $(head -1 "$TMP/show.out")"
+	[[ "$(route show -j | head -1)" == *'{"iface":"if'$idx'","hook":"egress","created_qdisc":true,"prog_id":'*',"gone":true}'* ]] ||
+		fail "show -j: $(route show -j | head -1)"
+	route update "$TMP/r.json" 2>"$TMP/err" || rc=$?
+	assert_eq "$rc" 1 "update with a deleted interface"
+	grep -q "attach\[1\].iface: unknown interface 'rs1'" "$TMP/err" || fail "update: $(cat "$TMP/err")"
+	route del 2>"$TMP/err" || fail "del failed: $(cat "$TMP/err")"
+	grep -q "interface if$idx of the egress hook was deleted: its filter and qdisc went with it" "$TMP/err" ||
+		fail "del: $(cat "$TMP/err")"
+	! grep -q "warn" "$TMP/err" || fail "del warned: $(cat "$TMP/err")"
+	[[ "$(in_ns r tc filter show dev rc ingress)" != *tc_route* ]] || fail "filter left on rc"
+}
+
 # Configuration errors name file, line and field, and leave nothing.
 test_config_errors() {
 	lab_up

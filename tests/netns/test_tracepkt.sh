@@ -541,4 +541,55 @@ test_duration_and_errors() {
 		"$TMP/e.err" || fail "no hint to quote the filter: $(cat "$TMP/e.err")"
 }
 
+# Two tracers at once share nothing: each sees every hop of the packets.
+test_two_tracers() {
+	pair
+	tracer t1 -j 'icmp and host 10.213.1.2'
+	tracer t2 -j 'icmp and host 10.213.1.2'
+	in_ns a ping -q -c 2 -i 0.2 10.213.1.2 >/dev/null
+	wait_for "$TMP/t1.out" '"trace_id":4,' 10 # 2 requests, 2 replies
+	wait_for "$TMP/t2.out" '"trace_id":4,' 10
+	bg_stop t1 INT || fail "first tracer exited $?"
+	bg_stop t2 INT || fail "second tracer exited $?"
+	assert_eq "$(grep -c '"type":"hop"' "$TMP/t2.out")" "$(grep -c '"type":"hop"' "$TMP/t1.out")" \
+		"hops seen by the second tracer"
+}
+
+# SIGTERM ends a trace as Ctrl-C does: the hops so far, the counters, 0.
+test_sigterm() {
+	pair
+	tracer tt -j 'icmp and host 10.213.1.2'
+	in_ns a ping -q -c 2 -i 0.2 10.213.1.2 >/dev/null
+	wait_for "$TMP/tt.out" '"type":"hop"' 10
+	bg_stop tt TERM || fail "tracepkt exited $? on SIGTERM: $(tail -n 3 "$TMP/tt.err")"
+	grep -q '"type":"stats"' "$TMP/tt.out" || fail "no counters after SIGTERM"
+}
+
+# tracepkt -j | head -1 ends quietly with 0 at its next write once the
+# reader left; stdout on a full disk is named, exit 1, the counters still
+# on stderr.
+test_reader_gone_and_full_disk() {
+	local rc=0
+	pair
+	bg_start th bash -c 'set -o pipefail; "$@" | head -1 >/dev/null' bash \
+		"$SYSFLOW" tracepkt -j 'icmp and host 10.213.1.2'
+	wait_for "$TMP/th.err" "Ctrl-C to end" 20
+	in_ns a ping -q -c 3 -i 0.2 10.213.1.2 >/dev/null
+	bg_wait th 10 || rc=$?
+	assert_eq "$rc" 0 "tracepkt -j | head -1: exit status"
+	! grep -qE "error|Broken pipe|Sanitizer" "$TMP/th.err" || fail "said: $(cat "$TMP/th.err")"
+
+	full_tmpfs "$TMP/full"
+	bg_start tf sh -c 'exec "$@" >"$0"' "$TMP/full/hops.json" "$SYSFLOW" tracepkt -j \
+		'icmp and host 10.213.1.2'
+	wait_for "$TMP/tf.err" "Ctrl-C to end" 20
+	in_ns a ping -q -c 3 -i 0.2 10.213.1.2 >/dev/null
+	rc=0
+	bg_wait tf 10 || rc=$?
+	assert_eq "$rc" 1 "tracepkt -j on a full disk: exit status"
+	grep -q "^sysflow: error: writing to stdout failed: No space left on device" "$TMP/tf.err" ||
+		fail "not named: $(cat "$TMP/tf.err")"
+	grep -qE "^[0-9]+ packets traced, [0-9]+ hops" "$TMP/tf.err" || fail "no counters: $(cat "$TMP/tf.err")"
+}
+
 run_tests "$@"

@@ -199,6 +199,26 @@ static void test_priority_and_names(void **state)
 	expect_error("{\"rules\": []}", 1, 1, "", "missing field 'attach'");
 }
 
+/* One rule more than the maps hold: refused by count, not cut off. */
+static void test_too_many_rules(void **state)
+{
+	size_t len = 64 + (ROUTE_MAX_RULES + 1) * 48;
+	char *text = malloc(len), *p;
+	char want[64];
+
+	(void)state;
+	assert_non_null(text);
+	p = text + sprintf(text, HDR "\"rules\": [");
+	for (int i = 0; i <= ROUTE_MAX_RULES; i++)
+		p += sprintf(p, "%s{\"priority\": %d, \"action\": \"drop\"}",
+			     i ? ", " : "", i + 1);
+	strcpy(p, "]}");
+	snprintf(want, sizeof(want), "%d rules; at most %d fit",
+		 ROUTE_MAX_RULES + 1, ROUTE_MAX_RULES);
+	expect_error(text, 3, 1, "rules", want);
+	free(text);
+}
+
 static void test_ports_and_protocols(void **state)
 {
 	struct sf_route_config *cfg;
@@ -483,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_docs_example),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_compile_bitmaps),
+		cmocka_unit_test(test_too_many_rules),
 		cmocka_unit_test(test_jpos),
 		cmocka_unit_test(test_log_line),
 		cmocka_unit_test(test_unreadable),
