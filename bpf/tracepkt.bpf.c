@@ -35,6 +35,7 @@
 #define HF_NO_SKB (1 << 3) /* the skb may be gone: use its address only */
 #define HF_CUR (1 << 4) /* remember the packet for the fib lookups */
 #define HF_TX (1 << 5) /* remember the device for net_dev_xmit */
+#define HF_WAITED (1 << 6) /* known to have waited (TCP backlog): not stale */
 
 /* Knobs, set through the skeleton's rodata before load. */
 const volatile __u32 targ_filter_len = 0; /* 0: every packet matches */
@@ -587,7 +588,8 @@ static __always_inline int on_hop(struct hop *h, const bool btf)
 
 	if (n_tracked > 0) {
 		t = bpf_map_lookup_elem(&tracked, &key);
-		if (t && bpf_ktime_get_ns() - t->last_ts > targ_stale_ns) {
+		if (t && !(h->flags & HF_WAITED) &&
+		    bpf_ktime_get_ns() - t->last_ts > targ_stale_ns) {
 			untrack(key);
 			stat_inc(STAT_STALE);
 			t = NULL;

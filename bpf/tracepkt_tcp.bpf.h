@@ -278,6 +278,18 @@ static __always_inline void tcp_coalesced(struct tcp_conn *c,
 	}
 }
 
+/* Was skbaddr noted on arrival, for this connection, by its trace? */
+static __always_inline bool seg_arrived(struct tcp_conn *c, __u64 skbaddr)
+{
+	for (int i = 0; i < TRACEPKT_TCP_SEGS; i++) {
+		struct tcp_seg *s = &c->seg[i];
+
+		if (s->state == SEG_ARRIVED && s->skbaddr == skbaddr)
+			return !seg_dead(s);
+	}
+	return false;
+}
+
 /* TCP processes skb for sk (tcp_rcv_established), in the softirq that
  * received it or from the socket's backlog.
  */
@@ -298,8 +310,14 @@ static __always_inline int on_tcp_probe(struct sock *sk, struct sk_buff *skb,
 	h.evflags = EV_SOCK | (owned ? EV_BACKLOG : 0);
 	bpf_probe_read_kernel(cb, sizeof(cb), &skb->cb);
 	c = bpf_map_lookup_elem(&tcp_conns, &k);
-	if (c && owned)
+	if (c && owned) {
 		tcp_coalesced(c, &k, key, cb[0], cb[1], btf);
+		/* however long the owner held the socket, this is the skb
+		 * that arrived for it, not a new one at a freed address
+		 */
+		if (seg_arrived(c, key))
+			h.flags |= HF_WAITED;
+	}
 	on_hop(&h, btf);
 	t = bpf_map_lookup_elem(&tracked, &key);
 	if (!t || cb[0] == cb[1])
