@@ -195,25 +195,26 @@ static __always_inline bool sk_owned(struct sock *sk)
 }
 
 /* Last hop of the segment in slot s, taken from state `from` by this
- * caller (one winner when two contexts look at the slot).
+ * caller (one winner when two contexts look at the slot), and the slot
+ * freed. Returns whether the segment's trace was still followed.
  */
-static __always_inline void seg_end(struct tcp_seg *s, __u32 from,
+static __always_inline bool seg_end(struct tcp_seg *s, __u32 from,
 				    const struct tcp_conn_key *k, struct hop *h,
 				    const bool btf)
 {
 	__u64 skbaddr = s->skbaddr;
+	__u32 id = s->id, len = s->end_seq - s->seq;
 	struct pkt_meta m = {};
 	struct tracepkt_track *t;
-	__u32 id = s->id;
 
 	if (__sync_val_compare_and_swap(&s->state, from, SEG_FREE) != from)
-		return;
+		return false;
 	s->id = 0;
 	t = bpf_map_lookup_elem(&tracked, &skbaddr);
 	if (!t || t->id != id)
-		return;
+		return false;
 	h->skb = (struct sk_buff *)(long)skbaddr;
-	h->len = s->end_seq - s->seq;
+	h->len = len;
 	m.family = k->family;
 	m.proto = IPPROTO_TCP;
 	m.has_ports = 1;
@@ -223,6 +224,7 @@ static __always_inline void seg_end(struct tcp_seg *s, __u32 from,
 	__builtin_memcpy(m.daddr, k->laddr, 16);
 	emit(h, t, NULL, k->netns, btf, &m, true);
 	untrack(skbaddr);
+	return true;
 }
 
 /* sk_data_ready on a TCP socket: every processed segment that rcv_nxt has
@@ -273,8 +275,8 @@ static __always_inline void tcp_coalesced(struct tcp_conn *c,
 		if (s->state != SEG_ARRIVED || s->skbaddr == tail ||
 		    seq_before(s->seq, seq) || seq_before(end, s->end_seq))
 			continue;
-		seg_end(s, SEG_ARRIVED, k, &h, btf);
-		stat_inc(STAT_COALESCED);
+		if (seg_end(s, SEG_ARRIVED, k, &h, btf))
+			stat_inc(STAT_COALESCED);
 	}
 }
 
