@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* tracepkt.bpf.c: the packet path tracer. Programs on net, skb, fib and
- * qdisc tracepoints match packets against a filter compiled in user space
- * (filter_prog), follow the matched ones by skb address (tracked) across
- * devices, namespaces and NAT, and write one event per hop to a ring
- * buffer.
+/* tracepkt.bpf.c: the packet path tracer. Programs on net, skb, fib,
+ * qdisc, sock and tcp tracepoints match packets against a filter compiled
+ * in user space (filter_prog), follow the matched ones by skb address
+ * (tracked) across devices, namespaces and NAT, and write one event per
+ * hop to a ring buffer. TCP deliveries (backlog, merged and out-of-order
+ * segments) are in tracepkt_tcp.bpf.h.
  *
  * Each skb hook has two programs: tp_btf (typed skb, plain loads) and a
  * plain tracepoint (skb fields read with bpf_probe_read_kernel) for kernels
@@ -34,6 +35,7 @@
 #define HF_NO_SKB (1 << 3) /* the skb may be gone: use its address only */
 #define HF_CUR (1 << 4) /* remember the packet for the fib lookups */
 #define HF_TX (1 << 5) /* remember the device for net_dev_xmit */
+#define HF_WAITED (1 << 6) /* known to have waited (TCP backlog): not stale */
 
 /* Knobs, set through the skeleton's rodata before load. */
 const volatile __u32 targ_filter_len = 0; /* 0: every packet matches */
@@ -121,17 +123,22 @@ struct pkt_meta {
 	__u8 family; /* 0: not IP, or headers unreadable */
 	__u8 proto;
 	__u8 has_ports; /* TCP or UDP header read */
+	__u32 tcp_seq; /* TCP: host order */
+	__u32 tcp_end; /* TCP: seq + payload (+ 1 for SYN, FIN) */
 };
 
 /* One hook invocation. */
 struct hop {
 	struct sk_buff *skb;
 	struct net_device *dev; /* NULL: take skb->dev */
+	struct sock *sk; /* the socket processing it (tcp_probe), or NULL */
 	const void *name; /* HF_NO_SKB without dev: name in the record */
 	__u32 len; /* HF_NO_SKB: length given by the tracepoint */
 	__u32 reason;
 	__s32 result;
 	__u32 aux;
+	__u32 evflags; /* EV_SOCK, EV_BACKLOG, EV_COALESCED */
+	__u64 peer; /* EV_COALESCED: the skb that took the payload */
 	__u8 hook;
 	__u8 flags;
 };
@@ -170,7 +177,8 @@ static __always_inline __u32 sk_netns(struct sock *sk, const bool btf)
 
 /* The device of a hop. Once an skb is queued to a socket, skb->dev shares
  * its storage with dev_scratch (UDP) or is cleared, so a freed skb that
- * has an owner socket is placed by the socket's namespace instead.
+ * has an owner socket is placed by the socket's namespace instead, and so
+ * is a hop that names the socket processing the skb (tcp_probe).
  */
 static __always_inline void hop_where(struct hop *h, const bool btf,
 				      struct net_device **dev, struct sock **sk)
@@ -178,8 +186,8 @@ static __always_inline void hop_where(struct hop *h, const bool btf,
 	struct sk_buff *skb = h->skb;
 
 	*dev = h->dev;
-	*sk = NULL;
-	if (*dev || (h->flags & HF_NO_SKB))
+	*sk = h->sk;
+	if (*dev || *sk || (h->flags & HF_NO_SKB))
 		return;
 	if (h->flags & HF_END) {
 		*sk = RD(btf, skb, sk);
@@ -196,6 +204,12 @@ static __always_inline __u32 hop_netns(struct net_device *dev, struct sock *sk,
 }
 
 /* ---- headers ---- */
+
+/* TCP payload bytes: the IP length past the end of the TCP header. */
+static __always_inline __u32 tcp_payload(__u32 ip_len, __u32 hdrs)
+{
+	return ip_len > hdrs ? ip_len - hdrs : 0;
+}
 
 static __always_inline int pkt_parse(struct pkt_buf *b, __u32 len, __be16 proto,
 				     struct pkt_meta *m)
@@ -236,6 +250,9 @@ static __always_inline int pkt_parse(struct pkt_buf *b, __u32 len, __be16 proto,
 		m->sport = bpf_ntohs(th->source);
 		m->dport = bpf_ntohs(th->dest);
 		m->has_ports = 1;
+		m->tcp_seq = bpf_ntohl(th->seq);
+		m->tcp_end = m->tcp_seq + th->syn + th->fin +
+			     tcp_payload(l3.ip_len, c.pos - (void *)b->data);
 	} else if (next == IPPROTO_UDP) {
 		if (parse_udp(&c, end, &uh))
 			return 0;
@@ -463,6 +480,8 @@ static __always_inline void emit(struct hop *h, struct tracepkt_track *t,
 	e->cpu = bpf_get_smp_processor_id();
 	if (h->flags & HF_END)
 		e->flags |= EV_END;
+	e->flags |= h->evflags;
+	e->peer_skb = h->peer;
 	if (h->flags & HF_NO_SKB) {
 		e->len = h->len;
 		e->mark = t->last_mark;
@@ -552,6 +571,11 @@ static __always_inline bool rx_rejected(__u64 key, struct net_device *dev,
 	return hit;
 }
 
+/* tcp_probe's own hop goes through on_hop (below) */
+static __always_inline int on_hop(struct hop *h, const bool btf);
+
+#include "tracepkt_tcp.bpf.h"
+
 static __always_inline int on_hop(struct hop *h, const bool btf)
 {
 	__u64 key = (__u64)(long)h->skb;
@@ -564,7 +588,8 @@ static __always_inline int on_hop(struct hop *h, const bool btf)
 
 	if (n_tracked > 0) {
 		t = bpf_map_lookup_elem(&tracked, &key);
-		if (t && bpf_ktime_get_ns() - t->last_ts > targ_stale_ns) {
+		if (t && !(h->flags & HF_WAITED) &&
+		    bpf_ktime_get_ns() - t->last_ts > targ_stale_ns) {
 			untrack(key);
 			stat_inc(STAT_STALE);
 			t = NULL;
@@ -591,8 +616,11 @@ static __always_inline int on_hop(struct hop *h, const bool btf)
 	if (dev || sk)
 		netns = hop_netns(dev, sk, btf);
 	emit(h, t, dev, netns, btf, &m, have_m);
-	if (h->flags & HF_CUR)
+	if (h->flags & HF_CUR) {
 		cur_set(key, t, netns, &m);
+		if (m.family)
+			tcp_arrived(&m, netns, key, t->id);
+	}
 	if (h->flags & HF_END)
 		untrack(key);
 	return 0;
@@ -692,6 +720,14 @@ static __always_inline int on_sk_ready(struct sock *sk, const bool btf)
 
 	if (n_tracked <= 0 || !sk)
 		return 0;
+	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP) {
+		tcp_delivered(sk, btf);
+		/* the owner processing its backlog, not a softirq: the
+		 * packet this CPU received last is not the one delivered
+		 */
+		if (sk_owned(sk))
+			return 0;
+	}
 	c = bpf_map_lookup_elem(&rx_cur, &zero);
 	if (!c || !c->id || !sk_is_dest(sk, c))
 		return 0;
@@ -809,6 +845,12 @@ int BPF_PROG(tp_btf__sk_data_ready, const struct sock *sk)
 	return on_sk_ready((struct sock *)sk, true);
 }
 
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(tp_btf__tcp_probe, struct sock *sk, const struct sk_buff *skb)
+{
+	return on_tcp_probe(sk, (struct sk_buff *)skb, true);
+}
+
 SEC("tp_btf/fib_table_lookup")
 int BPF_PROG(tp_btf__fib_table_lookup, u32 tb_id, const struct flowi4 *flp,
 	     const struct fib_nh_common *nhc, int err)
@@ -904,6 +946,13 @@ SEC("tracepoint/sock/sk_data_ready")
 int tracepoint__sock__sk_data_ready(struct trace_event_raw_sk_data_ready *ctx)
 {
 	return on_sk_ready((struct sock *)ctx->skaddr, false);
+}
+
+SEC("tracepoint/tcp/tcp_probe")
+int tracepoint__tcp__tcp_probe(struct trace_event_raw_tcp_probe *ctx)
+{
+	return on_tcp_probe((struct sock *)ctx->skaddr,
+			    (struct sk_buff *)ctx->skbaddr, false);
 }
 
 SEC("tracepoint/fib/fib_table_lookup")

@@ -12,6 +12,8 @@
 #define TRACEPKT_RINGBUF_BYTES (8 << 20)
 #define TRACEPKT_WAKEUP_BYTES (256 << 10) /* wake the reader past this */
 #define TRACEPKT_COPY_BYTES 128 /* bytes copied from the L3 header on */
+#define TRACEPKT_TCP_CONNS 1024 /* TCP connections with segments waiting */
+#define TRACEPKT_TCP_SEGS 16 /* followed segments waiting per connection */
 #define TRACEPKT_STALE_NS \
 	1000000000ULL /* a tracked skb idle this long is
 					  * taken for a freed and reused one */
@@ -34,6 +36,7 @@ enum tracepkt_hook {
 	HOOK_KFREE_SKB,
 	HOOK_CONSUME_SKB,
 	HOOK_SK_DATA_READY,
+	HOOK_TCP_PROBE,
 	HOOK_MAX,
 };
 
@@ -93,6 +96,9 @@ enum tracepkt_event_flags {
 	EV_END = 1 << 0, /* the skb was freed: last hop of this packet */
 	EV_ADDRS = 1 << 1, /* family, addresses, ports are valid */
 	EV_DEV = 1 << 2, /* ifindex and ifname are valid */
+	EV_SOCK = 1 << 3, /* at a TCP socket: EV_BACKLOG is meaningful */
+	EV_BACKLOG = 1 << 4, /* the socket's owner held it: from its backlog */
+	EV_COALESCED = 1 << 5, /* payload merged into skb peer_skb: last hop */
 };
 
 struct tracepkt_event {
@@ -122,6 +128,7 @@ struct tracepkt_event {
 	__u8 daddr[16];
 	char ifname[TRACEPKT_IFNAMSIZ];
 	char prev_ifname[TRACEPKT_IFNAMSIZ];
+	__u64 peer_skb; /* EV_COALESCED: the skb that took the payload */
 };
 
 /* Per-CPU counters. */
@@ -132,6 +139,8 @@ enum tracepkt_stat {
 	STAT_TRACK_FULL, /* matched packets that could not be tracked */
 	STAT_OVER_COUNT, /* matched after --count was reached: not traced */
 	STAT_STALE, /* tracked skbs expired (freed without a tracepoint) */
+	STAT_COALESCED, /* TCP segments merged into another in a backlog */
+	STAT_TCP_FULL, /* TCP segments not noted: their connection's table full */
 	STAT_MAX,
 };
 

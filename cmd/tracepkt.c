@@ -138,8 +138,8 @@ static void print_stats(struct sf_tracepkt *tp, const struct run *r)
 		sf_json_write_line(
 			stdout,
 			json_pack(
-				"{s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:s, "
-				"s:i}",
+				"{s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, "
+				"s:I, s:s, s:i}",
 				"type", "stats", "matched",
 				(json_int_t)st.matched, "ended",
 				(json_int_t)r->ended, "hops",
@@ -147,7 +147,9 @@ static void print_stats(struct sf_tracepkt *tp, const struct run *r)
 				(json_int_t)st.lost, "lost_per_cpu", arr,
 				"track_full", (json_int_t)st.track_full,
 				"over_count", (json_int_t)st.over_count,
-				"stale", (json_int_t)st.stale, "mechanism",
+				"stale", (json_int_t)st.stale, "coalesced",
+				(json_int_t)st.coalesced, "tcp_full",
+				(json_int_t)st.tcp_full, "mechanism",
 				sf_tracepkt_mechanism(tp), "hooks",
 				sf_tracepkt_hook_count(tp)));
 	}
@@ -168,6 +170,12 @@ static void print_stats(struct sf_tracepkt *tp, const struct run *r)
 			"%llu (freed without a tracepoint)\n",
 			(unsigned long long)st.track_full,
 			(unsigned long long)st.stale);
+	if (st.coalesced || st.tcp_full)
+		pr_info("TCP segments merged into another in a socket backlog: "
+			"%llu; not followed to their socket (too many "
+			"waiting on one connection): %llu\n",
+			(unsigned long long)st.coalesced,
+			(unsigned long long)st.tcp_full);
 }
 
 /* ---- options ---- */

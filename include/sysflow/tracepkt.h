@@ -84,6 +84,18 @@ struct sf_tracepkt_hop {
 	uint8_t daddr[16];
 	uint16_t sport; /* ICMP: echo identifier */
 	uint16_t dport; /* ICMP: type << 8 | code */
+	/* tcp_probe, and sk_data_ready on a TCP socket: the socket's owner
+	 * held it, so the segment was taken from its backlog by the process
+	 * (release_sock), not in the softirq that received it
+	 */
+	bool tcp_socket;
+	bool backlog;
+	/* last hop of a TCP segment that tcp_add_backlog merged into the
+	 * segment queued before it (skb coalesced_into): its identity ends
+	 * there, its payload goes on in that skb
+	 */
+	bool coalesced;
+	uint64_t coalesced_into;
 };
 
 /* Counters summed over CPUs. */
@@ -94,6 +106,11 @@ struct sf_tracepkt_stats {
 	uint64_t track_full; /* matched packets that could not be followed */
 	uint64_t over_count; /* matched after max_packets: not traced */
 	uint64_t stale; /* followed skbs freed without a tracepoint */
+	uint64_t coalesced; /* TCP segments merged into another in a backlog */
+	/* TCP segments whose delivery could not be followed: more than 16
+	 * waiting on one connection
+	 */
+	uint64_t tcp_full;
 };
 
 /* Check a filter expression. Returns 0, or -EINVAL with msg set to

@@ -89,6 +89,13 @@ json_t *sf_tracepkt_hop_json(const struct sf_tracepkt_hop *h)
 	if (h->qdisc)
 		json_object_set_new(o, "qdisc_handle",
 				    json_integer(h->qdisc_handle));
+	if (h->tcp_socket)
+		json_object_set_new(o, "backlog", json_boolean(h->backlog));
+	if (h->coalesced) {
+		snprintf(skb, sizeof(skb), "0x%llx",
+			 (unsigned long long)h->coalesced_into);
+		json_object_set_new(o, "coalesced_into", json_string(skb));
+	}
 	json_object_set_new(o, "end", json_boolean(h->end));
 	return o;
 }

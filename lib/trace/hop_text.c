@@ -143,6 +143,11 @@ static void fmt_details(const struct sf_tracepkt_hop *h, bool nat, char *buf,
 	if (h->qdisc)
 		append(buf, len, "qdisc %x:%x", h->qdisc_handle >> 16,
 		       h->qdisc_handle & 0xffff);
+	if (h->coalesced)
+		append(buf, len, "merged into 0x%llx",
+		       (unsigned long long)h->coalesced_into);
+	if (h->backlog)
+		append(buf, len, "from the socket backlog");
 	if (h->mark)
 		append(buf, len, "mark 0x%x", h->mark);
 	if (nat)

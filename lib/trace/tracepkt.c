@@ -40,6 +40,7 @@ static const struct hook_def hook_defs[HOOK_MAX] = {
 	[HOOK_KFREE_SKB] = { "skb", "kfree_skb" },
 	[HOOK_CONSUME_SKB] = { "skb", "consume_skb" },
 	[HOOK_SK_DATA_READY] = { "sock", "sk_data_ready" },
+	[HOOK_TCP_PROBE] = { "tcp", "tcp_probe" },
 };
 
 struct sf_tracepkt {
@@ -473,6 +474,11 @@ static void hop_from_event(const struct sf_tracepkt *tp,
 	h->skbaddr = e->skbaddr;
 	h->cpu = e->cpu;
 	h->end = e->flags & EV_END;
+	h->tcp_socket = e->flags & EV_SOCK;
+	h->backlog = e->flags & EV_BACKLOG;
+	h->coalesced = e->flags & EV_COALESCED;
+	if (h->coalesced)
+		h->coalesced_into = e->peer_skb;
 	switch (e->hook) {
 	case HOOK_KFREE_SKB:
 		h->drop_code = e->reason;
@@ -558,6 +564,8 @@ int sf_tracepkt_get_stats(struct sf_tracepkt *tp, struct sf_tracepkt_stats *st)
 	st->track_full = sum[STAT_TRACK_FULL];
 	st->over_count = sum[STAT_OVER_COUNT];
 	st->stale = sum[STAT_STALE];
+	st->coalesced = sum[STAT_COALESCED];
+	st->tcp_full = sum[STAT_TCP_FULL];
 	return 0;
 }
 

@@ -511,6 +511,251 @@ assert any(r["from"] == "net_dev_xmit" and r["from_ifname"] == "a0" and
 EOF
 }
 
+# ---- TCP: deliveries from a socket's backlog, merged segments ----
+
+# router_lab: a0 10.213.6.1 - ra [ns r, forwarding] rb - b0 10.213.8.2.
+# Through a router, the segments b receives are its own skbs (ip_forward
+# un-clones them); straight over a veth pair they are clones of the
+# sender's, which tcp_add_backlog never merges (skb_try_coalesce refuses
+# a cloned skb). Timestamps off in a: segments then carry no options that
+# differ, so consecutive ones can be merged.
+router_lab() {
+	quiet_ns a
+	quiet_ns r
+	quiet_ns b
+	link a a0 10.213.6.1 r ra 10.213.6.254
+	link r rb 10.213.8.254 b b0 10.213.8.2
+	in_ns r sysctl -qw net.ipv4.ip_forward=1
+	in_ns a sysctl -qw net.ipv4.tcp_timestamps=0
+	in_ns b ip route add default via 10.213.8.254
+}
+
+# tcpext NS NAME: a TcpExt counter of namespace NS.
+tcpext() {
+	in_ns "$1" awk -v k="$2" '/^TcpExt:/ { if (!n) { split($0, h); n = 1 } \
+		else for (i = 2; i <= NF; i++) if (h[i] == k) print $i }' /proc/net/netstat
+}
+
+# tcp_scripts: $TMP/hold.py, a receiver that reads N bytes; unless its
+# last argument is "-", it first holds its socket (the copy of its first
+# recv faults on a userfaultfd page and waits there, inside tcp_recvmsg,
+# with the socket lock held) until that file exists; $TMP/send.py, a sender that sends one segment per
+# TOS:SIZE argument, a burst after each argument "wait:FILE".
+tcp_scripts() {
+	cat >"$TMP/hold.py" <<'EOF2'
+import ctypes, mmap, os, socket, struct, sys, threading, time
+addr, port, want, release = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def ioctl(fd, req, args):
+    buf = ctypes.create_string_buffer(struct.pack("4Q", *args))
+    if libc.ioctl(fd, ctypes.c_ulong(req), buf) < 0:
+        sys.exit("ioctl %#x: %s" % (req, os.strerror(ctypes.get_errno())))
+def hold(c, uffd):
+    ioctl(uffd, 0xC018AA3F, (0xAA, 0, 0, 0))  # UFFDIO_API
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+    page = mmap.mmap(-1, mmap.PAGESIZE, flags=flags)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(page))
+    ioctl(uffd, 0xC020AA00, (base, mmap.PAGESIZE, 1, 0))  # REGISTER, missing
+    got = []
+    t = threading.Thread(target=lambda: got.append(c.recv_into(memoryview(page))))
+    t.start()
+    os.read(uffd, 32)  # the fault: recv is copying, the socket is held
+    print("holding", flush=True)
+    for _ in range(2000):
+        if os.path.exists(release):
+            break
+        time.sleep(0.01)
+    ioctl(uffd, 0xC020AA04, (base, mmap.PAGESIZE, 0, 0))  # UFFDIO_ZEROPAGE
+    t.join()
+    return got[0]
+uffd = libc.syscall(323, os.O_CLOEXEC) if release != "-" else 0  # x86_64
+if uffd < 0:
+    print("no userfaultfd:", os.strerror(ctypes.get_errno()), flush=True)
+    sys.exit(3)
+l = socket.socket()
+l.bind((addr, port))
+l.listen(1)
+print("ready", flush=True)
+c, _ = l.accept()
+n = hold(c, uffd) if uffd else 0
+c.settimeout(20)
+while n < want:
+    d = c.recv(65536)
+    if not d:
+        break
+    n += len(d)
+print("received", n, flush=True)
+EOF2
+	cat >"$TMP/send.py" <<'EOF2'
+import os, socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for arg in sys.argv[3:]:
+    what, _, val = arg.partition(":")
+    if what == "wait":
+        for _ in range(2000):
+            if os.path.exists(val):
+                break
+            time.sleep(0.01)
+        continue
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, int(what))
+    s.send(b"x" * int(val))
+    time.sleep(0.002)  # one segment per send
+print("sent", flush=True)
+s.recv(1)  # until b closes
+EOF2
+}
+
+# A receiver holds its socket while a sends: the segments wait in the
+# socket's backlog. 101-104 alternate their TOS (tcp_add_backlog merges
+# only equal ones): each is processed from the backlog (tcp_probe) and
+# delivered (sk_data_ready), both marked backlog. 201-204 have one TOS:
+# 202-204 are merged into 201 and end at 201's tcp_probe, "coalesced_into"
+# 201's skb, as many as the kernel's TCPBacklogCoalesce; 201's delivery
+# carries the 810 bytes. b holds the socket for over a second. The first
+# segment (50 bytes) is delivered in softirq, not from the backlog.
+tcp_backlog_delivery() {
+	router_lab
+	# no retransmission while b holds the data unacknowledged: no tail
+	# loss probe, and an RTO of 3 s at least
+	in_ns a sysctl -qw net.ipv4.tcp_early_retrans=0
+	in_ns a ip route add default via 10.213.6.254 rto_min 3s
+	tcp_scripts
+	tracer tr 'tcp and dst host 10.213.8.2 and dst port 5301' -d 60 -j "$@"
+	bg_start rx ip netns exec "$(ns b)" "$PY" "$TMP/hold.py" 10.213.8.2 5301 1270 "$TMP/release"
+	wait_for "$TMP/rx.out" '^(ready|no userfaultfd)' 10
+	grep -q '^no userfaultfd' "$TMP/rx.out" && skip "$(cat "$TMP/rx.out")"
+	bg_start tx ip netns exec "$(ns a)" "$PY" "$TMP/send.py" 10.213.8.2 5301 0:50 \
+		"wait:$TMP/go" 8:101 0:102 8:103 0:104 16:201 16:202 16:203 16:204
+	wait_for "$TMP/rx.out" '^holding' 10
+	touch "$TMP/go"
+	wait_for "$TMP/tx.out" '^sent' 10
+	wait_until 10 test "$(tcpext b TCPBacklogCoalesce)" -ge 3
+	# hold longer than a followed skb may idle before it is taken for a
+	# freed one (1 s): a segment known to wait in a backlog is not
+	sleep 1.2
+	touch "$TMP/release"
+	wait_for "$TMP/rx.out" '^received 1270' 20
+	local p
+	# last hops: payload bytes; 201 delivers 201 + 202 + 203 + 204
+	for p in 50 101 102 103 104 810 202 203 204; do
+		wait_for "$TMP/tr.out" "\"hook\":\"(sk_data_ready|tcp_probe)\".*\"len\":$p,.*\"end\":true" 20
+	done
+	bg_stop tr
+	check tr "
+merged = $(tcpext b TCPBacklogCoalesce)
+"'
+sizes = [50, 101, 102, 103, 104, 201, 202, 203, 204]
+seg = {}
+for t, hs in hops.items():
+    rx = [h for h in hs if h["hook"] == "netif_receive_skb" and h["ifname"] == "b0"]
+    if rx and rx[0]["len"] - 40 in sizes: # no TCP options from a
+        seg[rx[0]["len"] - 40] = hs
+if sorted(seg) != sizes:
+    fail("data segments traced: %s" % sorted(seg))
+for n in sizes: # no tp_btf: output route lookups in a are taken for hops in b
+    seg[n] = [h for h in seg[n] if h["hook"] != "fib_table_lookup"]
+def tail(n, k):
+    return [h["hook"] for h in seg[n][-k:]]
+first = seg[50]
+if tail(50, 3) != ["netif_receive_skb", "tcp_probe", "sk_data_ready"] or \
+        first[-1]["backlog"] or first[-2]["backlog"] or not first[-1]["end"]:
+    fail("50 bytes: not delivered in softirq: %s" % first[-3:])
+for n in (101, 102, 103, 104, 201):
+    hs = seg[n]
+    if tail(n, 3) != ["netif_receive_skb", "tcp_probe", "sk_data_ready"]:
+        fail("%d bytes: path ends %s" % (n, tail(n, 3)))
+    probe, ready = hs[-2], hs[-1]
+    if not (probe["backlog"] and ready["backlog"] and ready["end"]):
+        fail("%d bytes: not delivered from the backlog: %s" % (n, hs[-2:]))
+    if ready["netns"] != ns["b"] or ready["dport"] != 5301 or \
+            ready["saddr"] != "10.213.6.1":
+        fail("%d bytes: delivery hop %s" % (n, ready))
+if seg[201][-1]["len"] != 810:
+    fail("201 bytes: delivered %d bytes, want 810 (with the merged ones)" % seg[201][-1]["len"])
+into = seg[201][-1]["skbaddr"]
+for n in (202, 203, 204):
+    last = seg[n][-1]
+    if tail(n, 2) != ["netif_receive_skb", "tcp_probe"] or not last["end"] or \
+            last.get("coalesced_into") != into or not last["backlog"] or \
+            last["len"] != n:
+        fail("%d bytes: should end merged into %s: %s" % (n, into, last))
+if any("coalesced_into" in h for n in (50, 101, 102, 103, 104, 201) for h in seg[n]):
+    fail("a segment that was not merged is shown merged")
+if stats["coalesced"] != 3 or merged != 3:
+    fail("coalesced %d, kernel TCPBacklogCoalesce %d, want 3" % (stats["coalesced"], merged))
+'
+}
+
+test_tcp_backlog_delivery() {
+	tcp_backlog_delivery
+}
+
+test_tcp_backlog_delivery_tracepoints() {
+	tcp_backlog_delivery --no-btf
+	grep -q '"mechanism":"tracepoint"' "$TMP/tr.out" || fail "plain tracepoints not used"
+}
+
+# The router drops the first transmission of 102 (by its TOS; the sender
+# sets another one before 103, and the retransmission takes that): 103
+# (and 104, unless the retransmission comes first) wait in b's
+# out-of-order queue after their tcp_probe and are delivered with the
+# retransmitted 102, at its sk_data_ready.
+test_tcp_out_of_order_delivery() {
+	router_lab
+	in_ns a ip route add default via 10.213.6.254
+	in_ns r nft -f - <<'EOF'
+table ip sft_ooo {
+	chain forward {
+		type filter hook forward priority 0;
+		ip daddr 10.213.8.2 tcp dport 5302 ip dscp cs1 drop
+	}
+}
+EOF
+	tcp_scripts
+	tracer tr 'tcp and dst host 10.213.8.2 and dst port 5302' -d 60 -j
+	bg_start rx ip netns exec "$(ns b)" "$PY" "$TMP/hold.py" 10.213.8.2 5302 410 -
+	wait_for "$TMP/rx.out" '^ready' 10
+	bg_start tx ip netns exec "$(ns a)" "$PY" "$TMP/send.py" 10.213.8.2 5302 \
+		0:101 32:102 0:103 0:104
+	wait_for "$TMP/rx.out" '^received 410' 20
+	local p
+	for p in 101 102 103 104; do
+		wait_for "$TMP/tr.out" "\"hook\":\"sk_data_ready\".*\"len\":$p,.*\"end\":true" 20
+	done
+	bg_stop tr
+	check tr '
+rx = {}
+for t, hs in hops.items():
+    for i, h in enumerate(hs):
+        if h["hook"] == "netif_receive_skb" and h["ifname"] == "b0" and \
+                h["len"] - 40 in (101, 102, 103, 104):
+            rx[h["len"] - 40] = (hs, i)
+if sorted(rx) != [101, 102, 103, 104]:
+    fail("segments that reached b: %s" % sorted(rx))
+dropped = [hs for hs in hops.values() if hs[-1].get("drop_reason") == "NETFILTER_DROP"]
+if len(dropped) != 1 or dropped[0][-1]["netns"] != ns["r"]:
+    fail("want one trace dropped in r (the first 102)")
+hole, at = rx[102]
+filled = hole[-1]
+if filled["hook"] != "sk_data_ready" or not filled["end"]:
+    fail("the retransmitted 102 was not delivered: %s" % filled)
+for n in (101, 103, 104):
+    hs, i = rx[n]
+    after = [h["hook"] for h in hs[i + 1:] if h["hook"] != "fib_table_lookup"]
+    if after != ["tcp_probe", "sk_data_ready"] or not hs[-1]["end"] or \
+            hs[-1]["backlog"] or hs[-2]["backlog"]:
+        fail("%d bytes: after b0 %s" % (n, after))
+# 103 waits for the hole (104 may come after the retransmission)
+hs = rx[103][0]
+if hs[-2]["time_ns"] > hole[at]["time_ns"] or hs[-1]["time_ns"] < hole[at]["time_ns"]:
+    fail("103 bytes: not delivered once the hole was filled: %s" % hs[-2:])
+if hs[-1]["delta_ns"] < hole[at]["time_ns"] - hs[-2]["time_ns"]:
+    fail("103 bytes: its delivery does not show the wait")
+'
+}
+
 # ---- stopping by itself, usage errors ----
 
 test_duration_and_errors() {
