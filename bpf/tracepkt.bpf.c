@@ -736,7 +736,12 @@ static __always_inline int on_sk_ready(struct sock *sk, const bool btf)
 		return 0;
 	skb = (struct sk_buff *)(long)c->skbaddr;
 	h.skb = skb;
-	h.len = BPF_CORE_READ(skb, len); /* queued: the payload it holds */
+	/* A listener is woken for a new connection: the handshake's last
+	 * ACK, which carries no payload, was freed before (silently), so its
+	 * skb is not read. Otherwise the skb is queued: len is its payload.
+	 */
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN)
+		h.len = BPF_CORE_READ(skb, len);
 	m.family = c->family;
 	m.proto = c->proto;
 	m.has_ports = c->has_ports;

@@ -747,6 +747,12 @@ for n in (101, 103, 104):
     if after != ["tcp_probe", "sk_data_ready"] or not hs[-1]["end"] or \
             hs[-1]["backlog"] or hs[-2]["backlog"]:
         fail("%d bytes: after b0 %s" % (n, after))
+# the last ACK of the handshake wakes the listener: no payload, and its skb
+# (freed before that) is not read
+acks = [hs for hs in hops.values() if hs[-1]["hook"] == "sk_data_ready" and
+        any(h["hook"] == "netif_receive_skb" and h["ifname"] == "b0" and h["len"] == 40 for h in hs)]
+if len(acks) != 1 or acks[0][-1]["len"] != 0:
+    fail("handshake ACK at the listener: %s" % [hs[-1] for hs in acks])
 # 103 waits for the hole (104 may come after the retransmission)
 hs = rx[103][0]
 if hs[-2]["time_ns"] > hole[at]["time_ns"] or hs[-1]["time_ns"] < hole[at]["time_ns"]:
