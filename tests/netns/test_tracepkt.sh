@@ -201,7 +201,8 @@ test_ping_path_tracepoints() {
 
 # ---- IPv6, a queueing discipline ----
 
-test_ipv6_qdisc_path() {
+# pair6: namespaces a and b, a0 fd13:213::1 <-> b0 fd13:213::2.
+pair6() {
 	ns_add a
 	ns_add b
 	ip link add a0 netns "$(ns a)" type veth peer name b0 netns "$(ns b)"
@@ -211,6 +212,10 @@ test_ipv6_qdisc_path() {
 	in_ns b ip link set b0 up
 	in_ns a ip -6 neigh replace fd13:213::2 lladdr "$(mac b b0)" dev a0 nud permanent
 	in_ns b ip -6 neigh replace fd13:213::1 lladdr "$(mac a a0)" dev b0 nud permanent
+}
+
+test_ipv6_qdisc_path() {
+	pair6
 	# tbf always queues (pfifo would be bypassed on an idle device)
 	in_ns a tc qdisc add dev a0 root tbf rate 100mbit burst 32kbit latency 50ms
 	tracer tr 'icmp6 and host fd13:213::2' -c 2 -d 30 -j
@@ -573,7 +578,7 @@ uffd = libc.syscall(323, os.O_CLOEXEC) if release != "-" else 0  # x86_64
 if uffd < 0:
     print("no userfaultfd:", os.strerror(ctypes.get_errno()), flush=True)
     sys.exit(3)
-l = socket.socket()
+l = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
 l.bind((addr, port))
 l.listen(1)
 print("ready", flush=True)
@@ -599,7 +604,8 @@ for arg in sys.argv[3:]:
                 break
             time.sleep(0.01)
         continue
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, int(what))
+    if s.family == socket.AF_INET:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, int(what))
     s.send(b"x" * int(val))
     time.sleep(0.002)  # one segment per send
 print("sent", flush=True)
@@ -759,6 +765,39 @@ if hs[-2]["time_ns"] > hole[at]["time_ns"] or hs[-1]["time_ns"] < hole[at]["time
     fail("103 bytes: not delivered once the hole was filled: %s" % hs[-2:])
 if hs[-1]["delta_ns"] < hole[at]["time_ns"] - hs[-2]["time_ns"]:
     fail("103 bytes: its delivery does not show the wait")
+'
+}
+
+# TCP over IPv6: each data segment ends at its socket (tcp_probe, then
+# sk_data_ready with its payload), the last ACK of the handshake at the
+# listener with length 0.
+test_tcp_ipv6_delivery() {
+	pair6
+	tcp_scripts
+	tracer tr 'tcp and dst host fd13:213::2 and dst port 5303' -d 30 -j
+	bg_start rx ip netns exec "$(ns b)" "$PY" "$TMP/hold.py" fd13:213::2 5303 300 -
+	wait_for "$TMP/rx.out" '^ready' 10
+	bg_start tx ip netns exec "$(ns a)" "$PY" "$TMP/send.py" fd13:213::2 5303 0:100 0:200
+	wait_for "$TMP/rx.out" '^received 300' 20 || fail "receiver: $(cat "$TMP/rx.err")"
+	local p
+	for p in 100 200; do
+		wait_for "$TMP/tr.out" "\"hook\":\"sk_data_ready\".*\"len\":$p,.*\"end\":true" 20
+	done
+	bg_stop tr
+	check tr '
+ends = {}
+for t, hs in hops.items():
+    last = hs[-1]
+    if last["hook"] == "sk_data_ready" and last["end"]:
+        ends[last["len"]] = hs
+        if last["netns"] != ns["b"] or last["dport"] != 5303 or \
+                last["saddr"] != "fd13:213::1" or last.get("backlog"):
+            fail("delivery hop %s" % last)
+if sorted(ends) != [0, 100, 200]:
+    fail("deliveries of %s bytes, want the ACK (0), 100 and 200" % sorted(ends))
+for n in (100, 200):
+    if ends[n][-2]["hook"] != "tcp_probe":
+        fail("%d bytes: no tcp_probe before the delivery: %s" % (n, ends[n][-2:]))
 '
 }
 
