@@ -345,10 +345,30 @@ static int dispatch(struct sf_host *h, const uint8_t *raw, size_t len)
 	return err;
 }
 
-static void host_io(struct sf_host *h, uint32_t events)
+/* Dispatch every whole message read; a bad one or bad framing closes. */
+static void host_input(struct sf_host *h)
 {
 	const uint8_t *msg;
 	size_t len;
+	int rc;
+
+	while ((rc = sfp_stream_next(&h->conn.in, &msg, &len)) == 1) {
+		if (dispatch(h, msg, len) < 0) {
+			host_close(h, "protocol error");
+			return;
+		}
+		if (h->state == HS_CLOSED)
+			return;
+	}
+	if (rc < 0) {
+		sf_conn_send_error(&h->conn, 0, rc, h->conn.in.buf,
+				   h->conn.in.len);
+		host_close(h, "bad framing");
+	}
+}
+
+static void host_io(struct sf_host *h, uint32_t events)
+{
 	ssize_t n;
 	int rc;
 
@@ -370,20 +390,9 @@ static void host_io(struct sf_host *h, uint32_t events)
 					       strerror((int)-n));
 			return;
 		}
-		while ((rc = sfp_stream_next(&h->conn.in, &msg, &len)) == 1) {
-			if (dispatch(h, msg, len) < 0) {
-				host_close(h, "protocol error");
-				return;
-			}
-			if (h->state == HS_CLOSED)
-				return;
-		}
-		if (rc < 0) {
-			sf_conn_send_error(&h->conn, 0, rc, h->conn.in.buf,
-					   h->conn.in.len);
-			host_close(h, "bad framing");
+		host_input(h);
+		if (h->state == HS_CLOSED)
 			return;
-		}
 	}
 	if (events & EPOLLOUT) {
 		rc = sf_conn_flush(&h->conn);
@@ -392,39 +401,65 @@ static void host_io(struct sf_host *h, uint32_t events)
 	}
 }
 
+/* A session on an accepted socket, HELLO sent unless TLS comes first. */
+static struct sf_host *host_add(struct sf_ctrl *c, int fd)
+{
+	struct sf_host *h = calloc(1, sizeof(*h));
+
+	if (!h || sf_conn_init(&h->conn, fd, c->tls, true, NULL)) {
+		free(h);
+		close(fd);
+		return NULL;
+	}
+	h->kind = EP_HOST;
+	h->c = c;
+	sf_session_init(&h->sess, &h->conn, c->o->echo_interval_ms,
+			c->o->dead_interval_ms);
+	h->state = h->conn.handshaking ? HS_TLS : HS_HELLO;
+	h->next = c->hosts;
+	c->hosts = h;
+	ctrl_epoll(c, fd, EPOLLIN, h, EPOLL_CTL_ADD);
+	pr_debug("connection from %s\n", h->conn.peer);
+	if (h->state == HS_HELLO)
+		sf_conn_send_simple(&h->conn, SFP_HELLO, 0);
+	return h;
+}
+
 static void accept_hosts(struct sf_ctrl *c)
 {
 	for (;;) {
 		int fd = accept4(c->listen_fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct sf_host *h;
 
 		if (fd < 0)
 			return;
-		h = calloc(1, sizeof(*h));
-		if (!h || sf_conn_init(&h->conn, fd, c->tls, true, NULL)) {
+		host_add(c, fd);
+	}
+}
+
+/* Free closed sessions; keep EPOLLOUT in step with what is pending. */
+static void hosts_sweep(struct sf_ctrl *c)
+{
+	struct sf_host **pp = &c->hosts;
+
+	while (*pp) {
+		struct sf_host *h = *pp;
+
+		if (h->state == HS_CLOSED) {
+			*pp = h->next;
 			free(h);
-			close(fd);
 			continue;
 		}
-		h->kind = EP_HOST;
-		h->c = c;
-		sf_session_init(&h->sess, &h->conn, c->o->echo_interval_ms,
-				c->o->dead_interval_ms);
-		h->state = h->conn.handshaking ? HS_TLS : HS_HELLO;
-		h->next = c->hosts;
-		c->hosts = h;
-		ctrl_epoll(c, fd, EPOLLIN, h, EPOLL_CTL_ADD);
-		pr_debug("connection from %s\n", h->conn.peer);
-		if (h->state == HS_HELLO)
-			sf_conn_send_simple(&h->conn, SFP_HELLO, 0);
+		ctrl_epoll(c, h->conn.fd,
+			   EPOLLIN | (sf_conn_pending(&h->conn) ? EPOLLOUT : 0),
+			   h, EPOLL_CTL_MOD);
+		pp = &h->next;
 	}
 }
 
 static void tick(struct sf_ctrl *c)
 {
 	uint64_t now = sf_now_ms();
-	struct sf_host **pp = &c->hosts;
 
 	for (struct sf_host *h = c->hosts; h; h = h->next) {
 		if (h->state == HS_CLOSED)
@@ -438,19 +473,7 @@ static void tick(struct sf_ctrl *c)
 		c->last_timer_ms = now;
 		apps_timer(c, now);
 	}
-	while (*pp) { /* free closed sessions; keep EPOLLOUT in step */
-		struct sf_host *h = *pp;
-
-		if (h->state == HS_CLOSED) {
-			*pp = h->next;
-			free(h);
-			continue;
-		}
-		ctrl_epoll(c, h->conn.fd,
-			   EPOLLIN | (sf_conn_pending(&h->conn) ? EPOLLOUT : 0),
-			   h, EPOLL_CTL_MOD);
-		pp = &h->next;
-	}
+	hosts_sweep(c);
 }
 
 static void ctrl_loop(struct sf_ctrl *c)
@@ -498,21 +521,40 @@ void sf_ctrl_opts_init(struct sf_ctrl_opts *opts)
 	};
 }
 
-int sf_controller_run(const struct sf_ctrl_opts *o)
+static struct sf_ctrl *ctrl_new(const struct sf_ctrl_opts *o)
 {
 	struct sf_ctrl *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->o = o;
+	c->listen_fd = c->ctl_fd = -1;
+	c->listen_kind = EP_LISTEN;
+	c->ctl_kind = EP_CTL_LISTEN;
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	return c;
+}
+
+static void hosts_free(struct sf_ctrl *c)
+{
+	for (struct sf_host *h = c->hosts, *n; h; h = n) {
+		n = h->next;
+		host_close(h, "controller stopping");
+		free(h);
+	}
+	c->hosts = NULL;
+}
+
+int sf_controller_run(const struct sf_ctrl_opts *o)
+{
+	struct sf_ctrl *c = ctrl_new(o);
 	struct sigaction sa = { .sa_handler = on_sighup };
 	int err = 0;
 
 	if (!c)
 		return -ENOMEM;
-	c->o = o;
-	c->listen_fd = c->ctl_fd = -1;
-	c->listen_kind = EP_LISTEN;
-	c->ctl_kind = EP_CTL_LISTEN;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGHUP, &sa, NULL);
-	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (o->tls_cert || o->tls_key || o->tls_ca) {
 		c->tls = sf_tls_new(&(struct sf_tls_opts){ o->tls_cert,
 							   o->tls_key,
@@ -546,12 +588,7 @@ int sf_controller_run(const struct sf_ctrl_opts *o)
 		(unsigned long long)c->replaced, (unsigned long long)c->msgs_in,
 		(unsigned long long)c->events_in);
 out:
-	for (struct sf_host *h = c->hosts, *n; h; h = n) {
-		n = h->next;
-		host_close(h, "controller stopping");
-		free(h);
-	}
-	c->hosts = NULL;
+	hosts_free(c);
 	if (o->ctl_path)
 		ctl_close(c, o->ctl_path);
 	apps_unload(c);
@@ -561,4 +598,49 @@ out:
 	close(c->epfd);
 	free(c);
 	return err;
+}
+
+/* ---- sessions without the loop (tests/fuzz/fuzz_controller.c) ---- */
+
+struct sf_ctrl *ctrl_offline_new(const struct sf_ctrl_opts *o, int *err)
+{
+	struct sf_ctrl *c = ctrl_new(o);
+
+	*err = c ? apps_load(c) : -ENOMEM;
+	if (*err && c) {
+		ctrl_offline_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+struct sf_host *ctrl_offline_host(struct sf_ctrl *c, int fd)
+{
+	return host_add(c, fd);
+}
+
+void ctrl_offline_feed(struct sf_host *h, const uint8_t *data, size_t len)
+{
+	if (h->state == HS_CLOSED)
+		return;
+	if (sfp_stream_feed(&h->conn.in, data, len)) {
+		host_close(h, "out of memory");
+		return;
+	}
+	host_input(h);
+	if (h->state != HS_CLOSED)
+		sf_conn_flush(&h->conn);
+}
+
+void ctrl_offline_sweep(struct sf_ctrl *c)
+{
+	hosts_sweep(c);
+}
+
+void ctrl_offline_free(struct sf_ctrl *c)
+{
+	hosts_free(c);
+	apps_unload(c);
+	close(c->epfd);
+	free(c);
 }

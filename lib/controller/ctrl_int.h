@@ -68,6 +68,18 @@ int64_t ctrl_send(struct sf_host *h, struct sfp_msg *m);
 struct sf_host *ctrl_find_host(struct sf_ctrl *c, const char *name);
 void ctrl_epoll(struct sf_ctrl *c, int fd, uint32_t events, void *ptr, int op);
 
+/* The sessions without the loop, for tests/fuzz/fuzz_controller.c: a
+ * controller with o's apps and no socket of its own; a session on one end
+ * of a connected socket (HELLO sent to it); bytes as if read from it
+ * (whole messages dispatched, a bad one answered and the session closed,
+ * as in the loop); closed sessions freed; everything freed.
+ */
+struct sf_ctrl *ctrl_offline_new(const struct sf_ctrl_opts *o, int *err);
+struct sf_host *ctrl_offline_host(struct sf_ctrl *c, int fd);
+void ctrl_offline_feed(struct sf_host *h, const uint8_t *data, size_t len);
+void ctrl_offline_sweep(struct sf_ctrl *c);
+void ctrl_offline_free(struct sf_ctrl *c);
+
 /* ctlsock.c: epoll data pointers are tagged by their first member */
 int ctl_open(struct sf_ctrl *c, const char *path);
 void ctl_close(struct sf_ctrl *c, const char *path);
