@@ -42,6 +42,8 @@ int64_t ctrl_send(struct sf_host *h, struct sfp_msg *m)
 
 	if (h->state == HS_CLOSED)
 		return -ENOTCONN;
+	if (m->h.type == SFP_VERDICT && !h->holds)
+		return -EOPNOTSUPP; /* its HELLO did not offer VERDICT */
 	xid = sf_conn_send(&h->conn, m);
 	if (xid >= 0 && m->h.type == SFP_VERDICT) {
 		h->answered++;

@@ -636,4 +636,46 @@ test_app_file_errors() {
 	[ "$(grep -o "$TMP/none.so" "$TMP/e" | wc -l)" -eq 1 ] || fail "app path not once: $(cat "$TMP/e")"
 }
 
+# A held EVENT_IN from an agent whose HELLO did not offer VERDICT gets no
+# VERDICT (docs/protocol.md: only to an agent with feature bit 0); the same
+# event from one that offered it does. The ECHO after the event is answered
+# after anything the event caused. Found by fuzz/controller.
+test_verdict_only_if_offered() {
+	guard_setup
+	echo '{"rules": [], "ask": {"default": "deny"}}' >"$TMP/policy.json"
+	start_controller -P "$TMP/policy.json"
+	"$PY" - "$PORT" >"$TMP/v.out" <<'PY'
+import struct
+import sys
+import sfp_peer as sfp
+T = sfp.Type
+
+
+def features(hid):
+    return (hid + b"fuzzhost".ljust(64, b"\0") + b"6.18".ljust(64, b"\0") +
+            struct.pack(">IIIB", 1, 64, 0, 0) + bytes(5) + b"\0\0")
+
+
+def held_event(hold_id):
+    body = struct.pack(">QBBHIIIQ", 0, 1, 0, 0, sfp.EV_HELD, 42, 0, 1)
+    for s in (b"/bin/cat", b"/srv/a", b""):
+        body += struct.pack(">H", len(s)) + s
+    return body + struct.pack(">I", hold_id)
+
+
+for offer in (None, 1):
+    p = sfp.connect(int(sys.argv[1]))
+    p.send_msg(T.HELLO, sfp.encode_hello(features=offer))
+    list(p.messages(5, until=(T.FEATURES_REQUEST,)))
+    p.send_msg(T.FEATURES_REPLY, features(bytes([7 + (offer or 0)]) * 16))
+    p.send_msg(T.EVENT_IN, held_event(7), xid=9)
+    p.send_msg(T.ECHO_REQUEST, b"12345678", xid=10)
+    got = [m.type for m in p.messages(5, until=(T.ECHO_REPLY,))]
+    print("offer", offer or 0, "verdicts", got.count(T.VERDICT),
+          "echo", T.ECHO_REPLY in got, flush=True)
+PY
+	grep -qx "offer 0 verdicts 0 echo True" "$TMP/v.out" || fail "without the feature: $(cat "$TMP/v.out")"
+	grep -qx "offer 1 verdicts 1 echo True" "$TMP/v.out" || fail "with the feature: $(cat "$TMP/v.out")"
+}
+
 run_tests "$@"
