@@ -481,6 +481,9 @@ static int get_features(struct cur *c, struct sfp_features *f)
 	for (int i = 0; i < SF_CLASS_COUNT; i++)
 		f->miss[i] = get_u8(c);
 	f->n_ops = get_u8(c);
+	for (int i = 0; i < SF_CLASS_COUNT; i++)
+		if (!c->short_read && f->miss[i] > SF_MISS_ASK)
+			return SFP_ERR(SFP_ET_CONFIG_FAILED, SFP_EC_BAD_CONFIG);
 	if (get_u16(c))
 		return BAD_RESERVED;
 	if (c->short_read)
