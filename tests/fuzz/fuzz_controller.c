@@ -15,7 +15,10 @@
  * VERDICT in its HELLO, for a hold id it sent in a held EVENT_IN; an
  * established host's id is the hex of its FEATURES_REPLY's, no two open
  * sessions share one (the second replaced the first) and the session
- * counters agree with the hosts. ASan finds what a closed session leaks.
+ * counters agree with the hosts; the apps hear of each host's connection
+ * and departure once, and of messages either way only in between (an app
+ * first in line checks). SIGHUP's reload and the timer run at the end.
+ * ASan finds what a closed session leaks.
  */
 #include <sys/socket.h>
 #include <sysflow/controller.h>
@@ -61,6 +64,70 @@ static const struct sf_ctrl_opts *ctrl_opts(void)
 	o.acl_file = acl_path;
 	done = true;
 	return &o;
+}
+
+/* An app first in line that checks what the apps are told: a host is
+ * connected once, disconnected once, and only a connected, established
+ * host's messages reach the apps, either way.
+ */
+#define MAX_HOSTS 4
+
+struct tracker {
+	const struct sf_host *up[MAX_HOSTS];
+	int n;
+};
+
+static int tracked(struct tracker *t, const struct sf_host *h)
+{
+	for (int i = 0; i < t->n; i++)
+		if (t->up[i] == h)
+			return i;
+	return -1;
+}
+
+static void tracker_connect(void *st, struct sf_host *h)
+{
+	struct tracker *t = st;
+
+	if (tracked(t, h) >= 0 || h->state != HS_UP || t->n == MAX_HOSTS)
+		fuzz_fail("apps told of a host connecting twice, or not up");
+	t->up[t->n++] = h;
+}
+
+static void tracker_disconnect(void *st, struct sf_host *h)
+{
+	struct tracker *t = st;
+	int i = tracked(t, h);
+
+	if (i < 0)
+		fuzz_fail("apps told of a host leaving that never connected");
+	t->up[i] = t->up[--t->n];
+}
+
+static void tracker_message(void *st, struct sf_host *h,
+			    const struct sfp_msg *m)
+{
+	if (tracked(st, h) < 0 || h->state != HS_UP)
+		fuzz_fail("apps got a message of type %u for a host not "
+			  "connected",
+			  m->h.type);
+}
+
+static const struct sf_app tracker_app = {
+	.name = "fuzz-tracker",
+	.on_connect = tracker_connect,
+	.on_message = tracker_message,
+	.on_message_out = tracker_message,
+	.on_disconnect = tracker_disconnect,
+};
+
+static void add_tracker(struct sf_ctrl *c, struct tracker *t)
+{
+	if (c->n_apps == MAX_APPS)
+		fuzz_fail("no room for the tracker app");
+	memmove(&c->apps[1], &c->apps[0], c->n_apps * sizeof(c->apps[0]));
+	c->apps[0] = (struct loaded_app){ &tracker_app, t, NULL };
+	c->n_apps++;
 }
 
 /* What one session was sent and answered */
@@ -232,6 +299,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct tracker t = {};
 	struct sf_ctrl *c;
 	int err;
 
@@ -239,11 +307,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c = ctrl_offline_new(ctrl_opts(), &err);
 	if (!c)
 		fuzz_fail("cannot start the controller: %s", strerror(-err));
+	add_tracker(c, &t);
 	session(c, data, size);
 	session(c, data, size); /* the same agent again */
 	apps_timer(c, sf_now_ms());
+	apps_reload(c);
 	ctrl_offline_sweep(c);
 	check_hosts(c);
 	ctrl_offline_free(c);
+	if (t.n)
+		fuzz_fail("%d hosts still connected for the apps", t.n);
 	return 0;
 }
