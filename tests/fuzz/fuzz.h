@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sysflow/log.h>
+#include <sysflow/proto.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Optional: set-up once per process, outside the per-input time limit
@@ -71,6 +72,36 @@ static inline int fuzz_file(const uint8_t *data, size_t size, char *path,
 		abort();
 	snprintf(path, len, "/proc/self/fd/%d", fd);
 	return fd;
+}
+
+/* Read what a peer under test sent on the non-blocking fd into st and
+ * call each(ctx, m) for every whole message; fail when one does not
+ * decode or the bytes are not a stream of messages.
+ */
+static inline void fuzz_read_msgs(int fd, struct sfp_stream *st,
+				  void (*each)(void *ctx,
+					       const struct sfp_msg *m),
+				  void *ctx)
+{
+	uint8_t buf[65536];
+	const uint8_t *msg;
+	struct sfp_msg m;
+	ssize_t n;
+	size_t len;
+	int rc;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (sfp_stream_feed(st, buf, n))
+			fuzz_fail("out of memory");
+	while ((rc = sfp_stream_next(st, &msg, &len)) == 1) {
+		if (sfp_decode(msg, len, &m))
+			fuzz_fail("an answer of type %u does not decode",
+				  msg[1]);
+		each(ctx, &m);
+		sfp_msg_free(&m);
+	}
+	if (rc < 0)
+		fuzz_fail("the answers are not a stream of messages");
 }
 
 #endif /* __SYSFLOW_FUZZ_H */

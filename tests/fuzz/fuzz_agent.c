@@ -97,34 +97,29 @@ struct answers {
 	bool stats_end; /* the last FLOW_STATS_REPLY for it */
 };
 
+struct drain_ctx {
+	struct answers ans;
+	uint32_t xid;
+};
+
+static void note_answer(void *ctx, const struct sfp_msg *m)
+{
+	struct drain_ctx *d = ctx;
+
+	d->ans.error |= m->h.type == SFP_ERROR && m->h.xid == d->xid;
+	if (m->h.type == SFP_FLOW_STATS_REPLY && m->h.xid == d->xid) {
+		d->ans.stats += m->stats_reply.count;
+		d->ans.stats_end = !(m->stats_reply.flags & SFP_STATS_MORE);
+	}
+}
+
 /* Read what the agent sent: whole messages must decode. */
 static struct answers drain(int fd, struct sfp_stream *st, uint32_t xid)
 {
-	struct answers ans = {};
-	uint8_t buf[65536];
-	const uint8_t *msg;
-	struct sfp_msg m;
-	ssize_t n;
-	size_t len;
-	int rc;
+	struct drain_ctx d = { .xid = xid };
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (sfp_stream_feed(st, buf, n))
-			fuzz_fail("out of memory");
-	while ((rc = sfp_stream_next(st, &msg, &len)) == 1) {
-		if (sfp_decode(msg, len, &m))
-			fuzz_fail("an answer of type %u does not decode",
-				  msg[1]);
-		ans.error |= m.h.type == SFP_ERROR && m.h.xid == xid;
-		if (m.h.type == SFP_FLOW_STATS_REPLY && m.h.xid == xid) {
-			ans.stats += m.stats_reply.count;
-			ans.stats_end = !(m.stats_reply.flags & SFP_STATS_MORE);
-		}
-		sfp_msg_free(&m);
-	}
-	if (rc < 0)
-		fuzz_fail("the answers are not a stream of messages");
-	return ans;
+	fuzz_read_msgs(fd, st, note_answer, &d);
+	return d.ans;
 }
 
 /* A FLOW_STATS_REQUEST for every cookie lists every rule once. */

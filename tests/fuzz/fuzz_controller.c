@@ -153,9 +153,17 @@ struct answers {
 	bool bad_request; /* an ERROR BAD_REQUEST */
 };
 
-static void check_answer(struct peer *p, const struct sfp_msg *m,
-			 struct answers *ans)
+struct drain_ctx {
+	struct peer *p;
+	struct answers ans;
+};
+
+static void check_answer(void *ctx, const struct sfp_msg *m)
 {
+	struct drain_ctx *d = ctx;
+	struct peer *p = d->p;
+	struct answers *ans = &d->ans;
+
 	if (m->h.type == SFP_ERROR) {
 		ans->error = true;
 		ans->bad_request |= m->error.type == SFP_ET_BAD_REQUEST;
@@ -174,27 +182,10 @@ static void check_answer(struct peer *p, const struct sfp_msg *m,
 /* Read what the controller sent: whole messages must decode. */
 static struct answers drain(struct peer *p)
 {
-	struct answers ans = {};
-	uint8_t buf[65536];
-	const uint8_t *msg;
-	struct sfp_msg m;
-	ssize_t n;
-	size_t len;
-	int rc;
+	struct drain_ctx d = { .p = p };
 
-	while ((n = read(p->fd, buf, sizeof(buf))) > 0)
-		if (sfp_stream_feed(&p->answers, buf, n))
-			fuzz_fail("out of memory");
-	while ((rc = sfp_stream_next(&p->answers, &msg, &len)) == 1) {
-		if (sfp_decode(msg, len, &m))
-			fuzz_fail("an answer of type %u does not decode",
-				  msg[1]);
-		check_answer(p, &m, &ans);
-		sfp_msg_free(&m);
-	}
-	if (rc < 0)
-		fuzz_fail("the answers are not a stream of messages");
-	return ans;
+	fuzz_read_msgs(p->fd, &p->answers, check_answer, &d);
+	return d.ans;
 }
 
 /* Remember the hold ids the agent sent */
