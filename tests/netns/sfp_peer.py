@@ -118,6 +118,21 @@ def decode_features(body):
                     [(op, mech, bits) for op, mech, _, bits in ops])
 
 
+def encode_features(host_id, hostname="peer", miss=(0, 0, 0, 0)):
+    """A FEATURES_REPLY body with no operations; miss: one byte a class."""
+    return (host_id + hostname.encode().ljust(64, b"\0") +
+            b"6.18".ljust(64, b"\0") + struct.pack(">IIIB", 1, 64, 0, 0) +
+            bytes(miss) + b"\0\0\0")
+
+
+def encode_held_event(hold_id, exe="/bin/cat", obj="/srv/a"):
+    """An EVENT_IN body: a file open by pid 42 held (EV_HELD) as hold_id."""
+    body = struct.pack(">QBBHIIIQ", 0, 1, 0, 0, EV_HELD, 42, 0, 1)
+    for text in (exe.encode(), obj.encode(), b""):
+        body += struct.pack(">H", len(text)) + text
+    return body + struct.pack(">I", hold_id)
+
+
 def decode_event(body):
     """An EVENT_IN or ACTION_REPORT body; hold_id is 0 unless EV_HELD."""
     head = struct.unpack(">QBBHIIIQ", body[:32])

@@ -645,30 +645,16 @@ test_verdict_only_if_offered() {
 	echo '{"rules": [], "ask": {"default": "deny"}}' >"$TMP/policy.json"
 	start_controller -P "$TMP/policy.json"
 	"$PY" - "$PORT" >"$TMP/v.out" <<'PY'
-import struct
 import sys
 import sfp_peer as sfp
 T = sfp.Type
-
-
-def features(hid):
-    return (hid + b"fuzzhost".ljust(64, b"\0") + b"6.18".ljust(64, b"\0") +
-            struct.pack(">IIIB", 1, 64, 0, 0) + bytes(5) + b"\0\0")
-
-
-def held_event(hold_id):
-    body = struct.pack(">QBBHIIIQ", 0, 1, 0, 0, sfp.EV_HELD, 42, 0, 1)
-    for s in (b"/bin/cat", b"/srv/a", b""):
-        body += struct.pack(">H", len(s)) + s
-    return body + struct.pack(">I", hold_id)
-
-
 for offer in (None, 1):
     p = sfp.connect(int(sys.argv[1]))
     p.send_msg(T.HELLO, sfp.encode_hello(features=offer))
     list(p.messages(5, until=(T.FEATURES_REQUEST,)))
-    p.send_msg(T.FEATURES_REPLY, features(bytes([7 + (offer or 0)]) * 16))
-    p.send_msg(T.EVENT_IN, held_event(7), xid=9)
+    p.send_msg(T.FEATURES_REPLY,
+               sfp.encode_features(bytes([7 + (offer or 0)]) * 16))
+    p.send_msg(T.EVENT_IN, sfp.encode_held_event(7), xid=9)
     p.send_msg(T.ECHO_REQUEST, b"12345678", xid=10)
     got = [m.type for m in p.messages(5, until=(T.ECHO_REPLY,))]
     print("offer", offer or 0, "verdicts", got.count(T.VERDICT),
@@ -676,6 +662,46 @@ for offer in (None, 1):
 PY
 	grep -qx "offer 0 verdicts 0 echo True" "$TMP/v.out" || fail "without the feature: $(cat "$TMP/v.out")"
 	grep -qx "offer 1 verdicts 1 echo True" "$TMP/v.out" || fail "with the feature: $(cat "$TMP/v.out")"
+}
+
+# A FEATURES_REPLY with a miss policy out of range (0x42) is ERROR
+# CONFIG_FAILED/BAD_CONFIG; the host is not taken up (no app pushes its
+# policy to it) until a valid one comes. Found by fuzz/controller: the
+# policy app copied the value into a SET_CONFIG the agent could not decode.
+test_features_bad_miss() {
+	guard_setup
+	echo '{"rules": [], "miss": {"socket": "deny"}}' >"$TMP/policy.json"
+	start_controller -P "$TMP/policy.json"
+	"$PY" - "$PORT" "$CTL" "$SYSFLOW" >"$TMP/f.out" <<'PY'
+import subprocess
+import sys
+import sfp_peer as sfp
+T = sfp.Type
+p = sfp.connect(int(sys.argv[1]))
+p.send_msg(T.HELLO, sfp.encode_hello())
+list(p.messages(5, until=(T.FEATURES_REQUEST,)))
+for miss in ((0, 0x42, 0, 0), (0, 0, 0, 0)):
+    p.send_msg(T.FEATURES_REPLY, sfp.encode_features(b"\x09" * 16, "badmiss",
+                                                      miss), xid=3)
+    p.send_msg(T.ECHO_REQUEST, b"12345678", xid=4)
+    for m in p.messages(5, until=(T.ECHO_REPLY,)):
+        if m.type == T.ERROR:
+            e = sfp.decode_error(m.body)
+            print("ERROR", e.type, e.code, "xid", m.xid, flush=True)
+        elif m.type != T.ECHO_REPLY:
+            print("got", sfp.type_name(m.type), flush=True)
+    hosts = subprocess.run([sys.argv[3], "ctl", "-S", sys.argv[2], "hosts",
+                            "-j"], capture_output=True, text=True).stdout
+    print("miss", miss[1], "hosts", hosts.count("badmiss"), flush=True)
+PY
+	local first
+	first=$(sed -n '1,/^miss 66 /p' "$TMP/f.out")
+	grep -qx "ERROR 5 0 xid 3" <<<"$first" || fail "no BAD_CONFIG: $(cat "$TMP/f.out")"
+	grep -qx "miss 66 hosts 0" <<<"$first" || fail "host taken up: $(cat "$TMP/f.out")"
+	grep -q "^got SET_CONFIG" <<<"$first" && fail "policy pushed: $(cat "$TMP/f.out")"
+	grep -qx "miss 0 hosts 1" "$TMP/f.out" || fail "valid reply refused: $(cat "$TMP/f.out")"
+	grep -q "^got SET_CONFIG" "$TMP/f.out" || fail "no policy after a valid reply: $(cat "$TMP/f.out")"
+	kill -0 "$(cat "$TMP/controller.pid")" || fail "controller died"
 }
 
 run_tests "$@"
