@@ -463,6 +463,7 @@ int ctl_open(struct sf_ctrl *c, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)];
+	struct stat st;
 	mode_t old;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -480,6 +481,12 @@ int ctl_open(struct sf_ctrl *c, const char *path)
 		       "stop it or choose another path with -C\n",
 		       path);
 		return -EADDRINUSE;
+	}
+	if (!lstat(path, &st) && !S_ISSOCK(st.st_mode)) { /* a typo'd -C */
+		pr_err("control socket path %s exists and is not a socket; "
+		       "remove it or choose another path with -C\n",
+		       path);
+		return -EEXIST;
 	}
 	c->ctl_fd =
 		socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -364,7 +364,7 @@ struct guard_kern *guard_bpf_open_unattached(const char *cgroup_path, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	b->cgroup_fd = b->store_fd = -1;
+	b->cgroup_fd = b->store_fd = b->lock_fd = -1;
 	snprintf(b->cgroup_path, sizeof(b->cgroup_path), "%s", cgroup_path);
 	b->ncpus = libbpf_num_possible_cpus();
 	b->skel = guard_bpf__open();

@@ -443,6 +443,21 @@ test_second_controller_same_ctl() {
 	ctl hosts >/dev/null || fail "ctl cannot reach the controller that took over"
 }
 
+# -C naming a file that is not a socket (a typo): the controller refuses it
+# by name and leaves the file alone. Before, it unlinked whatever was there
+# as the socket of a killed controller.
+test_ctl_path_not_a_socket() {
+	local rc=0
+	echo "keep me" >"$TMP/notasock"
+	timeout 10 "$SYSFLOW" controller -l 127.0.0.1 -p "$PORT" -C "$TMP/notasock" \
+		>"$TMP/c.out" 2>"$TMP/c.err" || rc=$?
+	assert_eq "$rc" 1 "controller with -C on a regular file: exit status"
+	grep -qx "sysflow: error: control socket path $TMP/notasock exists and is not a socket; remove it or choose another path with -C" \
+		"$TMP/c.err" || fail "controller said: $(cat "$TMP/c.err")"
+	[ "$(cat "$TMP/notasock" 2>/dev/null)" = "keep me" ] ||
+		fail "the controller removed $TMP/notasock"
+}
+
 # The controller killed under `sysflow ctl events`: the tail says so and
 # exits 1 (it ended silently with 0); Ctrl-C still ends it with 0.
 test_ctl_controller_gone() {

@@ -541,6 +541,12 @@ tcpext() {
 		else for (i = 2; i <= NF; i++) if (h[i] == k) print $i }' /proc/net/netstat
 }
 
+# tcpext_ge NS NAME N: TcpExt counter NAME of NS is at least N (read anew
+# at each call, for wait_until).
+tcpext_ge() {
+	[ "$(tcpext "$1" "$2")" -ge "$3" ]
+}
+
 # tcp_scripts: $TMP/hold.py, a receiver that reads N bytes; unless its
 # last argument is "-", it first holds its socket (the copy of its first
 # recv faults on a userfaultfd page and waits there, inside tcp_recvmsg,
@@ -637,7 +643,7 @@ tcp_backlog_delivery() {
 	wait_for "$TMP/rx.out" '^holding' 10
 	touch "$TMP/go"
 	wait_for "$TMP/tx.out" '^sent' 10
-	wait_until 10 test "$(tcpext b TCPBacklogCoalesce)" -ge 3
+	wait_until 10 tcpext_ge b TCPBacklogCoalesce 3
 	# hold longer than a followed skb may idle before it is taken for a
 	# freed one (1 s): a segment known to wait in a backlog is not
 	sleep 1.2
