@@ -44,6 +44,8 @@ struct ctl_client {
 	enum pending_kind pending;
 	struct sf_host *host;
 	uint32_t xid, barrier_xid;
+	bool set_miss; /* P_MOD of a miss policy: take miss once it is done */
+	uint8_t miss[SF_CLASS_COUNT];
 	uint64_t deadline_ms;
 	uint32_t count;
 	struct ctl_client *next;
@@ -184,8 +186,10 @@ static void req_miss(struct sf_ctrl *c, struct ctl_client *cl,
 	for (int cls = 0; cls < SF_CLASS_COUNT; cls++)
 		if (r->miss[cls] >= 0)
 			m.config.miss[cls] = r->miss[cls];
-	memcpy(h->features.miss, m.config.miss, sizeof(m.config.miss));
 	send_with_barrier(cl, h, &m, false);
+	/* the host's policy changes when the agent has taken it (barrier) */
+	cl->set_miss = cl->pending == P_MOD;
+	memcpy(cl->miss, m.config.miss, sizeof(cl->miss));
 }
 
 static void req_rules(struct sf_ctrl *c, struct ctl_client *cl,
@@ -420,6 +424,9 @@ void ctl_host_message(struct sf_ctrl *c, struct sf_host *h,
 		} else if (cl->pending == P_MOD &&
 			   m->h.type == SFP_BARRIER_REPLY &&
 			   m->h.xid == cl->barrier_xid) {
+			if (cl->set_miss)
+				memcpy(h->features.miss, cl->miss,
+				       sizeof(cl->miss));
 			reply_ok(cl, json_pack("{s:I}", "xid",
 					       (json_int_t)cl->xid));
 		}

@@ -375,6 +375,22 @@ test_miss_and_fail_open() {
 	assert_eq "$(connect_py 17035)" ok "miss allowed without a controller"
 }
 
+# ctl miss changes one class and keeps the others: the second request
+# builds on the policy the first one set once the agent had taken it.
+test_ctl_miss_classes() {
+	guard_setup
+	start_controller
+	start_agent
+	echo x >"$MNT/f"
+	listen_on 17036
+	assert_eq "$(connect_py 17036)" ok "default miss policy allows"
+	ctl miss "$HOSTID" '{"socket":"deny"}' >/dev/null || fail "ctl miss socket"
+	assert_eq "$(connect_py 17036)" EPERM "socket miss deny applied"
+	ctl miss "$HOSTID" '{"file":"deny"}' >/dev/null || fail "ctl miss file"
+	in_cg cat "$MNT/f" >/dev/null 2>&1 && fail "file miss deny not applied"
+	assert_eq "$(connect_py 17036)" EPERM "socket miss deny kept"
+}
+
 # ENCODE: the subject's sockets carry the DSCP tag.
 test_encode_dscp() {
 	guard_setup
