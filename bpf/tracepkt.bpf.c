@@ -98,6 +98,7 @@ struct rx_cur {
 	__u8 _pad;
 	__u16 sport; /* host order */
 	__u16 dport;
+	__u32 tcp_len; /* TCP payload bytes */
 	__u32 saddr[4];
 	__u32 daddr[4];
 	/* The skb (and device) that netif_rx or napi_gro_receive_entry just
@@ -125,6 +126,7 @@ struct pkt_meta {
 	__u8 has_ports; /* TCP or UDP header read */
 	__u32 tcp_seq; /* TCP: host order */
 	__u32 tcp_end; /* TCP: seq + payload (+ 1 for SYN, FIN) */
+	__u32 tcp_len; /* TCP: payload bytes */
 };
 
 /* One hook invocation. */
@@ -251,8 +253,8 @@ static __always_inline int pkt_parse(struct pkt_buf *b, __u32 len, __be16 proto,
 		m->dport = bpf_ntohs(th->dest);
 		m->has_ports = 1;
 		m->tcp_seq = bpf_ntohl(th->seq);
-		m->tcp_end = m->tcp_seq + th->syn + th->fin +
-			     tcp_payload(l3.ip_len, c.pos - (void *)b->data);
+		m->tcp_len = tcp_payload(l3.ip_len, c.pos - (void *)b->data);
+		m->tcp_end = m->tcp_seq + th->syn + th->fin + m->tcp_len;
 	} else if (next == IPPROTO_UDP) {
 		if (parse_udp(&c, end, &uh))
 			return 0;
@@ -545,6 +547,7 @@ static __always_inline void cur_set(__u64 key, struct tracepkt_track *t,
 	c->has_ports = m->has_ports;
 	c->sport = m->sport;
 	c->dport = m->dport;
+	c->tcp_len = m->tcp_len;
 	__builtin_memcpy(c->saddr, m->saddr, 16);
 	__builtin_memcpy(c->daddr, m->daddr, 16);
 }
@@ -736,11 +739,16 @@ static __always_inline int on_sk_ready(struct sock *sk, const bool btf)
 		return 0;
 	skb = (struct sk_buff *)(long)c->skbaddr;
 	h.skb = skb;
-	/* A listener is woken for a new connection: the handshake's last
-	 * ACK, which carries no payload, was freed before (silently), so its
-	 * skb is not read. Otherwise the skb is queued: len is its payload.
+	/* TCP may have freed the skb by now, silently: a listener is woken
+	 * after the handshake's last ACK (no payload) was freed, a segment
+	 * merged into the receive queue's tail is freed before the wakeup.
+	 * So TCP's length is the one read at reception; UDP's skb is queued.
 	 */
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN)
+	if (c->proto == IPPROTO_TCP)
+		h.len = BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN ?
+				0 :
+				c->tcp_len;
+	else
 		h.len = BPF_CORE_READ(skb, len);
 	m.family = c->family;
 	m.proto = c->proto;

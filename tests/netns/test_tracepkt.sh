@@ -807,6 +807,37 @@ for n in (100, 200):
 '
 }
 
+# Without tcp_probe (--hooks), a TCP segment still ends at its socket with
+# its payload length, taken at reception: by the wakeup TCP may have freed
+# the skb (merged into the queue's tail, or the handshake's ACK).
+test_tcp_delivery_without_tcp_probe() {
+	pair
+	in_ns a sysctl -qw net.ipv4.tcp_timestamps=0
+	tcp_scripts
+	tracer tr 'tcp and dst host 10.213.1.2 and dst port 5304' -d 30 -j \
+		--hooks netif_receive_skb,sk_data_ready,consume_skb,kfree_skb
+	bg_start rx ip netns exec "$(ns b)" "$PY" "$TMP/hold.py" 10.213.1.2 5304 300 -
+	wait_for "$TMP/rx.out" '^ready' 10
+	bg_start tx ip netns exec "$(ns a)" "$PY" "$TMP/send.py" 10.213.1.2 5304 0:100 0:200
+	wait_for "$TMP/rx.out" '^received 300' 20 || fail "receiver: $(cat "$TMP/rx.err")"
+	local p
+	for p in 100 200; do
+		wait_for "$TMP/tr.out" "\"hook\":\"sk_data_ready\".*\"len\":$p,.*\"end\":true" 20
+	done
+	bg_stop tr
+	check tr '
+ends = {}
+for t, hs in hops.items():
+    if hs[-1]["hook"] == "sk_data_ready" and hs[-1]["end"]:
+        rx = [h for h in hs if h["hook"] == "netif_receive_skb"]
+        ends[hs[-1]["len"]] = rx[0]["len"] - 40 if rx else None
+if sorted(ends) != [0, 100, 200]:
+    fail("deliveries of %s bytes, want the ACK (0), 100 and 200" % sorted(ends))
+if any(ends[n] != n for n in ends):
+    fail("delivered lengths against received payloads: %s" % ends)
+'
+}
+
 # ---- stopping by itself, usage errors ----
 
 test_duration_and_errors() {
