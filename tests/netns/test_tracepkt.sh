@@ -777,19 +777,27 @@ if hs[-1]["delta_ns"] < hole[at]["time_ns"] - hs[-2]["time_ns"]:
 # TCP over IPv6: each data segment ends at its socket (tcp_probe, then
 # sk_data_ready with its payload), the last ACK of the handshake at the
 # listener with length 0.
-test_tcp_ipv6_delivery() {
-	pair6
+# tcp_100_200 ADDR PORT [TRACER OPTIONS...]: trace a connection from a to
+# ADDR:PORT in b carrying a 100-byte then a 200-byte segment, until both
+# are delivered; the trace is tr.
+tcp_100_200() {
+	local addr=$1 port=$2 p
+	shift 2
 	tcp_scripts
-	tracer tr 'tcp and dst host fd13:213::2 and dst port 5303' -d 30 -j
-	bg_start rx ip netns exec "$(ns b)" "$PY" "$TMP/hold.py" fd13:213::2 5303 300 -
+	tracer tr "tcp and dst host $addr and dst port $port" -d 30 -j "$@"
+	bg_start rx ip netns exec "$(ns b)" "$PY" "$TMP/hold.py" "$addr" "$port" 300 -
 	wait_for "$TMP/rx.out" '^ready' 10
-	bg_start tx ip netns exec "$(ns a)" "$PY" "$TMP/send.py" fd13:213::2 5303 0:100 0:200
+	bg_start tx ip netns exec "$(ns a)" "$PY" "$TMP/send.py" "$addr" "$port" 0:100 0:200
 	wait_for "$TMP/rx.out" '^received 300' 20 || fail "receiver: $(cat "$TMP/rx.err")"
-	local p
 	for p in 100 200; do
 		wait_for "$TMP/tr.out" "\"hook\":\"sk_data_ready\".*\"len\":$p,.*\"end\":true" 20
 	done
 	bg_stop tr
+}
+
+test_tcp_ipv6_delivery() {
+	pair6
+	tcp_100_200 fd13:213::2 5303
 	check tr '
 ends = {}
 for t, hs in hops.items():
@@ -813,18 +821,8 @@ for n in (100, 200):
 test_tcp_delivery_without_tcp_probe() {
 	pair
 	in_ns a sysctl -qw net.ipv4.tcp_timestamps=0
-	tcp_scripts
-	tracer tr 'tcp and dst host 10.213.1.2 and dst port 5304' -d 30 -j \
+	tcp_100_200 10.213.1.2 5304 \
 		--hooks netif_receive_skb,sk_data_ready,consume_skb,kfree_skb
-	bg_start rx ip netns exec "$(ns b)" "$PY" "$TMP/hold.py" 10.213.1.2 5304 300 -
-	wait_for "$TMP/rx.out" '^ready' 10
-	bg_start tx ip netns exec "$(ns a)" "$PY" "$TMP/send.py" 10.213.1.2 5304 0:100 0:200
-	wait_for "$TMP/rx.out" '^received 300' 20 || fail "receiver: $(cat "$TMP/rx.err")"
-	local p
-	for p in 100 200; do
-		wait_for "$TMP/tr.out" "\"hook\":\"sk_data_ready\".*\"len\":$p,.*\"end\":true" 20
-	done
-	bg_stop tr
 	check tr '
 ends = {}
 for t, hs in hops.items():
