@@ -163,6 +163,14 @@ static void out_file(struct flow_out *o, const struct sf_flow *f)
 		sf_outerr_ok(&o->files_err, "flows", o->files.dir);
 }
 
+/* Whether stdout (-j or the view) is the only output: when its reader
+ * leaves (flowmon | head), flowmon stops.
+ */
+static bool stdout_only(const struct flow_out *o)
+{
+	return !o->to_files && !o->ipfix;
+}
+
 /* A line to stdout (-j). flowmon -j | head: when the reader leaves and
  * nothing else is written, stop; other failures are counted and said once.
  */
@@ -173,7 +181,7 @@ static void out_stdout(struct flow_out *o, const struct sf_flow *f)
 	if (!err)
 		return;
 	o->write_errors++;
-	if (err == -EPIPE && !o->to_files && !o->ipfix)
+	if (err == -EPIPE && stdout_only(o))
 		o->reader_gone = true;
 	else if (!o->stdout_warned)
 		pr_err("writing flows to stdout failed: %s\n",
@@ -519,7 +527,7 @@ static int run_live(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 			sf_ipfix_flush(o->ipfix);
 		if (view && print_view(fm, o, cfg->devs) == -EPIPE) {
 			view = false; /* as for -j: the reader's choice */
-			o->reader_gone = !o->to_files && !o->ipfix;
+			o->reader_gone = stdout_only(o);
 		}
 		attached = sf_flowmon_attached(fm) > 0;
 	}
