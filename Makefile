@@ -38,6 +38,9 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	-I$(BUILD) -Ibpf -Wall -Werror -Wno-unused-function
 
 LIB_SRC := $(wildcard lib/*/*.c)
+# The SysFlow schema: embedded in libsysflow, installed in share/sysflow/.
+AVSC := lib/telemetry/sysflow.avsc
+AVSC_INC := $(BUILD)/sysflow_avsc.inc
 CMD_SRC := $(wildcard cmd/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 CMD_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CMD_SRC))
@@ -94,6 +97,16 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# The SysFlow schema as a C string literal, one quoted line per line of the
+# file, which lib/telemetry/schema.c includes: the library embeds the very
+# file that `make install` installs.
+$(AVSC_INC): $(AVSC)
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+
+$(foreach d,obj san fuzz/obj,$(BUILD)/$(d)/lib/telemetry/schema.o): $(AVSC_INC)
 
 $(BUILD)/obj/%.o: %.c $(SKELS) $(wildcard include/sysflow/*.h lib/*/*.h cmd/*.h bpf/*.h)
 	$(call msg,CC,$@)
@@ -212,7 +225,7 @@ bench: all $(BENCH_BINS)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/sysflow \
-		$(DESTDIR)$(PREFIX)/share/man/man8
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/sysflow
 	install -m 755 $(BUILD)/sysflow $(DESTDIR)$(PREFIX)/bin/sysflow
 	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/
@@ -221,6 +234,7 @@ install: all
 	$(PC_GEN) > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sysflow.pc
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/sysflow.pc
 	install -m 644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 $(AVSC) $(DESTDIR)$(PREFIX)/share/sysflow/sysflow.avsc
 ifeq ($(SETCAP),1)
 	setcap $(XSK_CAPS)+ep $(DESTDIR)$(PREFIX)/bin/sysflow
 else

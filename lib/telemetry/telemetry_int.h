@@ -9,7 +9,8 @@
  *   events.c    ring buffer events -> process records, the dispatcher
  *   fdevents.c  fd and file events -> flows and file events
  *   out.c       entities before records, headers, fan-out to the sinks
- *   avro.c      SysFlow v5 schema, Avro encoding, rotated Avro files
+ *   schema.c    SysFlow v5 schema, embedded from sysflow.avsc at build time
+ *   avro.c      Avro encoding of the schema, rotated Avro files
  *   sock.c      SOCK_SEQPACKET client with reconnect
  *   json_out.c  flattened JSON lines
  *   filter.c    Falco-style filter expressions

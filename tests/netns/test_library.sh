@@ -221,6 +221,24 @@ C
 		fail "linking the internal objects failed otherwise: $(head -3 "$TMP/clash.err")"
 }
 
+# The installed schema, where pkg-config says, is the repo's file, and the
+# installed library and CLI embed that very text (followed by its NUL).
+test_installed_schema() {
+	local avsc bin
+	install_tree
+	avsc=$(pkg-config --variable=schema sysflow) ||
+		fail "pkg-config has no schema variable for sysflow"
+	assert_eq "$avsc" "$ROOT/usr/share/sysflow/sysflow.avsc" "pkg-config's schema"
+	cmp "$REPO/lib/telemetry/sysflow.avsc" "$avsc" ||
+		fail "the installed schema is not lib/telemetry/sysflow.avsc"
+	for bin in lib/libsysflow.so.0 lib/libsysflow.a bin/sysflow; do
+		python3 -c 'import sys
+text = open(sys.argv[1], "rb").read() + b"\0"
+sys.exit(text not in open(sys.argv[2], "rb").read())' "$avsc" "$ROOT/usr/$bin" ||
+			fail "$bin does not embed the installed schema"
+	done
+}
+
 # A C++ program includes the umbrella header, links the shared library
 # and calls into it.
 test_cxx_program() {

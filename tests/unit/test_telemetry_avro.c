@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* test_telemetry_avro.c: the SysFlow v5 schema text and the Avro encoding
- * of every record type, decoded again with libavro's generic reader
+/* test_telemetry_avro.c: the SysFlow v5 schema text (the one in the library
+ * is lib/telemetry/sysflow.avsc byte for byte) and the Avro encoding of
+ * every record type, decoded again with libavro's generic reader
  * (union index, field order, null-first unions, fixed FOIDs), and an
  * object container file written and read back.
  */
@@ -129,6 +130,32 @@ static void test_schema_text(void **state)
 	for (int i = 0; i < 20; i++)
 		sprintf(hex + 2 * i, "%02x", md[i]);
 	assert_string_equal(hex, want);
+}
+
+/* The file `make install` installs and tests read, relative to the repo's
+ * top directory, where tests/run starts the unit tests.
+ */
+#define AVSC_PATH "lib/telemetry/sysflow.avsc"
+
+/* The library embeds lib/telemetry/sysflow.avsc: the same bytes, nothing
+ * before, after or in between (a NUL in the file would end the string).
+ */
+static void test_schema_is_the_avsc_file(void **state)
+{
+	static char file[65536];
+	FILE *f = fopen(AVSC_PATH, "r");
+	size_t n;
+
+	(void)state;
+	if (!f)
+		fail_msg("cannot open %s (run from the top directory): %m",
+			 AVSC_PATH);
+	n = fread(file, 1, sizeof(file), f);
+	assert_int_equal(ferror(f), 0);
+	assert_true(feof(f)); /* read to its end */
+	fclose(f);
+	assert_int_equal(strlen(tel_sysflow_schema), n);
+	assert_memory_equal(tel_sysflow_schema, file, n);
 }
 
 static void test_header_and_entities(void **state)
@@ -321,6 +348,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_schema_text),
+		cmocka_unit_test(test_schema_is_the_avsc_file),
 		cmocka_unit_test_setup_teardown(test_header_and_entities, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_and_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_file, setup, teardown),
