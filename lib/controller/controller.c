@@ -530,7 +530,7 @@ static struct sf_ctrl *ctrl_new(const struct sf_ctrl_opts *o)
 	if (!c)
 		return NULL;
 	c->o = o;
-	c->listen_fd = c->ctl_fd = -1;
+	c->listen_fd = c->ctl_fd = c->ctl_lock_fd = -1;
 	c->listen_kind = EP_LISTEN;
 	c->ctl_kind = EP_CTL_LISTEN;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -568,6 +568,11 @@ int sf_controller_run(const struct sf_ctrl_opts *o)
 	err = apps_load(c);
 	if (err)
 		goto out;
+	/* The port, then the control socket's lock: a controller that loses
+	 * the port has not touched the control socket; had the lock come
+	 * first, its holder could lose the port to a controller it had
+	 * turned away, and none would run.
+	 */
 	c->listen_fd = sf_tcp_listen(o->listen_host, o->port ?: SF_CTRL_PORT);
 	if (c->listen_fd < 0) {
 		err = c->listen_fd;

@@ -51,6 +51,7 @@ struct sf_ctrl {
 	const struct sf_ctrl_opts *o;
 	struct sf_tls *tls;
 	int epfd, listen_fd, ctl_fd;
+	int ctl_lock_fd; /* flock on the control socket's PATH.lock */
 	int listen_kind, ctl_kind; /* EP_LISTEN, EP_CTL_LISTEN */
 	struct sf_host *hosts;
 	struct ctl_client *clients;

@@ -5,9 +5,9 @@
 # negotiation, ECHO and the dead-peer timeout, mutual TLS, the policy app's
 # reload, the acl app's windows, refusal of what the kernel cannot enforce,
 # miss policies and fail modes, ENCODE, a shared-object app built as
-# docs/extending.md says, daemon mode and the CLI's usage errors. The raw
-# peers are Python snippets over sfp_peer.py, whose numbers are checked
-# against include/sysflow/proto.h.
+# docs/extending.md says, daemon mode, one controller per control socket
+# and the CLI's usage errors. The raw peers are Python snippets over
+# sfp_peer.py, whose numbers are checked against include/sysflow/proto.h.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/guard_lib.sh"
 
@@ -435,8 +435,8 @@ test_ctl_socket_mode() {
 }
 
 # A second controller on the control socket of a running one (another TCP
-# port) is refused by name and leaves the socket to the first; the socket
-# file of a killed controller is taken over.
+# port) is refused by name and leaves the socket and its lock file to the
+# first; the socket and lock file of a killed controller are taken over.
 test_second_controller_same_ctl() {
 	local rc=0
 	start_controller
@@ -453,10 +453,65 @@ test_second_controller_same_ctl() {
 	assert_eq "$rc" 1 "controller on a port in use: exit status"
 	grep -q "cannot listen on 127.0.0.1:$PORT: Address already in use" "$TMP/c3.err" ||
 		fail "port in use: $(cat "$TMP/c3.err")"
+	[ -f "$CTL.lock" ] || fail "the refused controllers removed $CTL.lock"
 	bg_stop controller KILL || true
 	[ -S "$CTL" ] || fail "kill -9 removed the socket file: the takeover is not tested"
+	[ -f "$CTL.lock" ] || fail "kill -9 removed $CTL.lock: the takeover is not tested"
 	start_controller
 	ctl hosts >/dev/null || fail "ctl cannot reach the controller that took over"
+}
+
+# race_running N: how many of the controllers race1..raceN still run.
+race_running() {
+	local i c=0
+	for ((i = 1; i <= $1; i++)); do
+		kill -0 "$(cat "$TMP/race$i.pid")" 2>/dev/null && c=$((c + 1))
+	done
+	echo "$c"
+}
+race_one_left() { [ "$(race_running "$1")" -eq 1 ]; }
+
+# Eight controllers released at the same instant on one control socket
+# (each on its own port): exactly one runs and `sysflow ctl` reaches it;
+# the others exit 1 by name and leave its socket and lock file alone.
+# Before, several could pass the in-use check and bind, all but the last
+# on a socket file another had unlinked. At SIGTERM the winner removes
+# the socket and PATH.lock, and a new controller starts.
+test_controllers_race_one_ctl() {
+	local i n=8 rc winner=
+	mkfifo "$TMP/go"
+	for ((i = 1; i <= n; i++)); do
+		# each waits at the fifo, then becomes a controller
+		bg_start "race$i" bash -c 'echo ready; read -r _ <"$0" && exec "$@"' \
+			"$TMP/go" "$SYSFLOW" controller -l 127.0.0.1 \
+			-p $((PORT + i)) -C "$CTL"
+	done
+	for ((i = 1; i <= n; i++)); do wait_for "$TMP/race$i.out" ready; done
+	exec 3<>"$TMP/go" # the readers' open()s return at once
+	printf 'go\n%.0s' $(seq "$n") >&3 # one line each
+	wait_until 20 race_one_left "$n"
+	exec 3>&-
+	for ((i = 1; i <= n; i++)); do
+		if kill -0 "$(cat "$TMP/race$i.pid")" 2>/dev/null; then
+			winner=$i
+			continue
+		fi
+		rc=0
+		bg_wait "race$i" || rc=$?
+		assert_eq "$rc" 1 "exit status of controller $i, which lost"
+		grep -qx "sysflow: error: control socket $CTL is in use by a running controller; stop it or choose another path with -C" \
+			"$TMP/race$i.err" || fail "controller $i said: $(cat "$TMP/race$i.err")"
+	done
+	wait_for "$TMP/race$winner.err" "controller listening"
+	[ "$(race_running "$n")" -eq 1 ] || fail "$(race_running "$n") controllers run"
+	[ -S "$CTL" ] && [ -f "$CTL.lock" ] || fail "a loser removed the socket or $CTL.lock"
+	ctl stats >"$TMP/stats.out" || fail "ctl cannot reach the winner"
+	grep -q "^hosts 0, sessions 0" "$TMP/stats.out" || fail "ctl stats: $(cat "$TMP/stats.out")"
+	bg_stop "race$winner" TERM || fail "the winner exited $? on SIGTERM"
+	[ ! -e "$CTL" ] || fail "SIGTERM left the control socket"
+	[ ! -e "$CTL.lock" ] || fail "SIGTERM left $CTL.lock"
+	start_controller
+	ctl hosts >/dev/null || fail "ctl cannot reach the next controller"
 }
 
 # -C naming a file that is not a socket (a typo): the controller refuses it
@@ -472,6 +527,7 @@ test_ctl_path_not_a_socket() {
 		"$TMP/c.err" || fail "controller said: $(cat "$TMP/c.err")"
 	[ "$(cat "$TMP/notasock" 2>/dev/null)" = "keep me" ] ||
 		fail "the controller removed $TMP/notasock"
+	[ ! -e "$TMP/notasock.lock" ] || fail "a lock file was made for $TMP/notasock"
 }
 
 # The controller killed under `sysflow ctl events`: the tail says so and
