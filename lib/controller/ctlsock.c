@@ -8,9 +8,10 @@
  *   {"cmd":"del","host":H,"rule":{...}}   FLOW_MOD DELETE + BARRIER
  *   {"cmd":"miss","host":H,"miss":{"file":"deny",...}}  SET_CONFIG
  *   {"cmd":"events"}                      stream of reports and events
- *   {"cmd":"stats"}                       controller counters (with the
- *                                         held operations asked, answered
- *                                         and answered too late)
+ *   {"cmd":"stats"}                       controller counters (sessions
+ *                                         replaced and refused, the held
+ *                                         operations asked, answered and
+ *                                         answered too late)
  * Each line is checked whole by ctlreq.c before anything is looked up or
  * sent. The socket is created mode 0600: only root talks to the controller.
  * One controller per socket path: it holds PATH.lock (flock) for its life.
@@ -234,9 +235,10 @@ static void req_stats(struct sf_ctrl *c, struct ctl_client *cl)
 
 	for (struct sf_host *h = c->hosts; h; h = h->next)
 		n += h->state == HS_UP;
-	reply_ok(cl, json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hosts", n,
-			       "sessions", (json_int_t)c->sessions, "replaced",
-			       (json_int_t)c->replaced, "messages_in",
+	reply_ok(cl, json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hosts",
+			       n, "sessions", (json_int_t)c->sessions,
+			       "replaced", (json_int_t)c->replaced, "refused",
+			       (json_int_t)c->refused, "messages_in",
 			       (json_int_t)c->msgs_in, "events_in",
 			       (json_int_t)c->events_in, "asked",
 			       (json_int_t)c->asked, "answered",

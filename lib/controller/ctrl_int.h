@@ -58,6 +58,7 @@ struct sf_ctrl {
 	struct loaded_app apps[MAX_APPS];
 	int n_apps;
 	uint64_t msgs_in, events_in, sessions, replaced;
+	uint64_t refused; /* sessions closed at a FEATURES_REPLY it refused */
 	uint64_t asked, answered, late;
 	uint64_t last_timer_ms;
 };
