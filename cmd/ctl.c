@@ -95,10 +95,11 @@ static long long int_of(json_t *o, const char *key)
 
 static void print_stats(json_t *o)
 {
-	printf("hosts %lld, sessions %lld (replaced %lld), "
+	printf("hosts %lld, sessions %lld (replaced %lld), refused %lld, "
 	       "messages %lld, events %lld\n",
 	       int_of(o, "hosts"), int_of(o, "sessions"), int_of(o, "replaced"),
-	       int_of(o, "messages_in"), int_of(o, "events_in"));
+	       int_of(o, "refused"), int_of(o, "messages_in"),
+	       int_of(o, "events_in"));
 	printf("held operations: asked %lld, answered %lld, "
 	       "answered too late %lld\n",
 	       int_of(o, "asked"), int_of(o, "answered"), int_of(o, "late"));

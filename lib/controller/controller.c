@@ -304,6 +304,26 @@ static const struct ctrl_handler {
 	{ SFP_BARRIER_REPLY, on_other, H_UP },
 };
 
+/* A FEATURES_REPLY the controller cannot take (a miss policy out of
+ * range: CONFIG_FAILED/BAD_CONFIG, its ERROR already sent) ends the
+ * session, in whatever state: a host is up with features the controller
+ * can use, or not at all. Left waiting, the agent would think itself
+ * connected to a controller that never programs it. It reconnects with
+ * its backoff growing (agent.c) and is refused again until it sends
+ * what the controller can take.
+ */
+static int features_refused(struct sf_host *h, const char *err_name)
+{
+	h->c->refused++;
+	pr_warn("refusing %s%s%s%s: its FEATURES_REPLY cannot be taken (%s: "
+		"a miss policy out of range); closing the session\n",
+		h->state == HS_UP ? "host " : "the agent at ",
+		h->state == HS_UP ? h->features.hostname : h->conn.peer,
+		h->state == HS_UP ? " at " : "",
+		h->state == HS_UP ? h->conn.peer : "", err_name);
+	return -ECONNREFUSED;
+}
+
 /* Check, decode and dispatch one message; negative closes the session. */
 static int dispatch(struct sf_host *h, const uint8_t *raw, size_t len)
 {
@@ -334,6 +354,8 @@ static int dispatch(struct sf_host *h, const uint8_t *raw, size_t len)
 		bool fatal = sf_session_reject(&h->sess, hdr.xid, err, raw, len,
 					       name, sizeof(name));
 
+		if (hdr.type == SFP_FEATURES_REPLY)
+			return features_refused(h, name);
 		pr_warn("%s sent a bad message (%s)%s\n", h->conn.peer, name,
 			fatal ? ": closing the session" : "");
 		return fatal ? -EPROTO : 0;
@@ -352,11 +374,14 @@ static void host_input(struct sf_host *h)
 {
 	const uint8_t *msg;
 	size_t len;
-	int rc;
+	int rc, err;
 
 	while ((rc = sfp_stream_next(&h->conn.in, &msg, &len)) == 1) {
-		if (dispatch(h, msg, len) < 0) {
-			host_close(h, "protocol error");
+		err = dispatch(h, msg, len);
+		if (err < 0) {
+			host_close(h, err == -ECONNREFUSED ?
+					      "FEATURES_REPLY refused" :
+					      "protocol error");
 			return;
 		}
 		if (h->state == HS_CLOSED)
@@ -530,7 +555,7 @@ static struct sf_ctrl *ctrl_new(const struct sf_ctrl_opts *o)
 	if (!c)
 		return NULL;
 	c->o = o;
-	c->listen_fd = c->ctl_fd = -1;
+	c->listen_fd = c->ctl_fd = c->ctl_lock_fd = -1;
 	c->listen_kind = EP_LISTEN;
 	c->ctl_kind = EP_CTL_LISTEN;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -568,6 +593,11 @@ int sf_controller_run(const struct sf_ctrl_opts *o)
 	err = apps_load(c);
 	if (err)
 		goto out;
+	/* The port, then the control socket's lock: a controller that loses
+	 * the port has not touched the control socket; had the lock come
+	 * first, its holder could lose the port to a controller it had
+	 * turned away, and none would run.
+	 */
 	c->listen_fd = sf_tcp_listen(o->listen_host, o->port ?: SF_CTRL_PORT);
 	if (c->listen_fd < 0) {
 		err = c->listen_fd;
@@ -584,10 +614,11 @@ int sf_controller_run(const struct sf_ctrl_opts *o)
 		o->listen_host ?: "*", o->port ?: SF_CTRL_PORT,
 		c->tls ? "mutual TLS" : "TCP", c->n_apps);
 	ctrl_loop(c);
-	pr_info("stopping: %llu sessions (%llu replaced), %llu messages, "
-		"%llu events\n",
+	pr_info("stopping: %llu sessions (%llu replaced, %llu refused), %llu "
+		"messages, %llu events\n",
 		(unsigned long long)c->sessions,
-		(unsigned long long)c->replaced, (unsigned long long)c->msgs_in,
+		(unsigned long long)c->replaced, (unsigned long long)c->refused,
+		(unsigned long long)c->msgs_in,
 		(unsigned long long)c->events_in);
 out:
 	hosts_free(c);

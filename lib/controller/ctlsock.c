@@ -8,13 +8,16 @@
  *   {"cmd":"del","host":H,"rule":{...}}   FLOW_MOD DELETE + BARRIER
  *   {"cmd":"miss","host":H,"miss":{"file":"deny",...}}  SET_CONFIG
  *   {"cmd":"events"}                      stream of reports and events
- *   {"cmd":"stats"}                       controller counters (with the
- *                                         held operations asked, answered
- *                                         and answered too late)
+ *   {"cmd":"stats"}                       controller counters (sessions
+ *                                         replaced and refused, the held
+ *                                         operations asked, answered and
+ *                                         answered too late)
  * Each line is checked whole by ctlreq.c before anything is looked up or
  * sent. The socket is created mode 0600: only root talks to the controller.
+ * One controller per socket path: it holds PATH.lock (flock) for its life.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,9 +235,10 @@ static void req_stats(struct sf_ctrl *c, struct ctl_client *cl)
 
 	for (struct sf_host *h = c->hosts; h; h = h->next)
 		n += h->state == HS_UP;
-	reply_ok(cl, json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hosts", n,
-			       "sessions", (json_int_t)c->sessions, "replaced",
-			       (json_int_t)c->replaced, "messages_in",
+	reply_ok(cl, json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hosts",
+			       n, "sessions", (json_int_t)c->sessions,
+			       "replaced", (json_int_t)c->replaced, "refused",
+			       (json_int_t)c->refused, "messages_in",
 			       (json_int_t)c->msgs_in, "events_in",
 			       (json_int_t)c->events_in, "asked",
 			       (json_int_t)c->asked, "answered",
@@ -450,9 +454,39 @@ void ctl_host_gone(struct sf_ctrl *c, struct sf_host *h)
 	}
 }
 
-/* A socket file that still answers belongs to a running controller: a
- * second one must not take it over (unlink it and bind its own), so that
- * `sysflow ctl` would silently talk to the wrong one.
+static void say_in_use(const char *path)
+{
+	pr_err("control socket %s is in use by a running controller; stop it "
+	       "or choose another path with -C\n",
+	       path);
+}
+
+/* PATH.lock, held for the controller's life: of the controllers started
+ * on one path at once exactly one gets it, and only the holder unlinks,
+ * binds and at exit removes the socket and the lock file. A loser has
+ * touched nothing. A killed holder's lock goes with it (flock).
+ */
+static int ctl_lock(struct sf_ctrl *c, const char *path)
+{
+	char lock[PATH_MAX];
+	int fd;
+
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	fd = sf_path_lock(lock, true);
+	if (fd == -EBUSY)
+		say_in_use(path);
+	else if (fd < 0)
+		pr_err("cannot lock control socket %s: %s: %s\n", path, lock,
+		       strerror(-fd));
+	else
+		c->ctl_lock_fd = fd;
+	return fd < 0 ? fd : 0;
+}
+
+/* A socket file that still answers belongs to a running controller (one
+ * from before the lock file): a second one must not take it over (unlink
+ * it and bind its own), so that `sysflow ctl` would silently talk to the
+ * wrong one.
  */
 static bool ctl_in_use(const struct sockaddr_un *sa)
 {
@@ -472,6 +506,7 @@ int ctl_open(struct sf_ctrl *c, const char *path)
 	char dir[sizeof(sa.sun_path)];
 	struct stat st;
 	mode_t old;
+	int err;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		pr_err("control socket path %s is too long\n", path);
@@ -483,17 +518,18 @@ int ctl_open(struct sf_ctrl *c, const char *path)
 		*strrchr(dir, '/') = 0;
 		sf_mkdir_p(dir, 0755);
 	}
-	if (ctl_in_use(&sa)) {
-		pr_err("control socket %s is in use by a running controller; "
-		       "stop it or choose another path with -C\n",
-		       path);
-		return -EADDRINUSE;
-	}
 	if (!lstat(path, &st) && !S_ISSOCK(st.st_mode)) { /* a typo'd -C */
 		pr_err("control socket path %s exists and is not a socket; "
 		       "remove it or choose another path with -C\n",
 		       path);
 		return -EEXIST;
+	}
+	err = ctl_lock(c, path);
+	if (err)
+		return err;
+	if (ctl_in_use(&sa)) {
+		say_in_use(path);
+		return -EADDRINUSE;
 	}
 	c->ctl_fd =
 		socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -503,8 +539,7 @@ int ctl_open(struct sf_ctrl *c, const char *path)
 	old = umask(0177); /* the socket: 0600 */
 	if (bind(c->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    listen(c->ctl_fd, 64)) {
-		int err = -errno;
-
+		err = -errno;
 		umask(old);
 		pr_err("cannot listen on control socket %s: %s\n", path,
 		       strerror(-err));
@@ -517,11 +552,19 @@ int ctl_open(struct sf_ctrl *c, const char *path)
 
 void ctl_close(struct sf_ctrl *c, const char *path)
 {
+	char lock[PATH_MAX];
+
 	while (c->clients)
 		client_free(c, c->clients);
 	if (c->ctl_fd >= 0) {
 		close(c->ctl_fd);
 		unlink(path);
+	}
+	if (c->ctl_lock_fd >= 0) { /* unlinked while still held */
+		snprintf(lock, sizeof(lock), "%s.lock", path);
+		unlink(lock);
+		close(c->ctl_lock_fd);
+		c->ctl_lock_fd = -1;
 	}
 }
 

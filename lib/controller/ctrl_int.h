@@ -51,12 +51,14 @@ struct sf_ctrl {
 	const struct sf_ctrl_opts *o;
 	struct sf_tls *tls;
 	int epfd, listen_fd, ctl_fd;
+	int ctl_lock_fd; /* flock on the control socket's PATH.lock */
 	int listen_kind, ctl_kind; /* EP_LISTEN, EP_CTL_LISTEN */
 	struct sf_host *hosts;
 	struct ctl_client *clients;
 	struct loaded_app apps[MAX_APPS];
 	int n_apps;
 	uint64_t msgs_in, events_in, sessions, replaced;
+	uint64_t refused; /* sessions closed at a FEATURES_REPLY it refused */
 	uint64_t asked, answered, late;
 	uint64_t last_timer_ms;
 };

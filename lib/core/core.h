@@ -49,6 +49,15 @@ int sf_mkdir_p(const char *path, unsigned int mode);
  */
 int sf_dir_lock(const char *dir, const char *who, const char *option);
 
+/* The lock under sf_dir_lock(), for a directory (create false) or a lock
+ * file, created mode 0600 if missing (create true): an exclusive flock
+ * held until the returned fd is closed or the process dies. -EBUSY when
+ * another process holds it (nothing logged), -errno if path cannot be
+ * opened. A lock file may be unlinked by its holder before it closes the
+ * fd: a process that locked the unlinked file tries again on the new one.
+ */
+int sf_path_lock(const char *path, bool create);
+
 /* ---- privileges and feature probes (probe.c) ---- */
 
 /* 0 when the process may load BPF programs and attach them to the network

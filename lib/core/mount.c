@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* mount.c: find or mount the pseudo filesystems sysflow needs (bpffs,
- * tracefs), create directories inside them and lock a pin directory.
+ * tracefs), create directories inside them, and lock a pin directory or
+ * a lock file (one live instance per directory or control socket).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -97,23 +98,52 @@ int sf_mkdir_p(const char *path, unsigned int mode)
 	return 0;
 }
 
+/* Is fd still the file at path? A holder that removes its lock file
+ * unlinks it before it lets go; whoever locked the unlinked file locked
+ * nothing and must try again on the file now there.
+ */
+static bool still_at(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return !fstat(fd, &a) && !stat(path, &b) && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+int sf_path_lock(const char *path, bool create)
+{
+	int flags = O_RDONLY | O_CLOEXEC |
+		    (create ? O_CREAT | O_NOFOLLOW : O_DIRECTORY);
+
+	for (;;) {
+		int fd = open(path, flags, 0600);
+
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+			close(fd);
+			return err;
+		}
+		if (!create || still_at(fd, path))
+			return fd;
+		close(fd);
+	}
+}
+
 int sf_dir_lock(const char *dir, const char *who, const char *option)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = sf_path_lock(dir, false);
 
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		close(fd);
-		if (option)
-			pr_err("another sysflow %s is using %s; stop it or "
-			       "choose another pin directory with %s\n",
-			       who, dir, option);
-		else
-			pr_err("a running sysflow %s is using %s; stop it "
-			       "first\n",
-			       who, dir);
-		return -EBUSY;
-	}
-	return fd;
+	if (fd != -EBUSY)
+		return fd;
+	if (option)
+		pr_err("another sysflow %s is using %s; stop it or choose "
+		       "another pin directory with %s\n",
+		       who, dir, option);
+	else
+		pr_err("a running sysflow %s is using %s; stop it first\n", who,
+		       dir);
+	return -EBUSY;
 }

@@ -2,13 +2,15 @@
 /* agent.c: the SysFlow agent: one event loop over the controller session,
  * the fanotify queue and the BPF ring buffer. The session is a state
  * machine (connect, TLS, HELLO, up) with ECHO keepalives, a dead-peer
- * timeout and reconnects with capped exponential backoff forever; messages
- * go through a dispatch table that checks state and length before any
- * handler runs. While the controller is away the fail mode decides what a
- * table miss does; installed rules stay in force either way. Under the
- * "ask" miss policy a file operation is held (hold.c) until the
- * controller's VERDICT, its timeout or the end of the session; then the
- * fallback decides: deny in fail mode secure, allow in open.
+ * timeout and reconnects with capped exponential backoff forever (back to
+ * the start after a session that ended, growing while the controller
+ * refuses this host's FEATURES_REPLY); messages go through a dispatch
+ * table that checks state and length before any handler runs. While the
+ * controller is away the fail mode decides what a table miss does;
+ * installed rules stay in force either way. Under the "ask" miss policy a
+ * file operation is held (hold.c) until the controller's VERDICT, its
+ * timeout or the end of the session; then the fallback decides: deny in
+ * fail mode secure, allow in open.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,6 +63,7 @@ struct agent {
 	uint64_t events_sent, events_dropped;
 	uint64_t sessions;
 	bool warned; /* "cannot reach" said once per outage */
+	bool refused; /* the controller refused our FEATURES_REPLY */
 	/* "ask": file operations held for the controller's VERDICT */
 	struct guard_holds *holds;
 	bool verdicts; /* the controller's HELLO offers VERDICT */
@@ -220,7 +223,6 @@ static int on_hello(struct agent *a, const struct sfp_msg *m,
 		a->state = AG_UP;
 		a->sessions++;
 		a->warned = false;
-		a->backoff_ms = BACKOFF_MIN_MS;
 		apply_miss(a);
 		a->warned_timeout = false;
 		pr_info("connected to controller %s%s%s (protocol %d, %u "
@@ -347,14 +349,31 @@ static int on_echo(struct agent *a, const struct sfp_msg *m, const uint8_t *raw,
 	return 0;
 }
 
+/* An ERROR about our FEATURES_REPLY (its header is the ERROR's data):
+ * the controller will not take this host up. The session ends here, an
+ * older controller that leaves it open included, and the backoff keeps
+ * growing (session_down()).
+ */
+static bool refuses_features(const struct sfp_msg *m)
+{
+	struct sfp_header about;
+
+	if (m->error.data_len < SFP_HEADER_LEN)
+		return false;
+	sfp_header_read(m->error.data, &about);
+	return about.type == SFP_FEATURES_REPLY;
+}
+
 static int on_error(struct agent *a, const struct sfp_msg *m,
 		    const uint8_t *raw, size_t len)
 {
-	(void)a;
 	(void)raw;
 	(void)len;
 	sf_session_log_error(m, "controller");
-	return 0;
+	if (!refuses_features(m))
+		return 0;
+	a->refused = true;
+	return -ECONNREFUSED;
 }
 
 static int on_barrier(struct agent *a, const struct sfp_msg *m,
@@ -488,15 +507,19 @@ static void session_down(struct agent *a, const char *why)
 	a->state = AG_IDLE;
 	a->verdicts = false;
 	release_holds(a, "controller session lost");
+	if (was_up && !a->refused) /* a session ended: start over */
+		a->backoff_ms = BACKOFF_MIN_MS;
+	a->refused = false;
 	a->next_try_ms = sf_now_ms() + a->backoff_ms;
 	if (was_up) {
 		pr_warn("controller session lost (%s); fail mode %s: %s; "
-			"reconnecting\n",
+			"reconnecting in %u ms\n",
 			why,
 			a->o->fail_mode == SF_FAIL_OPEN ? "open" : "secure",
 			a->o->fail_mode == SF_FAIL_OPEN ?
 				"table misses are allowed" :
-				"rules and miss policy stay");
+				"rules and miss policy stay",
+			a->backoff_ms);
 		apply_miss(a);
 	} else if (!a->warned) {
 		pr_warn("cannot reach controller %s port %s: %s; retrying "
@@ -547,6 +570,14 @@ static void start_session(struct agent *a, int fd)
 		handle_conn(a, 0); /* send the ClientHello now */
 }
 
+/* Why a message ended the session */
+static const char *why_ended(const struct agent *a)
+{
+	return a->refused ?
+		       "the controller refused this host's FEATURES_REPLY" :
+		       "protocol error";
+}
+
 static void handle_conn(struct agent *a, uint32_t events)
 {
 	const uint8_t *msg;
@@ -591,7 +622,7 @@ static void handle_conn(struct agent *a, uint32_t events)
 		while ((rc = sfp_stream_next(&a->conn.in, &msg, &len)) == 1) {
 			if (dispatch(a, msg, len) < 0) {
 				sf_conn_flush(&a->conn);
-				session_down(a, "protocol error");
+				session_down(a, why_ended(a));
 				return;
 			}
 			if (a->state == AG_IDLE)

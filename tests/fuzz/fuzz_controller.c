@@ -10,8 +10,8 @@
  * after the other, as an agent that reconnects.
  *
  * Checked: every answer decodes; a session closes only after an ERROR
- * that says why, and an ERROR BAD_REQUEST always closes it (docs/
- * protocol.md, "Session"); a VERDICT goes only to a host that offered
+ * that says why, and an ERROR BAD_REQUEST always closes it, as does an
+ * ERROR about a FEATURES_REPLY (docs/protocol.md, "Session"); a VERDICT goes only to a host that offered
  * VERDICT in its HELLO, for a hold id it sent in a held EVENT_IN; an
  * established host's id is the hex of its FEATURES_REPLY's, no two open
  * sessions share one (the second replaced the first) and the session
@@ -232,6 +232,7 @@ static void feed(struct sf_ctrl *c, struct sf_host *h, struct peer *p,
 		 const uint8_t *data, size_t len)
 {
 	bool open = h->state != HS_CLOSED;
+	bool features = len > 1 && data[1] == SFP_FEATURES_REPLY;
 	struct answers ans;
 
 	ctrl_offline_feed(h, data, len);
@@ -241,6 +242,9 @@ static void feed(struct sf_ctrl *c, struct sf_host *h, struct peer *p,
 		fuzz_fail("session closed without an ERROR");
 	if (ans.bad_request && h->state != HS_CLOSED)
 		fuzz_fail("ERROR BAD_REQUEST but the session stays open");
+	if (features && ans.error && h->state != HS_CLOSED)
+		fuzz_fail("ERROR about a FEATURES_REPLY but the session stays "
+			  "open (half open: the host never taken up)");
 	check_hosts(c);
 }
 

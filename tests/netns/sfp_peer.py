@@ -65,6 +65,10 @@ MISS_ALLOW, MISS_DENY, MISS_ASK = 0, 1, 2  # SF_MISS_*
 # enum sfp_event_reason: EVENT_IN's reason
 EV_MISS, EV_ACTION, EV_HELD = 0, 1, 2  # SFP_EV_*
 
+# ERROR: a type and code, then the offending message's first bytes
+ET_CONFIG_FAILED, EC_BAD_CONFIG = 5, 0  # SFP_ET_*, SFP_EC_*
+ERROR_DATA = 64  # SFP_ERROR_DATA
+
 _HEADER = struct.Struct(">BBHII")  # version, type, reserved, length, xid
 
 Msg = collections.namedtuple("Msg", "type body xid")
@@ -101,6 +105,11 @@ def decode_error(body):
     """Error(type, code, data): data is the offending message's start."""
     etype, code = struct.unpack(">HH", body[:4])
     return Error(etype, code, body[4:])
+
+
+def encode_error(etype, code, offending):
+    """An ERROR body about the message whose bytes are offending."""
+    return struct.pack(">HH", etype, code) + offending[:ERROR_DATA]
 
 
 def _text(raw):

@@ -5,9 +5,9 @@
 # negotiation, ECHO and the dead-peer timeout, mutual TLS, the policy app's
 # reload, the acl app's windows, refusal of what the kernel cannot enforce,
 # miss policies and fail modes, ENCODE, a shared-object app built as
-# docs/extending.md says, daemon mode and the CLI's usage errors. The raw
-# peers are Python snippets over sfp_peer.py, whose numbers are checked
-# against include/sysflow/proto.h.
+# docs/extending.md says, daemon mode, one controller per control socket
+# and the CLI's usage errors. The raw peers are Python snippets over
+# sfp_peer.py, whose numbers are checked against include/sysflow/proto.h.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/guard_lib.sh"
 
@@ -40,6 +40,8 @@ for s in ("ALLOW", "DENY", "ASK"):
     mirrored["MISS_" + s] = "SF_MISS_" + s
 for s in ("MISS", "ACTION", "HELD"):
     mirrored["EV_" + s] = "SFP_EV_" + s
+for s in ("ET_CONFIG_FAILED", "EC_BAD_CONFIG", "ERROR_DATA"):
+    mirrored[s] = "SFP_" + s
 for name, cname in mirrored.items():
     if getattr(sfp, name) != nums.get(cname):
         print("sfp_peer.%s = %s, %s = %s" % (name, getattr(sfp, name), cname,
@@ -435,8 +437,8 @@ test_ctl_socket_mode() {
 }
 
 # A second controller on the control socket of a running one (another TCP
-# port) is refused by name and leaves the socket to the first; the socket
-# file of a killed controller is taken over.
+# port) is refused by name and leaves the socket and its lock file to the
+# first; the socket and lock file of a killed controller are taken over.
 test_second_controller_same_ctl() {
 	local rc=0
 	start_controller
@@ -453,10 +455,65 @@ test_second_controller_same_ctl() {
 	assert_eq "$rc" 1 "controller on a port in use: exit status"
 	grep -q "cannot listen on 127.0.0.1:$PORT: Address already in use" "$TMP/c3.err" ||
 		fail "port in use: $(cat "$TMP/c3.err")"
+	[ -f "$CTL.lock" ] || fail "the refused controllers removed $CTL.lock"
 	bg_stop controller KILL || true
 	[ -S "$CTL" ] || fail "kill -9 removed the socket file: the takeover is not tested"
+	[ -f "$CTL.lock" ] || fail "kill -9 removed $CTL.lock: the takeover is not tested"
 	start_controller
 	ctl hosts >/dev/null || fail "ctl cannot reach the controller that took over"
+}
+
+# race_running N: how many of the controllers race1..raceN still run.
+race_running() {
+	local i c=0
+	for ((i = 1; i <= $1; i++)); do
+		kill -0 "$(cat "$TMP/race$i.pid")" 2>/dev/null && c=$((c + 1))
+	done
+	echo "$c"
+}
+race_one_left() { [ "$(race_running "$1")" -eq 1 ]; }
+
+# Eight controllers released at the same instant on one control socket
+# (each on its own port): exactly one runs and `sysflow ctl` reaches it;
+# the others exit 1 by name and leave its socket and lock file alone.
+# Before, several could pass the in-use check and bind, all but the last
+# on a socket file another had unlinked. At SIGTERM the winner removes
+# the socket and PATH.lock, and a new controller starts.
+test_controllers_race_one_ctl() {
+	local i n=8 rc winner=
+	mkfifo "$TMP/go"
+	for ((i = 1; i <= n; i++)); do
+		# each waits at the fifo, then becomes a controller
+		bg_start "race$i" bash -c 'echo ready; read -r _ <"$0" && exec "$@"' \
+			"$TMP/go" "$SYSFLOW" controller -l 127.0.0.1 \
+			-p $((PORT + i)) -C "$CTL"
+	done
+	for ((i = 1; i <= n; i++)); do wait_for "$TMP/race$i.out" ready; done
+	exec 3<>"$TMP/go" # the readers' open()s return at once
+	printf 'go\n%.0s' $(seq "$n") >&3 # one line each
+	wait_until 20 race_one_left "$n"
+	exec 3>&-
+	for ((i = 1; i <= n; i++)); do
+		if kill -0 "$(cat "$TMP/race$i.pid")" 2>/dev/null; then
+			winner=$i
+			continue
+		fi
+		rc=0
+		bg_wait "race$i" || rc=$?
+		assert_eq "$rc" 1 "exit status of controller $i, which lost"
+		grep -qx "sysflow: error: control socket $CTL is in use by a running controller; stop it or choose another path with -C" \
+			"$TMP/race$i.err" || fail "controller $i said: $(cat "$TMP/race$i.err")"
+	done
+	wait_for "$TMP/race$winner.err" "controller listening"
+	[ "$(race_running "$n")" -eq 1 ] || fail "$(race_running "$n") controllers run"
+	[ -S "$CTL" ] && [ -f "$CTL.lock" ] || fail "a loser removed the socket or $CTL.lock"
+	ctl stats >"$TMP/stats.out" || fail "ctl cannot reach the winner"
+	grep -q "^hosts 0, sessions 0" "$TMP/stats.out" || fail "ctl stats: $(cat "$TMP/stats.out")"
+	bg_stop "race$winner" TERM || fail "the winner exited $? on SIGTERM"
+	[ ! -e "$CTL" ] || fail "SIGTERM left the control socket"
+	[ ! -e "$CTL.lock" ] || fail "SIGTERM left $CTL.lock"
+	start_controller
+	ctl hosts >/dev/null || fail "ctl cannot reach the next controller"
 }
 
 # -C naming a file that is not a socket (a typo): the controller refuses it
@@ -472,6 +529,7 @@ test_ctl_path_not_a_socket() {
 		"$TMP/c.err" || fail "controller said: $(cat "$TMP/c.err")"
 	[ "$(cat "$TMP/notasock" 2>/dev/null)" = "keep me" ] ||
 		fail "the controller removed $TMP/notasock"
+	[ ! -e "$TMP/notasock.lock" ] || fail "a lock file was made for $TMP/notasock"
 }
 
 # The controller killed under `sysflow ctl events`: the tail says so and
@@ -696,9 +754,13 @@ PY
 }
 
 # A FEATURES_REPLY with a miss policy out of range (0x42) is ERROR
-# CONFIG_FAILED/BAD_CONFIG; the host is not taken up (no app pushes its
-# policy to it) until a valid one comes. Found by fuzz/controller: the
-# policy app copied the value into a SET_CONFIG the agent could not decode.
+# CONFIG_FAILED/BAD_CONFIG and the end of the session: the host is not
+# taken up (no app pushes its policy to it), the log names the peer,
+# `ctl stats` counts it refused, and the agent's next session with a
+# valid reply is taken up. Found by fuzz/controller: the policy app copied
+# the value into a SET_CONFIG the agent could not decode. Before, the
+# session was left waiting before FEATURES: an agent that had sent its
+# reply thought itself connected to a controller that never programmed it.
 test_features_bad_miss() {
 	guard_setup
 	echo '{"rules": [], "miss": {"socket": "deny"}}' >"$TMP/policy.json"
@@ -708,31 +770,104 @@ import subprocess
 import sys
 import sfp_peer as sfp
 T = sfp.Type
-p = sfp.connect(int(sys.argv[1]))
-p.send_msg(T.HELLO, sfp.encode_hello())
-list(p.messages(5, until=(T.FEATURES_REQUEST,)))
+def ctl(*args):
+    return subprocess.run([sys.argv[3], "ctl", "-S", sys.argv[2]] +
+                          list(args), capture_output=True, text=True).stdout
 for miss in ((0, 0x42, 0, 0), (0, 0, 0, 0)):
+    p = sfp.connect(int(sys.argv[1]))
+    print("from port", p.sock.getsockname()[1], flush=True)
+    p.send_msg(T.HELLO, sfp.encode_hello())
+    list(p.messages(5, until=(T.FEATURES_REQUEST,)))
     p.send_msg(T.FEATURES_REPLY, sfp.encode_features(b"\x09" * 16, "badmiss",
                                                       miss), xid=3)
     p.send_msg(T.ECHO_REQUEST, b"12345678", xid=4)
-    for m in p.messages(5, until=(T.ECHO_REPLY,)):
-        if m.type == T.ERROR:
-            e = sfp.decode_error(m.body)
-            print("ERROR", e.type, e.code, "xid", m.xid, flush=True)
-        elif m.type != T.ECHO_REPLY:
-            print("got", sfp.type_name(m.type), flush=True)
-    hosts = subprocess.run([sys.argv[3], "ctl", "-S", sys.argv[2], "hosts",
-                            "-j"], capture_output=True, text=True).stdout
-    print("miss", miss[1], "hosts", hosts.count("badmiss"), flush=True)
+    try:
+        for m in p.messages(5, until=(T.ECHO_REPLY,)):
+            if m.type == T.ERROR:
+                e = sfp.decode_error(m.body)
+                print("ERROR", e.type, e.code, "xid", m.xid, flush=True)
+            elif m.type != T.ECHO_REPLY:
+                print("got", sfp.type_name(m.type), flush=True)
+    except ConnectionResetError:  # closed with the ECHO unread
+        p.eof = True
+    print("miss", miss[1], "eof", p.eof, "hosts",
+          ctl("hosts", "-j").count("badmiss"), flush=True)
+    print(ctl("stats").splitlines()[0], flush=True)
 PY
-	local first
+	local first port
 	first=$(sed -n '1,/^miss 66 /p' "$TMP/f.out")
+	port=$(sed -n 's/^from port //p' "$TMP/f.out" | head -n 1)
 	grep -qx "ERROR 5 0 xid 3" <<<"$first" || fail "no BAD_CONFIG: $(cat "$TMP/f.out")"
-	grep -qx "miss 66 hosts 0" <<<"$first" || fail "host taken up: $(cat "$TMP/f.out")"
+	grep -qx "miss 66 eof True hosts 0" <<<"$first" ||
+		fail "session not closed, or host taken up: $(cat "$TMP/f.out")"
 	grep -q "^got SET_CONFIG" <<<"$first" && fail "policy pushed: $(cat "$TMP/f.out")"
-	grep -qx "miss 0 hosts 1" "$TMP/f.out" || fail "valid reply refused: $(cat "$TMP/f.out")"
+	grep -q "^hosts 0, sessions 0 (replaced 0), refused 1," "$TMP/f.out" ||
+		fail "refusal not counted: $(cat "$TMP/f.out")"
+	grep -q "refusing the agent at 127.0.0.1:$port: its FEATURES_REPLY cannot be taken (config_failed/bad_config: a miss policy out of range); closing the session" \
+		"$TMP/controller.err" || fail "log: $(cat "$TMP/controller.err")"
+	grep -qx "miss 0 eof False hosts 1" "$TMP/f.out" || fail "valid reply refused: $(cat "$TMP/f.out")"
 	grep -q "^got SET_CONFIG" "$TMP/f.out" || fail "no policy after a valid reply: $(cat "$TMP/f.out")"
 	kill -0 "$(cat "$TMP/controller.pid")" || fail "controller died"
+}
+
+# The agent whose FEATURES_REPLY a controller refuses (an ERROR about it)
+# ends the session itself, even with a controller that keeps it open,
+# says why, and reconnects with its backoff growing (100, 200, 400, 800
+# ms), not from 100 ms each time as after a session that was taken up;
+# after such a session (the fake controller closes it) it starts over.
+test_agent_refused_backoff() {
+	guard_setup
+	cat >"$TMP/fake.py" <<'PY'
+import sys, time
+import sfp_peer as sfp
+T = sfp.Type
+l = sfp.listen(int(sys.argv[1]))
+print("listening", flush=True)
+last = None
+for i in range(7):
+    c = sfp.accept(l)
+    now = time.monotonic()
+    if last is not None:
+        print("gap %d %d" % (i, (now - last) * 1000), flush=True)
+    c.send_msg(T.HELLO, sfp.encode_hello())
+    c.send_msg(T.FEATURES_REQUEST, xid=2)
+    f = [m for m in c.messages(5, until={T.FEATURES_REPLY})][-1]
+    if i == 5:  # taken up: the agent's next try starts over
+        c.sock.close()
+        last = time.monotonic()
+        continue
+    raw = sfp.encode_msg(f.type, f.body, f.xid)
+    c.send_msg(T.ERROR, sfp.encode_error(sfp.ET_CONFIG_FAILED,
+                                         sfp.EC_BAD_CONFIG, raw), xid=f.xid)
+    list(c.messages(5))  # this side keeps the session open
+    print("session", i, "eof", c.eof, flush=True)
+    last = time.monotonic()
+PY
+	bg_start fake "$PY" "$TMP/fake.py" "$PORT"
+	wait_for "$TMP/fake.out" listening
+	bg_start agent "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
+		--host-id "$HOSTID" --backoff-max 5000
+	wait_for "$TMP/fake.out" "^gap 6 " 20
+	local g i
+	for ((i = 0; i < 5; i++)); do
+		grep -qx "session $i eof True" "$TMP/fake.out" ||
+			fail "the agent kept refused session $i open: $(cat "$TMP/fake.out")"
+	done
+	for ((i = 1; i <= 6; i++)); do
+		g[i]=$(sed -n "s/^gap $i //p" "$TMP/fake.out")
+	done
+	info "ms between sessions: ${g[*]}"
+	# 100, 200, 400, 800 ms to the tick (100 ms); then 1600 before the
+	# session taken up; 100 after it
+	[ "${g[4]}" -ge 700 ] && [ "${g[4]}" -gt $((2 * g[1])) ] ||
+		fail "backoff not growing: $(grep gap "$TMP/fake.out" | tr '\n' ' ')"
+	[ "${g[5]}" -ge 1400 ] || fail "backoff not growing: $(grep gap "$TMP/fake.out" | tr '\n' ' ')"
+	[ "${g[6]}" -lt 1000 ] ||
+		fail "backoff not reset after a session: $(grep gap "$TMP/fake.out" | tr '\n' ' ')"
+	grep -q "controller sent ERROR config_failed/bad_config for xid 2" "$TMP/agent.err" ||
+		fail "agent log: $(cat "$TMP/agent.err")"
+	grep -q "controller session lost (the controller refused this host's FEATURES_REPLY); fail mode secure: rules and miss policy stay; reconnecting in 800 ms" \
+		"$TMP/agent.err" || fail "agent log: $(cat "$TMP/agent.err")"
 }
 
 run_tests "$@"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* test_core.c: unit tests of libsysflow's core and shared writers: log
- * levels, protocol lists, directories, rotated files, the JSON writer and
- * the flow's JSON form, interface lookup, exit signals.
+ * levels, protocol lists, directories and their locks, rotated files, the
+ * JSON writer and the flow's JSON form, interface lookup, exit signals.
  */
 #include <errno.h>
 #include <limits.h>
@@ -101,6 +101,45 @@ static void test_mkdir_p(void **state)
 	assert_int_equal(sf_mkdir_p("", 0700), -EINVAL);
 	snprintf(path, sizeof(path), "rm -rf %s", base);
 	assert_int_equal(system(path), 0);
+}
+
+/* flock is per open file, so one process can play both instances. */
+static void test_path_lock(void **state)
+{
+	char base[] = "/tmp/sf-lock-XXXXXX", lock[PATH_MAX], link[PATH_MAX];
+	struct stat st;
+	int fd, dir;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	snprintf(lock, sizeof(lock), "%s/ctl.sock.lock", base);
+	fd = sf_path_lock(lock, true);
+	assert_true(fd >= 0);
+	assert_int_equal(stat(lock, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(sf_path_lock(lock, true), -EBUSY);
+	/* the holder's exit: unlink while held, then let go */
+	assert_int_equal(unlink(lock), 0);
+	close(fd);
+	fd = sf_path_lock(lock, true);
+	assert_true(fd >= 0);
+	close(fd);
+	/* a lock file the holder did not remove (kill -9) is taken over */
+	fd = sf_path_lock(lock, true);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(link, sizeof(link), "%s/link.lock", base);
+	assert_int_equal(symlink(lock, link), 0);
+	assert_int_equal(sf_path_lock(link, true), -ELOOP);
+	/* a directory, as sf_dir_lock() takes it */
+	dir = sf_path_lock(base, false);
+	assert_true(dir >= 0);
+	assert_int_equal(sf_path_lock(base, false), -EBUSY);
+	assert_int_equal(sf_dir_lock(base, "test", "-F"), -EBUSY);
+	close(dir);
+	assert_int_equal(sf_path_lock(lock, false), -ENOTDIR);
+	snprintf(link, sizeof(link), "rm -rf %s", base);
+	assert_int_equal(system(link), 0);
 }
 
 static void test_rotfile(void **state)
@@ -335,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_protocols),
 		cmocka_unit_test(test_end_names),
 		cmocka_unit_test(test_mkdir_p),
+		cmocka_unit_test(test_path_lock),
 		cmocka_unit_test(test_rotfile),
 		cmocka_unit_test(test_json_write),
 		cmocka_unit_test(test_json_partial_line),
