@@ -370,11 +370,12 @@ static json_t *queue_json(const struct echo_queue *q,
 			  const struct sf_xsk_stats *s, uint32_t queue)
 {
 	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I, s:I, s:i, s:i, s:i, s:i}",
+			 "s:I, s:I, s:I, s:i, s:i, s:i, s:i}",
 			 "queue", queue, "rx", J(s->rx), "tx", J(s->tx),
 			 "tx_completed", J(s->tx_completed), "tx_dropped",
 			 J(q->tx_dropped), "tx_kick_errors",
-			 J(s->tx_kick_errors), "rx_dropped", J(s->rx_dropped),
+			 J(s->tx_kick_errors), "tx_device_dropped",
+			 J(s->tx_device_dropped), "rx_dropped", J(s->rx_dropped),
 			 "rx_ring_full", J(s->rx_ring_full), "fill_ring_empty",
 			 J(s->fill_ring_empty), "tx_ring_empty",
 			 J(s->tx_ring_empty), "rx_invalid", J(s->rx_invalid),
@@ -393,6 +394,8 @@ static void print_queue(const struct echo_queue *q,
 	       (unsigned long long)s->tx_completed,
 	       (unsigned long long)q->tx_dropped,
 	       (unsigned long long)s->tx_kick_errors);
+	printf("  device: dropped %llu of the frames sent\n",
+	       (unsigned long long)s->tx_device_dropped);
 	printf("  kernel: rx dropped %llu, rx ring full %llu, fill ring empty "
 	       "%llu,\n          tx ring empty %llu, invalid descriptors rx "
 	       "%llu tx %llu\n",

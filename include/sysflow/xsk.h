@@ -151,6 +151,11 @@ struct sf_xsk_stats {
 	uint64_t tx; /* frames accepted by sf_xsk_send() */
 	uint64_t tx_completed; /* ... handed back by the completion ring */
 	uint64_t tx_kick_errors; /* sendto() wake-ups that failed */
+	/* ... taken, then dropped by the device (copy mode: sendto() said
+	 * EBUSY, the kernel's NET_XMIT_DROP, e.g. no carrier); counted in tx
+	 * and tx_completed too, but never sent
+	 */
+	uint64_t tx_device_dropped;
 	/* the kernel's XDP_STATISTICS for this socket */
 	uint64_t rx_dropped;
 	uint64_t rx_ring_full;

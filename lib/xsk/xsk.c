@@ -91,10 +91,14 @@ static bool tx_ring_empty(struct sf_xsk *x)
 
 /* Wake the kernel to send. In copy mode sendto() does the sending, 32
  * frames per call (TX_BATCH_SIZE in net/xdp/xsk.c), and says EAGAIN while
- * frames remain, or when the completion ring is full; EBUSY means the
- * device dropped one (it still completes). Call again while that makes
- * progress; a device pushing back ends the loop, the frames stay queued
- * for the next call: never a busy wait.
+ * frames remain, or when the completion ring or the socket's send buffer
+ * is full (frames not completed yet), or the device is busy; the frames
+ * stay in the tx ring. EBUSY means the device dropped the frame it was
+ * given (__dev_direct_xmit() said NET_XMIT_DROP: no carrier, a full peer
+ * queue) and sendto() stopped there: one frame, which still completes,
+ * so it is counted apart or it would pass for sent. Call again while that
+ * makes progress; a device pushing back ends the loop, the frames stay
+ * queued for the next call: never a busy wait.
  */
 static void kick_tx(struct sf_xsk *x)
 {
@@ -104,7 +108,9 @@ static void kick_tx(struct sf_xsk *x)
 		before = xsk_prod_nb_free(&x->tx, x->tx_size);
 		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 			return;
-		if (errno != EAGAIN && errno != EBUSY && errno != ENOBUFS) {
+		if (errno == EBUSY && !x->zerocopy)
+			x->tx_device_dropped++;
+		else if (errno != EAGAIN && errno != EBUSY && errno != ENOBUFS) {
 			x->tx_kick_errors++;
 			return;
 		}
@@ -282,6 +288,7 @@ int sf_xsk_get_stats(const struct sf_xsk *x, struct sf_xsk_stats *st)
 	st->tx = x->tx_count;
 	st->tx_completed = x->tx_completed;
 	st->tx_kick_errors = x->tx_kick_errors;
+	st->tx_device_dropped = x->tx_device_dropped;
 	st->tx_in_flight = x->tx_in_flight;
 	st->pool_free = x->umem->n_free;
 	st->pool_size = x->umem->chunk_count;

@@ -154,6 +154,46 @@ print(n)' >"$TMP/blast.out"
 	assert_stat queues.0.tx "$(estat queues.0.tx_completed)"
 }
 
+# udp_flood COUNT: COUNT UDP echo requests from the host, as fast as it
+# sends, without reading the answers.
+udp_flood() {
+	in_host $PY - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[1])):
+    s.sendto(b"flood %d" % i, ("10.0.0.5", 7))
+PY
+}
+# udp_lines: the answers to UDP requests the echo -v has printed so far.
+udp_lines() { grep -c '^udp ' "$TMP/echo.out" || true; }
+# udp_lines_reach COUNT: for wait_until.
+udp_lines_reach() { [ "$(udp_lines)" -ge "$1" ]; }
+
+# The sent frames the device dropped are counted: the host's end goes
+# down while requests wait in the rx ring of a stopped echo; each answer
+# sendto() gives the device is dropped there (EBUSY: no carrier). They
+# complete like sent ones, so only tx_device_dropped tells them apart.
+test_echo_device_drops() {
+	local pid
+	lab_up
+	echo_start -v
+	in_host ip neigh replace 10.0.0.5 lladdr "$(mac_of "$T1" "$V1")" dev "$V0" nud permanent
+	pid=$(cat "$TMP/echo.pid")
+	kill -STOP "$pid"
+	udp_flood 20
+	in_host ip link set "$V0" down
+	kill -CONT "$pid"
+	wait_until 10 udp_lines_reach 20
+	in_host ip link set "$V0" up
+	echo_stop
+	assert_stat answered.udp 20
+	assert_stat queues.0.tx 20
+	assert_stat queues.0.tx_completed 20
+	assert_stat queues.0.tx_dropped 0
+	assert_stat queues.0.tx_device_dropped 20
+	assert_stat queues.0.pool_free "$(estat queues.0.pool_free_start)"
+}
+
 # The pid of the echo: the sysflow process (sysflow-san under tests/run)
 # in its namespace.
 echo_pid() {
