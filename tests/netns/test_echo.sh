@@ -30,7 +30,7 @@ talk_and_count() {
 	assert_stat answered.udp6 20
 	[ "$(estat answered.ndp)" -ge 1 ] || fail "no neighbour solicitation answered"
 	assert_stat queues.0.tx_dropped 0
-	assert_stat queues.0.pool_free "$(estat queues.0.pool_free_start)"
+	assert_accounted
 	no_xdp "$T1" "$V1"
 }
 
@@ -192,6 +192,91 @@ test_echo_device_drops() {
 	assert_stat queues.0.tx_dropped 0
 	assert_stat queues.0.tx_device_dropped 20
 	assert_stat queues.0.pool_free "$(estat queues.0.pool_free_start)"
+}
+
+# hold_answers / release_answers: frames coming into the host's end wait
+# in a slow queue (ingress redirected to an ifb under tbf at 8 kbit/s), so
+# the echo's answers stay in flight, not completed, until released
+# (deleting the ifb frees them). The ifb lives in the test's host netns.
+hold_answers() {
+	in_host ip link add hold0 type ifb
+	in_host ip link set hold0 up
+	in_host tc qdisc add dev hold0 root tbf rate 8kbit burst 1600 limit 1000000
+	in_host tc qdisc add dev "$V0" ingress
+	in_host tc filter add dev "$V0" parent ffff: protocol all u32 match u32 0 0 \
+		action mirred egress redirect dev hold0
+}
+release_answers() {
+	in_host tc qdisc del dev "$V0" ingress
+	in_host ip link del hold0
+}
+
+# held_flood COUNT TOTAL: COUNT requests while answers are held, until the
+# echo -v has printed TOTAL UDP answers; then a ping, answered once the
+# hold is gone (its chunk came from the same fill ring).
+held_flood() {
+	hold_answers
+	udp_flood "$1"
+	wait_until 20 udp_lines_reach "$2"
+	release_answers
+	assert_eq "$(ping_count -c 1 10.0.0.5)" 1 "ping reply after $2 UDP requests"
+}
+
+# assert_accounted: every frame of the echo's JSON statistics accounted
+# for: received = answered + ignored, answered = taken by the tx ring +
+# dropped, taken = completed (nothing in flight after the exit's flush),
+# and every chunk back in the pool.
+assert_accounted() {
+	$PY - "$TMP/echo.out" <<'PY' || fail "statistics do not add up: $(tail -n 1 "$TMP/echo.out")"
+import json, sys
+d = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+qs = d["queues"]
+answered = sum(d["answered"].values())
+tot = lambda k: sum(q[k] for q in qs)
+ok = True
+def check(what, a, b):
+    global ok
+    if a != b:
+        print("%s: %d != %d" % (what, a, b), file=sys.stderr)
+        ok = False
+check("rx = answered + ignored", tot("rx"), answered + d["ignored"])
+check("answered = tx + tx_dropped", answered, tot("tx") + tot("tx_dropped"))
+check("tx = tx_completed", tot("tx"), tot("tx_completed"))
+check("tx_in_flight", tot("tx_in_flight"), 0)
+for q in qs:
+    check("queue %d pool_free" % q["queue"], q["pool_free"], q["pool_free_start"])
+sys.exit(0 if ok else 1)
+PY
+}
+
+# The tx ring full: answers held in flight fill a 16-entry completion
+# ring, the kernel stops taking frames, the 16-entry tx ring fills and the
+# answers it does not take are dropped, counted. Large rx and fill rings
+# take every request. Their chunks go back to the pool: a ping is still
+# answered after each flood, a second flood behaves the same, and the
+# statistics add up. In text as in JSON.
+test_echo_tx_ring_full() {
+	local rings="--rx-size 2048 --fill-size 2048 --tx-size 16 --comp-size 16"
+	lab_up
+	in_host ip neigh replace 10.0.0.5 lladdr "$(mac_of "$T1" "$V1")" dev "$V0" nud permanent
+	echo_start -v $rings
+	held_flood 1000 1000
+	held_flood 1000 2000
+	echo_stop
+	assert_stat answered.udp 2000
+	assert_stat answered.icmp 2
+	assert_stat queues.0.rx_dropped 0
+	assert_stat queues.0.fill_ring_empty 0
+	[ "$(estat queues.0.tx_dropped)" -gt 0 ] || fail "no answer dropped: $(tail -n 1 "$TMP/echo.out")"
+	info "dropped $(estat queues.0.tx_dropped) of 2002 answers"
+	assert_accounted
+	# the same in text
+	bg_start echo ip netns exec "$T1" "$SYSFLOW" echo "$V1" -v $rings
+	wait_for "$TMP/echo.err" "Ctrl-C to end" 30
+	held_flood 1000 1000
+	bg_stop echo INT || fail "echo exited $?: $(tail -n 5 "$TMP/echo.err")"
+	grep -qE "^queue 0: rx [0-9]+, tx [0-9]+ \(completed [0-9]+, dropped [1-9][0-9]*, kick errors 0\)$" \
+		"$TMP/echo.out" || fail "no drop in: $(grep -A4 '^queue' "$TMP/echo.out")"
 }
 
 # The pid of the echo: the sysflow process (sysflow-san under tests/run)
