@@ -32,8 +32,11 @@ struct sf_xsk_umem;
  * their _init() functions; a field left 0 also means its default.
  */
 #define SF_XSK_CHUNK_SIZE 2048
-#define SF_XSK_CHUNK_COUNT 2048 /* 4 MiB: fits the usual 8 MiB memlock */
 #define SF_XSK_RING_SIZE 1024
+/* The stock of the four default rings (sf_xsk_chunks_needed()): 8 MiB,
+ * just the usual 8 MiB RLIMIT_MEMLOCK without CAP_IPC_LOCK.
+ */
+#define SF_XSK_CHUNK_COUNT (4 * SF_XSK_RING_SIZE)
 #define SF_XSK_BUSY_POLL_BUDGET 64
 
 #define SF_XSK_HEADROOM 256 /* offset of a frame from sf_xsk_alloc() */
@@ -43,7 +46,7 @@ struct sf_xsk_umem;
 
 struct sf_xsk_umem_opts {
 	uint32_t chunk_size; /* power of two, 2048 to the page size */
-	uint32_t chunk_count; /* should cover fill + tx ring of each socket */
+	uint32_t chunk_count; /* sf_xsk_chunks_needed() for each socket */
 	uint32_t fill_size; /* fill ring of each socket; power of two */
 	uint32_t comp_size; /* completion ring of each socket; power of two */
 };
@@ -125,6 +128,16 @@ struct sf_xsk_opts {
  * filters.
  */
 void sf_xsk_opts_init(struct sf_xsk_opts *opts);
+
+/* The chunks a socket opened with opts can hold outside the pool at once,
+ * so a UMEM needs them to keep its fill ring full: the fill ring's, the rx
+ * ring's (received, not yet read), the tx ring's (queued) and the
+ * completion ring's (taken by the kernel, not yet completed), 0 meaning
+ * the default size. With fewer, chunks in flight on transmit leave the
+ * fill ring short: the kernel drops frames as 'fill ring empty' while the
+ * rx ring still has room. sf_xsk_open() warns then (private UMEM).
+ */
+uint32_t sf_xsk_chunks_needed(const struct sf_xsk_opts *opts);
 
 /* A frame in a UMEM chunk. data may move within the chunk (to prepend a
  * header) as long as room is adjusted alike.

@@ -108,9 +108,10 @@ static void kick_tx(struct sf_xsk *x)
 		before = xsk_prod_nb_free(&x->tx, x->tx_size);
 		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 			return;
-		if (errno == EBUSY && !x->zerocopy)
+		if (errno == EBUSY && !x->zerocopy) {
 			x->tx_device_dropped++;
-		else if (errno != EAGAIN && errno != EBUSY && errno != ENOBUFS) {
+		} else if (errno != EAGAIN && errno != EBUSY &&
+			   errno != ENOBUFS) {
 			x->tx_kick_errors++;
 			return;
 		}
@@ -321,6 +322,18 @@ void sf_xsk_opts_init(struct sf_xsk_opts *opts)
 	sf_xsk_umem_opts_init(&opts->umem_opts);
 }
 
+static uint32_t size_or_default(uint32_t size)
+{
+	return size ?: SF_XSK_RING_SIZE;
+}
+
+uint32_t sf_xsk_chunks_needed(const struct sf_xsk_opts *o)
+{
+	return size_or_default(o->umem_opts.fill_size) +
+	       size_or_default(o->rx_size) + size_or_default(o->tx_size) +
+	       size_or_default(o->umem_opts.comp_size);
+}
+
 static int prepare(struct sf_xsk *x, const char *ifname, struct sf_xsk_opts *o)
 {
 	int err, nq;
@@ -368,10 +381,11 @@ static int make_umem(struct sf_xsk *x, struct sf_xsk_opts *o)
 	err = xsk_umem_opts_check(&uo, x->who);
 	if (err)
 		return err;
-	if (uo.chunk_count < uo.fill_size + o->tx_size)
-		pr_warn("%s: %u chunks are fewer than the fill ring plus the "
-			"tx ring (%u)\n",
-			x->who, uo.chunk_count, uo.fill_size + o->tx_size);
+	if (uo.chunk_count < sf_xsk_chunks_needed(o))
+		pr_warn("%s: %u chunks are fewer than the fill, rx, tx and "
+			"completion rings hold (%u): chunks in flight can leave "
+			"the fill ring short\n",
+			x->who, uo.chunk_count, sf_xsk_chunks_needed(o));
 	x->umem = xsk_umem_new(&uo, x->who, &err);
 	x->private_umem = x->umem != NULL;
 	return err;

@@ -279,6 +279,36 @@ test_echo_tx_ring_full() {
 		"$TMP/echo.out" || fail "no drop in: $(grep -A4 '^queue' "$TMP/echo.out")"
 }
 
+# The UMEM's default stock covers what the four rings can hold: with
+# answers held in flight filling the tx ring and the socket's send buffer
+# (more than 1024 chunks out), a stopped echo's fill ring still takes a
+# whole rx ring of requests, none dropped as 'fill ring empty' (with the
+# old 2048 chunks, only what was left: about 750).
+test_echo_stock_covers_rings() {
+	local pid
+	lab_up
+	in_host ip neigh replace 10.0.0.5 lladdr "$(mac_of "$T1" "$V1")" dev "$V0" nud permanent
+	echo_start -v
+	pid=$(cat "$TMP/echo.pid")
+	hold_answers
+	udp_flood 1500
+	wait_until 20 udp_lines_reach 1500
+	kill -STOP "$pid"
+	udp_flood 1024
+	kill -CONT "$pid"
+	release_answers
+	# answered after every request before it in the rx ring
+	assert_eq "$(ping_count -c 1 10.0.0.5)" 1 "ping reply"
+	echo_stop
+	info "in flight at most: $(($(estat queues.0.tx) - 1)) taken, $(estat queues.0.tx_dropped) dropped"
+	[ "$(estat queues.0.tx)" -gt 1100 ] || fail "fewer than 1100 answers in flight: $(tail -n 1 "$TMP/echo.out")"
+	assert_stat queues.0.pool_size 4096
+	assert_stat answered.udp 2524
+	assert_stat queues.0.fill_ring_empty 0
+	assert_stat queues.0.rx_dropped 0
+	assert_accounted
+}
+
 # The pid of the echo: the sysflow process (sysflow-san under tests/run)
 # in its namespace.
 echo_pid() {
