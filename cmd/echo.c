@@ -60,7 +60,7 @@ static void init_echo(void *cfg)
 	struct sf_xsk_opts *o = &((struct echo_cfg *)cfg)->o;
 
 	sf_xsk_opts_init(o);
-	/* 0: --chunks not given, take what the rings hold (open_queues()) */
+	/* 0: --chunks not given, what the rings hold (sf_xsk_chunks_needed()) */
 	o->umem_opts.chunk_count = 0;
 }
 
@@ -303,9 +303,9 @@ static int open_queues(struct echo_cfg *cfg, struct echo_run *r)
 	o.busy_poll_budget = cfg->batch;
 	o.filters = cfg->all ? NULL : echo_filters;
 	o.n_filters = cfg->all ? 0 : ARRAY_SIZE(echo_filters);
-	if (!o.umem_opts.chunk_count)
-		o.umem_opts.chunk_count = sf_xsk_chunks_needed(&o);
 	if (cfg->shared_umem) {
+		if (!o.umem_opts.chunk_count)
+			o.umem_opts.chunk_count = sf_xsk_chunks_needed(&o);
 		o.umem_opts.chunk_count *= cfg->queues;
 		r->umem = o.umem = sf_xsk_umem_create(&o.umem_opts, &err);
 		if (!r->umem)

@@ -106,7 +106,8 @@ struct sf_xsk_filter {
 struct sf_xsk_opts {
 	uint32_t queue;
 	struct sf_xsk_umem *umem; /* shared UMEM; NULL: a private one */
-	struct sf_xsk_umem_opts umem_opts; /* for the private UMEM */
+	/* for the private UMEM; chunk_count 0: sf_xsk_chunks_needed() */
+	struct sf_xsk_umem_opts umem_opts;
 	uint32_t rx_size; /* power of two */
 	uint32_t tx_size; /* power of two */
 	enum sf_xsk_attach attach;

@@ -378,6 +378,8 @@ static int make_umem(struct sf_xsk *x, struct sf_xsk_opts *o)
 		x->umem = o->umem;
 		return 0;
 	}
+	if (!uo.chunk_count) /* the stock of this socket's rings */
+		uo.chunk_count = sf_xsk_chunks_needed(o);
 	err = xsk_umem_opts_check(&uo, x->who);
 	if (err)
 		return err;
