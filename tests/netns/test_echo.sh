@@ -3,8 +3,10 @@
 # test_echo.sh: `sysflow echo` in the lab (scripts/lab) with real peers:
 # arping, ping, ping -6 and a UDP client get their answers, counted
 # exactly, in native and generic XDP mode; the host's stack keeps working;
-# several queues; no chunk leaks; busy polling; -v; clean close; and the
-# echo as an unprivileged user with only the capabilities it needs.
+# several queues; no chunk leaks; answers the device drops, a full tx ring
+# and the UMEM's stock, every frame accounted for; busy polling; -v; clean
+# close; and the echo as an unprivileged user with only the capabilities
+# it needs.
 source "$(dirname "$0")/xsk_lib.sh"
 
 # The whole conversation of a peer with the echo, counted on both sides.

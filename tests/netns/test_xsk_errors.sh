@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # test_xsk_errors.sh: the AF_XDP error paths through `sysflow echo`: each
-# failure exits 1 (2 for a bad option value) with one message that names
-# the interface, the queue and the kernel's reason, and leaves nothing
-# attached.
+# failure exits 1 (2 for a bad option value, or too few chunks for the
+# rings) with one message that names the interface, the queue and the
+# kernel's reason, and leaves nothing attached.
 source "$(dirname "$0")/xsk_lib.sh"
 
 # expect_fail RC REGEX ARGS...: `sysflow echo ARGS` in test1.
