@@ -482,6 +482,16 @@ test_echo_unprivileged() {
 	echo_stop
 	assert_stat answered.icmp 3
 	no_xdp "$T1" "$V1"
+	# without CAP_IPC_LOCK the UMEM must fit RLIMIT_MEMLOCK: the default
+	# (8 MiB) just fits the usual 8 MiB, one more chunk does not
+	local rc=0
+	ip netns exec "$T1" prlimit --memlock=8388608:8388608 setpriv \
+		--reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$bin" echo "$V1" --chunks 4097 >"$TMP/out" 2>"$TMP/err" || rc=$?
+	assert_eq "$rc" 1 "exit status with a UMEM above RLIMIT_MEMLOCK"
+	grep -q "$V1 queue 0: cannot register a UMEM of 8194 KiB: with what this user has locked already, it exceeds RLIMIT_MEMLOCK (8192 KiB)" \
+		"$TMP/err" || fail "not explained: $(cat "$TMP/err")"
+	no_xdp "$T1" "$V1"
 	for cap in ${XSK_CAPS//,/ }; do
 		rest=$(echo ",$XSK_CAPS," | sed "s/,$cap,/,/;s/^,//;s/,$//")
 		setcap "$rest+ep" "$bin"
