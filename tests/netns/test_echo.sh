@@ -472,8 +472,9 @@ test_echo_unprivileged() {
 	# LeakSanitizer cannot trace a process that gained capabilities.
 	export ASAN_OPTIONS=detect_leaks=0
 	setcap "$XSK_CAPS+ep" "$bin"
-	bg_start echo ip netns exec "$T1" setpriv --reuid=65534 --regid=65534 \
-		--clear-groups --inh-caps=-all "$bin" echo "$V1" -j
+	bg_start echo ip netns exec "$T1" prlimit --memlock=8388608:8388608 \
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=-all "$bin" echo "$V1" -j
 	wait_for "$TMP/echo.err" "Ctrl-C to end|error" 30
 	grep -q "Ctrl-C to end" "$TMP/echo.err" || fail "echo: $(cat "$TMP/echo.err")"
 	in_host ip neigh replace 10.0.0.5 lladdr "$(mac_of "$T1" "$V1")" dev "$V0" nud permanent
