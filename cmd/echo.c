@@ -57,7 +57,11 @@ static const struct echo_cfg defaults_echo = {
 
 static void init_echo(void *cfg)
 {
-	sf_xsk_opts_init(&((struct echo_cfg *)cfg)->o);
+	struct sf_xsk_opts *o = &((struct echo_cfg *)cfg)->o;
+
+	sf_xsk_opts_init(o);
+	/* 0: --chunks not given, what the rings hold (sf_xsk_chunks_needed()) */
+	o->umem_opts.chunk_count = 0;
 }
 
 #define OFF(m) offsetof(struct echo_cfg, m)
@@ -99,7 +103,8 @@ static const struct opt_def echo_options[] = {
 	{ .name = "chunks", .type = OPT_U32,
 	  .offset = OFF(o.umem_opts.chunk_count),
 	  .metavar = "N", .min = 64, .max = 1U << 22, .help = "UMEM chunks "
-	  "per queue (default " DEFAULT_STR(SF_XSK_CHUNK_COUNT) ")" },
+	  "per queue, at least what the four rings hold (default: that, "
+	  "4096)" },
 	{ .name = "chunk-size", .type = OPT_U32,
 	  .offset = OFF(o.umem_opts.chunk_size),
 	  .pow2 = true, .metavar = "BYTES", .min = 2048, .max = 4096,
@@ -299,6 +304,8 @@ static int open_queues(struct echo_cfg *cfg, struct echo_run *r)
 	o.filters = cfg->all ? NULL : echo_filters;
 	o.n_filters = cfg->all ? 0 : ARRAY_SIZE(echo_filters);
 	if (cfg->shared_umem) {
+		if (!o.umem_opts.chunk_count)
+			o.umem_opts.chunk_count = sf_xsk_chunks_needed(&o);
 		o.umem_opts.chunk_count *= cfg->queues;
 		r->umem = o.umem = sf_xsk_umem_create(&o.umem_opts, &err);
 		if (!r->umem)
@@ -369,19 +376,18 @@ static void print_start(const struct echo_cfg *cfg, const struct echo_run *r)
 static json_t *queue_json(const struct echo_queue *q,
 			  const struct sf_xsk_stats *s, uint32_t queue)
 {
-	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I, s:I, s:i, s:i, s:i, s:i}",
-			 "queue", queue, "rx", J(s->rx), "tx", J(s->tx),
-			 "tx_completed", J(s->tx_completed), "tx_dropped",
-			 J(q->tx_dropped), "tx_kick_errors",
-			 J(s->tx_kick_errors), "rx_dropped", J(s->rx_dropped),
-			 "rx_ring_full", J(s->rx_ring_full), "fill_ring_empty",
-			 J(s->fill_ring_empty), "tx_ring_empty",
-			 J(s->tx_ring_empty), "rx_invalid", J(s->rx_invalid),
-			 "tx_invalid", J(s->tx_invalid), "pool_free",
-			 s->pool_free, "pool_free_start", q->pool_start,
-			 "pool_size", s->pool_size, "tx_in_flight",
-			 s->tx_in_flight);
+	return json_pack(
+		"{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		"s:I, s:I, s:I, s:i, s:i, s:i, s:i}",
+		"queue", queue, "rx", J(s->rx), "tx", J(s->tx), "tx_completed",
+		J(s->tx_completed), "tx_dropped", J(q->tx_dropped),
+		"tx_kick_errors", J(s->tx_kick_errors), "tx_device_dropped",
+		J(s->tx_device_dropped), "rx_dropped", J(s->rx_dropped),
+		"rx_ring_full", J(s->rx_ring_full), "fill_ring_empty",
+		J(s->fill_ring_empty), "tx_ring_empty", J(s->tx_ring_empty),
+		"rx_invalid", J(s->rx_invalid), "tx_invalid", J(s->tx_invalid),
+		"pool_free", s->pool_free, "pool_free_start", q->pool_start,
+		"pool_size", s->pool_size, "tx_in_flight", s->tx_in_flight);
 }
 
 static void print_queue(const struct echo_queue *q,
@@ -393,6 +399,8 @@ static void print_queue(const struct echo_queue *q,
 	       (unsigned long long)s->tx_completed,
 	       (unsigned long long)q->tx_dropped,
 	       (unsigned long long)s->tx_kick_errors);
+	printf("  device: dropped %llu of the frames sent\n",
+	       (unsigned long long)s->tx_device_dropped);
 	printf("  kernel: rx dropped %llu, rx ring full %llu, fill ring empty "
 	       "%llu,\n          tx ring empty %llu, invalid descriptors rx "
 	       "%llu tx %llu\n",
@@ -491,9 +499,29 @@ static int check_addrs(const char *list)
 	return 0;
 }
 
+/* --chunks: at least what the rings of a queue hold, or chunks in flight
+ * on transmit leave the fill ring short by design (sf_xsk_chunks_needed()).
+ */
+static int check_chunks(const struct sf_xsk_opts *o)
+{
+	uint32_t need = sf_xsk_chunks_needed(o);
+
+	if (!o->umem_opts.chunk_count || o->umem_opts.chunk_count >= need)
+		return 0;
+	fprintf(stderr,
+		"sysflow echo: --chunks %u is fewer than the rings of a queue "
+		"hold: --fill-size %u + --rx-size %u + --tx-size %u + "
+		"--comp-size %u = %u; chunks in flight would leave the fill "
+		"ring short. Give --chunks %u or more, or smaller rings\n",
+		o->umem_opts.chunk_count, o->umem_opts.fill_size, o->rx_size,
+		o->tx_size, o->umem_opts.comp_size, need, need);
+	params_usage(&cmd_echo, stderr, false);
+	return EXIT_USAGE;
+}
+
 static int check_cfg(const struct echo_cfg *cfg)
 {
-	if (check_addrs(cfg->addrs))
+	if (check_addrs(cfg->addrs) || check_chunks(&cfg->o))
 		return EXIT_USAGE;
 	if (cfg->copy && cfg->zerocopy) {
 		fprintf(stderr, "sysflow echo: --copy and --zero-copy exclude "

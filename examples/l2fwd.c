@@ -170,11 +170,11 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	if (!copy_mode) {
-		/* Chunks for both fill rings and both tx rings. */
+		/* Chunks for the four rings of both sockets. */
 		struct sf_xsk_umem_opts uo;
 
 		sf_xsk_umem_opts_init(&uo);
-		uo.chunk_count = 2 * SF_XSK_CHUNK_COUNT;
+		uo.chunk_count = 2 * sf_xsk_chunks_needed(&o);
 		umem = o.umem = sf_xsk_umem_create(&uo, &err);
 		if (!umem)
 			return 1;

@@ -32,8 +32,11 @@ struct sf_xsk_umem;
  * their _init() functions; a field left 0 also means its default.
  */
 #define SF_XSK_CHUNK_SIZE 2048
-#define SF_XSK_CHUNK_COUNT 2048 /* 4 MiB: fits the usual 8 MiB memlock */
 #define SF_XSK_RING_SIZE 1024
+/* The stock of the four default rings (sf_xsk_chunks_needed()): 8 MiB,
+ * just the usual 8 MiB RLIMIT_MEMLOCK without CAP_IPC_LOCK.
+ */
+#define SF_XSK_CHUNK_COUNT (4 * SF_XSK_RING_SIZE)
 #define SF_XSK_BUSY_POLL_BUDGET 64
 
 #define SF_XSK_HEADROOM 256 /* offset of a frame from sf_xsk_alloc() */
@@ -43,7 +46,7 @@ struct sf_xsk_umem;
 
 struct sf_xsk_umem_opts {
 	uint32_t chunk_size; /* power of two, 2048 to the page size */
-	uint32_t chunk_count; /* should cover fill + tx ring of each socket */
+	uint32_t chunk_count; /* sf_xsk_chunks_needed() for each socket */
 	uint32_t fill_size; /* fill ring of each socket; power of two */
 	uint32_t comp_size; /* completion ring of each socket; power of two */
 };
@@ -103,7 +106,8 @@ struct sf_xsk_filter {
 struct sf_xsk_opts {
 	uint32_t queue;
 	struct sf_xsk_umem *umem; /* shared UMEM; NULL: a private one */
-	struct sf_xsk_umem_opts umem_opts; /* for the private UMEM */
+	/* for the private UMEM; chunk_count 0: sf_xsk_chunks_needed() */
+	struct sf_xsk_umem_opts umem_opts;
 	uint32_t rx_size; /* power of two */
 	uint32_t tx_size; /* power of two */
 	enum sf_xsk_attach attach;
@@ -125,6 +129,16 @@ struct sf_xsk_opts {
  * filters.
  */
 void sf_xsk_opts_init(struct sf_xsk_opts *opts);
+
+/* The chunks a socket opened with opts can hold outside the pool at once,
+ * so a UMEM needs them to keep its fill ring full: the fill ring's, the rx
+ * ring's (received, not yet read), the tx ring's (queued) and the
+ * completion ring's (taken by the kernel, not yet completed), 0 meaning
+ * the default size. With fewer, chunks in flight on transmit leave the
+ * fill ring short: the kernel drops frames as 'fill ring empty' while the
+ * rx ring still has room. sf_xsk_open() warns then (private UMEM).
+ */
+uint32_t sf_xsk_chunks_needed(const struct sf_xsk_opts *opts);
 
 /* A frame in a UMEM chunk. data may move within the chunk (to prepend a
  * header) as long as room is adjusted alike.
@@ -151,6 +165,11 @@ struct sf_xsk_stats {
 	uint64_t tx; /* frames accepted by sf_xsk_send() */
 	uint64_t tx_completed; /* ... handed back by the completion ring */
 	uint64_t tx_kick_errors; /* sendto() wake-ups that failed */
+	/* ... taken, then dropped by the device (copy mode: sendto() said
+	 * EBUSY, the kernel's NET_XMIT_DROP, e.g. no carrier); counted in tx
+	 * and tx_completed too, but never sent
+	 */
+	uint64_t tx_device_dropped;
 	/* the kernel's XDP_STATISTICS for this socket */
 	uint64_t rx_dropped;
 	uint64_t rx_ring_full;

@@ -74,8 +74,9 @@ static void explain_register(const struct sf_xsk_umem *u, const char *who,
 		       who);
 	} else if (err == -ENOBUFS) {
 		getrlimit(RLIMIT_MEMLOCK, &rl);
-		pr_err("%s: cannot register a UMEM of %llu KiB: it exceeds "
-		       "RLIMIT_MEMLOCK (%llu KiB); use fewer chunks, raise "
+		pr_err("%s: cannot register a UMEM of %llu KiB: with what "
+		       "this user has locked already, it exceeds RLIMIT_MEMLOCK "
+		       "(%llu KiB); use fewer chunks (and smaller rings), raise "
 		       "'ulimit -l' or grant CAP_IPC_LOCK\n",
 		       who, (unsigned long long)u->size >> 10,
 		       (unsigned long long)rl.rlim_cur >> 10);

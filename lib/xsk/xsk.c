@@ -91,10 +91,14 @@ static bool tx_ring_empty(struct sf_xsk *x)
 
 /* Wake the kernel to send. In copy mode sendto() does the sending, 32
  * frames per call (TX_BATCH_SIZE in net/xdp/xsk.c), and says EAGAIN while
- * frames remain, or when the completion ring is full; EBUSY means the
- * device dropped one (it still completes). Call again while that makes
- * progress; a device pushing back ends the loop, the frames stay queued
- * for the next call: never a busy wait.
+ * frames remain, or when the completion ring or the socket's send buffer
+ * is full (frames not completed yet), or the device is busy; the frames
+ * stay in the tx ring. EBUSY means the device dropped the frame it was
+ * given (__dev_direct_xmit() said NET_XMIT_DROP: no carrier, a full peer
+ * queue) and sendto() stopped there: one frame, which still completes,
+ * so it is counted apart or it would pass for sent. Call again while that
+ * makes progress; a device pushing back ends the loop, the frames stay
+ * queued for the next call: never a busy wait.
  */
 static void kick_tx(struct sf_xsk *x)
 {
@@ -104,7 +108,10 @@ static void kick_tx(struct sf_xsk *x)
 		before = xsk_prod_nb_free(&x->tx, x->tx_size);
 		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 			return;
-		if (errno != EAGAIN && errno != EBUSY && errno != ENOBUFS) {
+		if (errno == EBUSY && !x->zerocopy) {
+			x->tx_device_dropped++;
+		} else if (errno != EAGAIN && errno != EBUSY &&
+			   errno != ENOBUFS) {
 			x->tx_kick_errors++;
 			return;
 		}
@@ -282,6 +289,7 @@ int sf_xsk_get_stats(const struct sf_xsk *x, struct sf_xsk_stats *st)
 	st->tx = x->tx_count;
 	st->tx_completed = x->tx_completed;
 	st->tx_kick_errors = x->tx_kick_errors;
+	st->tx_device_dropped = x->tx_device_dropped;
 	st->tx_in_flight = x->tx_in_flight;
 	st->pool_free = x->umem->n_free;
 	st->pool_size = x->umem->chunk_count;
@@ -312,6 +320,18 @@ void sf_xsk_opts_init(struct sf_xsk_opts *opts)
 		.busy_poll_budget = SF_XSK_BUSY_POLL_BUDGET,
 	};
 	sf_xsk_umem_opts_init(&opts->umem_opts);
+}
+
+static uint32_t size_or_default(uint32_t size)
+{
+	return size ?: SF_XSK_RING_SIZE;
+}
+
+uint32_t sf_xsk_chunks_needed(const struct sf_xsk_opts *o)
+{
+	return size_or_default(o->umem_opts.fill_size) +
+	       size_or_default(o->rx_size) + size_or_default(o->tx_size) +
+	       size_or_default(o->umem_opts.comp_size);
 }
 
 static int prepare(struct sf_xsk *x, const char *ifname, struct sf_xsk_opts *o)
@@ -358,13 +378,16 @@ static int make_umem(struct sf_xsk *x, struct sf_xsk_opts *o)
 		x->umem = o->umem;
 		return 0;
 	}
+	if (!uo.chunk_count) /* the stock of this socket's rings */
+		uo.chunk_count = sf_xsk_chunks_needed(o);
 	err = xsk_umem_opts_check(&uo, x->who);
 	if (err)
 		return err;
-	if (uo.chunk_count < uo.fill_size + o->tx_size)
-		pr_warn("%s: %u chunks are fewer than the fill ring plus the "
-			"tx ring (%u)\n",
-			x->who, uo.chunk_count, uo.fill_size + o->tx_size);
+	if (uo.chunk_count < sf_xsk_chunks_needed(o))
+		pr_warn("%s: %u chunks are fewer than the fill, rx, tx and "
+			"completion rings hold (%u): chunks in flight can leave "
+			"the fill ring short\n",
+			x->who, uo.chunk_count, sf_xsk_chunks_needed(o));
 	x->umem = xsk_umem_new(&uo, x->who, &err);
 	x->private_umem = x->umem != NULL;
 	return err;

@@ -121,6 +121,7 @@ struct sf_xsk {
 	uint64_t tx_count;
 	uint64_t tx_completed;
 	uint64_t tx_kick_errors;
+	uint64_t tx_device_dropped;
 };
 
 #endif /* __SYSFLOW_XSK_INT_H */

@@ -3,8 +3,10 @@
 # test_echo.sh: `sysflow echo` in the lab (scripts/lab) with real peers:
 # arping, ping, ping -6 and a UDP client get their answers, counted
 # exactly, in native and generic XDP mode; the host's stack keeps working;
-# several queues; no chunk leaks; busy polling; -v; clean close; and the
-# echo as an unprivileged user with only the capabilities it needs.
+# several queues; no chunk leaks; answers the device drops, a full tx ring
+# and the UMEM's stock, every frame accounted for; busy polling; -v; clean
+# close; and the echo as an unprivileged user with only the capabilities
+# it needs.
 source "$(dirname "$0")/xsk_lib.sh"
 
 # The whole conversation of a peer with the echo, counted on both sides.
@@ -30,7 +32,7 @@ talk_and_count() {
 	assert_stat answered.udp6 20
 	[ "$(estat answered.ndp)" -ge 1 ] || fail "no neighbour solicitation answered"
 	assert_stat queues.0.tx_dropped 0
-	assert_stat queues.0.pool_free "$(estat queues.0.pool_free_start)"
+	assert_accounted
 	no_xdp "$T1" "$V1"
 }
 
@@ -152,6 +154,161 @@ print(n)' >"$TMP/blast.out"
 	assert_eq "$free" "$start" "pool free count after the run"
 	assert_stat queues.0.tx_in_flight 0
 	assert_stat queues.0.tx "$(estat queues.0.tx_completed)"
+}
+
+# udp_flood COUNT: COUNT UDP echo requests from the host, as fast as it
+# sends, without reading the answers.
+udp_flood() {
+	in_host $PY - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[1])):
+    s.sendto(b"flood %d" % i, ("10.0.0.5", 7))
+PY
+}
+# udp_lines: the answers to UDP requests the echo -v has printed so far.
+udp_lines() { grep -c '^udp ' "$TMP/echo.out" || true; }
+# udp_lines_reach COUNT: for wait_until.
+udp_lines_reach() { [ "$(udp_lines)" -ge "$1" ]; }
+
+# The sent frames the device dropped are counted: the host's end goes
+# down while requests wait in the rx ring of a stopped echo; each answer
+# sendto() gives the device is dropped there (EBUSY: no carrier). They
+# complete like sent ones, so only tx_device_dropped tells them apart.
+test_echo_device_drops() {
+	local pid
+	lab_up
+	echo_start -v
+	in_host ip neigh replace 10.0.0.5 lladdr "$(mac_of "$T1" "$V1")" dev "$V0" nud permanent
+	pid=$(cat "$TMP/echo.pid")
+	kill -STOP "$pid"
+	udp_flood 20
+	in_host ip link set "$V0" down
+	kill -CONT "$pid"
+	wait_until 10 udp_lines_reach 20
+	in_host ip link set "$V0" up
+	echo_stop
+	assert_stat answered.udp 20
+	assert_stat queues.0.tx 20
+	assert_stat queues.0.tx_completed 20
+	assert_stat queues.0.tx_dropped 0
+	assert_stat queues.0.tx_device_dropped 20
+	assert_stat queues.0.pool_free "$(estat queues.0.pool_free_start)"
+}
+
+# hold_answers / release_answers: frames coming into the host's end wait
+# in a slow queue (ingress redirected to an ifb under tbf at 8 kbit/s), so
+# the echo's answers stay in flight, not completed, until released
+# (deleting the ifb frees them). The ifb lives in the test's host netns.
+hold_answers() {
+	in_host ip link add hold0 type ifb
+	in_host ip link set hold0 up
+	in_host tc qdisc add dev hold0 root tbf rate 8kbit burst 1600 limit 1000000
+	in_host tc qdisc add dev "$V0" ingress
+	in_host tc filter add dev "$V0" parent ffff: protocol all u32 match u32 0 0 \
+		action mirred egress redirect dev hold0
+}
+release_answers() {
+	in_host tc qdisc del dev "$V0" ingress
+	in_host ip link del hold0
+}
+
+# held_flood COUNT TOTAL: COUNT requests while answers are held, until the
+# echo -v has printed TOTAL UDP answers; then a ping, answered once the
+# hold is gone (its chunk came from the same fill ring).
+held_flood() {
+	hold_answers
+	udp_flood "$1"
+	wait_until 20 udp_lines_reach "$2"
+	release_answers
+	assert_eq "$(ping_count -c 1 10.0.0.5)" 1 "ping reply after $2 UDP requests"
+}
+
+# assert_accounted: every frame of the echo's JSON statistics accounted
+# for: received = answered + ignored, answered = taken by the tx ring +
+# dropped, taken = completed (nothing in flight after the exit's flush),
+# and every chunk back in the pool.
+assert_accounted() {
+	$PY - "$TMP/echo.out" <<'PY' || fail "statistics do not add up: $(tail -n 1 "$TMP/echo.out")"
+import json, sys
+d = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+qs = d["queues"]
+answered = sum(d["answered"].values())
+tot = lambda k: sum(q[k] for q in qs)
+ok = True
+def check(what, a, b):
+    global ok
+    if a != b:
+        print("%s: %d != %d" % (what, a, b), file=sys.stderr)
+        ok = False
+check("rx = answered + ignored", tot("rx"), answered + d["ignored"])
+check("answered = tx + tx_dropped", answered, tot("tx") + tot("tx_dropped"))
+check("tx = tx_completed", tot("tx"), tot("tx_completed"))
+check("tx_in_flight", tot("tx_in_flight"), 0)
+for q in qs:
+    check("queue %d pool_free" % q["queue"], q["pool_free"], q["pool_free_start"])
+sys.exit(0 if ok else 1)
+PY
+}
+
+# The tx ring full: answers held in flight fill a 16-entry completion
+# ring, the kernel stops taking frames, the 16-entry tx ring fills and the
+# answers it does not take are dropped, counted. Large rx and fill rings
+# take every request. Their chunks go back to the pool: a ping is still
+# answered after each flood, a second flood behaves the same, and the
+# statistics add up. In text as in JSON.
+test_echo_tx_ring_full() {
+	local rings="--rx-size 2048 --fill-size 2048 --tx-size 16 --comp-size 16"
+	lab_up
+	in_host ip neigh replace 10.0.0.5 lladdr "$(mac_of "$T1" "$V1")" dev "$V0" nud permanent
+	echo_start -v $rings
+	held_flood 1000 1000
+	held_flood 1000 2000
+	echo_stop
+	assert_stat answered.udp 2000
+	assert_stat answered.icmp 2
+	assert_stat queues.0.rx_dropped 0
+	assert_stat queues.0.fill_ring_empty 0
+	[ "$(estat queues.0.tx_dropped)" -gt 0 ] || fail "no answer dropped: $(tail -n 1 "$TMP/echo.out")"
+	info "dropped $(estat queues.0.tx_dropped) of 2002 answers"
+	assert_accounted
+	# the same in text
+	bg_start echo ip netns exec "$T1" "$SYSFLOW" echo "$V1" -v $rings
+	wait_for "$TMP/echo.err" "Ctrl-C to end" 30
+	held_flood 1000 1000
+	bg_stop echo INT || fail "echo exited $?: $(tail -n 5 "$TMP/echo.err")"
+	grep -qE "^queue 0: rx [0-9]+, tx [0-9]+ \(completed [0-9]+, dropped [1-9][0-9]*, kick errors 0\)$" \
+		"$TMP/echo.out" || fail "no drop in: $(grep -A4 '^queue' "$TMP/echo.out")"
+}
+
+# The UMEM's default stock covers what the four rings can hold: with
+# answers held in flight filling the tx ring and the socket's send buffer
+# (more than 1024 chunks out), a stopped echo's fill ring still takes a
+# whole rx ring of requests, none dropped as 'fill ring empty' (with the
+# old 2048 chunks, only what was left: about 750).
+test_echo_stock_covers_rings() {
+	local pid
+	lab_up
+	in_host ip neigh replace 10.0.0.5 lladdr "$(mac_of "$T1" "$V1")" dev "$V0" nud permanent
+	echo_start -v
+	pid=$(cat "$TMP/echo.pid")
+	hold_answers
+	udp_flood 1500
+	wait_until 20 udp_lines_reach 1500
+	kill -STOP "$pid"
+	udp_flood 1024
+	kill -CONT "$pid"
+	release_answers
+	# answered after every request before it in the rx ring
+	assert_eq "$(ping_count -c 1 10.0.0.5)" 1 "ping reply"
+	echo_stop
+	info "in flight at most: $(($(estat queues.0.tx) - 1)) taken, $(estat queues.0.tx_dropped) dropped"
+	[ "$(estat queues.0.tx)" -gt 1100 ] || fail "fewer than 1100 answers in flight: $(tail -n 1 "$TMP/echo.out")"
+	assert_stat queues.0.pool_size 4096
+	assert_stat answered.udp 2524
+	assert_stat queues.0.fill_ring_empty 0
+	assert_stat queues.0.rx_dropped 0
+	assert_accounted
 }
 
 # The pid of the echo: the sysflow process (sysflow-san under tests/run)
@@ -315,8 +472,9 @@ test_echo_unprivileged() {
 	# LeakSanitizer cannot trace a process that gained capabilities.
 	export ASAN_OPTIONS=detect_leaks=0
 	setcap "$XSK_CAPS+ep" "$bin"
-	bg_start echo ip netns exec "$T1" setpriv --reuid=65534 --regid=65534 \
-		--clear-groups --inh-caps=-all "$bin" echo "$V1" -j
+	bg_start echo ip netns exec "$T1" prlimit --memlock=8388608:8388608 \
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=-all "$bin" echo "$V1" -j
 	wait_for "$TMP/echo.err" "Ctrl-C to end|error" 30
 	grep -q "Ctrl-C to end" "$TMP/echo.err" || fail "echo: $(cat "$TMP/echo.err")"
 	in_host ip neigh replace 10.0.0.5 lladdr "$(mac_of "$T1" "$V1")" dev "$V0" nud permanent
@@ -324,6 +482,16 @@ test_echo_unprivileged() {
 	assert_eq "$(udp_echo "$H" 10.0.0.5 5)" 5 "UDP echo replies"
 	echo_stop
 	assert_stat answered.icmp 3
+	no_xdp "$T1" "$V1"
+	# without CAP_IPC_LOCK the UMEM must fit RLIMIT_MEMLOCK: the default
+	# (8 MiB) just fits the usual 8 MiB, one more chunk does not
+	local rc=0
+	ip netns exec "$T1" prlimit --memlock=8388608:8388608 setpriv \
+		--reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$bin" echo "$V1" --chunks 4097 >"$TMP/out" 2>"$TMP/err" || rc=$?
+	assert_eq "$rc" 1 "exit status with a UMEM above RLIMIT_MEMLOCK"
+	grep -q "$V1 queue 0: cannot register a UMEM of 8194 KiB: with what this user has locked already, it exceeds RLIMIT_MEMLOCK (8192 KiB)" \
+		"$TMP/err" || fail "not explained: $(cat "$TMP/err")"
 	no_xdp "$T1" "$V1"
 	for cap in ${XSK_CAPS//,/ }; do
 		rest=$(echo ",$XSK_CAPS," | sed "s/,$cap,/,/;s/^,//;s/,$//")

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # test_xsk_errors.sh: the AF_XDP error paths through `sysflow echo`: each
-# failure exits 1 (2 for a bad option value) with one message that names
-# the interface, the queue and the kernel's reason, and leaves nothing
-# attached.
+# failure exits 1 (2 for a bad option value, or too few chunks for the
+# rings) with one message that names the interface, the queue and the
+# kernel's reason, and leaves nothing attached.
 source "$(dirname "$0")/xsk_lib.sh"
 
 # expect_fail RC REGEX ARGS...: `sysflow echo ARGS` in test1.
@@ -66,6 +66,27 @@ test_ring_sizes_not_power_of_two() {
 	expect_fail 2 "invalid value '3000' for --chunk-size: not a power of two" \
 		"$V1" --chunk-size 3000
 	expect_fail 2 "--copy and --zero-copy exclude each other" "$V1" -c -z
+}
+
+# --chunks below what a queue's four rings hold is refused, every size
+# named: chunks in flight would leave the fill ring short. Without
+# --chunks the echo takes that stock; with smaller rings fewer chunks do.
+test_chunks_below_rings() {
+	lab_up
+	expect_fail 2 "^sysflow echo: --chunks 2048 is fewer than the rings of a queue hold: --fill-size 1024 \+ --rx-size 1024 \+ --tx-size 1024 \+ --comp-size 1024 = 4096; .* Give --chunks 4096 or more, or smaller rings$" \
+		"$V1" --chunks 2048
+	expect_fail 2 "--fill-size 1024 \+ --rx-size 2048 \+ --tx-size 64 \+ --comp-size 64 = 3200" \
+		"$V1" --chunks 3199 --rx-size 2048 --tx-size 64 --comp-size 64
+	echo_start --rx-size 2048 --tx-size 64 --comp-size 64
+	echo_stop
+	assert_stat queues.0.pool_size 3200
+	echo_start --chunks 2048 --rx-size 512 --fill-size 512 --tx-size 512 --comp-size 512
+	echo_stop
+	assert_stat queues.0.pool_size 2048
+	echo_start -n 1 --shared-umem
+	echo_stop
+	assert_stat queues.0.pool_size 4096
+	! grep -q "fewer than" "$TMP/echo.err" || fail "warned: $(cat "$TMP/echo.err")"
 }
 
 # A bad --ip is a usage error naming the option and the entry.

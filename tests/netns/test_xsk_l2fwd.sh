@@ -45,13 +45,14 @@ forward() {
 test_l2fwd_shared_umem() {
 	forward
 	grep -q "one shared UMEM" "$TMP/l2fwd.err" || fail "not shared"
-	# Both ports report the same pool: 4096 chunks, two fill rings out.
-	assert_eq "$(grep -c 'pool 2048 of 4096 free' "$TMP/l2fwd.out")" 2 "pool after the run"
+	# Both ports report the same pool: the four rings of two sockets
+	# (8192 chunks), two fill rings out.
+	assert_eq "$(grep -c 'pool 6144 of 8192 free' "$TMP/l2fwd.out")" 2 "pool after the run"
 }
 
 test_l2fwd_copy_generic() {
 	forward -p -m generic
-	assert_eq "$(grep -c 'pool 1024 of 2048 free' "$TMP/l2fwd.out")" 2 "pools after the run"
+	assert_eq "$(grep -c 'pool 3072 of 4096 free' "$TMP/l2fwd.out")" 2 "pools after the run"
 }
 
 # The host side goes into a namespace too: the current one may hold a

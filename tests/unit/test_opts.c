@@ -74,7 +74,7 @@ static void test_tracepkt_init(void **state)
 static void assert_umem_defaults(const struct sf_xsk_umem_opts *u)
 {
 	assert_int_equal(u->chunk_size, 2048);
-	assert_int_equal(u->chunk_count, 2048);
+	assert_int_equal(u->chunk_count, 4096); /* the four rings' stock */
 	assert_int_equal(u->fill_size, 1024);
 	assert_int_equal(u->comp_size, 1024);
 }
@@ -95,6 +95,7 @@ static void test_xsk_init(void **state)
 	assert_umem_defaults(&o.umem_opts);
 	assert_int_equal(o.rx_size, 1024);
 	assert_int_equal(o.tx_size, 1024);
+	assert_int_equal(sf_xsk_chunks_needed(&o), o.umem_opts.chunk_count);
 	assert_int_equal(o.attach, SF_XSK_ATTACH_AUTO);
 	assert_int_equal(o.copy, SF_XSK_COPY_AUTO);
 	assert_false(o.no_need_wakeup);
@@ -198,8 +199,8 @@ static void assert_umem_created(const struct sf_xsk_umem_opts *opts)
 
 	u = sf_xsk_umem_create(opts, &err);
 	assert_non_null(u);
-	assert_int_equal(sf_xsk_umem_size(u), 2048);
-	assert_int_equal(sf_xsk_umem_free_count(u), 2048);
+	assert_int_equal(sf_xsk_umem_size(u), 4096);
+	assert_int_equal(sf_xsk_umem_free_count(u), 4096);
 	assert_int_equal(u->chunk_size, 2048);
 	assert_int_equal(u->fill_size, 1024);
 	assert_int_equal(u->comp_size, 1024);

@@ -76,6 +76,23 @@ static void test_umem_checks(void **state)
 	assert_int_equal(sf_xsk_umem_destroy(NULL), 0);
 }
 
+/* The stock a socket's rings need: each ring's size, 0 its default. */
+static void test_chunks_needed(void **state)
+{
+	struct sf_xsk_opts o = {};
+
+	(void)state;
+	assert_int_equal(sf_xsk_chunks_needed(&o), 4 * SF_XSK_RING_SIZE);
+	o.rx_size = 4096;
+	o.tx_size = 16;
+	o.umem_opts.fill_size = 2048;
+	o.umem_opts.comp_size = 32;
+	assert_int_equal(sf_xsk_chunks_needed(&o), 4096 + 16 + 2048 + 32);
+	o.tx_size = 0;
+	assert_int_equal(sf_xsk_chunks_needed(&o),
+			 4096 + SF_XSK_RING_SIZE + 2048 + 32);
+}
+
 /* A UMEM registers with the kernel (an AF_XDP socket: CAP_NET_RAW). */
 static void test_umem_create(void **state)
 {
@@ -322,6 +339,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_checks),
 		cmocka_unit_test(test_umem_checks),
+		cmocka_unit_test(test_chunks_needed),
 		cmocka_unit_test(test_umem_create),
 		cmocka_unit_test(test_pool_lifo),
 		cmocka_unit_test(test_prog_filters),
