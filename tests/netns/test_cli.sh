@@ -72,6 +72,10 @@ test_usage_errors() {
 	grep -q "^Usage: sysflow flowmon -d DEV\[,DEV\] | -r FILE.pcap | -i 0 -M PATH \[options\]$" \
 		"$TMP/err" || fail "flowmon usage line: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -r x.pcap
+	# HOST and PORT are required unless --unload: the usage line says so
+	expect_rc 2 "$SYSFLOW" agent
+	grep -q "^Usage: sysflow agent HOST PORT | --unload \[options\]$" "$TMP/err" ||
+		fail "agent usage line: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo --pipeline fastest
 	grep -q "invalid value 'fastest' for --pipeline: expected one of: single, tail-meta, tail-map" \
 		"$TMP/err" || fail "choices not listed: $(cat "$TMP/err")"
