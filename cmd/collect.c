@@ -67,7 +67,7 @@ static void init_collect(void *arg)
 static const struct opt_def collect_options[] = {
 	{ .name = "write", .short_name = 'w', .type = OPT_STRING,
 	  .offset = OFF(write), .metavar = "PATH", .help = "Avro files "
-	  "DIR/<epoch> or PATH.<epoch>" },
+	  "PATH.<epoch>, or <epoch> files in PATH if it ends in '/'" },
 	{ .name = "socket", .short_name = 'u', .type = OPT_STRING,
 	  .offset = OFF(socket), .metavar = "PATH", .help = "to a "
 	  "SOCK_SEQPACKET unix socket" },
