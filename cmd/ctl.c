@@ -253,10 +253,15 @@ static int send_request(const struct ctl_cfg *cfg, json_t *req)
 	char *text;
 	int fd = connect_ctl(cfg->sock);
 
-	if (fd < 0) {
+	if (fd == -EACCES) /* it runs, but its socket is mode 0600 */
+		pr_err("cannot reach the controller at %s: %s; its control "
+		       "socket is for root only: run sysflow ctl as root\n",
+		       cfg->sock, strerror(-fd));
+	else if (fd < 0)
 		pr_err("cannot reach the controller at %s: %s; is `sysflow "
 		       "controller` running?\n",
 		       cfg->sock, strerror(-fd));
+	if (fd < 0) {
 		json_decref(req);
 		return -1;
 	}
