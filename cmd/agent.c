@@ -314,6 +314,7 @@ const struct cmd_def cmd_agent = {
 	.defaults = &defaults_agent,
 	.init = init_agent,
 	.cfg_size = sizeof(struct agent_cfg),
+	.usage = "HOST PORT | --unload",
 	.summary = "enforce a SysFlow controller's rules on this host",
 	.doc = "Connects to the controller at HOST PORT (TCP, or mutual TLS "
 	       "with --tls-*),\nreconnecting forever with capped backoff, and "

@@ -67,7 +67,7 @@ static void init_collect(void *arg)
 static const struct opt_def collect_options[] = {
 	{ .name = "write", .short_name = 'w', .type = OPT_STRING,
 	  .offset = OFF(write), .metavar = "PATH", .help = "Avro files "
-	  "DIR/<epoch> or PATH.<epoch>" },
+	  "PATH.<epoch>, or <epoch> files in PATH if it ends in '/'" },
 	{ .name = "socket", .short_name = 'u', .type = OPT_STRING,
 	  .offset = OFF(socket), .metavar = "PATH", .help = "to a "
 	  "SOCK_SEQPACKET unix socket" },
@@ -101,7 +101,7 @@ static const struct opt_def collect_options[] = {
 	  "(default flow)" },
 	{ .name = "file-read-mode", .type = OPT_U32, .offset = OFF(read_mode),
 	  .metavar = "N", .max = 2, .help = "read-only file flows: 0 all, "
-	  "1 none, 2 (2)" },
+	  "1 none, 2 (default) not under /proc, /dev, /sys, /lib..." },
 	{ .name = "duration", .type = OPT_U32, .offset = OFF(duration),
 	  .metavar = "SEC", .min = 1, .max = 86400 * 365, .help = "stop "
 	  "after SEC seconds" },

@@ -140,5 +140,8 @@ const struct cmd_def cmd_controller = {
 		"  sysflow controller --dlp /tmp/monitored/w2\n"
 		"  sysflow controller --tls-cert c.pem --tls-key c.key "
 		"--tls-ca ca.pem\n"
+		"  # an application of your own (make does not build this one):\n"
+		"  gcc -shared -fPIC -Iinclude examples/app_sample.c -o "
+		"build/app_sample.so\n"
 		"  sysflow controller -a build/app_sample.so --app-args 2323\n",
 };

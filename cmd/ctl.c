@@ -254,10 +254,15 @@ static int send_request(const struct ctl_cfg *cfg, json_t *req)
 	char *text;
 	int fd = connect_ctl(cfg->sock);
 
-	if (fd < 0) {
+	if (fd == -EACCES) /* it runs, but its socket is mode 0600 */
+		pr_err("cannot reach the controller at %s: %s; its control "
+		       "socket is for root only: run sysflow ctl as root\n",
+		       cfg->sock, strerror(-fd));
+	else if (fd < 0)
 		pr_err("cannot reach the controller at %s: %s; is `sysflow "
 		       "controller` running?\n",
 		       cfg->sock, strerror(-fd));
+	if (fd < 0) {
 		json_decref(req);
 		return -1;
 	}
@@ -352,8 +357,8 @@ const struct cmd_def cmd_ctl = {
 	.doc = "ACTION is one of:\n"
 	       "  hosts                 connected agents\n"
 	       "  rules HOST            rules of HOST with their counters\n"
-	       "  add HOST JSON         add a rule (docs/guard.md, Rule "
-	       "JSON); waits until\n"
+	       "  add HOST JSON         add a rule (docs/guard.md, "
+	       "section Rules); waits until\n"
 	       "                        it is in force (BARRIER)\n"
 	       "  del HOST JSON         delete rules matching JSON (with "
 	       "priority: strict)\n"

@@ -4,13 +4,18 @@
  * lib/trace/.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <linux/nsfs.h>
 #include <sysflow/sysflow.h>
 #include <sysflow/tracepkt.h>
 #include "core/core.h"
@@ -210,12 +215,28 @@ static int parse_mark(const char *s, struct sf_tracepkt_opts *o)
 	return 0;
 }
 
+/* 0 if path is the file of a network namespace, -EINVAL if it is another
+ * file (which has an inode number too, that no packet would match), or
+ * the error that kept it from being opened.
+ */
+static int check_netns_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), type;
+
+	if (fd < 0)
+		return -errno;
+	type = ioctl(fd, NS_GET_NSTYPE);
+	close(fd);
+	return type == CLONE_NEWNET ? 0 : -EINVAL;
+}
+
 /* A name from `ip netns`, a path, or an inode number. */
 static int resolve_netns(const char *ns, uint32_t *ino)
 {
 	char path[PATH_MAX], *end;
 	unsigned long long v;
 	struct stat st;
+	int err;
 
 	errno = 0;
 	v = strtoull(ns, &end, 10);
@@ -227,13 +248,22 @@ static int resolve_netns(const char *ns, uint32_t *ino)
 		snprintf(path, sizeof(path), "%s", ns);
 	else
 		snprintf(path, sizeof(path), "/run/netns/%s", ns);
-	if (stat(path, &st)) {
+	err = stat(path, &st) ? -errno : check_netns_file(path);
+	if (err == -ENOENT)
 		pr_err("unknown network namespace '%s' (%s: %s); give a name "
 		       "from 'ip netns', a path such as /proc/PID/ns/net or an "
 		       "inode number\n",
-		       ns, path, strerror(errno));
-		return -ENOENT;
-	}
+		       ns, path, strerror(-err));
+	else if (err == -EINVAL)
+		pr_err("'%s' is not a network namespace (%s is another kind of "
+		       "file); give a name from 'ip netns', a path such as "
+		       "/proc/PID/ns/net or an inode number\n",
+		       ns, path);
+	else if (err)
+		pr_err("cannot open network namespace '%s' (%s: %s)\n", ns,
+		       path, strerror(-err));
+	if (err)
+		return err;
 	*ino = st.st_ino;
 	return 0;
 }

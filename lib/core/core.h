@@ -41,6 +41,13 @@ int sf_mount_tracefs(void);
 /* mkdir -p for a directory inside bpffs or anywhere else. */
 int sf_mkdir_p(const char *path, unsigned int mode);
 
+/* The pin directory of a command (flowmon -F, route --pin-dir, agent -F):
+ * bpffs mounted when missing, then mkdir -p. A directory outside bpffs
+ * is refused (-ENOTDIR) before anything is made: libbpf cannot pin there.
+ * Errors are logged, naming dir and option.
+ */
+int sf_make_pin_dir(const char *dir, const char *option);
+
 /* One live instance per pin directory: an exclusive flock on dir, held
  * until the returned fd is closed (or the process dies, kill -9 included).
  * -EBUSY when another process holds it, after one error line naming dir

@@ -12,6 +12,8 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include "core.h"
 
 int sf_find_mount(const char *fstype, char *path, size_t len)
@@ -130,6 +132,49 @@ int sf_path_lock(const char *path, bool create)
 			return fd;
 		close(fd);
 	}
+}
+
+/* The file system type of path, or of its nearest ancestor that exists. */
+static int fstype_of_nearest(const char *path, long *type)
+{
+	char buf[4096];
+	struct statfs st;
+	char *slash;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	snprintf(buf, sizeof(buf), "%s", path);
+	while (statfs(buf, &st)) {
+		if (errno != ENOENT || !strcmp(buf, ".") || !strcmp(buf, "/"))
+			return -errno;
+		slash = strrchr(buf, '/');
+		if (!slash) /* a relative path: the current directory */
+			snprintf(buf, sizeof(buf), ".");
+		else if (slash == buf)
+			slash[1] = 0;
+		else
+			*slash = 0;
+	}
+	*type = st.f_type;
+	return 0;
+}
+
+int sf_make_pin_dir(const char *dir, const char *option)
+{
+	long type;
+	int err = sf_mount_bpffs() ?: fstype_of_nearest(dir, &type);
+
+	if (!err && type != BPF_FS_MAGIC) {
+		pr_err("pin directory %s is not on a bpffs; choose one under "
+		       "%s with %s\n",
+		       dir, SF_BPFFS, option);
+		return -ENOTDIR;
+	}
+	err = err ?: sf_mkdir_p(dir, 0700);
+	if (err)
+		pr_err("cannot create pin directory %s: %s\n", dir,
+		       strerror(-err));
+	return err;
 }
 
 int sf_dir_lock(const char *dir, const char *who, const char *option)

@@ -72,13 +72,10 @@ const char *sf_flow_end_name(uint8_t reason)
 
 static int pins_lock(struct sf_flowmon *fm, const char *dir)
 {
-	int err = sf_mount_bpffs() ?: sf_mkdir_p(dir, 0700);
+	int err = sf_make_pin_dir(dir, "-F");
 
-	if (err) {
-		pr_err("cannot create pin directory %s: %s\n", dir,
-		       strerror(-err));
+	if (err)
 		return err;
-	}
 	fm->lock_fd = sf_dir_lock(dir, "flowmon", "-F");
 	return fm->lock_fd < 0 ? fm->lock_fd : 0;
 }

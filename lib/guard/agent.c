@@ -20,9 +20,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include "core/core.h"
 #include "guard_int.h"
 #include "proto/conn.h"
@@ -1032,6 +1034,29 @@ static void probe_caps(struct guard_kern *b, bool fanotify,
 	guard_socks_caps(b, caps);
 }
 
+/* The hooks' cgroup (-c) must be a folder of the cgroup2 mount: any
+ * other folder (a v1 hierarchy of a hybrid host, a plain directory) opens
+ * fine and fails only at attach, with EBADF.
+ */
+static int check_cgroup2(const char *cg, const char *cgroot)
+{
+	struct statfs st;
+	int err;
+
+	if (statfs(cg, &st)) {
+		err = -errno;
+		pr_err("cannot open cgroup %s: %s\n", cg, strerror(-err));
+		return err;
+	}
+	if (st.f_type != CGROUP2_SUPER_MAGIC) {
+		pr_err("cgroup %s is not on a cgroup2 file system; give -c a "
+		       "folder under the cgroup2 mount %s\n",
+		       cg, cgroot);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int agent_setup(struct agent *a, const char *pin_dir)
 {
 	char cgroot[256], cg[512];
@@ -1044,6 +1069,9 @@ static int agent_setup(struct agent *a, const char *pin_dir)
 		return -ENOENT;
 	}
 	snprintf(cg, sizeof(cg), "%s", a->o->cgroup ? a->o->cgroup : cgroot);
+	err = check_cgroup2(cg, cgroot);
+	if (err)
+		return err;
 	sf_mount_tracefs();
 	a->b = guard_bpf_open(pin_dir, cg, &restored, &err);
 	if (!a->b)

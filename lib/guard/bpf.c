@@ -210,20 +210,6 @@ static int handle_rb(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-/* bpffs mounted and the pin folder made */
-static int make_pin_dir(const char *pin_dir)
-{
-	int err = sf_mount_bpffs();
-
-	if (err)
-		return err;
-	err = sf_mkdir_p(pin_dir, 0700);
-	if (err)
-		pr_err("cannot create pin folder %s: %s\n", pin_dir,
-		       strerror(-err));
-	return err;
-}
-
 /* Two agents on one folder would share its rules and maps and take each
  * other's controller session in turn (the same host id): refuse the
  * second.
@@ -322,7 +308,7 @@ struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", pin_dir);
 	snprintf(b->cgroup_path, sizeof(b->cgroup_path), "%s", cgroup_path);
 	b->ncpus = libbpf_num_possible_cpus();
-	*err = make_pin_dir(pin_dir);
+	*err = sf_make_pin_dir(pin_dir, "-F");
 	if (*err)
 		goto fail;
 	*err = lock_pin_dir(b, pin_dir);

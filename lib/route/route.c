@@ -34,13 +34,10 @@ const char *rt_pin_dir(const struct sf_route_opts *opts)
 /* One apply, update or del at a time per pin directory. */
 static int lock_dir(const char *dir, bool create)
 {
-	int fd, err = create ? sf_mount_bpffs() ?: sf_mkdir_p(dir, 0700) : 0;
+	int fd, err = create ? sf_make_pin_dir(dir, "--pin-dir") : 0;
 
-	if (err) {
-		pr_err("cannot create pin directory %s: %s\n", dir,
-		       strerror(-err));
+	if (err)
 		return err;
-	}
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;

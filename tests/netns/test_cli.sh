@@ -72,6 +72,10 @@ test_usage_errors() {
 	grep -q "^Usage: sysflow flowmon -d DEV\[,DEV\] | -r FILE.pcap | -i 0 -M PATH \[options\]$" \
 		"$TMP/err" || fail "flowmon usage line: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -r x.pcap
+	# HOST and PORT are required unless --unload: the usage line says so
+	expect_rc 2 "$SYSFLOW" agent
+	grep -q "^Usage: sysflow agent HOST PORT | --unload \[options\]$" "$TMP/err" ||
+		fail "agent usage line: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo --pipeline fastest
 	grep -q "invalid value 'fastest' for --pipeline: expected one of: single, tail-meta, tail-map" \
 		"$TMP/err" || fail "choices not listed: $(cat "$TMP/err")"
@@ -124,6 +128,24 @@ test_unknown_interface() {
 	expect_rc 1 "$SYSFLOW" flowmon -d nosuchif0 -F /sys/fs/bpf/sysflow-test-$$
 	grep -q "unknown interface 'nosuchif0'" "$TMP/err" || fail "interface not named"
 	[ ! -e /sys/fs/bpf/sysflow-test-$$ ] || fail "pin folder left behind"
+}
+
+# A pin directory outside bpffs cannot hold pins: each command that pins
+# names the problem and the option before it makes or loads anything
+# (the agent used to blame the verifier, flowmon an EPERM).
+test_pin_dir_not_bpffs() {
+	printf '{"attach": [{"iface": "lo"}], "rules": [{"priority": 1, "action": "pass"}]}\n' \
+		>"$TMP/route.json"
+	expect_rc 1 "$SYSFLOW" flowmon -d lo -F "$TMP/pins/flowmon" -t 1
+	grep -qx "sysflow: error: pin directory $TMP/pins/flowmon is not on a bpffs; choose one under /sys/fs/bpf with -F" \
+		"$TMP/err" || fail "flowmon -F: $(cat "$TMP/err")"
+	expect_rc 1 "$SYSFLOW" route apply "$TMP/route.json" --pin-dir "$TMP/pins/route"
+	grep -qx "sysflow: error: pin directory $TMP/pins/route is not on a bpffs; choose one under /sys/fs/bpf with --pin-dir" \
+		"$TMP/err" || fail "route --pin-dir: $(cat "$TMP/err")"
+	expect_rc 1 "$SYSFLOW" agent 127.0.0.1 1 -F "$TMP/pins/agent"
+	grep -qx "sysflow: error: pin directory $TMP/pins/agent is not on a bpffs; choose one under /sys/fs/bpf with -F" \
+		"$TMP/err" || fail "agent -F: $(cat "$TMP/err")"
+	[ ! -e "$TMP/pins" ] || fail "left behind: $(find "$TMP/pins")"
 }
 
 # closed_pipe CMD...: CMD with stdout a pipe whose reader has gone, and

@@ -236,6 +236,20 @@ test_second_agent_same_folder() {
 	[ ! -e "$PIN" ] || fail "--unload left $PIN"
 }
 
+# -c must name a cgroup2 folder: a plain directory (or a v1 hierarchy of a
+# hybrid host) opens fine but fails at attach with EBADF. The agent names
+# the problem before it loads or pins anything.
+test_cgroup_not_v2() {
+	local rc=0
+	guard_setup
+	timeout 20 "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$TMP" \
+		--host-id "$HOSTID" >"$TMP/a.out" 2>"$TMP/a.err" || rc=$?
+	assert_eq "$rc" 1 "agent -c on a plain directory: exit status"
+	grep -qx "sysflow: error: cgroup $TMP is not on a cgroup2 file system; give -c a folder under the cgroup2 mount $CGROOT" \
+		"$TMP/a.err" || fail "agent said: $(cat "$TMP/a.err")"
+	[ ! -e "$PIN" ] || fail "agent left pins in $PIN: $(ls "$PIN")"
+}
+
 # kill -9 of the agent: pinned rules stay in force; a new agent restores
 # its table, counters included.
 test_agent_restart_keeps_rules() {

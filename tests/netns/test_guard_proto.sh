@@ -432,6 +432,13 @@ test_ctl_socket_mode() {
 	start_controller
 	assert_eq "$(stat -c %a "$CTL")" 600 "mode of the control socket"
 	ctl hosts >/dev/null || fail "ctl cannot reach the controller"
+	# another user is told why, not asked whether the controller runs
+	local rc=0
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$SYSFLOW" ctl \
+		-S "$CTL" hosts >/dev/null 2>"$TMP/nr.err" || rc=$?
+	assert_eq "$rc" 1 "ctl as an unprivileged user: exit status"
+	grep -qx "sysflow: error: cannot reach the controller at $CTL: Permission denied; its control socket is for root only: run sysflow ctl as root" \
+		"$TMP/nr.err" || fail "ctl as an unprivileged user said: $(cat "$TMP/nr.err")"
 	bg_stop controller TERM || fail "controller exited $? on SIGTERM"
 	[ ! -e "$CTL" ] || fail "SIGTERM left the control socket"
 }

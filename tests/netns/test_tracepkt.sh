@@ -860,6 +860,13 @@ test_duration_and_errors() {
 	[ "$rc" -eq 2 ] && grep -q "unknown tracepoint 'bogus'" "$TMP/e.err" || fail "--hooks: $rc $(cat "$TMP/e.err")"
 	rc=0; "$SYSFLOW" tracepkt --netns sft-no-such-ns >/dev/null 2>"$TMP/e.err" || rc=$?
 	[ "$rc" -eq 1 ] && grep -q "unknown network namespace 'sft-no-such-ns'" "$TMP/e.err" || fail "--netns: $rc $(cat "$TMP/e.err")"
+	# a file that is not a network namespace has an inode number too
+	rc=0; "$SYSFLOW" tracepkt --netns /proc/self/ns/mnt >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 1 ] && grep -q "'/proc/self/ns/mnt' is not a network namespace" "$TMP/e.err" ||
+		fail "--netns of a mount namespace: $rc $(cat "$TMP/e.err")"
+	rc=0; "$SYSFLOW" tracepkt --netns "$TMP/e.out" >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 1 ] && grep -q "'$TMP/e.out' is not a network namespace" "$TMP/e.err" ||
+		fail "--netns of a plain file: $rc $(cat "$TMP/e.err")"
 	rc=0; "$SYSFLOW" tracepkt icmp and host 10.0.0.1 >/dev/null 2>"$TMP/e.err" || rc=$?
 	[ "$rc" -eq 2 ] || fail "unquoted filter exited $rc"
 	grep -q "'FILTER' is one argument: quote it, as in sysflow tracepkt 'icmp and ...'" \
