@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ struct flowmon_cfg {
 	uint32_t ipfix_domain;
 	uint32_t ipfix_refresh;
 	bool force;
+	char pinned_flows[PATH_MAX]; /* -i 0 without -M: -F DIR/flows */
 };
 
 static const char *const pipeline_names[] = { "single", "tail-meta", "tail-map",
@@ -89,7 +91,7 @@ static const struct opt_def flowmon_options[] = {
 	{ .name = "interval", .short_name = 'i', .type = OPT_U32,
 	  .offset = OFF(interval), .metavar = "SEC", .max = 86400,
 	  .help = "sweep and refresh period (default 1); 0 prints the "
-	  "table of -M once" },
+	  "pinned table (-M, or -F's) once" },
 	{ .name = "json", .short_name = 'j', .type = OPT_FLAG, .offset = OFF(json),
 	  .help = "ended flows as JSON lines on stdout" },
 	{ .name = "test", .short_name = 't', .type = OPT_U32,
@@ -610,10 +612,18 @@ static int check_cfg(struct flowmon_cfg *cfg)
 {
 	bool print_pinned = cfg->interval == 0;
 
-	if (print_pinned && !cfg->o.reuse_map) {
-		fprintf(stderr, "sysflow flowmon: -i 0 prints the table of a "
-				"pinned map once and needs -M PATH\n");
+	if (print_pinned && (cfg->pcap || cfg->devs)) {
+		fprintf(stderr,
+			"sysflow flowmon: -i 0 prints the table a "
+			"running flowmon pinned (-F DIR or -M PATH) and "
+			"attaches nothing: leave out %s\n",
+			cfg->devs ? "-d" : "-r");
 		return EXIT_USAGE;
+	}
+	if (print_pinned && !cfg->o.reuse_map) { /* the running flowmon's */
+		snprintf(cfg->pinned_flows, sizeof(cfg->pinned_flows),
+			 "%s/flows", cfg->pin_dir);
+		cfg->o.reuse_map = cfg->pinned_flows;
 	}
 	if (!print_pinned && !cfg->devs == !cfg->pcap) {
 		fprintf(stderr, "sysflow flowmon: give interfaces with -d or a "
@@ -627,6 +637,19 @@ static int check_cfg(struct flowmon_cfg *cfg)
 	    sf_flowmon_parse_protocols(cfg->protocols, &cfg->o.protocols))
 		return EXIT_USAGE;
 	return 0;
+}
+
+/* -i 0: is there a table to print? Say where it was looked for. */
+static int check_pinned(const struct flowmon_cfg *cfg)
+{
+	if (!access(cfg->o.reuse_map, F_OK))
+		return 0;
+	if (errno != ENOENT || cfg->o.reuse_map != cfg->pinned_flows)
+		return 0; /* sf_flowmon_open() names the problem */
+	pr_err("no flow table is pinned at %s: no sysflow flowmon is "
+	       "running with -F %s; give its -F DIR, or -M PATH\n",
+	       cfg->o.reuse_map, cfg->pin_dir);
+	return -ENOENT;
 }
 
 static int do_flowmon(void *arg)
@@ -647,6 +670,8 @@ static int do_flowmon(void *arg)
 	if (sf_check_privileges("sysflow flowmon") ||
 	    sf_signals_install_hook(stop_replay, false) ||
 	    outputs_open(cfg, &out))
+		goto fail;
+	if (cfg->interval == 0 && check_pinned(cfg))
 		goto fail;
 	cfg->o.pin_dir = cfg->pcap || cfg->interval == 0 ? NULL : cfg->pin_dir;
 	cfg->o.offline = cfg->pcap != NULL;
@@ -677,7 +702,7 @@ const struct cmd_def cmd_flowmon = {
 	.defaults = &defaults_flowmon,
 	.init = init_flowmon,
 	.cfg_size = sizeof(struct flowmon_cfg),
-	.usage = "-d DEV[,DEV] | -r FILE.pcap | -i 0 -M PATH",
+	.usage = "-d DEV[,DEV] | -r FILE.pcap | -i 0 [-F DIR | -M PATH]",
 	.summary = "monitor network flows with XDP (JSON, IPFIX, pcap)",
 	.doc = "Attaches an XDP program that parses Ethernet (802.1Q/802.1ad), "
 	       "IPv4, IPv6,\nTCP, UDP, ICMP and ICMPv6 and keeps per-flow "

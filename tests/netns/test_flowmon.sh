@@ -820,19 +820,20 @@ test_kill9_restart() {
 
 	# -i 0 -M: print the pinned table once (7 packets: k2 started clean);
 	# docs/flowmon.md: "`-i 0 -M PATH` prints a pinned table once", no -d
-	rc=0
-	in_ns_net b "$SYSFLOW" flowmon -i 0 -M "$dir/flows" -j >"$TMP/show.out" \
-		2>"$TMP/show.err" || rc=$?
-	if [ "$rc" -ne 0 ]; then
-		fail_later "'flowmon -i 0 -M $dir/flows -j' exited $rc: $(cat "$TMP/show.err")"
-		# still check the table it would print, through the -d detour
-		in_ns_net b "$SYSFLOW" flowmon -d veth-b -i 0 -M "$dir/flows" -j \
-			>"$TMP/show.out" 2>"$TMP/show.err" ||
-			fail "flowmon -d veth-b -i 0 -M failed too: $(cat "$TMP/show.err")"
-	fi
+	run_rc 0 show in_ns_net b "$SYSFLOW" flowmon -i 0 -M "$dir/flows" -j
 	got=$(sel "$TMP/show.out" "$flow" | jq -c '[.packetDeltaCount, .flowEndReason]')
 	[ "$got" == "[7,null]" ] ||
 		fail_later "-i 0 -M printed (packets, end reason) $got, expected [7,null]"
+	# -i 0 alone: the table pinned in -F DIR (the seed's default -M)
+	run_rc 0 showf in_ns_net b "$SYSFLOW" flowmon -i 0 -F "$dir" -j
+	cmp -s "$TMP/show.out" "$TMP/showf.out" ||
+		fail_later "-i 0 -F DIR and -i 0 -M DIR/flows printed different tables"
+	run_rc 1 nopin in_ns_net b "$SYSFLOW" flowmon -i 0 -F "$dir-none"
+	grep -q "no flow table is pinned at $dir-none/flows: no sysflow flowmon is running with -F $dir-none" \
+		"$TMP/nopin.err" || fail_later "-i 0 with nothing pinned: $(cat "$TMP/nopin.err")"
+	run_rc 2 show_d in_ns_net b "$SYSFLOW" flowmon -d veth-b -i 0 -F "$dir"
+	grep -q "attaches nothing: leave out -d" "$TMP/show_d.err" ||
+		fail_later "-d with -i 0: $(cat "$TMP/show_d.err")"
 	[ -e "$dir/flows" ] || fail "-i 0 -M removed the pinned map"
 	# the table printed to a full disk: named, exit 1
 	rc=0
