@@ -535,7 +535,8 @@ static int load_root(struct loader *ld)
 	if (!root) {
 		snprintf(e->file, sizeof(e->file), "%s", ld->file);
 		e->line = jerr.line > 0 ? jerr.line : 0;
-		e->column = jerr.column > 0 ? jerr.column : 0;
+		/* jansson's column 0: the start of a line (end of file) */
+		e->column = jerr.column > 0 ? jerr.column : e->line > 0;
 		e->field[0] = 0;
 		snprintf(e->msg, sizeof(e->msg), "%s", jerr.text);
 		pr_err("%s:%d:%d: %s\n", e->file, e->line, e->column, e->msg);

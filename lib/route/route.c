@@ -326,8 +326,10 @@ int sf_route_apply(const struct sf_route_config *cfg,
 	if (err)
 		detach_all(m.fd[RT_MAP_ATTACH]);
 	else
-		pr_info("applied %d rules from %s on %d hooks; pinned in %s\n",
-			cfg->nrules, cfg->path, cfg->nhooks, dir);
+		pr_info("applied %d rule%s from %s on %d hook%s; pinned in "
+			"%s\n",
+			cfg->nrules, cfg->nrules == 1 ? "" : "s", cfg->path,
+			cfg->nhooks, cfg->nhooks == 1 ? "" : "s", dir);
 cleanup:
 	if (err && pinned)
 		unpin_all(dir);
@@ -436,8 +438,9 @@ int sf_route_update(const struct sf_route_config *cfg,
 	st.updated_ns = sf_clock_ns(CLOCK_REALTIME);
 	err = rt_maps_set_state(&m, &st) ?: rt_maps_clear_gen(&m, old);
 	if (!err)
-		pr_info("updated to %d rules from %s (generation %u)\n",
-			cfg->nrules, cfg->path, gen);
+		pr_info("updated to %d rule%s from %s (generation %u)\n",
+			cfg->nrules, cfg->nrules == 1 ? "" : "s", cfg->path,
+			gen);
 cleanup:
 	rt_tables_free(t);
 	rt_maps_close(&m);

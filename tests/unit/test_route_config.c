@@ -69,6 +69,9 @@ static void test_syntax_errors(void **state)
 	expect_error(HDR "\"rules\": [],\n\"rules\": []}", 4, 7, "",
 		     "duplicate object key");
 	expect_error("[1, 2]", 1, 1, "", "expected an object");
+	/* cut after a newline: jansson says column 0, we count from 1 */
+	expect_error(HDR "\"rules\": [\n", 4, 1, "",
+		     "expected near end of file");
 	/* valid JSON too deep to index: the bracket that goes too deep */
 	expect_error("{\"rules\":"
 		     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
