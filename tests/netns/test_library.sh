@@ -137,6 +137,13 @@ test_examples() {
 		fail "consumer.c with libsysflow.a: $(head -5 "$TMP/static.err")"
 	! ldd "$TMP/consumer-static" | grep -q libsysflow ||
 		fail "the static consumer still loads libsysflow.so"
+	# the same through pkg-config --static (Requires.private, Libs.private)
+	# shellcheck disable=SC2046
+	gcc -std=gnu11 -Wall -Wextra -Werror "$REPO/examples/consumer.c" \
+		-o "$TMP/consumer-pc-static" -I"$ROOT/usr/include" "$ROOT/usr/lib/libsysflow.a" \
+		$(pkg-config --static --libs sysflow | sed 's/-lsysflow//') \
+		2>"$TMP/pcstatic.err" ||
+		fail "consumer.c with pkg-config --static --libs sysflow: $(head -5 "$TMP/pcstatic.err")"
 	LD_LIBRARY_PATH=$ROOT/usr/lib "$TMP/l2fwd" -h >"$TMP/out" 2>&1 ||
 		fail "the l2fwd built against the installed library does not run: $(head -3 "$TMP/out")"
 	grep -q "sage" "$TMP/out" || fail "l2fwd -h printed no usage: $(head -3 "$TMP/out")"
