@@ -702,7 +702,7 @@ const struct cmd_def cmd_flowmon = {
 	.defaults = &defaults_flowmon,
 	.init = init_flowmon,
 	.cfg_size = sizeof(struct flowmon_cfg),
-	.usage = "-d DEV[,DEV] | -r FILE.pcap | -i 0 [-F DIR | -M PATH]",
+	.usage = "-d DEV[,DEV] | -r FILE.pcap | -i 0 [-F DIR]",
 	.summary = "monitor network flows with XDP (JSON, IPFIX, pcap)",
 	.doc = "Attaches an XDP program that parses Ethernet (802.1Q/802.1ad), "
 	       "IPv4, IPv6,\nTCP, UDP, ICMP and ICMPv6 and keeps per-flow "

@@ -69,7 +69,7 @@ test_usage_errors() {
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -i abc
 	grep -q "invalid value 'abc' for --interval" "$TMP/err" || fail "value not named"
 	expect_rc 2 "$SYSFLOW" flowmon
-	grep -q "^Usage: sysflow flowmon -d DEV\[,DEV\] | -r FILE.pcap | -i 0 \[-F DIR | -M PATH\] \[options\]$" \
+	grep -q "^Usage: sysflow flowmon -d DEV\[,DEV\] | -r FILE.pcap | -i 0 \[-F DIR\] \[options\]$" \
 		"$TMP/err" || fail "flowmon usage line: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -r x.pcap
 	# HOST and PORT are required unless --unload: the usage line says so
