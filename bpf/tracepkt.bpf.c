@@ -47,13 +47,14 @@ const volatile __u32 targ_mark = 0;
 const volatile __u32 targ_mark_mask = 0;
 const volatile __u32 targ_max_traces = 0; /* --count, 0: no limit */
 const volatile __u64 targ_stale_ns = TRACEPKT_STALE_NS;
+const volatile __u64 targ_wakeup_bytes = TRACEPKT_WAKEUP_BYTES;
 
 __u32 next_id = 0; /* trace ids handed out */
 __s64 n_tracked = 0; /* entries in tracked; may overcount (LRU evictions) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, TRACEPKT_RINGBUF_BYTES);
+	__uint(max_entries, TRACEPKT_RINGBUF_BYTES); /* --buffer-size */
 } events SEC(".maps");
 
 struct {
@@ -444,7 +445,7 @@ static __always_inline long wakeup_flags(void)
 {
 	/* Wake the reader per batch, not per event; it also polls. */
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
-			       TRACEPKT_WAKEUP_BYTES ?
+			       targ_wakeup_bytes ?
 		       BPF_RB_FORCE_WAKEUP :
 		       BPF_RB_NO_WAKEUP;
 }

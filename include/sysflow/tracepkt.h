@@ -16,6 +16,7 @@ extern "C" {
 #endif
 
 #define SF_TRACEPKT_IFNAMSIZ 16
+#define SF_TRACEPKT_BUFFER_SIZE (8U << 20) /* ring buffer bytes, default */
 
 struct sf_tracepkt;
 
@@ -43,9 +44,16 @@ struct sf_tracepkt_opts {
 	 * Each one costs every packet that passes it, traced or not.
 	 */
 	uint32_t hooks;
+	/* Bytes of the ring buffer hops go through: a power of two of at
+	 * least one page; 0: SF_TRACEPKT_BUFFER_SIZE. Hops that do not fit
+	 * are counted as lost.
+	 */
+	uint32_t buffer_size;
 };
 
-/* Fill opts with the defaults: no filter, mark_mask UINT32_MAX. */
+/* Fill opts with the defaults: no filter, mark_mask UINT32_MAX,
+ * buffer_size SF_TRACEPKT_BUFFER_SIZE.
+ */
 void sf_tracepkt_opts_init(struct sf_tracepkt_opts *opts);
 
 /* One hop of a traced packet. */

@@ -836,6 +836,84 @@ if any(ends[n] != n for n in ends):
 '
 }
 
+# ---- a full ring buffer ----
+
+# udp_flood NS SRC DST PORT SEC: datagrams as fast as one socket sends,
+# for SEC seconds.
+udp_flood() {
+	in_ns "$1" "$PY" - "$2" "$3" "$4" "$5" <<'EOF2'
+import socket, sys, time
+src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+end = time.monotonic() + float(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((src, 0))
+while time.monotonic() < end:
+    for _ in range(100):
+        s.sendto(b"flood", (dst, port))
+EOF2
+}
+
+# flood_traced NAME ARGS...: `sysflow tracepkt ARGS --buffer-size 4096
+# -d 4` (one page, the smallest ring the kernel takes) piped into a slow
+# reader (2 ms a line) while a sends matching datagrams (about seven hops
+# each) as fast as it can for 1.5 s; returns tracepkt's exit status. Once
+# the pipe is full the slow reader holds tracepkt in its writes, so the
+# ring fills and frees a record at a time, in the middle of packets too.
+flood_traced() {
+	local name=$1 rc=0
+	shift
+	cat >"$TMP/slow.py" <<'EOF2'
+import sys, time
+for line in sys.stdin:
+    sys.stdout.write(line)
+    time.sleep(0.002)
+EOF2
+	bg_start "$name" bash -c 'set -o pipefail; "$@" | "$0" "'"$TMP/slow.py"'"' "$PY" \
+		"$SYSFLOW" tracepkt 'udp and dst host 10.213.1.2 and dst port 5021' \
+		--buffer-size 4096 -d 4 "$@"
+	wait_for "$TMP/$name.err" "attached to" 20 || fail "$name did not start: $(tail -3 "$TMP/$name.err")"
+	udp_flood a 10.213.1.1 10.213.1.2 5021 1.5
+	bg_wait "$name" 30 || rc=$?
+	return $rc
+}
+
+# A full ring buffer: hops that did not fit are counted as lost, in the
+# JSON counters and on stderr with the CPUs; the hops read show the gaps
+# (seq in JSON, "(N hops lost)" in text), never more than were counted;
+# every hop written was read; exit 0.
+test_ring_buffer_full() {
+	local lost shown
+	pair
+	flood_traced rj -j || fail "tracepkt -j exited $?: $(tail -3 "$TMP/rj.err")"
+	"$PY" - "$TMP/rj.out" <<'EOF2' || fail "JSON with a full ring buffer (in $TMP/rj.out)"
+import json, sys
+hops, stats = {}, None
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o["type"] == "hop":
+        hops.setdefault(o["trace_id"], []).append(o["seq"])
+    else:
+        stats = o
+n = sum(map(len, hops.values()))
+gaps = sum(max(s) + 1 - len(s) for s in hops.values())
+print("traces", len(hops), "hops read", n, "gaps", gaps, "stats", stats, file=sys.stderr)
+assert stats["lost"] > 0, "nothing lost"
+assert sum(stats["lost_per_cpu"]) == stats["lost"], "per-CPU sum"
+assert stats["hops"] == n, "hops written %d, read %d" % (stats["hops"], n)
+assert 0 < gaps <= stats["lost"], "seq gaps %d, lost %d" % (gaps, stats["lost"])
+assert all(s == sorted(set(s)) for s in hops.values()), "seq out of order"
+EOF2
+	grep -qE "[0-9]+ packets traced, [0-9]+ hops; [1-9][0-9]* hop events lost to a full ring buffer, cpu[0-9]+ [1-9]" "$TMP/rj.err" ||
+		fail "no lost count on stderr: $(tail -3 "$TMP/rj.err")"
+
+	flood_traced rt || fail "tracepkt exited $?: $(tail -3 "$TMP/rt.err")"
+	lost=$(sed -nE 's/.* ([0-9]+) hop events lost to a full ring buffer.*/\1/p' "$TMP/rt.err")
+	shown=$(sed -nE 's/^ +\((first )?([0-9]+) hops lost\)$/\2/p' "$TMP/rt.out" | awk '{ n += $1 } END { print n + 0 }')
+	[ "${lost:-0}" -gt 0 ] || fail "text: nothing lost: $(tail -3 "$TMP/rt.err")"
+	[ "$shown" -gt 0 ] && [ "$shown" -le "$lost" ] ||
+		fail "text: $shown hops shown lost, $lost counted"
+}
+
 # ---- stopping by itself, usage errors ----
 
 test_duration_and_errors() {
@@ -858,6 +936,12 @@ test_duration_and_errors() {
 	[ "$rc" -eq 2 ] && grep -q "MARK has bits outside MASK" "$TMP/e.err" || fail "--mark outside mask: $rc $(cat "$TMP/e.err")"
 	rc=0; "$SYSFLOW" tracepkt --hooks net_dev_queue,bogus >/dev/null 2>"$TMP/e.err" || rc=$?
 	[ "$rc" -eq 2 ] && grep -q "unknown tracepoint 'bogus'" "$TMP/e.err" || fail "--hooks: $rc $(cat "$TMP/e.err")"
+	rc=0; "$SYSFLOW" tracepkt --buffer-size 5000 >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 2 ] && grep -q "invalid value '5000' for --buffer-size: not a power of two" "$TMP/e.err" ||
+		fail "--buffer-size 5000: $rc $(cat "$TMP/e.err")"
+	rc=0; "$SYSFLOW" tracepkt --buffer-size 2048 >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 2 ] && grep -q "invalid value '2048' for --buffer-size: expected a number from 4096" "$TMP/e.err" ||
+		fail "--buffer-size 2048: $rc $(cat "$TMP/e.err")"
 	rc=0; "$SYSFLOW" tracepkt --netns sft-no-such-ns >/dev/null 2>"$TMP/e.err" || rc=$?
 	[ "$rc" -eq 1 ] && grep -q "unknown network namespace 'sft-no-such-ns'" "$TMP/e.err" || fail "--netns: $rc $(cat "$TMP/e.err")"
 	rc=0; "$SYSFLOW" tracepkt icmp and host 10.0.0.1 >/dev/null 2>"$TMP/e.err" || rc=$?
