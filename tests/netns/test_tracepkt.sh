@@ -836,6 +836,75 @@ if any(ends[n] != n for n in ends):
 '
 }
 
+# Pure ACKs end at tcp_probe. a sends ten 100-byte segments, 20 ms
+# apart, to b; the tracer follows what b sends to a: the SYN-ACK and the
+# ACKs of a's data, which carry no data: TCP frees them after tcp_ack
+# without a tracepoint, so each ends at its tcp_probe (in the softirq, or
+# from the backlog when a was still in send()). No ACK is left open for
+# an skb at the same address to continue, and the counters count them as
+# ended. The tracer stops before the connection is closed.
+test_tcp_pure_acks_end() {
+	pair
+	cat >"$TMP/srv.py" <<'EOF2'
+import os, socket, sys, time
+l = socket.socket()
+l.bind(("10.213.1.2", 5305))
+l.listen(1)
+print("ready", flush=True)
+c, _ = l.accept()
+c.settimeout(20)
+n = 0
+while n < 1000:
+    d = c.recv(65536)
+    if not d:
+        break
+    n += len(d)
+print("received", n, flush=True)
+for _ in range(2000):
+    if os.path.exists(sys.argv[1]):
+        break
+    time.sleep(0.01)
+EOF2
+	cat >"$TMP/cli.py" <<'EOF2'
+import os, socket, sys, time
+s = socket.create_connection(("10.213.1.2", 5305))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for _ in range(10):
+    s.send(b"z" * 100)
+    time.sleep(0.02)
+for _ in range(2000):
+    if os.path.exists(sys.argv[1]):
+        break
+    time.sleep(0.01)
+EOF2
+	tracer tr 'tcp and src host 10.213.1.2 and src port 5305' -d 60 -j
+	bg_start srv ip netns exec "$(ns b)" "$PY" "$TMP/srv.py" "$TMP/close"
+	wait_for "$TMP/srv.out" '^ready' 10 || fail "server: $(cat "$TMP/srv.err")"
+	bg_start cli ip netns exec "$(ns a)" "$PY" "$TMP/cli.py" "$TMP/close"
+	wait_for "$TMP/srv.out" '^received 1000' 20 || fail "server: $(cat "$TMP/srv.out" "$TMP/srv.err")"
+	sleep 0.2 # the last ACKs reach a
+	bg_stop tr
+	touch "$TMP/close"
+	check tr '
+# trace 1 is the SYN-ACK: a socket in SYN_SENT frees it without a
+# tracepoint, and the next ACK from b, at its address, continues it
+acks = [hs for t, hs in hops.items() if t > 1 and any(h["hook"] == "tcp_probe" for h in hs)]
+if len(acks) < 5:
+    fail("%d traces reached tcp_probe, want the ACKs of 10 segments" % len(acks))
+for hs in acks:
+    last = hs[-1]
+    rx = [h for h in hs if h["hook"] == "netif_receive_skb"]
+    if last["hook"] != "tcp_probe" or not last["end"]:
+        fail("an ACK did not end at tcp_probe: %s" % [h["hook"] for h in hs])
+    if len(rx) != 1 or rx[0]["len"] - 20 != last["len"] or \
+            last["netns"] != ns["a"] or last["sport"] != 5305:
+        fail("not a pure ACK from b ending in a: %s" % hs)
+ended = sum(hs[-1]["end"] for hs in hops.values())
+if stats["ended"] != ended or stats["matched"] != len(hops) or ended < len(acks):
+    fail("counters %s, %d traces ended" % (stats, ended))
+'
+}
+
 # ---- a full ring buffer ----
 
 # udp_flood NS SRC DST PORT SEC: datagrams as fast as one socket sends,
