@@ -126,6 +126,7 @@ struct pkt_meta {
 	__u8 proto;
 	__u8 has_ports; /* TCP or UDP header read */
 	__u32 tcp_seq; /* TCP: host order */
+	__u32 tcp_ack; /* TCP: host order */
 	__u32 tcp_end; /* TCP: seq + payload (+ 1 for SYN, FIN) */
 	__u32 tcp_len; /* TCP: payload bytes */
 };
@@ -254,6 +255,7 @@ static __always_inline int pkt_parse(struct pkt_buf *b, __u32 len, __be16 proto,
 		m->dport = bpf_ntohs(th->dest);
 		m->has_ports = 1;
 		m->tcp_seq = bpf_ntohl(th->seq);
+		m->tcp_ack = bpf_ntohl(th->ack_seq);
 		m->tcp_len = tcp_payload(l3.ip_len, c.pos - (void *)b->data);
 		m->tcp_end = m->tcp_seq + th->syn + th->fin + m->tcp_len;
 	} else if (next == IPPROTO_UDP) {
@@ -415,7 +417,7 @@ start_trace(struct hop *h, struct net_device *dev, struct sock *sk,
 	if (!prefilter(h, dev, sk, btf))
 		return NULL;
 	if (targ_filter_len) {
-		if (pkt_read(h, btf, m))
+		if (!*have_m && pkt_read(h, btf, m))
 			__builtin_memset(m, 0,
 					 sizeof(*m)); /* not IP: tests fail */
 		*have_m = true;
@@ -575,6 +577,40 @@ static __always_inline bool rx_rejected(__u64 key, struct net_device *dev,
 	return hit;
 }
 
+/* Is the tracked skb t, seen again at a start hook, another TCP segment
+ * now? TCP frees some segments without a tracepoint (merged into another
+ * in a socket backlog, a SYN-ACK at a socket in SYN_SENT), and the next
+ * skb at the address would continue their trace. A segment keeps its
+ * sequence and ack numbers all along its path (NAT rewrites addresses and
+ * ports, not these), so other numbers are another segment. Headers that
+ * are not TCP (a tunnel's outer ones) tell nothing: the same packet.
+ */
+static __always_inline bool tcp_reused(struct hop *h, const bool btf,
+				       const struct tracepkt_track *t,
+				       struct pkt_meta *m, bool *have_m)
+{
+	if (!t->tcp_known)
+		return false;
+	if (pkt_read(h, btf, m)) {
+		__builtin_memset(m, 0, sizeof(*m));
+		return false;
+	}
+	*have_m = true;
+	return m->has_ports && m->proto == IPPROTO_TCP &&
+	       (m->tcp_seq != t->tcp_seq || m->tcp_ack != t->tcp_ack);
+}
+
+/* The TCP numbers of t's segment, from headers read at this hop. */
+static __always_inline void tcp_remember(struct tracepkt_track *t,
+					 const struct pkt_meta *m)
+{
+	if (!m->has_ports || m->proto != IPPROTO_TCP)
+		return;
+	t->tcp_seq = m->tcp_seq;
+	t->tcp_ack = m->tcp_ack;
+	t->tcp_known = 1;
+}
+
 /* tcp_probe's own hop goes through on_hop (below) */
 static __always_inline int on_hop(struct hop *h, const bool btf);
 
@@ -594,6 +630,13 @@ static __always_inline int on_hop(struct hop *h, const bool btf)
 		t = bpf_map_lookup_elem(&tracked, &key);
 		if (t && !(h->flags & HF_WAITED) &&
 		    bpf_ktime_get_ns() - t->last_ts > targ_stale_ns) {
+			untrack(key);
+			stat_inc(STAT_STALE);
+			t = NULL;
+		}
+		/* a start hook that frees nothing: a new packet may begin */
+		if (t && (h->flags & (HF_START | HF_END)) == HF_START &&
+		    tcp_reused(h, btf, t, &m, &have_m)) {
 			untrack(key);
 			stat_inc(STAT_STALE);
 			t = NULL;
@@ -620,6 +663,7 @@ static __always_inline int on_hop(struct hop *h, const bool btf)
 	if (dev || sk)
 		netns = hop_netns(dev, sk, btf);
 	emit(h, t, dev, netns, btf, &m, have_m);
+	tcp_remember(t, &m);
 	if (h->flags & HF_CUR) {
 		cur_set(key, t, netns, &m);
 		if (m.family)

@@ -84,12 +84,14 @@ struct tracepkt_track {
 	__u32 id;
 	__u16 seq; /* number of the next hop */
 	__u8 last_hook;
-	__u8 _pad;
+	__u8 tcp_known; /* tcp_seq, tcp_ack hold the segment's */
 	__u32 last_netns;
 	__u32 last_mark;
 	__u32 tx_netns; /* of the device at net_dev_start_xmit */
 	__u32 tx_ifindex;
 	char last_ifname[TRACEPKT_IFNAMSIZ];
+	__u32 tcp_seq; /* TCP: sequence and ack numbers, host order */
+	__u32 tcp_ack;
 };
 
 enum tracepkt_event_flags {

@@ -113,7 +113,10 @@ struct sf_tracepkt_stats {
 	uint64_t lost; /* hop events lost: ring buffer full */
 	uint64_t track_full; /* matched packets that could not be followed */
 	uint64_t over_count; /* matched after max_packets: not traced */
-	uint64_t stale; /* followed skbs freed without a tracepoint */
+	/* followed skbs freed without a tracepoint: idle for a second, or
+	 * their address taken by another TCP segment
+	 */
+	uint64_t stale;
 	uint64_t coalesced; /* TCP segments merged into another in a backlog */
 	/* TCP segments whose delivery could not be followed: more than 16
 	 * waiting on one connection
