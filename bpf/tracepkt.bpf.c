@@ -125,6 +125,7 @@ struct pkt_meta {
 	__u8 family; /* 0: not IP, or headers unreadable */
 	__u8 proto;
 	__u8 has_ports; /* TCP or UDP header read */
+	__u8 has_icmp; /* ICMP or ICMPv6 header read */
 	__u32 tcp_seq; /* TCP: host order */
 	__u32 tcp_ack; /* TCP: host order */
 	__u32 tcp_end; /* TCP: seq + payload (+ 1 for SYN, FIN) */
@@ -269,6 +270,7 @@ static __always_inline int pkt_parse(struct pkt_buf *b, __u32 len, __be16 proto,
 			return 0;
 		m->sport = bpf_ntohs(ih->un.echo.id);
 		m->dport = ih->type << 8 | ih->code;
+		m->has_icmp = 1;
 	}
 	return 0;
 }
@@ -509,6 +511,8 @@ static __always_inline void emit(struct hop *h, struct tracepkt_track *t,
 	}
 	if (have_m && m->family) {
 		e->flags |= EV_ADDRS;
+		if (m->has_ports || m->has_icmp)
+			e->flags |= EV_L4;
 		e->family = m->family;
 		e->proto = m->proto;
 		e->sport = m->sport;

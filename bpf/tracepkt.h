@@ -101,6 +101,7 @@ enum tracepkt_event_flags {
 	EV_SOCK = 1 << 3, /* at a TCP socket: EV_BACKLOG is meaningful */
 	EV_BACKLOG = 1 << 4, /* the socket's owner held it: from its backlog */
 	EV_COALESCED = 1 << 5, /* payload merged into skb peer_skb: last hop */
+	EV_L4 = 1 << 6, /* sport, dport are valid (ports, or ICMP fields) */
 };
 
 struct tracepkt_event {

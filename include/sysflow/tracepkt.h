@@ -90,6 +90,10 @@ struct sf_tracepkt_hop {
 	uint8_t proto;
 	uint8_t saddr[16]; /* IPv4 in the first 4 bytes, network order */
 	uint8_t daddr[16];
+	/* has_l4: the TCP or UDP ports, or the ICMP fields, were read (a
+	 * header cut short leaves only the addresses and protocol)
+	 */
+	bool has_l4;
 	uint16_t sport; /* ICMP: echo identifier */
 	uint16_t dport; /* ICMP: type << 8 | code */
 	/* tcp_probe, and sk_data_ready on a TCP socket: the socket's owner

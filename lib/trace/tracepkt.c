@@ -530,6 +530,7 @@ static void hop_from_event(const struct sf_tracepkt *tp,
 	if (e->flags & EV_ADDRS) {
 		h->ip_version = e->family;
 		h->proto = e->proto;
+		h->has_l4 = e->flags & EV_L4;
 		h->sport = e->sport;
 		h->dport = e->dport;
 		memcpy(h->saddr, e->saddr, sizeof(h->saddr));

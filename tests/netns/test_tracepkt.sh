@@ -1053,6 +1053,94 @@ EOF2
 	[ "$shown" -le "$lost" ] || fail "text: $shown hops shown lost, $lost counted"
 }
 
+# ---- malformed packets ----
+
+# inject NS IFACE DST_MAC KIND...: one Ethernet frame per KIND from an
+# AF_PACKET socket on IFACE, 10.213.1.1 > 10.213.1.2, port 5031: valid
+# (UDP), short_ip (12 bytes of IPv4 header), bad_ihl (IHL 4 in a full
+# IPv4/UDP packet), short_tcp (IPv4, then 10 bytes of TCP header),
+# bare_vlan (an 802.1Q tag, then nothing).
+inject() {
+	in_ns "$1" "$PY" - "$2" "$3" "${@:4}" <<'EOF2'
+import socket, struct, sys
+ifname, dst, kinds = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", "")), sys.argv[3:]
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifname, 0))
+src = s.getsockname()[4]
+def csum(b):
+    n = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    n = (n >> 16) + (n & 0xffff)
+    return ~(n + (n >> 16)) & 0xffff
+def ip(proto, payload, ihl=5):
+    h = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, 20 + len(payload), 1, 0x4000,
+                    64, proto, 0, socket.inet_aton("10.213.1.1"),
+                    socket.inet_aton("10.213.1.2"))
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
+udp = struct.pack("!HHHH", 40000, 5031, 8 + 9, 0) + b"malformed"
+frames = {
+    "valid": (0x0800, ip(17, udp)),
+    "short_ip": (0x0800, ip(17, udp)[:12]),
+    "bad_ihl": (0x0800, ip(17, udp, ihl=4)),
+    "short_tcp": (0x0800, ip(6, struct.pack("!HHI", 40000, 5031, 1) + b"\0\0")),
+    "bare_vlan": (0x8100, struct.pack("!HH", 7, 0x0800)),
+}
+for k in kinds:
+    etype, body = frames[k]
+    s.send(dst + src + struct.pack("!H", etype) + body)
+EOF2
+}
+
+# Frames tracepkt cannot parse are not matched; what it parsed is: a
+# tracer on 'dst port 5031' takes none of the malformed ones (the port
+# is in bad_ihl's bytes, but a header that does not parse tells nothing),
+# one on 'tcp and dst host' takes the truncated TCP segment (protocol and
+# addresses were parsed, ports were not needed), without ports; and
+# frames whose IP header does not parse are taken for packets that are
+# not IP: 'not ip and not ip6' in b takes them and the bare VLAN tag. The
+# tracers keep running and trace the valid datagram sent after them.
+test_malformed_frames() {
+	local mb
+	pair
+	mb=$(mac b b0)
+	tracer mp 'udp and dst host 10.213.1.2 and dst port 5031' -d 60 -j
+	tracer mt 'tcp and dst host 10.213.1.2' -d 60 -j
+	tracer mn --netns "$(ns b)" 'not ip and not ip6' -d 60 -j
+	inject a a0 "$mb" short_ip bad_ihl short_tcp bare_vlan short_ip bad_ihl short_tcp bare_vlan
+	inject a a0 "$mb" valid
+	wait_for "$TMP/mp.out" '"trace_id":1,.*"end":true' 20 || fail "the valid datagram was not traced"
+	wait_for "$TMP/mt.out" '"trace_id":2,.*"end":true' 20 || fail "the truncated TCP segments were not traced"
+	sleep 0.2 # a stray trace would show now
+	wait_for "$TMP/mn.out" '"trace_id":6,.*"end":true' 20 || fail "frames that do not parse were not taken for not IP"
+	local n
+	for n in mp mt mn; do
+		kill -0 "$(cat "$TMP/$n.pid")" || fail "tracer $n stopped: $(tail -3 "$TMP/$n.err")"
+	done
+	for n in mp mt mn; do
+		bg_stop "$n" || fail "tracepkt exited $?: $(tail -3 "$TMP/$n.err")"
+	done
+	check mp '
+if sorted(hops) != [1] or stats["matched"] != 1:
+    fail("want only the valid datagram: %s" % stats)
+h = [h for h in hops[1] if h.get("dport")][0]
+if (h["saddr"], h["daddr"], h["sport"], h["dport"]) != ("10.213.1.1", "10.213.1.2", 40000, 5031):
+    fail("traced %s" % h)
+'
+	check mt '
+if sorted(hops) != [1, 2] or stats["matched"] != 2:
+    fail("want the two truncated TCP segments: %s" % stats)
+for hs in hops.values():
+    if hs[0]["proto_name"] != "tcp" or "dport" in hs[0] or not hs[-1]["end"] or \
+            hs[-1]["hook"] != "kfree_skb":
+        fail("trace %s" % hs)
+'
+	check mn '
+if sorted(hops) != [1, 2, 3, 4, 5, 6] or stats["matched"] != 6:
+    fail("want short_ip, bad_ihl, bare_vlan twice each: %s" % stats)
+if any("ip_version" in hs[0] or hs[0]["netns"] != ns["b"] for hs in hops.values()):
+    fail("a frame with readable headers was taken: %s" % [hs[0] for hs in hops.values()])
+'
+}
+
 # ---- stopping by itself, usage errors ----
 
 test_duration_and_errors() {
