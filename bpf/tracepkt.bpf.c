@@ -581,20 +581,32 @@ static __always_inline bool rx_rejected(__u64 key, struct net_device *dev,
 	return hit;
 }
 
-/* Is the tracked skb t, seen again at a start hook, another TCP segment
- * now? TCP frees some segments without a tracepoint (merged into another
- * in a socket backlog, a SYN-ACK at a socket in SYN_SENT), and the next
- * skb at the address would continue their trace. A segment keeps its
+/* Is the tracked skb t, seen again at a start hook in netns, another
+ * packet now? TCP frees some segments without a tracepoint (merged into
+ * another in a socket backlog, a SYN-ACK at a socket in SYN_SENT), and the
+ * next skb at the address would continue their trace. A segment keeps its
  * sequence and ack numbers all along its path (NAT rewrites addresses and
  * ports, not these), so other numbers are another segment. Headers that
- * are not TCP (a tunnel's outer ones) tell nothing: the same packet.
+ * are not TCP (a tunnel's outer ones) tell nothing by themselves; but a
+ * segment that reached the stack of its namespace (netif_receive_skb, its
+ * route lookup, tcp_probe) leaves it only through a start hook there
+ * (net_dev_queue when forwarded), so a start hook in another namespace is
+ * another packet, whatever it carries (a retransmission of the segment
+ * from its sender, too).
  */
 static __always_inline bool tcp_reused(struct hop *h, const bool btf,
 				       const struct tracepkt_track *t,
-				       struct pkt_meta *m, bool *have_m)
+				       __u32 netns, struct pkt_meta *m,
+				       bool *have_m)
 {
 	if (!t->tcp_known)
 		return false;
+	if ((t->last_hook == HOOK_NETIF_RECEIVE_SKB ||
+	     t->last_hook == HOOK_FIB_TABLE_LOOKUP ||
+	     t->last_hook == HOOK_FIB6_TABLE_LOOKUP ||
+	     t->last_hook == HOOK_TCP_PROBE) &&
+	    netns && netns != t->last_netns)
+		return true;
 	if (pkt_read(h, btf, m)) {
 		__builtin_memset(m, 0, sizeof(*m));
 		return false;
@@ -638,17 +650,17 @@ static __always_inline int on_hop(struct hop *h, const bool btf)
 			stat_inc(STAT_STALE);
 			t = NULL;
 		}
-		/* a start hook that frees nothing: a new packet may begin */
-		if (t && (h->flags & (HF_START | HF_END)) == HF_START &&
-		    tcp_reused(h, btf, t, &m, &have_m)) {
-			untrack(key);
-			stat_inc(STAT_STALE);
-			t = NULL;
-		}
 	}
 	if (!t && !(h->flags & HF_START))
 		return 0;
 	hop_where(h, btf, &dev, &sk);
+	/* a start hook that frees nothing: a new packet may begin */
+	if (t && (h->flags & (HF_START | HF_END)) == HF_START &&
+	    tcp_reused(h, btf, t, hop_netns(dev, sk, btf), &m, &have_m)) {
+		untrack(key);
+		stat_inc(STAT_STALE);
+		t = NULL;
+	}
 	if (!t && (h->flags & HF_CUR) && rx_rejected(key, dev, false)) {
 		cur_set(key, NULL, 0, &m);
 		return 0;

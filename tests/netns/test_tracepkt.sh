@@ -843,7 +843,7 @@ if any(ends[n] != n for n in ends):
 # from the backlog when a was still in send()). No ACK is left open for
 # an skb at the same address to continue, and the counters count them as
 # ended. The tracer stops before the connection is closed.
-test_tcp_pure_acks_end() {
+tcp_pure_acks_end() {
 	pair
 	cat >"$TMP/srv.py" <<'EOF2'
 import os, socket, sys, time
@@ -877,7 +877,7 @@ for _ in range(2000):
         break
     time.sleep(0.01)
 EOF2
-	tracer tr 'tcp and src host 10.213.1.2 and src port 5305' -d 60 -j
+	tracer tr 'tcp and src host 10.213.1.2 and src port 5305' -d 60 -j "$@"
 	bg_start srv ip netns exec "$(ns b)" "$PY" "$TMP/srv.py" "$TMP/close"
 	wait_for "$TMP/srv.out" '^ready' 10 || fail "server: $(cat "$TMP/srv.err")"
 	bg_start cli ip netns exec "$(ns a)" "$PY" "$TMP/cli.py" "$TMP/close"
@@ -909,6 +909,15 @@ if stats["ended"] != ended or stats["matched"] != len(hops) or ended < len(acks)
 '
 }
 
+test_tcp_pure_acks_end() {
+	tcp_pure_acks_end
+}
+
+test_tcp_pure_acks_end_tracepoints() {
+	tcp_pure_acks_end --no-btf
+	grep -q '"mechanism":"tracepoint"' "$TMP/tr.out" || fail "plain tracepoints not used"
+}
+
 # A segment TCP freed without a tracepoint (an ACK merged into the one
 # before it in a socket's backlog: tcp_add_backlog, TCPBacklogCoalesce)
 # leaves its address tracked; the next skb there (most likely a's next
@@ -916,7 +925,7 @@ if stats["ended"] != ended or stats["matched"] != len(hops) or ended < len(acks)
 # other TCP numbers, and starts its own trace instead of continuing the
 # old one, which counts as expired (stale). b sends 400 KB to a, holding
 # its socket in send() while a's ACKs arrive; the tracer follows a's ACKs.
-test_tcp_address_reuse() {
+tcp_address_reuse() {
 	pair
 	cat >"$TMP/srv.py" <<'EOF2'
 import os, socket, sys, time
@@ -950,7 +959,7 @@ for _ in range(2000):
 EOF2
 	local merged0
 	merged0=$(tcpext b TCPBacklogCoalesce)
-	tracer tr 'tcp and dst host 10.213.1.2 and dst port 5306' -d 60 -j
+	tracer tr 'tcp and dst host 10.213.1.2 and dst port 5306' -d 60 -j "$@"
 	bg_start srv ip netns exec "$(ns b)" "$PY" "$TMP/srv.py" "$TMP/close"
 	wait_for "$TMP/srv.out" '^ready' 10 || fail "server: $(cat "$TMP/srv.err")"
 	bg_start cli ip netns exec "$(ns a)" "$PY" "$TMP/cli.py" "$TMP/close"
@@ -966,11 +975,69 @@ for t, hs in hops.items():
     if names.count("net_dev_queue") != 1 or names.count("netif_receive_skb") > 1:
         fail("trace %d holds more than one packet: %s" % (t, path(t)))
 left = [t for t, hs in hops.items() if not hs[-1]["end"]]
-print("merged", merged, "open", len(left), "stats", stats, file=sys.stderr)
+# open traces whose address a later trace started at: closed as stale
+reused = [t for t in left if any(
+    u != t and hops[u][0]["skbaddr"] == hops[t][-1]["skbaddr"] and
+    hops[u][0]["time_ns"] > hops[t][-1]["time_ns"] for u in hops)]
+print("merged", merged, "open", left, "reused", reused, "stats", stats,
+      file=sys.stderr)
 if stats["matched"] != len(hops) or stats["ended"] != len(hops) - len(left):
     fail("counters %s" % stats)
-if merged and not stats["stale"]:
-    fail("%d ACKs merged, none found reused" % merged)
+if stats["stale"] < len(reused):
+    fail("%d traces closed at reuse, %d counted stale" % (len(reused), stats["stale"]))
+if len(left) > merged:
+    fail("%d traces open, %d ACKs merged" % (len(left), merged))
+'
+}
+
+test_tcp_address_reuse() {
+	tcp_address_reuse
+}
+
+test_tcp_address_reuse_tracepoints() {
+	tcp_address_reuse --no-btf
+	grep -q '"mechanism":"tracepoint"' "$TMP/tr.out" || fail "plain tracepoints not used"
+}
+
+# Segments merged in b's backlog while b holds its socket, then sent again
+# by a (tail loss probe, retransmission timeout: a's next skb of a segment
+# is its fclone, at the address of the copy b merged and freed): the
+# retransmission starts at a's net_dev_queue, in another namespace than
+# the one the merged segment reached, so it is a new packet, not more hops
+# of the merged one.
+test_tcp_merged_then_retransmitted() {
+	router_lab
+	in_ns a ip route add default via 10.213.6.254
+	tcp_scripts
+	tracer tr 'tcp and dst host 10.213.8.2 and dst port 5307' -d 60 -j
+	bg_start rx ip netns exec "$(ns b)" "$PY" "$TMP/hold.py" 10.213.8.2 5307 860 "$TMP/release"
+	wait_for "$TMP/rx.out" '^(ready|no userfaultfd)' 10
+	grep -q '^no userfaultfd' "$TMP/rx.out" && skip "$(cat "$TMP/rx.out")"
+	bg_start tx ip netns exec "$(ns a)" "$PY" "$TMP/send.py" 10.213.8.2 5307 0:50 \
+		"wait:$TMP/go" 16:201 16:202 16:203 16:204
+	wait_for "$TMP/rx.out" '^holding' 10
+	touch "$TMP/go"
+	wait_for "$TMP/tx.out" '^sent' 10
+	sleep 1 # a probes and retransmits while b holds the socket
+	touch "$TMP/release"
+	wait_for "$TMP/rx.out" '^received 860' 20
+	sleep 0.5
+	bg_stop tr
+	check tr '
+resent = 0
+for t, hs in hops.items():
+    names = [h["hook"] + "@" + h["ifname"] for h in hs]
+    if names.count("net_dev_queue@a0") > 1:
+        fail("trace %d holds more than one packet: %s" % (t, path(t)))
+sizes = {}
+for t, hs in hops.items():
+    rx = [h for h in hs if h["hook"] == "netif_receive_skb" and h["ifname"] == "b0"]
+    if rx:
+        sizes.setdefault(rx[0]["len"] - 40, []).append(t)
+resent = sum(len(v) - 1 for v in sizes.values())
+print("traces per payload", sizes, "stats", stats, file=sys.stderr)
+if not resent:
+    fail("nothing was sent twice")
 '
 }
 
