@@ -5,7 +5,9 @@
 # order (tp_btf and plain tracepoints); an nftables drop shows kfree_skb
 # with NETFILTER_DROP; a packet is followed through DNAT; the filter,
 # --mark, --netns and --iface pass exactly the matching packets; text and
-# summary output; usage errors. Addresses are 10.213.0.0/16, used by no
+# summary output; usage errors; TCP deliveries, pure ACKs, addresses a
+# freed segment leaves to another skb; a full ring buffer; malformed
+# frames. Addresses are 10.213.0.0/16, used by no
 # other suite, and every filter names one of them, so traffic of other
 # tests never matches. The tracer sees every namespace on the host, where
 # another run of this suite (another worktree) would use the same
