@@ -47,13 +47,14 @@ const volatile __u32 targ_mark = 0;
 const volatile __u32 targ_mark_mask = 0;
 const volatile __u32 targ_max_traces = 0; /* --count, 0: no limit */
 const volatile __u64 targ_stale_ns = TRACEPKT_STALE_NS;
+const volatile __u64 targ_wakeup_bytes = TRACEPKT_WAKEUP_BYTES;
 
 __u32 next_id = 0; /* trace ids handed out */
 __s64 n_tracked = 0; /* entries in tracked; may overcount (LRU evictions) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, TRACEPKT_RINGBUF_BYTES);
+	__uint(max_entries, TRACEPKT_RINGBUF_BYTES); /* --buffer-size */
 } events SEC(".maps");
 
 struct {
@@ -124,7 +125,9 @@ struct pkt_meta {
 	__u8 family; /* 0: not IP, or headers unreadable */
 	__u8 proto;
 	__u8 has_ports; /* TCP or UDP header read */
+	__u8 has_icmp; /* ICMP or ICMPv6 header read */
 	__u32 tcp_seq; /* TCP: host order */
+	__u32 tcp_ack; /* TCP: host order */
 	__u32 tcp_end; /* TCP: seq + payload (+ 1 for SYN, FIN) */
 	__u32 tcp_len; /* TCP: payload bytes */
 };
@@ -253,6 +256,7 @@ static __always_inline int pkt_parse(struct pkt_buf *b, __u32 len, __be16 proto,
 		m->dport = bpf_ntohs(th->dest);
 		m->has_ports = 1;
 		m->tcp_seq = bpf_ntohl(th->seq);
+		m->tcp_ack = bpf_ntohl(th->ack_seq);
 		m->tcp_len = tcp_payload(l3.ip_len, c.pos - (void *)b->data);
 		m->tcp_end = m->tcp_seq + th->syn + th->fin + m->tcp_len;
 	} else if (next == IPPROTO_UDP) {
@@ -266,6 +270,7 @@ static __always_inline int pkt_parse(struct pkt_buf *b, __u32 len, __be16 proto,
 			return 0;
 		m->sport = bpf_ntohs(ih->un.echo.id);
 		m->dport = ih->type << 8 | ih->code;
+		m->has_icmp = 1;
 	}
 	return 0;
 }
@@ -414,7 +419,7 @@ start_trace(struct hop *h, struct net_device *dev, struct sock *sk,
 	if (!prefilter(h, dev, sk, btf))
 		return NULL;
 	if (targ_filter_len) {
-		if (pkt_read(h, btf, m))
+		if (!*have_m && pkt_read(h, btf, m))
 			__builtin_memset(m, 0,
 					 sizeof(*m)); /* not IP: tests fail */
 		*have_m = true;
@@ -444,7 +449,7 @@ static __always_inline long wakeup_flags(void)
 {
 	/* Wake the reader per batch, not per event; it also polls. */
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
-			       TRACEPKT_WAKEUP_BYTES ?
+			       targ_wakeup_bytes ?
 		       BPF_RB_FORCE_WAKEUP :
 		       BPF_RB_NO_WAKEUP;
 }
@@ -506,6 +511,8 @@ static __always_inline void emit(struct hop *h, struct tracepkt_track *t,
 	}
 	if (have_m && m->family) {
 		e->flags |= EV_ADDRS;
+		if (m->has_ports || m->has_icmp)
+			e->flags |= EV_L4;
 		e->family = m->family;
 		e->proto = m->proto;
 		e->sport = m->sport;
@@ -574,6 +581,52 @@ static __always_inline bool rx_rejected(__u64 key, struct net_device *dev,
 	return hit;
 }
 
+/* Is the tracked skb t, seen again at a start hook in netns, another
+ * packet now? TCP frees some segments without a tracepoint (merged into
+ * another in a socket backlog, a SYN-ACK at a socket in SYN_SENT), and the
+ * next skb at the address would continue their trace. A segment keeps its
+ * sequence and ack numbers all along its path (NAT rewrites addresses and
+ * ports, not these), so other numbers are another segment. Headers that
+ * are not TCP (a tunnel's outer ones) tell nothing by themselves; but a
+ * segment that reached the stack of its namespace (netif_receive_skb, its
+ * route lookup, tcp_probe) leaves it only through a start hook there
+ * (net_dev_queue when forwarded), so a start hook in another namespace is
+ * another packet, whatever it carries (a retransmission of the segment
+ * from its sender, too).
+ */
+static __always_inline bool tcp_reused(struct hop *h, const bool btf,
+				       const struct tracepkt_track *t,
+				       __u32 netns, struct pkt_meta *m,
+				       bool *have_m)
+{
+	if (!t->tcp_known)
+		return false;
+	if ((t->last_hook == HOOK_NETIF_RECEIVE_SKB ||
+	     t->last_hook == HOOK_FIB_TABLE_LOOKUP ||
+	     t->last_hook == HOOK_FIB6_TABLE_LOOKUP ||
+	     t->last_hook == HOOK_TCP_PROBE) &&
+	    netns && netns != t->last_netns)
+		return true;
+	if (pkt_read(h, btf, m)) {
+		__builtin_memset(m, 0, sizeof(*m));
+		return false;
+	}
+	*have_m = true;
+	return m->has_ports && m->proto == IPPROTO_TCP &&
+	       (m->tcp_seq != t->tcp_seq || m->tcp_ack != t->tcp_ack);
+}
+
+/* The TCP numbers of t's segment, from headers read at this hop. */
+static __always_inline void tcp_remember(struct tracepkt_track *t,
+					 const struct pkt_meta *m)
+{
+	if (!m->has_ports || m->proto != IPPROTO_TCP)
+		return;
+	t->tcp_seq = m->tcp_seq;
+	t->tcp_ack = m->tcp_ack;
+	t->tcp_known = 1;
+}
+
 /* tcp_probe's own hop goes through on_hop (below) */
 static __always_inline int on_hop(struct hop *h, const bool btf);
 
@@ -601,6 +654,13 @@ static __always_inline int on_hop(struct hop *h, const bool btf)
 	if (!t && !(h->flags & HF_START))
 		return 0;
 	hop_where(h, btf, &dev, &sk);
+	/* a start hook that frees nothing: a new packet may begin */
+	if (t && (h->flags & (HF_START | HF_END)) == HF_START &&
+	    tcp_reused(h, btf, t, hop_netns(dev, sk, btf), &m, &have_m)) {
+		untrack(key);
+		stat_inc(STAT_STALE);
+		t = NULL;
+	}
 	if (!t && (h->flags & HF_CUR) && rx_rejected(key, dev, false)) {
 		cur_set(key, NULL, 0, &m);
 		return 0;
@@ -619,6 +679,7 @@ static __always_inline int on_hop(struct hop *h, const bool btf)
 	if (dev || sk)
 		netns = hop_netns(dev, sk, btf);
 	emit(h, t, dev, netns, btf, &m, have_m);
+	tcp_remember(t, &m);
 	if (h->flags & HF_CUR) {
 		cur_set(key, t, netns, &m);
 		if (m.family)

@@ -84,12 +84,14 @@ struct tracepkt_track {
 	__u32 id;
 	__u16 seq; /* number of the next hop */
 	__u8 last_hook;
-	__u8 _pad;
+	__u8 tcp_known; /* tcp_seq, tcp_ack hold the segment's */
 	__u32 last_netns;
 	__u32 last_mark;
 	__u32 tx_netns; /* of the device at net_dev_start_xmit */
 	__u32 tx_ifindex;
 	char last_ifname[TRACEPKT_IFNAMSIZ];
+	__u32 tcp_seq; /* TCP: sequence and ack numbers, host order */
+	__u32 tcp_ack;
 };
 
 enum tracepkt_event_flags {
@@ -99,6 +101,7 @@ enum tracepkt_event_flags {
 	EV_SOCK = 1 << 3, /* at a TCP socket: EV_BACKLOG is meaningful */
 	EV_BACKLOG = 1 << 4, /* the socket's owner held it: from its backlog */
 	EV_COALESCED = 1 << 5, /* payload merged into skb peer_skb: last hop */
+	EV_L4 = 1 << 6, /* sport, dport are valid (ports, or ICMP fields) */
 };
 
 struct tracepkt_event {

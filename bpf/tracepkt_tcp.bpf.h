@@ -293,7 +293,10 @@ static __always_inline bool seg_arrived(struct tcp_conn *c, __u64 skbaddr)
 }
 
 /* TCP processes skb for sk (tcp_rcv_established), in the softirq that
- * received it or from the socket's backlog.
+ * received it or from the socket's backlog. A segment without data or FIN
+ * (a pure ACK: TCP_SKB_CB's end_seq == seq; the tracepoint's data_len
+ * would not count a FIN) ends here: tcp_ack takes what it says and
+ * __kfree_skb frees it without a tracepoint.
  */
 static __always_inline int on_tcp_probe(struct sock *sk, struct sk_buff *skb,
 					const bool btf)
@@ -310,7 +313,8 @@ static __always_inline int on_tcp_probe(struct sock *sk, struct sk_buff *skb,
 		return 0;
 	owned = sk_owned(sk);
 	h.evflags = EV_SOCK | (owned ? EV_BACKLOG : 0);
-	bpf_probe_read_kernel(cb, sizeof(cb), &skb->cb);
+	if (!bpf_probe_read_kernel(cb, sizeof(cb), &skb->cb) && cb[0] == cb[1])
+		h.flags |= HF_END;
 	c = bpf_map_lookup_elem(&tcp_conns, &k);
 	if (c && owned) {
 		tcp_coalesced(c, &k, key, cb[0], cb[1], btf);
@@ -321,6 +325,8 @@ static __always_inline int on_tcp_probe(struct sock *sk, struct sk_buff *skb,
 			h.flags |= HF_WAITED;
 	}
 	on_hop(&h, btf);
+	if (h.flags & HF_END)
+		return 0; /* a pure ACK: its trace ended at this hop */
 	t = bpf_map_lookup_elem(&tracked, &key);
 	if (!t || cb[0] == cb[1])
 		return 0; /* not followed, or no data to deliver */

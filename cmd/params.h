@@ -43,6 +43,17 @@ struct opt_def {
 	const char *together; /* options naming the same group: all or none */
 };
 
+/* --buffer-size BYTES, the one definition of a BPF ring buffer's size
+ * (collect, tracepkt): a power of two from one page on.
+ */
+#define OPT_BUFFER_SIZE(off)                                             \
+	{                                                                \
+		.name = "buffer-size", .type = OPT_U32, .offset = (off), \
+		.pow2 = true, .metavar = "BYTES", .min = 4096,           \
+		.max = 1u << 30,                                         \
+		.help = "ring buffer size, a power of 2 (8 MiB)"         \
+	}
+
 #define OPT_END              \
 	{                    \
 		.name = NULL \

@@ -30,8 +30,8 @@
 #define IDLE_NS 1000000000ULL /* print a packet idle this long */
 
 struct tracepkt_cfg {
-	/* filter, ifname, max_packets (--count), no_btf; the rest is parsed
-	 * into it by do_tracepkt()
+	/* filter, ifname, max_packets (--count), no_btf, buffer_size; the
+	 * rest is parsed into it by do_tracepkt()
 	 */
 	struct sf_tracepkt_opts o;
 	const char *netns;
@@ -83,6 +83,7 @@ static const struct opt_def tracepkt_options[] = {
 	  .help = "attach only these tracepoints (comma list)" },
 	{ .name = "no-btf", .type = OPT_FLAG, .offset = OFF(o.no_btf),
 	  .help = "plain tracepoints even where tp_btf works" },
+	OPT_BUFFER_SIZE(OFF(o.buffer_size)),
 	OPT_END,
 };
 /* clang-format on */

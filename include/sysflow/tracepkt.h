@@ -16,6 +16,7 @@ extern "C" {
 #endif
 
 #define SF_TRACEPKT_IFNAMSIZ 16
+#define SF_TRACEPKT_BUFFER_SIZE (8U << 20) /* ring buffer bytes, default */
 
 struct sf_tracepkt;
 
@@ -43,9 +44,16 @@ struct sf_tracepkt_opts {
 	 * Each one costs every packet that passes it, traced or not.
 	 */
 	uint32_t hooks;
+	/* Bytes of the ring buffer hops go through: a power of two of at
+	 * least one page; 0: SF_TRACEPKT_BUFFER_SIZE. Hops that do not fit
+	 * are counted as lost.
+	 */
+	uint32_t buffer_size;
 };
 
-/* Fill opts with the defaults: no filter, mark_mask UINT32_MAX. */
+/* Fill opts with the defaults: no filter, mark_mask UINT32_MAX,
+ * buffer_size SF_TRACEPKT_BUFFER_SIZE.
+ */
 void sf_tracepkt_opts_init(struct sf_tracepkt_opts *opts);
 
 /* One hop of a traced packet. */
@@ -82,6 +90,10 @@ struct sf_tracepkt_hop {
 	uint8_t proto;
 	uint8_t saddr[16]; /* IPv4 in the first 4 bytes, network order */
 	uint8_t daddr[16];
+	/* has_l4: the TCP or UDP ports, or the ICMP fields, were read (a
+	 * header cut short leaves only the addresses and protocol)
+	 */
+	bool has_l4;
 	uint16_t sport; /* ICMP: echo identifier */
 	uint16_t dport; /* ICMP: type << 8 | code */
 	/* tcp_probe, and sk_data_ready on a TCP socket: the socket's owner
@@ -105,7 +117,10 @@ struct sf_tracepkt_stats {
 	uint64_t lost; /* hop events lost: ring buffer full */
 	uint64_t track_full; /* matched packets that could not be followed */
 	uint64_t over_count; /* matched after max_packets: not traced */
-	uint64_t stale; /* followed skbs freed without a tracepoint */
+	/* followed skbs freed without a tracepoint: idle for a second, or
+	 * their address taken by another TCP segment
+	 */
+	uint64_t stale;
 	uint64_t coalesced; /* TCP segments merged into another in a backlog */
 	/* TCP segments whose delivery could not be followed: more than 16
 	 * waiting on one connection

@@ -38,6 +38,8 @@ static void add_packet(json_t *o, const struct sf_tracepkt_hop *h)
 	json_object_set_new(
 		o, "daddr",
 		json_string(sf_ip_str(h->ip_version, h->daddr, a, sizeof(a))));
+	if (!h->has_l4)
+		return;
 	if (h->proto == 6 || h->proto == 17) {
 		json_object_set_new(o, "sport", json_integer(h->sport));
 		json_object_set_new(o, "dport", json_integer(h->dport));

@@ -67,11 +67,12 @@ static void fmt_packet(const struct sf_tracepkt_hop *h, char *buf, size_t len)
 	}
 	sf_ip_str(h->ip_version, h->saddr, s, sizeof(s));
 	sf_ip_str(h->ip_version, h->daddr, d, sizeof(d));
-	if (h->proto == 6 || h->proto == 17) {
+	if (h->has_l4 && (h->proto == 6 || h->proto == 17)) {
 		snprintf(buf, len, "%s %s:%u > %s:%u", proto, s, h->sport, d,
 			 h->dport);
 		return;
 	}
+	icmp = icmp && h->has_l4; /* its header cut short: addresses only */
 	if (icmp && type == (h->proto == 1 ? 8 : 128))
 		snprintf(what, sizeof(what), " echo request id %u", h->sport);
 	else if (icmp && type == (h->proto == 1 ? 0 : 129))

@@ -181,7 +181,33 @@ static struct bpf_program *find_prog(struct tracepkt_bpf *s, int hook, bool btf)
 
 void sf_tracepkt_opts_init(struct sf_tracepkt_opts *opts)
 {
-	*opts = (struct sf_tracepkt_opts){ .mark_mask = UINT32_MAX };
+	*opts = (struct sf_tracepkt_opts){
+		.mark_mask = UINT32_MAX, .buffer_size = SF_TRACEPKT_BUFFER_SIZE
+	};
+}
+
+/* The ring buffer: a power of two of at least one page (the kernel's
+ * rule); the reader is woken a quarter full, at most every
+ * TRACEPKT_WAKEUP_BYTES.
+ */
+static int size_ring(struct sf_tracepkt *tp, uint32_t size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint32_t wakeup;
+
+	if (!size)
+		size = SF_TRACEPKT_BUFFER_SIZE;
+	if (size < (uint32_t)page || (size & (size - 1))) {
+		pr_err("ring buffer size %u is not a power of two of at least "
+		       "one page (%ld bytes)\n",
+		       size, page);
+		return -EINVAL;
+	}
+	wakeup = size / 4;
+	if (wakeup > TRACEPKT_WAKEUP_BYTES)
+		wakeup = TRACEPKT_WAKEUP_BYTES;
+	tp->skel->rodata->targ_wakeup_bytes = wakeup;
+	return bpf_map__set_max_entries(tp->skel->maps.events, size);
 }
 
 static int configure(struct sf_tracepkt *tp, const struct sf_tracepkt_opts *o,
@@ -361,7 +387,8 @@ static int open_skel(struct sf_tracepkt *tp, const struct sf_tracepkt_opts *o,
 		       strerror(-err));
 		return err;
 	}
-	return configure(tp, o, f);
+	err = configure(tp, o, f);
+	return err ? err : size_ring(tp, o->buffer_size);
 }
 
 static int load_skel(struct sf_tracepkt *tp)
@@ -503,6 +530,7 @@ static void hop_from_event(const struct sf_tracepkt *tp,
 	if (e->flags & EV_ADDRS) {
 		h->ip_version = e->family;
 		h->proto = e->proto;
+		h->has_l4 = e->flags & EV_L4;
 		h->sport = e->sport;
 		h->dport = e->dport;
 		memcpy(h->saddr, e->saddr, sizeof(h->saddr));
