@@ -550,13 +550,14 @@ tcpext_ge() {
 }
 
 # tcp_scripts: $TMP/hold.py, a receiver that reads N bytes; unless its
-# last argument is "-", it first holds its socket (the copy of its first
-# recv faults on a userfaultfd page and waits there, inside tcp_recvmsg,
-# with the socket lock held) until that file exists; $TMP/send.py, a sender that sends one segment per
+# last argument is "-", it waits for the first data, then holds its
+# socket (the copy of its first recv faults on a userfaultfd page and
+# waits there, inside tcp_recvmsg, with the socket lock held) until that
+# file exists; $TMP/send.py, a sender that sends one segment per
 # TOS:SIZE argument, a burst after each argument "wait:FILE".
 tcp_scripts() {
 	cat >"$TMP/hold.py" <<'EOF2'
-import ctypes, mmap, os, socket, struct, sys, threading, time
+import ctypes, mmap, os, select, socket, struct, sys, threading, time
 addr, port, want, release = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -565,6 +566,9 @@ def ioctl(fd, req, args):
     if libc.ioctl(fd, ctypes.c_ulong(req), buf) < 0:
         sys.exit("ioctl %#x: %s" % (req, os.strerror(ctypes.get_errno())))
 def hold(c, uffd):
+    # the first segment comes in while no one owns the socket (softirq
+    # delivery); a recv already in tcp_recvmsg would own it for a moment
+    select.select([c], [], [], 10)
     ioctl(uffd, 0xC018AA3F, (0xAA, 0, 0, 0))  # UFFDIO_API
     flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
     page = mmap.mmap(-1, mmap.PAGESIZE, flags=flags)
