@@ -191,14 +191,20 @@ if stats["matched"] != 2 or stats["ended"] != 2:
 '
 }
 
+# no_btf FN: the test FN with plain tracepoints (--no-btf), checked to be
+# the mechanism used
+no_btf() {
+	"$1" --no-btf
+	grep -q '"mechanism":"tracepoint"' "$TMP/tr.out" || fail "plain tracepoints not used"
+}
+
 test_ping_path() {
 	ping_path
 	grep -q '"mechanism":"tp_btf"' "$TMP/tr.out" || fail "tp_btf not used: $(tail -1 "$TMP/tr.out")"
 }
 
 test_ping_path_tracepoints() {
-	ping_path --no-btf
-	grep -q '"mechanism":"tracepoint"' "$TMP/tr.out" || fail "plain tracepoints not used"
+	no_btf ping_path
 }
 
 # ---- IPv6, a queueing discipline ----
@@ -711,8 +717,7 @@ test_tcp_backlog_delivery() {
 }
 
 test_tcp_backlog_delivery_tracepoints() {
-	tcp_backlog_delivery --no-btf
-	grep -q '"mechanism":"tracepoint"' "$TMP/tr.out" || fail "plain tracepoints not used"
+	no_btf tcp_backlog_delivery
 }
 
 # The router drops the first transmission of 102 (by its TOS; the sender
@@ -920,8 +925,7 @@ test_tcp_pure_acks_end() {
 }
 
 test_tcp_pure_acks_end_tracepoints() {
-	tcp_pure_acks_end --no-btf
-	grep -q '"mechanism":"tracepoint"' "$TMP/tr.out" || fail "plain tracepoints not used"
+	no_btf tcp_pure_acks_end
 }
 
 # A segment TCP freed without a tracepoint (an ACK merged into the one
@@ -1001,8 +1005,7 @@ test_tcp_address_reuse() {
 }
 
 test_tcp_address_reuse_tracepoints() {
-	tcp_address_reuse --no-btf
-	grep -q '"mechanism":"tracepoint"' "$TMP/tr.out" || fail "plain tracepoints not used"
+	no_btf tcp_address_reuse
 }
 
 # Segments merged in b's backlog while b holds its socket, then sent again
