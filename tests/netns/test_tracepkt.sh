@@ -847,6 +847,46 @@ if any(ends[n] != n for n in ends):
 '
 }
 
+# tcp_peer_script: $TMP/peer.py ROLE PORT WHAT FILE, one end of a TCP
+# connection to 10.213.1.2 (pair's b): ROLE listen (prints "ready") or
+# connect; WHAT recv:N (reads N bytes, prints "received N") or
+# send:COUNTxSIZE[/GAP_MS]; then it keeps the connection until FILE exists.
+tcp_peer_script() {
+	cat >"$TMP/peer.py" <<'EOF2'
+import os, socket, sys, time
+role, port, what, close = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+if role == "listen":
+    l = socket.socket()
+    l.bind(("10.213.1.2", port))
+    l.listen(1)
+    print("ready", flush=True)
+    s, _ = l.accept()
+else:
+    s = socket.create_connection(("10.213.1.2", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.settimeout(20)
+what, _, arg = what.partition(":")
+if what == "recv":
+    n = 0
+    while n < int(arg):
+        d = s.recv(65536)
+        if not d:
+            break
+        n += len(d)
+    print("received", n, flush=True)
+else:
+    count, _, size = arg.partition("x")
+    size, _, gap = size.partition("/")
+    for _ in range(int(count)):
+        s.sendall(b"y" * int(size))
+        time.sleep(int(gap or 0) / 1000)
+for _ in range(2000):
+    if os.path.exists(close):
+        break
+    time.sleep(0.01)
+EOF2
+}
+
 # Pure ACKs end at tcp_probe. a sends ten 100-byte segments, 20 ms
 # apart, to b; the tracer follows what b sends to a: the SYN-ACK and the
 # ACKs of a's data, which carry no data: TCP frees them after tcp_ack
@@ -856,42 +896,11 @@ if any(ends[n] != n for n in ends):
 # ended. The tracer stops before the connection is closed.
 tcp_pure_acks_end() {
 	pair
-	cat >"$TMP/srv.py" <<'EOF2'
-import os, socket, sys, time
-l = socket.socket()
-l.bind(("10.213.1.2", 5305))
-l.listen(1)
-print("ready", flush=True)
-c, _ = l.accept()
-c.settimeout(20)
-n = 0
-while n < 1000:
-    d = c.recv(65536)
-    if not d:
-        break
-    n += len(d)
-print("received", n, flush=True)
-for _ in range(2000):
-    if os.path.exists(sys.argv[1]):
-        break
-    time.sleep(0.01)
-EOF2
-	cat >"$TMP/cli.py" <<'EOF2'
-import os, socket, sys, time
-s = socket.create_connection(("10.213.1.2", 5305))
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-for _ in range(10):
-    s.send(b"z" * 100)
-    time.sleep(0.02)
-for _ in range(2000):
-    if os.path.exists(sys.argv[1]):
-        break
-    time.sleep(0.01)
-EOF2
+	tcp_peer_script
 	tracer tr 'tcp and src host 10.213.1.2 and src port 5305' -d 60 -j "$@"
-	bg_start srv ip netns exec "$(ns b)" "$PY" "$TMP/srv.py" "$TMP/close"
+	bg_start srv ip netns exec "$(ns b)" "$PY" "$TMP/peer.py" listen 5305 recv:1000 "$TMP/close"
 	wait_for "$TMP/srv.out" '^ready' 10 || fail "server: $(cat "$TMP/srv.err")"
-	bg_start cli ip netns exec "$(ns a)" "$PY" "$TMP/cli.py" "$TMP/close"
+	bg_start cli ip netns exec "$(ns a)" "$PY" "$TMP/peer.py" connect 5305 send:10x100/20 "$TMP/close"
 	wait_for "$TMP/srv.out" '^received 1000' 20 || fail "server: $(cat "$TMP/srv.out" "$TMP/srv.err")"
 	sleep 0.2 # the last ACKs reach a
 	bg_stop tr
@@ -937,42 +946,13 @@ test_tcp_pure_acks_end_tracepoints() {
 # its socket in send() while a's ACKs arrive; the tracer follows a's ACKs.
 tcp_address_reuse() {
 	pair
-	cat >"$TMP/srv.py" <<'EOF2'
-import os, socket, sys, time
-l = socket.socket()
-l.bind(("10.213.1.2", 5306))
-l.listen(1)
-print("ready", flush=True)
-c, _ = l.accept()
-for _ in range(4):
-    c.sendall(b"y" * 100000)
-for _ in range(2000):
-    if os.path.exists(sys.argv[1]):
-        break
-    time.sleep(0.01)
-EOF2
-	cat >"$TMP/cli.py" <<'EOF2'
-import os, socket, sys, time
-s = socket.create_connection(("10.213.1.2", 5306))
-s.settimeout(20)
-n = 0
-while n < 400000:
-    d = s.recv(65536)
-    if not d:
-        break
-    n += len(d)
-print("received", n, flush=True)
-for _ in range(2000):
-    if os.path.exists(sys.argv[1]):
-        break
-    time.sleep(0.01)
-EOF2
+	tcp_peer_script
 	local merged0
 	merged0=$(tcpext b TCPBacklogCoalesce)
 	tracer tr 'tcp and dst host 10.213.1.2 and dst port 5306' -d 60 -j "$@"
-	bg_start srv ip netns exec "$(ns b)" "$PY" "$TMP/srv.py" "$TMP/close"
+	bg_start srv ip netns exec "$(ns b)" "$PY" "$TMP/peer.py" listen 5306 send:4x100000 "$TMP/close"
 	wait_for "$TMP/srv.out" '^ready' 10 || fail "server: $(cat "$TMP/srv.err")"
-	bg_start cli ip netns exec "$(ns a)" "$PY" "$TMP/cli.py" "$TMP/close"
+	bg_start cli ip netns exec "$(ns a)" "$PY" "$TMP/peer.py" connect 5306 recv:400000 "$TMP/close"
 	wait_for "$TMP/cli.out" '^received 400000' 20 || fail "client: $(cat "$TMP/cli.out" "$TMP/cli.err")"
 	sleep 0.2 # the last ACKs reach b
 	bg_stop tr
