@@ -94,6 +94,11 @@ enum sf_probe_result sf_probe_bpf_lsm(char *detail, size_t len);
 enum sf_probe_result sf_probe_fanotify(char *detail, size_t len);
 enum sf_probe_result sf_probe_ringbuf(char *detail, size_t len);
 
+/* 0 if size fits a BPF ring buffer (a power of two of at least one page:
+ * the kernel's rule); otherwise -EINVAL and why in msg.
+ */
+int sf_ringbuf_size_check(uint32_t size, char *msg, size_t len);
+
 /* Run every host-wide probe; returns how many entries were filled. */
 int sf_probe_all(struct sf_probe *out, int max);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* probe.c: privileges and kernel feature probes. Each probe tries the real
- * thing (load a two-instruction program, open the fd) and explains a "no".
+/* probe.c: privileges and kernel feature probes, and the kernel's rule
+ * for a ring buffer's size. Each probe tries the real thing (load a
+ * two-instruction program, open the fd) and explains a "no".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -264,4 +265,17 @@ int sf_probe_all(struct sf_probe *out, int max)
 #undef D
 #undef PROBE
 	return n;
+}
+
+int sf_ringbuf_size_check(uint32_t size, char *msg, size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (size >= (uint32_t)page && !(size & (size - 1)))
+		return 0;
+	snprintf(msg, len,
+		 "ring buffer size %u is not a power of two of at least one "
+		 "page (%ld bytes)",
+		 size, page);
+	return -EINVAL;
 }

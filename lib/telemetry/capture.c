@@ -402,16 +402,12 @@ void tel_capture_drain(struct tel_capture *c)
 
 static int check_buf_size(unsigned int size, struct sysflow_error *err)
 {
-	long page = sysconf(_SC_PAGESIZE);
+	char why[128];
+	int e = sf_ringbuf_size_check(size, why, sizeof(why));
 
-	if (size < (unsigned int)page || (size & (size - 1))) {
-		tel_set_error(err, SYSFLOW_OPERATION_NOT_SUPPORTED,
-			      "ring buffer size %u is not a power of two of at "
-			      "least one page (%ld bytes)",
-			      size, page);
-		return -EINVAL;
-	}
-	return 0;
+	if (e)
+		tel_set_error(err, SYSFLOW_OPERATION_NOT_SUPPORTED, "%s", why);
+	return e;
 }
 
 static int configure(struct tel_capture *c, const struct tel_capture_opts *o)

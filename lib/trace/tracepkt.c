@@ -192,16 +192,16 @@ void sf_tracepkt_opts_init(struct sf_tracepkt_opts *opts)
  */
 static int size_ring(struct sf_tracepkt *tp, uint32_t size)
 {
-	long page = sysconf(_SC_PAGESIZE);
 	uint32_t wakeup;
+	char why[128];
+	int err;
 
 	if (!size)
 		size = SF_TRACEPKT_BUFFER_SIZE;
-	if (size < (uint32_t)page || (size & (size - 1))) {
-		pr_err("ring buffer size %u is not a power of two of at least "
-		       "one page (%ld bytes)\n",
-		       size, page);
-		return -EINVAL;
+	err = sf_ringbuf_size_check(size, why, sizeof(why));
+	if (err) {
+		pr_err("%s\n", why);
+		return err;
 	}
 	wakeup = size / 4;
 	if (wakeup > TRACEPKT_WAKEUP_BYTES)
