@@ -314,13 +314,17 @@ static const struct ctrl_handler {
  */
 static int features_refused(struct sf_host *h, const char *err_name)
 {
+	char who[160];
+
+	if (h->state == HS_UP)
+		snprintf(who, sizeof(who), "host %s at %s",
+			 h->features.hostname, h->conn.peer);
+	else
+		snprintf(who, sizeof(who), "the agent at %s", h->conn.peer);
 	h->c->refused++;
-	pr_warn("refusing %s%s%s%s: its FEATURES_REPLY cannot be taken (%s: "
-		"a miss policy out of range); closing the session\n",
-		h->state == HS_UP ? "host " : "the agent at ",
-		h->state == HS_UP ? h->features.hostname : h->conn.peer,
-		h->state == HS_UP ? " at " : "",
-		h->state == HS_UP ? h->conn.peer : "", err_name);
+	pr_warn("refusing %s: its FEATURES_REPLY cannot be taken (%s: a miss "
+		"policy out of range); closing the session\n",
+		who, err_name);
 	return -ECONNREFUSED;
 }
 
