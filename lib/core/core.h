@@ -61,9 +61,19 @@ int sf_dir_lock(const char *dir, const char *who, const char *option);
  * held until the returned fd is closed or the process dies. -EBUSY when
  * another process holds it (nothing logged), -errno if path cannot be
  * opened. A lock file may be unlinked by its holder before it closes the
- * fd: a process that locked the unlinked file tries again on the new one.
+ * fd: a process that locked the unlinked file tries again on the new one;
+ * so does one that locked a directory removed meanwhile (-ENOENT when none
+ * is there).
  */
 int sf_path_lock(const char *path, bool create);
+
+/* sf_path_lock(), shared when shared is true (any number of shared
+ * holders, no exclusive one), and waiting up to wait_ms for the holders to
+ * let go before it returns -EBUSY (0: not at all). Commands that take
+ * turns on a directory (route apply, update, del, show) use it.
+ */
+int sf_path_lock_wait(const char *path, bool create, bool shared,
+		      unsigned int wait_ms);
 
 /* ---- privileges and feature probes (probe.c) ---- */
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* mount.c: find or mount the pseudo filesystems sysflow needs (bpffs,
  * tracefs), create directories inside them, and lock a pin directory or
- * a lock file (one live instance per directory or control socket).
+ * a lock file (one live instance per directory or control socket, or
+ * commands that take turns on one).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,9 +101,10 @@ int sf_mkdir_p(const char *path, unsigned int mode)
 	return 0;
 }
 
-/* Is fd still the file at path? A holder that removes its lock file
- * unlinks it before it lets go; whoever locked the unlinked file locked
- * nothing and must try again on the file now there.
+/* Is fd still the file at path? A holder that removes its lock file (or
+ * its pin directory) unlinks it before it lets go; whoever locked the
+ * unlinked file locked nothing and must try again on the one now there,
+ * if any.
  */
 static bool still_at(int fd, const char *path)
 {
@@ -112,26 +114,46 @@ static bool still_at(int fd, const char *path)
 	       a.st_ino == b.st_ino;
 }
 
-int sf_path_lock(const char *path, bool create)
+/* A nap between two tries of a held lock: 1 ms, doubling up to 50 ms. */
+static unsigned int nap(unsigned int ms)
+{
+	usleep(ms * 1000);
+	return ms < 25 ? ms * 2 : 50;
+}
+
+int sf_path_lock_wait(const char *path, bool create, bool shared,
+		      unsigned int wait_ms)
 {
 	int flags = O_RDONLY | O_CLOEXEC |
 		    (create ? O_CREAT | O_NOFOLLOW : O_DIRECTORY);
+	uint64_t end = sf_clock_ns(CLOCK_MONOTONIC) + wait_ms * 1000000ULL;
+	unsigned int ms = 1;
 
 	for (;;) {
-		int fd = open(path, flags, 0600);
+		int fd = open(path, flags, 0600), err;
 
 		if (fd < 0)
 			return -errno;
-		if (flock(fd, LOCK_EX | LOCK_NB)) {
-			int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
-
+		if (!flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+			/* a directory removed meanwhile, or a lock file
+			 * unlinked: the open fd locks nothing
+			 */
+			if (still_at(fd, path))
+				return fd;
 			close(fd);
-			return err;
+			continue;
 		}
-		if (!create || still_at(fd, path))
-			return fd;
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		close(fd);
+		if (err != -EBUSY || sf_clock_ns(CLOCK_MONOTONIC) >= end)
+			return err;
+		ms = nap(ms);
 	}
+}
+
+int sf_path_lock(const char *path, bool create)
+{
+	return sf_path_lock_wait(path, create, false, 0);
 }
 
 /* The file system type of path, or of its nearest ancestor that exists. */

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/file.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "core/core.h"
@@ -31,24 +30,44 @@ const char *rt_pin_dir(const struct sf_route_opts *opts)
 	return opts && opts->pin_dir ? opts->pin_dir : SF_ROUTE_PIN_DIR;
 }
 
-/* One apply, update or del at a time per pin directory. */
+/* One apply, update or del at a time per pin directory; show takes the
+ * lock shared. A second command waits for the first, as two runs of ip or
+ * nft do, but no longer than RT_LOCK_WAIT_MS: a holder stopped for good
+ * (Ctrl-Z) is named instead of hanging every later command.
+ */
+int rt_lock_dir(const char *dir, bool shared)
+{
+	int fd = sf_path_lock_wait(dir, false, shared, 0);
+
+	if (fd != -EBUSY)
+		return fd;
+	pr_info("waiting for another sysflow route using %s\n", dir);
+	fd = sf_path_lock_wait(dir, false, shared, RT_LOCK_WAIT_MS);
+	if (fd == -EBUSY)
+		pr_err("another sysflow route has held %s for %d s; stop it or "
+		       "try again\n",
+		       dir, RT_LOCK_WAIT_MS / 1000);
+	return fd;
+}
+
+/* apply makes the directory; a del or failed apply that held the lock may
+ * remove it under us, and then we make it again.
+ */
 static int lock_dir(const char *dir, bool create)
 {
-	int fd, err = create ? sf_make_pin_dir(dir, "--pin-dir") : 0;
+	int fd = -ENOENT;
 
-	if (err)
-		return err;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		rt_maps_explain_open(dir, err);
-		return err;
+	for (int tries = 0; fd == -ENOENT && tries < 3; tries++) {
+		int err = create ? sf_make_pin_dir(dir, "--pin-dir") : 0;
+
+		if (err)
+			return err;
+		fd = rt_lock_dir(dir, false);
+		if (!create)
+			break;
 	}
-	if (flock(fd, LOCK_EX)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
+	if (fd < 0 && fd != -EBUSY)
+		rt_maps_explain_open(dir, fd);
 	return fd;
 }
 

@@ -170,6 +170,17 @@ struct rt_maps {
 const char *rt_pin_dir(const struct sf_route_opts *opts);
 /* Open every pinned map of the instance in dir; -ENOENT if none. */
 int rt_maps_open(struct rt_maps *m, const char *dir);
+/* How long apply, update, del and show wait for another one on the same
+ * pin directory before they give up.
+ */
+#define RT_LOCK_WAIT_MS 10000
+
+/* The pin directory's lock (route.c): exclusive for apply, update and
+ * del, shared for show; waits up to RT_LOCK_WAIT_MS, saying so once, and
+ * -EBUSY after one error line naming dir. Close the fd to let go.
+ */
+int rt_lock_dir(const char *dir, bool shared);
+
 /* Say why dir or its maps could not be opened: err -ENOENT is "no route
  * rules are applied in dir".
  */

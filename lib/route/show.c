@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/file.h>
 #include <bpf/bpf.h>
 #include "core/core.h"
 #include "route_int.h"
@@ -119,10 +118,12 @@ int sf_route_show(const struct sf_route_opts *opts, struct sf_route_status *st,
 	int lock, err;
 
 	memset(st, 0, sizeof(*st));
-	/* shared: an update (exclusive) is never seen half done */
-	lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (lock >= 0)
-		flock(lock, LOCK_SH);
+	/* shared: an update (exclusive) is never seen half done; a missing
+	 * directory is explained by rt_maps_open()
+	 */
+	lock = rt_lock_dir(dir, true);
+	if (lock == -EBUSY)
+		return lock;
 	err = rt_maps_open(&m, dir);
 	if (err) {
 		if (lock >= 0)
@@ -147,6 +148,7 @@ int sf_route_show(const struct sf_route_opts *opts, struct sf_route_status *st,
 		pr_err("cannot read the route maps in %s: %s\n", dir,
 		       strerror(-err));
 	rt_maps_close(&m);
-	close(lock);
+	if (lock >= 0)
+		close(lock);
 	return err;
 }

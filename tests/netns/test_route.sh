@@ -378,4 +378,81 @@ EOF
 	grep -q -- "--no-ifaces is for check" "$TMP/err" || fail "apply --no-ifaces: $(cat "$TMP/err")"
 }
 
+# rule_names: the names of the rules `route show -j` lists, on one line.
+rule_names() {
+	route show -j | "$PY" -c '
+import json, sys
+print(" ".join(sorted(json.loads(l)["name"] for l in sys.stdin
+                      if json.loads(l).get("record") == "rule")))'
+}
+
+# Route commands on one pin folder take turns (a lock on the folder). Two
+# applies started at once: one applies, the other waits, then is refused
+# as a second apply. Two updates at once, five times: both succeed each
+# time, and the rules in force are one config's, never a mix.
+test_concurrent_commands() {
+	local i round rc1 rc2 names
+	lab_up
+	for i in 1 2 3; do
+		config "$TMP/c$i.json" '{ "priority": 1, "name": "c'$i'-a", "dst": "'$VIP'/32", "action": "drop" },
+    { "priority": 2, "name": "c'$i'-b", "proto": "udp", "action": "pass" },
+    { "priority": 3, "name": "c'$i'-c", "proto": "tcp", "action": "pass" }'
+	done
+	rc1=0 rc2=0
+	route apply "$TMP/c1.json" 2>"$TMP/a1.err" & local p1=$!
+	route apply "$TMP/c2.json" 2>"$TMP/a2.err" & local p2=$!
+	wait $p1 || rc1=$?
+	wait $p2 || rc2=$?
+	assert_eq "$((rc1 + rc2))" 1 "one of two applies at once refused ($rc1, $rc2)"
+	grep -q "already applied" "$TMP/a$((rc1 ? 1 : 2)).err" ||
+		fail "the refused apply said: $(cat "$TMP/a$((rc1 ? 1 : 2)).err")"
+	names=$(rule_names)
+	i=$((rc1 ? 2 : 1))
+	assert_eq "$names" "c$i-a c$i-b c$i-c" "rules after two applies"
+	for round in 1 2 3 4 5; do
+		rc1=0 rc2=0
+		route update "$TMP/c2.json" 2>"$TMP/u2.err" & p1=$!
+		route update "$TMP/c3.json" 2>"$TMP/u3.err" & p2=$!
+		wait $p1 || rc1=$?
+		wait $p2 || rc2=$?
+		[ "$rc1$rc2" = 00 ] || fail "round $round: updates at once: $(cat "$TMP/u2.err" "$TMP/u3.err")"
+		names=$(rule_names)
+		[ "$names" = "c2-a c2-b c2-c" ] || [ "$names" = "c3-a c3-b c3-c" ] ||
+			fail "round $round: rules after two updates at once: $names"
+	done
+	route show -j | grep -q '"updates":10,' || fail "updates: $(route show -j | head -1)"
+}
+
+# A command that finds the folder held waits for it, saying so once; a
+# holder that does not let go is named after 10 s (a bounded wait).
+test_lock_wait_bounded() {
+	local rc=0 t0
+	lab_up
+	config "$TMP/r.json" '{ "priority": 1, "action": "pass" }'
+	route apply "$TMP/r.json" || fail "apply failed"
+	bg_start holder flock "$PIN" sh -c "while [ ! -e '$TMP/go' ]; do sleep 0.05; done"
+	wait_until 10 sh -c "! flock -n '$PIN' true"
+	route update "$TMP/r.json" 2>"$TMP/u.err" & local p=$!
+	wait_for "$TMP/u.err" "waiting for another sysflow route using $PIN" 10
+	kill -0 $p 2>/dev/null || fail "update did not wait: $(cat "$TMP/u.err")"
+	touch "$TMP/go"
+	wait $p || fail "update after the holder let go: $(cat "$TMP/u.err")"
+	grep -q "updated to 1 rule" "$TMP/u.err" || fail "update said: $(cat "$TMP/u.err")"
+	rm -f "$TMP/go"
+	bg_start holder2 flock "$PIN" sh -c "while [ ! -e '$TMP/go' ]; do sleep 0.05; done"
+	on_exit "touch '$TMP/go'"
+	wait_until 10 sh -c "! flock -n '$PIN' true"
+	t0=$SECONDS
+	route del 2>"$TMP/d.err" || rc=$?
+	assert_eq "$rc" 1 "del under a holder that stays"
+	[ $((SECONDS - t0)) -ge 9 ] && [ $((SECONDS - t0)) -le 20 ] ||
+		fail "del gave up after $((SECONDS - t0)) s"
+	grep -q "another sysflow route has held $PIN for 10 s; stop it or try again" "$TMP/d.err" ||
+		fail "del said: $(cat "$TMP/d.err")"
+	[ -e "$PIN/state" ] || fail "del removed pins without the lock"
+	touch "$TMP/go"
+	route del || fail "del after the holder let go"
+	[ ! -e "$PIN" ] || fail "pins left in $PIN"
+}
+
 run_tests "$@"

@@ -142,6 +142,36 @@ static void test_path_lock(void **state)
 	assert_int_equal(system(link), 0);
 }
 
+/* Shared holders coexist and keep an exclusive one out; a wait is
+ * bounded; a directory removed under a waiter is not locked.
+ */
+static void test_path_lock_wait(void **state)
+{
+	char base[] = "/tmp/sf-lockw-XXXXXX";
+	uint64_t t0;
+	int a, b;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	a = sf_path_lock_wait(base, false, true, 0);
+	assert_true(a >= 0);
+	b = sf_path_lock_wait(base, false, true, 0);
+	assert_true(b >= 0);
+	close(b);
+	t0 = sf_clock_ns(CLOCK_MONOTONIC);
+	assert_int_equal(sf_path_lock_wait(base, false, false, 200), -EBUSY);
+	t0 = sf_clock_ns(CLOCK_MONOTONIC) - t0;
+	assert_true(t0 >= 200000000ULL && t0 < 2000000000ULL);
+	close(a);
+	a = sf_path_lock_wait(base, false, false, 200);
+	assert_true(a >= 0);
+	assert_int_equal(sf_path_lock_wait(base, false, true, 0), -EBUSY);
+	/* the holder removes the directory, then lets go */
+	assert_int_equal(rmdir(base), 0);
+	close(a);
+	assert_int_equal(sf_path_lock_wait(base, false, false, 200), -ENOENT);
+}
+
 static void test_rotfile(void **state)
 {
 	char base[] = "/tmp/sf-rot-XXXXXX", first[PATH_MAX];
@@ -375,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_end_names),
 		cmocka_unit_test(test_mkdir_p),
 		cmocka_unit_test(test_path_lock),
+		cmocka_unit_test(test_path_lock_wait),
 		cmocka_unit_test(test_rotfile),
 		cmocka_unit_test(test_json_write),
 		cmocka_unit_test(test_json_partial_line),
