@@ -417,6 +417,12 @@ static int do_tracepkt(void *arg)
 		return 1;
 	if (cfg->netns && resolve_netns(cfg->netns, &opts->netns))
 		return 1;
+	/* legitimate (an interface still to come), but most often a typo */
+	if (cfg->o.ifname && !sf_iface_exists_anywhere(cfg->o.ifname))
+		pr_warn("no interface %s in this namespace or in /run/netns/*; "
+			"tracing packets on any interface that takes that "
+			"name\n",
+			cfg->o.ifname);
 	tp = sf_tracepkt_open(opts, &err);
 	if (!tp)
 		return 1;

@@ -133,6 +133,13 @@ const char *sf_iface_name(int ifindex, char buf[IF_NAMESIZE]);
  */
 uint32_t sf_iface_xdp_prog(int ifindex, char *name, size_t len, uint8_t *mode);
 
+/* Whether an interface called name exists in this network namespace or in
+ * one of the named ones (the files in /run/netns, those of `ip netns`),
+ * each looked up from a helper thread that enters it (needs CAP_SYS_ADMIN;
+ * one it cannot enter counts as not holding name).
+ */
+bool sf_iface_exists_anywhere(const char *name);
+
 /* ---- clocks ---- */
 
 /* clock_gettime(id) in nanoseconds; every part reads its clocks here. */

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* iface.c: interface lookups with errors that name the interface, and the
- * XDP program an interface holds.
+/* iface.c: interface lookups with errors that name the interface, an
+ * interface looked for in every named network namespace, and the XDP
+ * program an interface holds.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +39,51 @@ const char *sf_iface_name(int ifindex, char buf[IF_NAMESIZE])
 		return buf;
 	snprintf(buf, IF_NAMESIZE, "if%d", ifindex);
 	return buf;
+}
+
+#define NETNS_RUN_DIR "/run/netns"
+
+struct netns_search {
+	const char *name;
+	bool found;
+};
+
+/* The thread's own network namespace changes, never the process's: the
+ * thread ends in the last one it entered.
+ */
+static void *search_named_netns(void *arg)
+{
+	struct netns_search *s = arg;
+	struct dirent *de;
+	DIR *d = opendir(NETNS_RUN_DIR);
+
+	while (d && !s->found && (de = readdir(d))) {
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		s->found = !setns(fd, CLONE_NEWNET) && if_nametoindex(s->name);
+		close(fd);
+	}
+	if (d)
+		closedir(d);
+	return NULL;
+}
+
+bool sf_iface_exists_anywhere(const char *name)
+{
+	struct netns_search s = { .name = name };
+	pthread_t t;
+
+	if (if_nametoindex(name))
+		return true;
+	if (pthread_create(&t, NULL, search_named_netns, &s))
+		return false;
+	pthread_join(t, NULL);
+	return s.found;
 }
 
 uint32_t sf_iface_xdp_prog(int ifindex, char *name, size_t len, uint8_t *mode)

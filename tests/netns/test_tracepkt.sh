@@ -464,6 +464,8 @@ for hs in hops.values():
 	udp_send a 10.213.1.1 10.213.1.2 5007
 	wait_for "$TMP/i.out" '"trace_id":1,.*"end":true' 20
 	bg_stop i
+	# b0 is only in namespace b, a named one: no warning
+	! grep -q "no interface" "$TMP/i.err" || fail "--iface b0 warned: $(cat "$TMP/i.err")"
 	check i '
 if sorted(hops) != [1] or hops[1][0]["ifname"] != "b0":
     fail("want one trace starting on b0: %s" % [path(t) for t in hops])
@@ -1206,6 +1208,17 @@ test_duration_and_errors() {
 	[ "$rc" -eq 0 ] || fail "-d 1 exited $rc: $(cat "$TMP/d.err")"
 	[ $(($(date +%s) - t0)) -lt 20 ] || fail "-d 1 took too long"
 	grep -q '"type":"stats","matched":0' "$TMP/d.out" || fail "no stats: $(cat "$TMP/d.out")"
+
+	# an interface in no namespace: most often a typo, said once; traced
+	# anyway (it may come later)
+	rc=0; "$SYSFLOW" tracepkt -i sftnosuch0 'host 10.213.77.77' -d 1 -j >"$TMP/d.out" 2>"$TMP/d.err" || rc=$?
+	[ "$rc" -eq 0 ] || fail "-i sftnosuch0 exited $rc: $(cat "$TMP/d.err")"
+	assert_eq "$(grep -c "warn: no interface sftnosuch0 in this namespace or in /run/netns/\*; tracing packets on any interface that takes that name$" "$TMP/d.err")" 1 \
+		"warnings for an interface in no namespace ($(cat "$TMP/d.err"))"
+	grep -q '"type":"stats","matched":0' "$TMP/d.out" || fail "-i sftnosuch0: no stats: $(cat "$TMP/d.out")"
+	rc=0; "$SYSFLOW" tracepkt -i sft-sixteen-chars >/dev/null 2>"$TMP/e.err" || rc=$?
+	[ "$rc" -eq 2 ] && grep -q "invalid value 'sft-sixteen-chars' for --iface: an interface name has 1 to 15 characters" "$TMP/e.err" ||
+		fail "--iface too long: $rc $(cat "$TMP/e.err")"
 
 	rc=0; "$SYSFLOW" tracepkt 'tcp and port 99999' >"$TMP/e.out" 2>"$TMP/e.err" || rc=$?
 	[ "$rc" -eq 2 ] || fail "bad filter exited $rc"

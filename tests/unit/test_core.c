@@ -172,6 +172,16 @@ static void test_path_lock_wait(void **state)
 	assert_int_equal(sf_path_lock_wait(base, false, false, 200), -ENOENT);
 }
 
+/* lo is in every namespace; a name in none is found nowhere (the netns
+ * test covers a name that only a named namespace holds).
+ */
+static void test_iface_exists_anywhere(void **state)
+{
+	(void)state;
+	assert_true(sf_iface_exists_anywhere("lo"));
+	assert_false(sf_iface_exists_anywhere("sfnosuch9q"));
+}
+
 static void test_rotfile(void **state)
 {
 	char base[] = "/tmp/sf-rot-XXXXXX", first[PATH_MAX];
@@ -406,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_mkdir_p),
 		cmocka_unit_test(test_path_lock),
 		cmocka_unit_test(test_path_lock_wait),
+		cmocka_unit_test(test_iface_exists_anywhere),
 		cmocka_unit_test(test_rotfile),
 		cmocka_unit_test(test_json_write),
 		cmocka_unit_test(test_json_partial_line),
