@@ -46,6 +46,7 @@ struct agent {
 	const struct sf_agent_opts *o; /* &opts */
 	struct sf_agent_opts opts; /* the caller's, zeros made defaults */
 	struct guard_kern *b;
+	bool restored; /* b's pins are an earlier agent's */
 	struct guard_table *t;
 	struct guard_fan *fan;
 	struct guard_caps caps;
@@ -1057,10 +1058,12 @@ static int check_cgroup2(const char *cg, const char *cgroot)
 	return 0;
 }
 
+/* After guard_bpf_open() the programs are attached and pinned: a failure
+ * from there on is undone by agent_stop() (see agent_unload_on_stop()).
+ */
 static int agent_setup(struct agent *a, const char *pin_dir)
 {
 	char cgroot[256], cg[512];
-	bool restored;
 	int err;
 
 	if (sf_find_mount("cgroup2", cgroot, sizeof(cgroot))) {
@@ -1073,7 +1076,7 @@ static int agent_setup(struct agent *a, const char *pin_dir)
 	if (err)
 		return err;
 	sf_mount_tracefs();
-	a->b = guard_bpf_open(pin_dir, cg, &restored, &err);
+	a->b = guard_bpf_open(pin_dir, cg, &a->restored, &err);
 	if (!a->b)
 		return err;
 	if (a->o->n_watch) {
@@ -1085,7 +1088,7 @@ static int agent_setup(struct agent *a, const char *pin_dir)
 	a->t = guard_table_new(a->b, &a->caps, cgroot);
 	if (!a->t)
 		return -ENOMEM;
-	if (restored) {
+	if (a->restored) {
 		int n = guard_table_restore(a->t);
 
 		pr_info("restored %d rules pinned in %s; they were enforced "
@@ -1269,10 +1272,20 @@ static void log_counts(struct agent *a)
 	log_kernel_stats(a);
 }
 
+/* Unload with --cleanup, and after a failed start that pinned a new
+ * folder: nothing enforces for an agent that never ran. An earlier
+ * agent's pins stay, its rules in force, as when an agent stops.
+ */
+static bool agent_unload_on_stop(const struct agent *a, int err)
+{
+	return a->o->unload_on_exit || (err && !a->restored);
+}
+
 /* Answer what is held, close everything and say whether the rules stay */
-static void agent_stop(struct agent *a, const char *pin_dir)
+static void agent_stop(struct agent *a, const char *pin_dir, int err)
 {
 	const struct sf_agent_opts *o = a->o;
+	bool unload = agent_unload_on_stop(a, err);
 
 	/* answer the held and queued file events before anything else goes */
 	a->stopping = true;
@@ -1284,12 +1297,15 @@ static void agent_stop(struct agent *a, const char *pin_dir)
 	if (a->conn.fd >= 0)
 		sf_conn_close(&a->conn);
 	guard_table_free(a->t);
-	if (o->unload_on_exit && a->b)
+	if (a->b && unload && !o->unload_on_exit)
+		pr_info("start failed: programs detached, pins in %s removed\n",
+			pin_dir);
+	else if (a->b && unload)
 		pr_info("unloading: programs detached, pins removed\n");
 	else if (a->b)
 		pr_info("rules stay in force in the kernel (pins in %s)\n",
 			pin_dir);
-	guard_bpf_close(a->b, o->unload_on_exit);
+	guard_bpf_close(a->b, unload);
 	sf_tls_free(a->tls);
 	if (a->epfd >= 0)
 		close(a->epfd);
@@ -1318,7 +1334,7 @@ int sf_agent_run(const struct sf_agent_opts *o)
 	agent_loop(a);
 	log_counts(a);
 out:
-	agent_stop(a, a->o->pin_dir);
+	agent_stop(a, a->o->pin_dir, err);
 	return err;
 }
 

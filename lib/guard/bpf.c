@@ -295,10 +295,17 @@ static int open_events(struct guard_kern *b)
 	return b->rb ? 0 : -errno;
 }
 
+/* Every step from load_skel() on pins (maps at load, the rule store,
+ * links at attach) or comes after a pin. A failure there undoes the pins
+ * of a new folder (fresh: none of an earlier agent), so that nothing
+ * enforces for an agent that never ran; an earlier agent's pins are left
+ * as a stopped agent leaves them, its rules in force.
+ */
 struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 				  bool *restored, int *err)
 {
 	struct guard_kern *b = calloc(1, sizeof(*b));
+	bool opened = false, fresh = false;
 
 	if (!b) {
 		*err = -ENOMEM;
@@ -320,6 +327,8 @@ struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 	*err = open_skel(b, restored);
 	if (*err)
 		goto fail;
+	opened = true;
+	fresh = !*restored;
 	*err = load_skel(b, pin_dir);
 	if (*err)
 		goto fail;
@@ -337,7 +346,13 @@ struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 		goto fail;
 	return b;
 fail:
-	guard_bpf_close(b, false);
+	if (fresh)
+		pr_info("start failed: programs detached, pins in %s removed\n",
+			pin_dir);
+	else if (opened)
+		pr_info("rules stay in force in the kernel (pins in %s)\n",
+			pin_dir);
+	guard_bpf_close(b, fresh);
 	rmdir(pin_dir); /* only if we left it empty */
 	return NULL;
 }

@@ -24,7 +24,8 @@ struct guard_kern;
 /* Open the programs with maps reused from pin_dir (or pinned there when
  * new), attach the cgroup hooks to cgroup_path and the tracepoints, and
  * pin the links so enforcement survives the agent. *restored is true when
- * pinned state from an earlier agent was found.
+ * pinned state from an earlier agent was found. On failure, pins it made
+ * in a folder without an earlier agent's are removed again.
  */
 struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 				  bool *restored, int *err);

@@ -250,6 +250,42 @@ test_cgroup_not_v2() {
 	[ ! -e "$PIN" ] || fail "agent left pins in $PIN: $(ls "$PIN")"
 }
 
+# A start that fails after the pins were made: --watch of a path that is
+# not there fails at fanotify_mark, after the programs were loaded, their
+# maps pinned and their links attached to the cgroup and pinned. A new
+# folder is removed with everything in it (nothing enforces for an agent
+# that never ran); the folder of an earlier agent (a restart) keeps its
+# pins and its rules stay in force, as when an agent stops.
+test_late_failure_pins() {
+	local rc=0
+	guard_setup
+	timeout 20 "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
+		-w "$TMP/nosuch" --host-id "$HOSTID" >"$TMP/a.out" 2>"$TMP/a.err" || rc=$?
+	assert_eq "$rc" 1 "agent with a --watch path that is not there: exit status"
+	grep -q "cannot watch $TMP/nosuch with fanotify: No such file or directory" "$TMP/a.err" ||
+		fail "agent said: $(cat "$TMP/a.err")"
+	grep -q "start failed: programs detached, pins in $PIN removed" "$TMP/a.err" ||
+		fail "agent said: $(cat "$TMP/a.err")"
+	[ ! -e "$PIN" ] || fail "pins left in $PIN: $(ls "$PIN")"
+	[ -z "$(bpftool cgroup show "$CG" 2>&1)" ] ||
+		fail "programs left on the cgroup: $(bpftool cgroup show "$CG" 2>&1)"
+	# a restart that fails the same way
+	start_controller
+	start_agent
+	listen_on 17025
+	add_rule '{"op":"connect","port":17025,"actions":["deny"],"cookie":25}'
+	bg_stop agent INT || fail "agent exited $?: $(tail -n 3 "$TMP/agent.err")"
+	rc=0
+	timeout 20 "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
+		-w "$TMP/nosuch" --host-id "$HOSTID" >"$TMP/a.out" 2>"$TMP/a.err" || rc=$?
+	assert_eq "$rc" 1 "restart with a --watch path that is not there: exit status"
+	grep -q "rules stay in force in the kernel (pins in $PIN)" "$TMP/a.err" ||
+		fail "agent said: $(cat "$TMP/a.err")"
+	assert_eq "$(connect_py 17025)" EPERM "denied after a failed restart"
+	start_agent
+	grep -q "restored 1 rules" "$TMP/agent.err" || fail "no restore: $(cat "$TMP/agent.err")"
+}
+
 # kill -9 of the agent: pinned rules stay in force; a new agent restores
 # its table, counters included.
 test_agent_restart_keeps_rules() {
