@@ -386,41 +386,64 @@ print(" ".join(sorted(json.loads(l)["name"] for l in sys.stdin
                       if json.loads(l).get("record") == "rule")))'
 }
 
-# Route commands on one pin folder take turns (a lock on the folder). Two
-# applies started at once: one applies, the other waits, then is refused
-# as a second apply. Two updates at once, five times: both succeed each
-# time, and the rules in force are one config's, never a mix.
+# hold NAME: a process of the test holds the pin folder's lock until
+# `touch $TMP/NAME.go`, as a route command in the middle of its work would.
+hold() {
+	bg_start "$1" flock "$PIN" sh -c "while [ ! -e '$TMP/$1.go' ]; do sleep 0.05; done"
+	on_exit "touch '$TMP/$1.go'"
+	wait_until 10 sh -c "! flock -n '$PIN' true"
+}
+
+# route_bg NAME ARGS...: `sysflow route ARGS` in the background.
+route_bg() {
+	local name=$1; shift
+	bg_start "$name" nsenter --net="/run/netns/$(ns r)" "$SYSFLOW" route "$@" --pin-dir "$PIN"
+}
+
+# Route commands on one pin folder take turns (a lock on the folder). Each
+# batch below is queued behind a holder, each command says it waits, then
+# the holder lets go and they all go for the folder at once. Two applies:
+# one applies, the other is refused as a second apply. Four updates of two
+# configs: all succeed, one after the other (four updates counted), and
+# the rules in force are one config's, never a mix.
 test_concurrent_commands() {
-	local i round rc1 rc2 names
+	local i rc1=0 rc2=0 names
 	lab_up
 	for i in 1 2 3; do
 		config "$TMP/c$i.json" '{ "priority": 1, "name": "c'$i'-a", "dst": "'$VIP'/32", "action": "drop" },
     { "priority": 2, "name": "c'$i'-b", "proto": "udp", "action": "pass" },
     { "priority": 3, "name": "c'$i'-c", "proto": "tcp", "action": "pass" }'
 	done
-	rc1=0 rc2=0
-	route apply "$TMP/c1.json" 2>"$TMP/a1.err" & local p1=$!
-	route apply "$TMP/c2.json" 2>"$TMP/a2.err" & local p2=$!
-	wait $p1 || rc1=$?
-	wait $p2 || rc2=$?
+	mkdir -p "$PIN"
+	hold h1
+	route_bg a1 apply "$TMP/c1.json"
+	route_bg a2 apply "$TMP/c2.json"
+	for i in 1 2; do
+		wait_for "$TMP/a$i.err" "waiting for another sysflow route using $PIN" 10
+	done
+	touch "$TMP/h1.go"
+	bg_wait a1 20 || rc1=$?
+	bg_wait a2 20 || rc2=$?
 	assert_eq "$((rc1 + rc2))" 1 "one of two applies at once refused ($rc1, $rc2)"
 	grep -q "already applied" "$TMP/a$((rc1 ? 1 : 2)).err" ||
 		fail "the refused apply said: $(cat "$TMP/a$((rc1 ? 1 : 2)).err")"
-	names=$(rule_names)
 	i=$((rc1 ? 2 : 1))
-	assert_eq "$names" "c$i-a c$i-b c$i-c" "rules after two applies"
-	for round in 1 2 3 4 5; do
-		rc1=0 rc2=0
-		route update "$TMP/c2.json" 2>"$TMP/u2.err" & p1=$!
-		route update "$TMP/c3.json" 2>"$TMP/u3.err" & p2=$!
-		wait $p1 || rc1=$?
-		wait $p2 || rc2=$?
-		[ "$rc1$rc2" = 00 ] || fail "round $round: updates at once: $(cat "$TMP/u2.err" "$TMP/u3.err")"
-		names=$(rule_names)
-		[ "$names" = "c2-a c2-b c2-c" ] || [ "$names" = "c3-a c3-b c3-c" ] ||
-			fail "round $round: rules after two updates at once: $names"
+	assert_eq "$(rule_names)" "c$i-a c$i-b c$i-c" "rules after two applies at once"
+	hold h2
+	for i in 1 2 3 4; do
+		route_bg u$i update "$TMP/c$((2 + i % 2)).json"
 	done
-	route show -j | grep -q '"updates":10,' || fail "updates: $(route show -j | head -1)"
+	for i in 1 2 3 4; do
+		wait_for "$TMP/u$i.err" "waiting for another sysflow route using $PIN" 10
+	done
+	touch "$TMP/h2.go"
+	for i in 1 2 3 4; do
+		bg_wait u$i 20 || fail "update $i of 4 at once: $(cat "$TMP/u$i.err")"
+	done
+	names=$(rule_names)
+	[ "$names" = "c2-a c2-b c2-c" ] || [ "$names" = "c3-a c3-b c3-c" ] ||
+		fail "rules after four updates at once: $names"
+	route show -j | grep -q '"updates":4,' || fail "updates: $(route show -j | head -1)"
 }
 
 # A command that finds the folder held waits for it, saying so once; a
@@ -430,18 +453,15 @@ test_lock_wait_bounded() {
 	lab_up
 	config "$TMP/r.json" '{ "priority": 1, "action": "pass" }'
 	route apply "$TMP/r.json" || fail "apply failed"
-	bg_start holder flock "$PIN" sh -c "while [ ! -e '$TMP/go' ]; do sleep 0.05; done"
-	wait_until 10 sh -c "! flock -n '$PIN' true"
-	route update "$TMP/r.json" 2>"$TMP/u.err" & local p=$!
+	hold h1
+	route_bg u update "$TMP/r.json"
 	wait_for "$TMP/u.err" "waiting for another sysflow route using $PIN" 10
-	kill -0 $p 2>/dev/null || fail "update did not wait: $(cat "$TMP/u.err")"
-	touch "$TMP/go"
-	wait $p || fail "update after the holder let go: $(cat "$TMP/u.err")"
+	kill -0 "$(cat "$TMP/u.pid")" 2>/dev/null || fail "update did not wait: $(cat "$TMP/u.err")"
+	touch "$TMP/h1.go"
+	bg_wait u 20 || fail "update after the holder let go: $(cat "$TMP/u.err")"
+	assert_eq "$(grep -c "waiting for another" "$TMP/u.err")" 1 "waiting lines"
 	grep -q "updated to 1 rule" "$TMP/u.err" || fail "update said: $(cat "$TMP/u.err")"
-	rm -f "$TMP/go"
-	bg_start holder2 flock "$PIN" sh -c "while [ ! -e '$TMP/go' ]; do sleep 0.05; done"
-	on_exit "touch '$TMP/go'"
-	wait_until 10 sh -c "! flock -n '$PIN' true"
+	hold h2
 	t0=$SECONDS
 	route del 2>"$TMP/d.err" || rc=$?
 	assert_eq "$rc" 1 "del under a holder that stays"
@@ -450,7 +470,7 @@ test_lock_wait_bounded() {
 	grep -q "another sysflow route has held $PIN for 10 s; stop it or try again" "$TMP/d.err" ||
 		fail "del said: $(cat "$TMP/d.err")"
 	[ -e "$PIN/state" ] || fail "del removed pins without the lock"
-	touch "$TMP/go"
+	touch "$TMP/h2.go"
 	route del || fail "del after the holder let go"
 	[ ! -e "$PIN" ] || fail "pins left in $PIN"
 }
