@@ -252,10 +252,11 @@ test_cgroup_not_v2() {
 
 # A start that fails after the pins were made: --watch of a path that is
 # not there fails at fanotify_mark, after the programs were loaded, their
-# maps pinned and their links attached to the cgroup and pinned. A new
-# folder is removed with everything in it (nothing enforces for an agent
-# that never ran); the folder of an earlier agent (a restart) keeps its
-# pins and its rules stay in force, as when an agent stops.
+# maps pinned and their links attached to the cgroup and pinned; a folder
+# in the rule store's place fails an earlier step. A new folder is
+# removed with everything it pinned (nothing enforces for an agent that
+# never ran); the folder of an earlier agent (a restart) keeps its pins
+# and its rules stay in force, as when an agent stops.
 test_late_failure_pins() {
 	local rc=0
 	guard_setup
@@ -269,6 +270,17 @@ test_late_failure_pins() {
 	[ ! -e "$PIN" ] || fail "pins left in $PIN: $(ls "$PIN")"
 	[ -z "$(bpftool cgroup show "$CG" 2>&1)" ] ||
 		fail "programs left on the cgroup: $(bpftool cgroup show "$CG" 2>&1)"
+	# an earlier step: a folder named rulestore where the rule store is
+	# pinned fails it, after the load pinned the maps
+	mkdir -p "$PIN/rulestore"
+	rc=0
+	timeout 20 "$SYSFLOW" agent 127.0.0.1 "$PORT" -F "$PIN" -c "$CG" \
+		--host-id "$HOSTID" >"$TMP/a.out" 2>"$TMP/a.err" || rc=$?
+	assert_eq "$rc" 1 "agent whose rule store cannot be pinned: exit status"
+	grep -q "cannot create the rule store in $PIN: File exists" "$TMP/a.err" ||
+		fail "agent said: $(cat "$TMP/a.err")"
+	assert_eq "$(ls "$PIN")" rulestore "what is left in $PIN"
+	rmdir "$PIN/rulestore" "$PIN"
 	# a restart that fails the same way
 	start_controller
 	start_agent
