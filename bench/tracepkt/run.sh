@@ -16,8 +16,10 @@
 #   base-nothing, base-lean
 #            nothing and lean with another build, $SYSFLOW_BASE (say, main's):
 #            a change measured against its baseline, run by run
-# Each round runs every variant once, in a rotated order, so drifts of the
-# machine hit all of them alike. A variant's ratio is the median over
+# Each round runs every variant once, in an order shuffled per round, so
+# drifts of the machine and the effect of the variant run just before
+# (which a fixed rotation keeps the same for each variant: it moved
+# results by 3-8 points) hit all of them alike. A variant's ratio is the median over
 # rounds of its rate divided by the "none" rate of the same round. Two
 # rates: pps (received per wall-clock second) and cpu-pps (received per
 # second of the sender's CPU time, which includes the receive softirq on
@@ -148,16 +150,15 @@ run_variant() {
 echo "tracepkt benchmark: UDP, 60-byte frames, veth pair; $ROUNDS rounds x ${SECS}s per variant"
 echo "kernel $(uname -r), $(nproc) CPUs; $("$SYSFLOW" --version)"
 for ((r = 0; r < ROUNDS; r++)); do
-	n=${#VARIANTS[@]}
-	for ((k = 0; k < n; k++)); do
-		run_variant "${VARIANTS[(r + k) % n]}" "$r"
+	for v in $(printf '%s\n' "${VARIANTS[@]}" | shuf); do
+		run_variant "$v" "$r"
 	done
 	printf '  round %d: %s\n' $((r + 1)) \
 		"$(awk -v r="$r" '$2 == r {printf "%s %d  ", $1, $3}' "$TMP/results")"
 done
 
 # per variant: median pps and cpu-pps, median ratios to "none" per round
-awk -v target="$TARGET_LOSS" '
+awk -v target="$TARGET_LOSS" -v variants="${VARIANTS[*]}" '
 function median(a, n,    i, j, t) {
 	for (i = 2; i <= n; i++)
 		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
@@ -166,9 +167,9 @@ function median(a, n,    i, j, t) {
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 { v[NR] = $1; rd[NR] = $2; pps[NR] = $3; cpu[NR] = $4; lost[NR] = $5
-  if ($1 == "none") { bp[$2] = $3; bc[$2] = $4 }
-  if (!($1 in seen)) { seen[$1] = 1; order[++nv] = $1 } }
+  if ($1 == "none") { bp[$2] = $3; bc[$2] = $4 } }
 END {
+	nv = split(variants, order, " ")
 	printf "\n%-8s %10s %10s %8s %8s %9s  %s\n", "variant", "pps",
 	       "cpu-pps", "ratio", "cpu", "loss", "lost hop events"
 	for (k = 1; k <= nv; k++) {
