@@ -13,24 +13,42 @@
 #            kfree_skb: fewer tracepoints on the path
 #   all-s    every packet traced, --summary (statistics in user space)
 #   all-j    every packet traced, JSON lines to /dev/null
-# Each round runs every variant once, in a rotated order, so drifts of the
-# machine hit all of them alike. A variant's ratio is the median over
+#   base-nothing, base-lean
+#            nothing and lean with another build, $SYSFLOW_BASE (say, main's):
+#            a change measured against its baseline, run by run
+# Each round runs every variant once, in an order shuffled per round, so
+# drifts of the machine and the effect of the variant run just before
+# (which a fixed rotation keeps the same for each variant: it moved
+# results by 3-8 points) hit all of them alike. A variant's ratio is the median over
 # rounds of its rate divided by the "none" rate of the same round. Two
 # rates: pps (received per wall-clock second) and cpu-pps (received per
 # second of the sender's CPU time, which includes the receive softirq on
 # veth): the second is far less disturbed by other load on the machine.
 #
+# BPF_STATS=1 also turns kernel.bpf_stats_enabled on while a tracer runs
+# (back to its old value at exit) and prints, per tracer variant and
+# program, the median over rounds of the in-kernel run time per run and
+# the runs per received packet: the tracer's own work, which other load on
+# the machine hardly moves (the statistics add about 60 ns to each run).
+#
 #   BUILD=build ROUNDS=7 SECS=2 [VARIANTS="none nothing"] bench/tracepkt/run.sh
+#   SYSFLOW_BASE=/tmp/main-sysflow BPF_STATS=1 \
+#	VARIANTS="none nothing base-nothing" bench/tracepkt/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 ROUNDS=${ROUNDS:-7}
 SECS=${SECS:-2}
 SYSFLOW=${SYSFLOW:-$BUILD/sysflow}
+SYSFLOW_BASE=${SYSFLOW_BASE:-}
+BPF_STATS=${BPF_STATS:-0}
 FLOOD=$BUILD/bench/tracepkt/udp_flood
 FLOOR=$BUILD/bench/tracepkt/tp_floor
 read -r -a VARIANTS <<<"${VARIANTS:-none floor nothing lean all-s all-j}"
 [ "${VARIANTS[0]}" = none ] || { echo "bench/tracepkt: VARIANTS must start with none" >&2; exit 2; }
+case " ${VARIANTS[*]} " in
+*" base-"*) [ -x "$SYSFLOW_BASE" ] || { echo "bench/tracepkt: base-* variants need SYSFLOW_BASE, a sysflow binary" >&2; exit 2; } ;;
+esac
 NOTHING='host 192.0.2.1'
 LEAN=net_dev_queue,netif_receive_skb,kfree_skb
 TARGET_LOSS=10
@@ -43,8 +61,10 @@ done
 NS_A="sfbench$$-a" NS_B="sfbench$$-b"
 TMP=$(mktemp -d /tmp/sysflow-bench.XXXXXX)
 BG=
+OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
 	if [ -n "$BG" ]; then kill -KILL "$BG" 2>/dev/null || true; fi
+	[ "$BPF_STATS" = 0 ] || sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS"
 	ip netns del "$NS_A" 2>/dev/null || true
 	ip netns del "$NS_B" 2>/dev/null || true
 	rm -rf "$TMP"
@@ -77,6 +97,22 @@ start_bg() {
 	exit 1
 }
 
+# prog_stats V ROUND RECEIVED: the run time and run count of each BPF
+# program the background tracer holds, appended to $TMP/progs as
+# "V ROUND NAME NS_PER_RUN RUNS_PER_PACKET".
+prog_stats() {
+	local v=$1 r=$2 rx=$3 f id ns cnt name
+	for f in /proc/"$BG"/fdinfo/*; do
+		id=$(awk '$1 == "prog_id:" {print $2}' "$f" 2>/dev/null) || continue
+		[ -n "$id" ] || continue
+		ns=$(awk '$1 == "run_time_ns:" {print $2}' "$f")
+		cnt=$(awk '$1 == "run_cnt:" {print $2}' "$f")
+		name=$(bpftool prog show id "$id" -j | jq -r .name)
+		[ -n "$cnt" ] && [ "$cnt" -gt 0 ] || continue # links: no counts
+		echo "$v $r $name $((ns / cnt)) $(awk -v c="$cnt" -v p="$rx" 'BEGIN {printf "%.2f", c / p}')" >>"$TMP/progs"
+	done
+}
+
 stop_bg() {
 	kill -TERM "$BG"
 	wait "$BG" || true
@@ -91,10 +127,19 @@ run_variant() {
 	floor) start_bg ready "$FLOOR" ;;
 	nothing) start_bg "Ctrl-C to end" "$SYSFLOW" tracepkt "$NOTHING" ;;
 	lean) start_bg "Ctrl-C to end" "$SYSFLOW" tracepkt "$NOTHING" --hooks "$LEAN" ;;
+	base-nothing) start_bg "Ctrl-C to end" "$SYSFLOW_BASE" tracepkt "$NOTHING" ;;
+	base-lean) start_bg "Ctrl-C to end" "$SYSFLOW_BASE" tracepkt "$NOTHING" --hooks "$LEAN" ;;
 	all-s) start_bg "Ctrl-C to end" "$SYSFLOW" tracepkt -s ;;
 	all-j) start_bg "Ctrl-C to end" "$SYSFLOW" tracepkt -j ;;
 	esac
+	if [ -n "$BG" ] && [ "$v" != floor ] && [ "$BPF_STATS" != 0 ]; then
+		sysctl -qw kernel.bpf_stats_enabled=1
+	fi
 	line=$("$FLOOD" "/run/netns/$NS_A" "/run/netns/$NS_B" 10.78.0.2 9 "$SECS")
+	if [ -n "$BG" ] && [ "$v" != floor ] && [ "$BPF_STATS" != 0 ]; then
+		sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS"
+		prog_stats "$v" "$r" "$(echo "$line" | awk '{print $4}')"
+	fi
 	if [ -n "$BG" ]; then
 		stop_bg
 		lost=$(sed -n 's/.* hops; \([0-9]*\) hop events lost.*/\1/p' "$TMP/bg.err")
@@ -105,16 +150,15 @@ run_variant() {
 echo "tracepkt benchmark: UDP, 60-byte frames, veth pair; $ROUNDS rounds x ${SECS}s per variant"
 echo "kernel $(uname -r), $(nproc) CPUs; $("$SYSFLOW" --version)"
 for ((r = 0; r < ROUNDS; r++)); do
-	n=${#VARIANTS[@]}
-	for ((k = 0; k < n; k++)); do
-		run_variant "${VARIANTS[(r + k) % n]}" "$r"
+	for v in $(printf '%s\n' "${VARIANTS[@]}" | shuf); do
+		run_variant "$v" "$r"
 	done
 	printf '  round %d: %s\n' $((r + 1)) \
 		"$(awk -v r="$r" '$2 == r {printf "%s %d  ", $1, $3}' "$TMP/results")"
 done
 
 # per variant: median pps and cpu-pps, median ratios to "none" per round
-awk -v target="$TARGET_LOSS" '
+awk -v target="$TARGET_LOSS" -v variants="${VARIANTS[*]}" '
 function median(a, n,    i, j, t) {
 	for (i = 2; i <= n; i++)
 		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
@@ -123,9 +167,9 @@ function median(a, n,    i, j, t) {
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 { v[NR] = $1; rd[NR] = $2; pps[NR] = $3; cpu[NR] = $4; lost[NR] = $5
-  if ($1 == "none") { bp[$2] = $3; bc[$2] = $4 }
-  if (!($1 in seen)) { seen[$1] = 1; order[++nv] = $1 } }
+  if ($1 == "none") { bp[$2] = $3; bc[$2] = $4 } }
 END {
+	nv = split(variants, order, " ")
 	printf "\n%-8s %10s %10s %8s %8s %9s  %s\n", "variant", "pps",
 	       "cpu-pps", "ratio", "cpu", "loss", "lost hop events"
 	for (k = 1; k <= nv; k++) {
@@ -147,3 +191,17 @@ END {
 	printf "target: filter matching nothing loses at most %d%% of the packet rate: %s (%.1f%%; %.1f%% by CPU time)\n",
 	       target, loss <= target ? "met" : "MISSED", loss, closs
 }' "$TMP/results"
+
+[ -s "$TMP/progs" ] || exit 0
+# per tracer variant and program: median ns per run, median runs per packet
+printf '\n%-14s %-36s %10s %12s\n' variant program "ns/run" "runs/packet"
+sort -k1,1 -k3,3 -k4,4n "$TMP/progs" | awk '
+function flush(    m) {
+	if (!n) return
+	m = n % 2 ? ns[(n + 1) / 2] : (ns[n / 2] + ns[n / 2 + 1]) / 2
+	printf "%-14s %-36s %10d %12s\n", pv, pn, m, rp
+	n = 0
+}
+{ if ($1 != pv || $3 != pn) { flush(); pv = $1; pn = $3 }
+  ns[++n] = $4; rp = $5 }
+END { flush() }'
