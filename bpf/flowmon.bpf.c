@@ -439,6 +439,8 @@ static __always_inline int dpi_slot(struct pkt_state *st,
 		return SLOT_HTTP;
 	if (st->dport == 443)
 		return SLOT_TLS;
+	if (st->dport == 22 || st->sport == 22)
+		return SLOT_SSH; /* both ends send one first */
 	return SLOT_MAX;
 }
 

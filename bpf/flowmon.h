@@ -26,6 +26,7 @@ enum flowmon_slot {
 	SLOT_DNS,
 	SLOT_HTTP,
 	SLOT_TLS,
+	SLOT_SSH,
 	SLOT_MAX,
 };
 
@@ -69,6 +70,7 @@ enum flowmon_dpi_kind {
 	DPI_DNS,
 	DPI_HTTP,
 	DPI_TLS,
+	DPI_SSH,
 };
 
 enum flowmon_dpi_state {
@@ -115,7 +117,7 @@ struct flowmon_rec {
 	__u64 bytes; /* sum of IP total lengths */
 	__u64 first_seen_ns; /* CLOCK_MONOTONIC, or pcap epoch when offline */
 	char http_method[FLOWMON_METHOD_LEN];
-	char name[FLOWMON_NAME_LEN]; /* DNS query, HTTP Host or TLS SNI */
+	char name[FLOWMON_NAME_LEN]; /* DNS query, Host, SNI or SSH ident */
 };
 
 #endif /* __FLOWMON_H */

@@ -39,6 +39,9 @@ static void add_dpi(json_t *o, const struct sf_flow *f)
 	case SF_DPI_TLS:
 		sf_json_set_str_nonempty(o, "tlsServerName", f->name);
 		break;
+	case SF_DPI_SSH:
+		sf_json_set_str_nonempty(o, "sshIdentification", f->name);
+		break;
 	}
 }
 

@@ -165,6 +165,7 @@ static size_t inspectors(struct flowmon_bpf *s, struct fm_slot *out)
 		{ SLOT_DNS, s->progs.flowmon_dns },
 		{ SLOT_HTTP, s->progs.flowmon_http },
 		{ SLOT_TLS, s->progs.flowmon_tls },
+		{ SLOT_SSH, s->progs.flowmon_ssh },
 	};
 
 	memcpy(out, all, sizeof(all));

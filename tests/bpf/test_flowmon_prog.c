@@ -27,7 +27,7 @@
  *    count as proto_skipped and make no flow.
  *  - A 16-entry table and 40 flows: table_full counts the rest exactly.
  *  - DPI: DNS query and NXDOMAIN answer, HTTP GET and POST with Host, TLS
- *    ClientHello with SNI, a ClientHello cut at every byte, names longer
+ *    ClientHello with SNI, SSH identification of client and server, a ClientHello cut at every byte, names longer
  *    than 63 bytes cut to 63.
  *  - One flow hit 1000 times counts exactly.
  */
@@ -1541,6 +1541,45 @@ static void test_dpi_tls(void **state)
 						    .dpi_done = 1 });
 }
 
+#define SSH_CLIENT "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
+#define SSH_SERVER "SSH-2.0-dropbear_2022.83\r\nkex..."
+
+/* Either end's first line, by port 22 on either side; a payload that is
+ * not an identification string fails.
+ */
+static void test_dpi_ssh(void **state)
+{
+	struct sf_flowmon *fm = fm_dpi(state);
+	struct flows got = { .n = 0 };
+	struct pkt p;
+
+	tcp4_simple(&p, 40000, 22, PKT_PSH | PKT_ACK, SSH_CLIENT);
+	run(fm, &p, T0);
+	tcp4_simple(&p, 22, 40001, PKT_PSH | PKT_ACK, SSH_SERVER);
+	run(fm, &p, T0);
+	tcp4_simple(&p, 40002, 22, PKT_PSH | PKT_ACK, "HTTP/1.0 200 OK\r\n");
+	run(fm, &p, T0);
+
+	assert_int_equal(sf_flowmon_snapshot(fm, collect, &got), 0);
+	assert_int_equal(got.n, 3);
+	for (int i = 0; i < got.n; i++) {
+		const struct sf_flow *f = &got.f[i];
+		const char *want =
+			f->sport == 40000 ?
+				"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3" :
+			f->sport == 22 ? "SSH-2.0-dropbear_2022.83" :
+					 "";
+
+		assert_int_equal(f->dpi_kind, *want ? SF_DPI_SSH : SF_DPI_NONE);
+		assert_string_equal(f->name, want);
+	}
+	expect_stats(fm, (struct sf_flowmon_stats){ .packets = 3,
+						    .accounted = 3,
+						    .flows_created = 3,
+						    .dpi_done = 2,
+						    .dpi_failed = 1 });
+}
+
 /* One cut of the ClientHello frame, on a fresh table: the whole server
  * name is needed, anything shorter fails inspection without a name.
  */
@@ -1698,6 +1737,7 @@ int main(void)
 		ALL_PIPES(test_dpi_http),
 		ALL_PIPES(test_dpi_tls),
 		ALL_PIPES(test_dpi_tls_cut),
+		ALL_PIPES(test_dpi_ssh),
 		ALL_PIPES(test_dpi_long_names),
 		ALL_PIPES(test_exact_1000),
 	};
