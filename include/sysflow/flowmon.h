@@ -87,6 +87,8 @@ struct sf_flow {
 	uint16_t dns_qtype;
 	char http_method[8];
 	char name[64]; /* DNS query name, HTTP Host, TLS SNI or SSH ident */
+	uint32_t tcp_syns; /* TCP segments with SYN (more than one: retries) */
+	uint32_t tcp_rsts; /* TCP segments with RST */
 };
 
 /* Counters: the first block is the BPF side's per-CPU counters summed over

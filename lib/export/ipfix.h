@@ -41,7 +41,9 @@
 	F(IE_MINIMUM_TTL, 1, min_ttl)                  \
 	F(IE_MAXIMUM_TTL, 1, max_ttl)                  \
 	F(IE_MINIMUM_IP_TOTAL_LENGTH, 8, min_ip_len)   \
-	F(IE_MAXIMUM_IP_TOTAL_LENGTH, 8, max_ip_len)
+	F(IE_MAXIMUM_IP_TOTAL_LENGTH, 8, max_ip_len)   \
+	F(IE_TCP_SYN_TOTAL_COUNT, 8, tcp_syns)         \
+	F(IE_TCP_RST_TOTAL_COUNT, 8, tcp_rsts)
 
 #define SF_IPFIX_FIELD_LEN_(ie, len, member) +(len)
 #define SF_IPFIX_FIELD_ONE_(ie, len, member) +1

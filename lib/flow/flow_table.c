@@ -14,8 +14,6 @@
 #include "flowmon_int.h"
 
 #define NS_PER_SEC 1000000000ULL
-#define TCP_FIN 0x01
-#define TCP_RST 0x04
 
 #ifndef ENOTSUPP
 #define ENOTSUPP 524 /* the kernel's "no batch operations", not in libc */
@@ -63,6 +61,8 @@ void fm_flow_from_map(const struct flowmon_key *key,
 	if (key->proto == 6) {
 		out->min_tcp_window = rec->min_tcp_window;
 		out->max_tcp_window = rec->max_tcp_window;
+		out->tcp_syns = rec->tcp_syns;
+		out->tcp_rsts = rec->tcp_rsts;
 	}
 	if (rec->dpi_state != DPI_STATE_DONE)
 		return;
@@ -179,7 +179,8 @@ static uint8_t end_reason(struct sf_flowmon *fm, const struct flowmon_rec *r,
 	uint64_t idle = now > r->last_seen_ns ? now - r->last_seen_ns : 0;
 	uint64_t age = now > r->first_seen_ns ? now - r->first_seen_ns : 0;
 
-	if ((r->tcp_flags & (TCP_FIN | TCP_RST)) && idle >= FM_FIN_GRACE_NS)
+	if ((r->tcp_flags & (FLOWMON_TCP_FIN | FLOWMON_TCP_RST)) &&
+	    idle >= FM_FIN_GRACE_NS)
 		return SF_END_DETECTED;
 	if (idle >= fm->opts.idle_timeout_s * NS_PER_SEC)
 		return SF_END_IDLE;

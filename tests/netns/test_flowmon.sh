@@ -931,6 +931,55 @@ test_live_view() {
 	fm_stop fm
 }
 
+# ---- TCP SYN and RST counts ----
+
+# A connect that b drops (after XDP saw it) retries its SYN: as many as
+# nftables counted (how many is the kernel's choice: linear timeouts since
+# 6.x); one that a refuses comes back as a RST.
+test_tcp_syn_rst_counts() {
+	local f syns
+	two_hosts
+	fm_start fm b veth-b -j
+	in_ns b nft -f - <<'NFT'
+table inet sf_syn_test {
+	chain input {
+		type filter hook input priority 0;
+		tcp dport 9 counter drop
+	}
+}
+NFT
+	# TCP_SYNCNT 1: at least one retry, then ETIMEDOUT
+	in_ns a "$PY" -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, 1)
+s.settimeout(10)
+try:
+    s.connect(("10.77.0.2", 9))
+except OSError as e:
+    print(type(e).__name__)
+' >"$TMP/dropped.out"
+	in_ns b "$PY" -c '
+import socket
+try:
+    socket.create_connection(("10.77.0.1", 9), timeout=5)
+except ConnectionRefusedError:
+    print("refused")
+' >"$TMP/refused.out"
+	fm_stop fm
+	syns=$(in_ns b nft list table inet sf_syn_test | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+	info "SYNs dropped by nftables: $syns"
+	[ "${syns:-0}" -ge 2 ] || fail "no SYN retried: nftables counted '$syns'"
+	assert_eq "$(cat "$TMP/dropped.out")" TimeoutError "connect from a to b dropped"
+	assert_eq "$(cat "$TMP/refused.out")" refused "connect from b to a refused"
+	f=$(sel "$TMP/fm.out" '.sourceIPv4Address == "10.77.0.1" and .destinationTransportPort == 9')
+	assert_eq "$(jq -c '[.tcpSynTotalCount, .tcpRstTotalCount]' <<<"$f")" "[$syns,0]" \
+		"dropped connect: every SYN counted"
+	f=$(sel "$TMP/fm.out" '.sourceIPv4Address == "10.77.0.1" and .sourceTransportPort == 9')
+	assert_eq "$(jq -c '[.tcpSynTotalCount, .tcpRstTotalCount]' <<<"$f")" '[0,1]' \
+		"refused connect: one RST"
+}
+
 # ---- 13. DPI ----
 
 test_dpi_live() {

@@ -33,13 +33,14 @@
 	SPEC(7, 2), SPEC(11, 2), SPEC(4, 1), SPEC(5, 1), SPEC(6, 2),  \
 		SPEC(1, 8), SPEC(2, 8), SPEC(152, 8), SPEC(153, 8),   \
 		SPEC(10, 4), SPEC(58, 2), SPEC(245, 2), SPEC(136, 1), \
-		SPEC(52, 1), SPEC(53, 1), SPEC(25, 8), SPEC(26, 8)
+		SPEC(52, 1), SPEC(53, 1), SPEC(25, 8), SPEC(26, 8),   \
+		SPEC(218, 8), SPEC(220, 8)
 
 static const uint8_t template_set[] = {
-	BE16(2),      BE16(164), /* set ID 2, length */
-	BE16(256),    BE16(19), /* IPv4 template, field count */
+	BE16(2),      BE16(180), /* set ID 2, length */
+	BE16(256),    BE16(21), /* IPv4 template, field count */
 	SPEC(8, 4),   SPEC(12, 4),  FLOW_SPECS,
-	BE16(257),    BE16(19), /* IPv6 template */
+	BE16(257),    BE16(21), /* IPv6 template */
 	SPEC(27, 16), SPEC(28, 16), FLOW_SPECS,
 };
 
@@ -63,6 +64,8 @@ static const uint8_t record_v4[] = {
 	64, /* maximumTTL */
 	BE64(40), /* minimumIpTotalLength */
 	BE64(1500), /* maximumIpTotalLength */
+	BE64(2), /* tcpSynTotalCount */
+	BE64(1), /* tcpRstTotalCount */
 };
 
 /* An ICMPv6 echo request: type 128 code 0 in the destination port. */
@@ -86,6 +89,8 @@ static const uint8_t record_v6[] = {
 	64, /* maximum hop limit */
 	BE64(84), /* minimumIpTotalLength */
 	BE64(84), /* maximumIpTotalLength */
+	BE64(0), /* tcpSynTotalCount */
+	BE64(0), /* tcpRstTotalCount */
 };
 
 /* Lengths as the arrays above state them: a new field changes the arrays
@@ -168,6 +173,8 @@ static void make_v4(struct sf_flow *f)
 	f->start_ms = 1700000000123ull;
 	f->end_ms = 1700000004690ull;
 	f->tcp_flags = 0x1b;
+	f->tcp_syns = 2;
+	f->tcp_rsts = 1;
 	f->tos = 0x10;
 	f->min_ttl = 60;
 	f->max_ttl = 64;
