@@ -936,14 +936,6 @@ int BPF_PROG(tp_btf__fib_table_lookup, u32 tb_id, const struct flowi4 *flp,
 		      true);
 }
 
-SEC("tp_btf/skb_copy_datagram_iovec")
-int BPF_PROG(tp_btf__skb_copy_datagram_iovec, const struct sk_buff *skb,
-	     int len)
-{
-	HOP(skb, HOOK_SKB_COPY_DATAGRAM_IOVEC, 0);
-	return on_hop(&h, true);
-}
-
 /* ---- plain tracepoint programs (no tp_btf) ---- */
 
 SEC("tracepoint/net/napi_gro_receive_entry")
@@ -1061,14 +1053,6 @@ int tracepoint__fib6__fib6_table_lookup(
 	bpf_probe_read_kernel(dst, 16, ctx->dst);
 	return on_fib(HOOK_FIB6_TABLE_LOOKUP, 6, ctx->proto, src, dst,
 		      ctx->tb_id, ctx->err, NULL, ctx->name, false);
-}
-
-SEC("tracepoint/skb/skb_copy_datagram_iovec")
-int tracepoint__skb__skb_copy_datagram_iovec(
-	struct trace_event_raw_skb_copy_datagram_iovec *ctx)
-{
-	HOP(ctx->skbaddr, HOOK_SKB_COPY_DATAGRAM_IOVEC, 0);
-	return on_hop(&h, false);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -41,7 +41,6 @@ static const struct hook_def hook_defs[HOOK_MAX] = {
 	[HOOK_CONSUME_SKB] = { "skb", "consume_skb" },
 	[HOOK_SK_DATA_READY] = { "sock", "sk_data_ready" },
 	[HOOK_TCP_PROBE] = { "tcp", "tcp_probe" },
-	[HOOK_SKB_COPY_DATAGRAM_IOVEC] = { "skb", "skb_copy_datagram_iovec" },
 };
 
 struct sf_tracepkt {

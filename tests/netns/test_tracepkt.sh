@@ -416,44 +416,6 @@ if stats["ended"] != 4:
 '
 }
 
-# A TCP segment read by its socket shows the copy to the reader
-# (skb_copy_datagram_iovec; UDP copies a linear datagram without it).
-test_copy_to_reader() {
-	pair
-	cat >"$TMP/rx.py" <<'EOF2'
-import socket
-l = socket.socket()
-l.bind(("10.213.1.2", 5013))
-l.listen(1)
-print("ready", flush=True)
-s, _ = l.accept()
-s.settimeout(20)
-n = 0
-while n < 100:
-    n += len(s.recv(100 - n))
-print("received", n, flush=True)
-EOF2
-	bg_start rx ip netns exec "$(ns b)" "$PY" "$TMP/rx.py"
-	wait_for "$TMP/rx.out" '^ready' 10 || fail "receiver: $(cat "$TMP/rx.err")"
-	tracer tr 'tcp and dst port 5013' -d 30 -j \
-		--hooks netif_receive_skb,skb_copy_datagram_iovec
-	in_ns a "$PY" -c '
-import socket
-s = socket.create_connection(("10.213.1.2", 5013), timeout=10)
-s.sendall(b"x" * 100)
-s.close()
-'
-	wait_for "$TMP/rx.out" '^received 100' 20 || fail "receiver: $(cat "$TMP/rx.err")"
-	wait_for "$TMP/tr.out" '"hook":"skb_copy_datagram_iovec"' 20
-	bg_stop tr
-	check tr '
-data = [hs for hs in hops.values() if hs[0]["len"] == 20 + 20 + 100 or
-        any(h["hook"] == "skb_copy_datagram_iovec" for h in hs)]
-if not data or [h["hook"] for h in data[0]][:2] != ["netif_receive_skb", "skb_copy_datagram_iovec"]:
-    fail("want reception, then the copy to the reader")
-'
-}
-
 # ---- --mark, --netns, --iface ----
 
 # mark_traced NAME MARK/MASK: of 6 datagrams, --mark traces the 3 to port
