@@ -212,8 +212,6 @@ static __always_inline int run_action(struct __sk_buff *skb,
 {
 	struct bpf_redir_neigh nh = {};
 
-	if (r->flags & ROUTE_F_MARK)
-		skb->mark = r->mark; /* for ip rule fwmark, nftables, ... */
 	switch (r->action) {
 	case ROUTE_ACT_DROP:
 		return TC_ACT_SHOT;

@@ -31,7 +31,7 @@
 #define ROUTE_PORTS 65536
 #define ROUTE_MAX_ATTACH 32 /* TC hooks one instance owns */
 #define ROUTE_NAME_LEN 32
-#define ROUTE_ABI 2 /* layout of the pinned maps; checked by update */
+#define ROUTE_ABI 1 /* layout of the pinned maps; checked by update */
 
 enum route_action {
 	ROUTE_ACT_PASS = 0, /* stop matching, hand to the kernel (TC_ACT_OK) */
@@ -47,7 +47,6 @@ enum route_rule_flag {
 	ROUTE_F_SMAC = 1 << 1, /* rewrite the source MAC */
 	ROUTE_F_TTL = 1 << 2, /* decrement TTL / hop limit */
 	ROUTE_F_VIA = 1 << 3, /* bpf_redirect_neigh with an explicit next hop */
-	ROUTE_F_MARK = 1 << 4, /* set skb->mark before the action */
 };
 
 /* Family of a rule: any (no prefix given), IPv4 or IPv6. */
@@ -68,7 +67,6 @@ struct route_rule {
 	__u8 smac[6];
 	__u8 via[16]; /* next hop, network order */
 	__u32 priority; /* for show; the slot order is what matches */
-	__u32 mark; /* with ROUTE_F_MARK */
 };
 
 /* LPM keys: the generation is the first byte of the matched data, so

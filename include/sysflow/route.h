@@ -105,8 +105,6 @@ struct sf_route_rule_info {
 	uint8_t dmac[6], smac[6];
 	uint8_t via_family;
 	uint8_t via[16];
-	bool set_mark;
-	uint32_t mark; /* set on the packet (set_mark) */
 	uint64_t packets;
 	uint64_t bytes;
 };

@@ -370,25 +370,6 @@ static int rule_priority(struct loader *ld, json_t *v, const char *path,
 	return 0;
 }
 
-/* mark: optional, 0-UINT32_MAX, set on the packet before any action */
-static int rule_mark(struct loader *ld, json_t *v, const char *path,
-		     struct rt_rule *r)
-{
-	json_t *mark = json_object_get(v, "mark");
-	char field[96];
-
-	if (!mark)
-		return 0;
-	cfg_path(field, sizeof(field), path, "mark");
-	if (!json_is_integer(mark) || json_integer_value(mark) < 0 ||
-	    json_integer_value(mark) > UINT32_MAX)
-		return cfg_fail(ld, field, "expected an integer 0-%u",
-				UINT32_MAX);
-	r->act.mark = json_integer_value(mark);
-	r->act.flags |= ROUTE_F_MARK;
-	return 0;
-}
-
 static int rule_tenant(struct loader *ld, const char *path, struct rt_rule *r,
 		       const char *tenant)
 {
@@ -486,7 +467,7 @@ static int load_rule(struct loader *ld, json_t *v, const char *path,
 		"priority", "name",	 "tenant",  "in_iface", "src",
 		"dst",	    "proto",	 "sport",   "dport",	"action",
 		"device",   "out_iface", "dst_mac", "src_mac",	"via",
-		"ttl",	    "mark",	 NULL,
+		"ttl",	    NULL,
 	};
 	const char *action, *tenant, *in_iface;
 	int err, col;
@@ -509,7 +490,6 @@ static int load_rule(struct loader *ld, json_t *v, const char *path,
 		       rule_in_iface(ld, path, r, in_iface) ?:
 		       rule_match(ld, v, path, r)	    ?:
 		       rule_action(ld, path, r, action)	    ?:
-		       rule_mark(ld, v, path, r)	    ?:
 		       rule_forward(ld, v, path, r);
 }
 

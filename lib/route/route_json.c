@@ -80,8 +80,6 @@ json_t *sf_route_rule_json(const struct sf_route_rule_info *r)
 							  buf, sizeof(buf))));
 	if (r->action >= SF_ROUTE_REDIRECT)
 		json_object_set_new(o, "ttl", json_boolean(r->dec_ttl));
-	if (r->set_mark)
-		json_object_set_new(o, "mark", json_integer(r->mark));
 	json_object_set_new(o, "packets", json_integer(r->packets));
 	json_object_set_new(o, "bytes", json_integer(r->bytes));
 	return o;

@@ -82,8 +82,6 @@ static void rule_info(const struct route_rule *r,
 	memcpy(ri->smac, r->smac, 6);
 	ri->via_family = r->via_family;
 	memcpy(ri->via, r->via, 16);
-	ri->set_mark = r->flags & ROUTE_F_MARK;
-	ri->mark = r->mark;
 }
 
 static int walk_rules(struct rt_maps *m, uint32_t gen, uint32_t n,
