@@ -67,13 +67,6 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, ROUTE_GENS *ROUTE_DSCPS);
-	__type(key, __u32);
-	__type(value, struct route_bitmap);
-} dscps SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, ROUTE_GENS *ROUTE_PORTS);
 	__type(key, __u32);
 	__type(value, struct route_bitmap);
@@ -170,7 +163,6 @@ enum match_table {
 	MT_PROTO,
 	MT_SPORT,
 	MT_DPORT,
-	MT_DSCP,
 	MT_MAX,
 };
 
@@ -279,7 +271,7 @@ static __always_inline void count_rule(__u32 idx, __u32 len)
 /* What the rule lookup needs from a packet. */
 struct route_pkt {
 	void *data, *data_end, *l3h;
-	__u32 proto, sport, dport, dscp;
+	__u32 proto, sport, dport;
 	bool ports; /* TCP or UDP with ports (not a later fragment) */
 	bool v6;
 };
@@ -331,7 +323,6 @@ static __always_inline __u32 parse_packet(struct __sk_buff *skb,
 	if (proto < 0)
 		return RSTAT_MALFORMED;
 	p->proto = proto;
-	p->dscp = l3.tos >> 2;
 	if (l3.frag == FRAG_LATER)
 		return GO_ON;
 	if (proto == IPPROTO_TCP) {
@@ -411,8 +402,6 @@ static __always_inline void match_rest(const struct __sk_buff *skb,
 	m->b[MT_SPORT] = bpf_map_lookup_elem(&sports, &key);
 	key = gen * ROUTE_PORTS + p->dport;
 	m->b[MT_DPORT] = bpf_map_lookup_elem(&dports, &key);
-	key = gen * ROUTE_DSCPS + p->dscp;
-	m->b[MT_DSCP] = bpf_map_lookup_elem(&dscps, &key);
 }
 
 static __always_inline int route(struct __sk_buff *skb, bool egress)

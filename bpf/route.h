@@ -31,8 +31,7 @@
 #define ROUTE_PORTS 65536
 #define ROUTE_MAX_ATTACH 32 /* TC hooks one instance owns */
 #define ROUTE_NAME_LEN 32
-#define ROUTE_ABI 2 /* layout of the pinned maps; checked by update */
-#define ROUTE_DSCPS 64 /* DSCP values: the ToS / traffic class >> 2 */
+#define ROUTE_ABI 1 /* layout of the pinned maps; checked by update */
 
 enum route_action {
 	ROUTE_ACT_PASS = 0, /* stop matching, hand to the kernel (TC_ACT_OK) */
@@ -114,8 +113,6 @@ struct route_rule_meta {
 	__u16 sport_lo, sport_hi; /* host order, inclusive */
 	__u16 dport_lo, dport_hi;
 	__u8 src[16], dst[16];
-	__u8 dscp; /* 0xff: any */
-	__u8 _pad[3];
 };
 
 /* One TC hook this instance attached to (user space only). */

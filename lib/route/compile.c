@@ -147,15 +147,6 @@ static bool has_ports(const struct rt_rule *r)
 	       r->dport_hi != 0xFFFF;
 }
 
-/* Every DSCP value carries the rules that name it and those without. */
-static void compile_dscp(const struct sf_route_config *cfg, struct rt_tables *t)
-{
-	for (int i = 0; i < cfg->nrules; i++)
-		for (int v = 0; v < ROUTE_DSCPS; v++)
-			if (cfg->rules[i].dscp < 0 || cfg->rules[i].dscp == v)
-				bit_set(&t->dscps[v], i);
-}
-
 static void compile_l4(const struct sf_route_config *cfg, struct rt_tables *t)
 {
 	for (int i = 0; i < cfg->nrules; i++) {
@@ -193,7 +184,6 @@ static void fill_meta(const struct sf_route_config *cfg,
 	m->sport_hi = r->sport_hi;
 	m->dport_lo = r->dport_lo;
 	m->dport_hi = r->dport_hi;
-	m->dscp = r->dscp < 0 ? 0xff : r->dscp;
 }
 
 int rt_compile(const struct sf_route_config *cfg, struct rt_tables **out)
@@ -232,7 +222,6 @@ int rt_compile(const struct sf_route_config *cfg, struct rt_tables **out)
 		return err;
 	}
 	compile_l4(cfg, t);
-	compile_dscp(cfg, t);
 	*out = t;
 	return 0;
 }

@@ -370,25 +370,6 @@ static int rule_priority(struct loader *ld, json_t *v, const char *path,
 	return 0;
 }
 
-/* dscp: optional, 0-63 (the ToS or traffic class >> 2) */
-static int rule_dscp(struct loader *ld, json_t *v, const char *path,
-		     struct rt_rule *r)
-{
-	json_t *dscp = json_object_get(v, "dscp");
-	char field[96];
-
-	r->dscp = -1;
-	if (!dscp)
-		return 0;
-	cfg_path(field, sizeof(field), path, "dscp");
-	if (!json_is_integer(dscp) || json_integer_value(dscp) < 0 ||
-	    json_integer_value(dscp) >= ROUTE_DSCPS)
-		return cfg_fail(ld, field, "expected an integer 0-%d",
-				ROUTE_DSCPS - 1);
-	r->dscp = json_integer_value(dscp);
-	return 0;
-}
-
 static int rule_tenant(struct loader *ld, const char *path, struct rt_rule *r,
 		       const char *tenant)
 {
@@ -486,7 +467,7 @@ static int load_rule(struct loader *ld, json_t *v, const char *path,
 		"priority", "name",	 "tenant",  "in_iface", "src",
 		"dst",	    "proto",	 "sport",   "dport",	"action",
 		"device",   "out_iface", "dst_mac", "src_mac",	"via",
-		"ttl",	    "dscp",	 NULL,
+		"ttl",	    NULL,
 	};
 	const char *action, *tenant, *in_iface;
 	int err, col;
@@ -508,7 +489,6 @@ static int load_rule(struct loader *ld, json_t *v, const char *path,
 	return rule_tenant(ld, path, r, tenant)		    ?:
 		       rule_in_iface(ld, path, r, in_iface) ?:
 		       rule_match(ld, v, path, r)	    ?:
-		       rule_dscp(ld, v, path, r)	    ?:
 		       rule_action(ld, path, r, action)	    ?:
 		       rule_forward(ld, v, path, r);
 }

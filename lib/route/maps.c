@@ -25,7 +25,6 @@ const char *const rt_map_names[RT_MAP_MAX] = {
 	[RT_MAP_COUNTERS] = "counters",	 [RT_MAP_STATS] = "stats",
 	[RT_MAP_META] = "rule_meta",	 [RT_MAP_CARRIED] = "carried",
 	[RT_MAP_ATTACH] = "attachments", [RT_MAP_STATE] = "state",
-	[RT_MAP_DSCPS] = "dscps",
 };
 
 int rt_maps_open(struct rt_maps *m, const char *dir)
@@ -198,9 +197,6 @@ int rt_maps_write_gen(struct rt_maps *m, uint32_t gen,
 	err = err   ?:
 		      write_array(m->fd[RT_MAP_PROTOS], gen * ROUTE_PROTO_SLOTS,
 				  t->protos, ROUTE_PROTO_SLOTS);
-	err = err   ?:
-		      write_array(m->fd[RT_MAP_DSCPS], gen * ROUTE_DSCPS,
-				  t->dscps, ROUTE_DSCPS);
 	err = err   ?:
 		      write_array(m->fd[RT_MAP_SPORTS], gen * ROUTE_PORTS,
 				  t->sports, ROUTE_PORTS);

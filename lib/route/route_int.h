@@ -63,7 +63,6 @@ struct rt_rule {
 	uint8_t proto; /* 0: any */
 	struct rt_prefix src, dst; /* len 0 or family 0: any */
 	uint16_t sport_lo, sport_hi, dport_lo, dport_hi;
-	int dscp; /* -1: any */
 	char out_iface[IF_NAMESIZE];
 	struct route_rule act;
 };
@@ -126,7 +125,6 @@ struct rt_tables {
 	struct rt_ingress_entry *ingress;
 	int ningress;
 	struct route_bitmap protos[ROUTE_PROTO_SLOTS];
-	struct route_bitmap dscps[ROUTE_DSCPS];
 	struct route_bitmap *sports; /* ROUTE_PORTS entries */
 	struct route_bitmap *dports;
 };
@@ -155,7 +153,6 @@ enum rt_map_id {
 	RT_MAP_CARRIED,
 	RT_MAP_ATTACH,
 	RT_MAP_STATE,
-	RT_MAP_DSCPS,
 	RT_MAP_MAX,
 };
 

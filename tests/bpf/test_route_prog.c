@@ -277,34 +277,6 @@ static void test_priority_beats_prefix_length(void **state)
 			 TC_ACT_SHOT);
 }
 
-/* dscp 46 (EF) drops, a lower slot with another DSCP does not take it */
-static void test_dscp(void **state)
-{
-	struct env *e = *state;
-	struct pkt p;
-	struct iphdr *ip;
-
-	install(e, 0,
-		"{" HOOKS "\"rules\": ["
-		"{\"priority\": 1, \"dscp\": 10, \"action\": \"pass\"},"
-		"{\"priority\": 2, \"dscp\": 46, \"action\": \"drop\"}]}",
-		NULL);
-	p = udp4("1.1.1.1", "10.1.2.3", 5, 53);
-	assert_int_equal(ret_of(e, p, 1), TC_ACT_OK);
-	assert_int_equal(counter_of(e, 0, 0).packets, 0); /* no rule: dscp 0 */
-	ip = (void *)(p.b + sizeof(struct ethhdr));
-	ip->tos = 46 << 2;
-	ip->check = 0;
-	ip->check = csum(ip, sizeof(*ip));
-	assert_int_equal(ret_of(e, p, 1), TC_ACT_SHOT);
-	ip->tos = 10 << 2 | 1; /* ECN bits do not count */
-	ip->check = 0;
-	ip->check = csum(ip, sizeof(*ip));
-	assert_int_equal(ret_of(e, p, 1), TC_ACT_OK);
-	assert_int_equal(counter_of(e, 0, 0).packets, 1);
-	assert_int_equal(counter_of(e, 0, 1).packets, 1);
-}
-
 static void test_longest_prefix_and_source(void **state)
 {
 	struct env *e = *state;
@@ -677,7 +649,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_longest_prefix_and_source,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dscp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_ranges, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tenants_and_ingress, setup,
