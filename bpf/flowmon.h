@@ -76,6 +76,7 @@ enum flowmon_dpi_kind {
 	DPI_HTTP,
 	DPI_TLS,
 	DPI_SSH,
+	DPI_MAX, /* = SF_DPI_MAX: flow_table.c copies the kind as it is */
 };
 
 enum flowmon_dpi_state {

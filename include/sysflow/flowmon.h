@@ -56,6 +56,7 @@ enum sf_dpi_kind {
 	SF_DPI_HTTP,
 	SF_DPI_TLS,
 	SF_DPI_SSH,
+	SF_DPI_MAX, /* the number of kinds */
 };
 
 /* One unidirectional flow, as exported. */

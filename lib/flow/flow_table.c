@@ -34,6 +34,10 @@ static int64_t epoch_offset(struct sf_flowmon *fm)
 	return sf_clock_ns(CLOCK_REALTIME) - sf_clock_ns(CLOCK_MONOTONIC);
 }
 
+_Static_assert((int)DPI_MAX == (int)SF_DPI_MAX,
+	       "enum flowmon_dpi_kind (bpf/flowmon.h) and enum sf_dpi_kind "
+	       "must list the same inspectors in the same order");
+
 void fm_flow_from_map(const struct flowmon_key *key,
 		      const struct flowmon_rec *rec, int64_t mono_to_epoch_ns,
 		      struct sf_flow *out)
