@@ -19,7 +19,23 @@ static __always_inline bool noisy_path(const char *p)
 	       has_prefix(p, "/usr/lib64/", 11);
 }
 
-/* ---- open, openat, openat2, creat ---- */
+/* ---- open, openat, openat2, creat, open_by_handle_at ---- */
+
+/* The name of what an open returned: the path argument (path, resolved
+ * against dfd), or with no path the file the new fd refers to.
+ */
+static __always_inline __u32 put_open_path(struct collect_event *ev,
+					   const char *path, int dfd, int fd)
+{
+	struct file *f;
+
+	if (path)
+		return put_upath(ev, 0, 0, path, dfd);
+	f = fd_file((void *)bpf_get_current_task(), fd);
+	if (!f)
+		return 0;
+	return put_kpath(ev, 0, 0, __builtin_preserve_access_index(&f->f_path));
+}
 
 static __always_inline int do_open(u64 *ctx, int dfd, const char *path,
 				   __u32 flags, __u32 mode)
@@ -45,7 +61,7 @@ static __always_inline int do_open(u64 *ctx, int dfd, const char *path,
 	ev = ev_start(CEV_OPEN, pid_tgid, fd);
 	if (!ev)
 		goto ignore;
-	off = put_upath(ev, 0, 0, path, dfd);
+	off = put_open_path(ev, path, dfd, fd);
 	if (rd && targ_read_mode == 2 && noisy_path(ev->data))
 		goto ignore;
 	ev->open.fd = fd;
@@ -104,6 +120,16 @@ int h_creat(u64 *ctx)
 
 	return do_open(ctx, AT_FDCWD, (void *)ARG1(r),
 		       O_CREAT | O_WRONLY | O_TRUNC, ARG2(r));
+}
+
+/* open_by_handle_at(mount_fd, handle, flags): a file handle from
+ * name_to_handle_at instead of a path (CAP_DAC_READ_SEARCH), so the path
+ * is the opened file's own.
+ */
+SEC("tp_btf/sys_exit")
+int h_open_by_handle_at(u64 *ctx)
+{
+	return do_open(ctx, -1, NULL, ARG3(REGS(ctx)), 0);
 }
 
 /* ---- accept, accept4, connect ---- */

@@ -364,6 +364,8 @@ static __always_inline struct flowmon_rec *flow_get(struct flowmon_key *key,
 	init.min_tcp_window = 0xffff;
 	if (st->l4_proto == IPPROTO_TCP && st->frag != FRAG_LATER) {
 		init.tcp_flags = st->tcp_flags;
+		init.tcp_syns = !!(st->tcp_flags & FLOWMON_TCP_SYN);
+		init.tcp_rsts = !!(st->tcp_flags & FLOWMON_TCP_RST);
 		init.min_tcp_window = init.max_tcp_window = st->tcp_window;
 	}
 	err = bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST);
@@ -400,6 +402,10 @@ static __always_inline void flow_update(struct flowmon_rec *fs,
 
 	__sync_fetch_and_add(&fs->packets, 1);
 	__sync_fetch_and_add(&fs->bytes, st->ip_len);
+	if (tcp && (st->tcp_flags & FLOWMON_TCP_SYN))
+		__sync_fetch_and_add(&fs->tcp_syns, 1);
+	if (tcp && (st->tcp_flags & FLOWMON_TCP_RST))
+		__sync_fetch_and_add(&fs->tcp_rsts, 1);
 	if (now > fs->last_seen_ns)
 		fs->last_seen_ns = now; /* racing CPUs differ by nanoseconds */
 	if (!flow_widens(fs, st, tcp))
@@ -439,6 +445,8 @@ static __always_inline int dpi_slot(struct pkt_state *st,
 		return SLOT_HTTP;
 	if (st->dport == 443)
 		return SLOT_TLS;
+	if (st->dport == 22 || st->sport == 22)
+		return SLOT_SSH; /* both ends send one first */
 	return SLOT_MAX;
 }
 

@@ -11,6 +11,11 @@
 #define FLOWMON_FRAG_ENTRIES 4096
 #define FLOWMON_DPI_BUF 2048 /* payload bytes an inspector may read */
 
+/* TCP header flags (byte 13), as tcp_flags holds them. */
+#define FLOWMON_TCP_FIN 0x01
+#define FLOWMON_TCP_SYN 0x02
+#define FLOWMON_TCP_RST 0x04
+
 /* Slots of the tail-call jump table. A slot left empty (see -p) makes the
  * packet count as STAT_PROTO_SKIPPED instead of being parsed further.
  */
@@ -26,6 +31,7 @@ enum flowmon_slot {
 	SLOT_DNS,
 	SLOT_HTTP,
 	SLOT_TLS,
+	SLOT_SSH,
 	SLOT_MAX,
 };
 
@@ -69,6 +75,8 @@ enum flowmon_dpi_kind {
 	DPI_DNS,
 	DPI_HTTP,
 	DPI_TLS,
+	DPI_SSH,
+	DPI_MAX, /* = SF_DPI_MAX: flow_table.c copies the kind as it is */
 };
 
 enum flowmon_dpi_state {
@@ -110,12 +118,14 @@ struct flowmon_rec {
 	__u8 dpi_kind; /* enum flowmon_dpi_kind */
 	__u8 dns_rcode;
 	__u16 dns_qtype;
+	__u32 tcp_syns; /* TCP segments with SYN set (retries: connect trouble) */
+	__u32 tcp_rsts; /* ... with RST set */
 	__u64 last_seen_ns;
 	__u64 packets;
 	__u64 bytes; /* sum of IP total lengths */
 	__u64 first_seen_ns; /* CLOCK_MONOTONIC, or pcap epoch when offline */
 	char http_method[FLOWMON_METHOD_LEN];
-	char name[FLOWMON_NAME_LEN]; /* DNS query, HTTP Host or TLS SNI */
+	char name[FLOWMON_NAME_LEN]; /* DNS query, Host, SNI or SSH ident */
 };
 
 #endif /* __FLOWMON_H */

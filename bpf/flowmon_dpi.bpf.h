@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* flowmon_dpi.bpf.h: L5 inspectors of the flow monitor, tail called by
  * port after a packet has been accounted: DNS (query name, type, response
- * code), HTTP/1.x requests (method, Host) and TLS ClientHello (SNI).
+ * code), HTTP/1.x requests (method, Host), TLS ClientHello (SNI) and the
+ * SSH identification string ("SSH-2.0-OpenSSH_9.2p1 Debian-2").
  *
  * Each flow is inspected once: an inspector claims it with a cmpxchg on
  * dpi_state, fills the fields and marks them DONE (or FAILED). The payload
@@ -194,6 +195,20 @@ static __always_inline int dpi_tls(struct dpi_buf *p, __u32 len,
 	return -1;
 }
 
+/* RFC 4253, 4.2: each end's first line is "SSH-protoversion-
+ * softwareversion [SP comments]" and CR LF. A server may send other lines
+ * before it; such a flow fails inspection.
+ */
+static __always_inline int dpi_ssh(struct dpi_buf *p, __u32 len,
+				   struct flowmon_rec *fs)
+{
+	if (len < 9 || dpi_byte(p, 0) != 'S' || dpi_byte(p, 1) != 'S' ||
+	    dpi_byte(p, 2) != 'H' || dpi_byte(p, 3) != '-')
+		return -1;
+	dpi_copy_name(p, 0, FLOWMON_NAME_LEN, len, fs->name);
+	return DPI_SSH;
+}
+
 /* Find the packet's flow again and claim it for inspection. */
 static __always_inline struct flowmon_rec *dpi_claim(struct xdp_md *ctx,
 						     struct pkt_state *st)
@@ -260,6 +275,8 @@ static __always_inline int dpi_run(struct xdp_md *ctx, int kind)
 		res = dpi_http(p, len, fs);
 	else if (len && kind == DPI_TLS)
 		res = dpi_tls(p, len, fs);
+	else if (len && kind == DPI_SSH)
+		res = dpi_ssh(p, len, fs);
 	if (res < 0) {
 		stat_inc(STAT_DPI_FAILED);
 		fs->dpi_state = DPI_STATE_FAILED;
@@ -287,6 +304,12 @@ SEC("xdp")
 int flowmon_tls(struct xdp_md *ctx)
 {
 	return dpi_run(ctx, DPI_TLS);
+}
+
+SEC("xdp")
+int flowmon_ssh(struct xdp_md *ctx)
+{
+	return dpi_run(ctx, DPI_SSH);
 }
 
 #endif /* __FLOWMON_DPI_BPF_H */

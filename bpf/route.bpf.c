@@ -153,8 +153,21 @@ static __always_inline __u32 low_bit(__u64 x)
 }
 
 /* The field bitmaps of one packet, ANDed into the first matching slot. */
+/* The tables a packet's fields are looked up in; the rule is the lowest
+ * slot set in all of their bitmaps.
+ */
+enum match_table {
+	MT_SRC = 0,
+	MT_DST,
+	MT_INGRESS,
+	MT_PROTO,
+	MT_SPORT,
+	MT_DPORT,
+	MT_MAX,
+};
+
 struct match {
-	struct route_bitmap *b[6];
+	struct route_bitmap *b[MT_MAX];
 };
 
 /* Lowest slot set in every bitmap (highest priority), or -1. */
@@ -167,7 +180,7 @@ static __always_inline int first_slot(const struct match *m)
 	for (w = 0; w < ROUTE_WORDS; w++) {
 		word = ~0ULL;
 #pragma unroll
-		for (i = 0; i < 6; i++)
+		for (i = 0; i < MT_MAX; i++)
 			word &= m->b[i]->w[w];
 		if (word)
 			return w * 64 + low_bit(word);
@@ -344,8 +357,8 @@ static __always_inline __u32 match_addrs(const struct route_pkt *p, __u32 gen,
 		k6s.gen = k6d.gen = gen;
 		__builtin_memcpy(k6s.addr, &ip6h->saddr, 16);
 		__builtin_memcpy(k6d.addr, &ip6h->daddr, 16);
-		m->b[0] = bpf_map_lookup_elem(&src6, &k6s);
-		m->b[1] = bpf_map_lookup_elem(&dst6, &k6d);
+		m->b[MT_SRC] = bpf_map_lookup_elem(&src6, &k6s);
+		m->b[MT_DST] = bpf_map_lookup_elem(&dst6, &k6d);
 	} else {
 		struct iphdr *iph = p->l3h;
 
@@ -355,8 +368,8 @@ static __always_inline __u32 match_addrs(const struct route_pkt *p, __u32 gen,
 		k4s.gen = k4d.gen = gen;
 		__builtin_memcpy(k4s.addr, &iph->saddr, 4);
 		__builtin_memcpy(k4d.addr, &iph->daddr, 4);
-		m->b[0] = bpf_map_lookup_elem(&src4, &k4s);
-		m->b[1] = bpf_map_lookup_elem(&dst4, &k4d);
+		m->b[MT_SRC] = bpf_map_lookup_elem(&src4, &k4s);
+		m->b[MT_DST] = bpf_map_lookup_elem(&dst4, &k4d);
 	}
 	return GO_ON;
 }
@@ -374,21 +387,21 @@ static __always_inline void match_rest(const struct __sk_buff *skb,
 					.ifindex = skb->ingress_ifindex };
 	__u32 key;
 
-	m->b[2] = bpf_map_lookup_elem(&ingress, &ik);
-	if (!m->b[2]) {
+	m->b[MT_INGRESS] = bpf_map_lookup_elem(&ingress, &ik);
+	if (!m->b[MT_INGRESS]) {
 		ik.ifindex = 0;
-		m->b[2] = bpf_map_lookup_elem(&ingress, &ik);
+		m->b[MT_INGRESS] = bpf_map_lookup_elem(&ingress, &ik);
 	}
 	key = gen * ROUTE_PROTO_SLOTS + p->proto;
 	if (!p->ports && p->proto == IPPROTO_TCP)
 		key = gen * ROUTE_PROTO_SLOTS + ROUTE_PROTO_TCP_NOPORTS;
 	else if (!p->ports && p->proto == IPPROTO_UDP)
 		key = gen * ROUTE_PROTO_SLOTS + ROUTE_PROTO_UDP_NOPORTS;
-	m->b[3] = bpf_map_lookup_elem(&protos, &key);
+	m->b[MT_PROTO] = bpf_map_lookup_elem(&protos, &key);
 	key = gen * ROUTE_PORTS + p->sport;
-	m->b[4] = bpf_map_lookup_elem(&sports, &key);
+	m->b[MT_SPORT] = bpf_map_lookup_elem(&sports, &key);
 	key = gen * ROUTE_PORTS + p->dport;
-	m->b[5] = bpf_map_lookup_elem(&dports, &key);
+	m->b[MT_DPORT] = bpf_map_lookup_elem(&dports, &key);
 }
 
 static __always_inline int route(struct __sk_buff *skb, bool egress)
@@ -408,7 +421,7 @@ static __always_inline int route(struct __sk_buff *skb, bool egress)
 	if (why != GO_ON)
 		return pass_counted(why);
 	match_rest(skb, &p, gen, &m);
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < MT_MAX; i++)
 		if (!m.b[i])
 			return pass_counted(RSTAT_UNMATCHED);
 	slot = first_slot(&m);

@@ -75,7 +75,7 @@ static const struct opt_def flowmon_options[] = {
 	  "these: eth,ipv4,ipv6,tcp,udp,icmp,icmpv6" },
 	{ .name = "dpi", .short_name = 'D', .type = OPT_FLAG,
 	  .offset = OFF(o.dpi),
-	  .help = "inspect DNS, HTTP and TLS payloads" },
+	  .help = "inspect DNS, HTTP, TLS and SSH payloads" },
 	{ .name = "output", .short_name = 'O', .type = OPT_STRING,
 	  .offset = OFF(out_dir), .metavar = "DIR", .help = "write ended flows "
 	  "as JSON lines, one file per hour" },

@@ -329,6 +329,39 @@ static void put(int fd, size_t n)
 		die("write %zu to fd %d", n, fd);
 }
 
+/* write 300 bytes to h.txt, then open it again by handle
+ * (name_to_handle_at, open_by_handle_at: no path) and read them back
+ */
+static int do_handle(const char *dir)
+{
+	struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
+	int fd, mfd, mount_id;
+	char p[512];
+
+	if (!h)
+		die("malloc");
+	fd = open_w(dir, "h.txt", O_WRONLY);
+	put(fd, 300);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/h.txt", dir);
+	h->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, p, h, &mount_id, 0))
+		die("name_to_handle_at %s", p);
+	mfd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (mfd < 0)
+		die("open %s", dir);
+	fd = open_by_handle_at(mfd, h, O_RDONLY);
+	if (fd < 0)
+		die("open_by_handle_at %s", p);
+	if (read(fd, buf, sizeof(buf)) != 300)
+		die("read %s", p);
+	close(fd);
+	close(mfd);
+	free(h);
+	printf("{\"pid\": %d, \"hfd\": %d}\n", getpid(), fd);
+	return 0;
+}
+
 /* fd aliasing: dup.txt written through its fd (100), dup (200),
  * F_DUPFD_CLOEXEC from 50 (300), dup2 onto the open fd of dup2.txt (which
  * had 10 bytes; 400), dup3 onto 60 (500); an accepted TCP socket dup'd
@@ -547,6 +580,8 @@ int main(int argc, char **argv)
 		return do_misc(argv[2]);
 	if (!strcmp(m, "fds") && argc > 2)
 		return do_fds(argv[2]);
+	if (!strcmp(m, "handle") && argc > 2)
+		return do_handle(argv[2]);
 	if (!strcmp(m, "closerange") && argc > 2)
 		return do_closerange(argv[2]);
 	if (!strcmp(m, "xfer") && argc > 2)
@@ -560,7 +595,8 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "longwrite") && argc > 3)
 		return do_longwrite(argv[2], atoi(argv[3]));
 	fprintf(stderr, "usage: collect_workload files DIR | tcp | tcp6 | udp "
-		"| exec | setuid | misc FILE | fds DIR | closerange DIR "
+		"| exec | setuid | misc FILE | fds DIR | handle DIR "
+		"| closerange DIR "
 		"| xfer DIR | threads N | storm PATH SEC | longwrite PATH SEC\n");
 	return 2;
 }

@@ -55,6 +55,8 @@ enum sf_dpi_kind {
 	SF_DPI_DNS,
 	SF_DPI_HTTP,
 	SF_DPI_TLS,
+	SF_DPI_SSH,
+	SF_DPI_MAX, /* the number of kinds */
 };
 
 /* One unidirectional flow, as exported. */
@@ -85,7 +87,9 @@ struct sf_flow {
 	uint8_t dns_rcode;
 	uint16_t dns_qtype;
 	char http_method[8];
-	char name[64]; /* DNS query name, HTTP Host or TLS SNI */
+	char name[64]; /* DNS query name, HTTP Host, TLS SNI or SSH ident */
+	uint32_t tcp_syns; /* TCP segments with SYN (more than one: retries) */
+	uint32_t tcp_rsts; /* TCP segments with RST */
 };
 
 /* Counters: the first block is the BPF side's per-CPU counters summed over
@@ -122,7 +126,7 @@ struct sf_flowmon_stats {
 struct sf_flowmon_opts {
 	enum sf_pipeline pipeline; /* SF_PIPELINE_SINGLE */
 	unsigned int protocols; /* SF_PROTO_* bits; SF_PROTO_ALL (0: all) */
-	bool dpi; /* tail call the DNS/HTTP/TLS inspectors (false) */
+	bool dpi; /* tail call the DNS/HTTP/TLS/SSH inspectors (false) */
 	uint32_t max_flows; /* flow table size (SF_FLOWMON_MAX_FLOWS) */
 	const char *pin_dir; /* pin maps here; NULL: no pinning */
 	const char *reuse_map; /* pinned flow map to reuse (-M); NULL */

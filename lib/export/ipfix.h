@@ -17,9 +17,47 @@
 #define SF_IPFIX_TMPL_V6 257
 #define SF_IPFIX_HDR_LEN 16 /* message header */
 #define SF_IPFIX_SET_HDR_LEN 4
-#define SF_IPFIX_REC_V4_LEN 75 /* one data record, template 256 */
-#define SF_IPFIX_REC_V6_LEN 99 /* ... template 257 */
-#define SF_IPFIX_TMPL_SET_LEN 164 /* the set holding both templates */
+
+/* The fields of both templates after the two addresses, in the order they
+ * are sent: F(information element, bytes on the wire, struct sf_flow
+ * member). The one list: ipfix_encode.c builds the templates and records
+ * from it, and the lengths below are summed from it. For IPv6,
+ * minimumTTL/maximumTTL carry the hop limit.
+ */
+#define SF_IPFIX_FLOW_FIELDS(F)                        \
+	F(IE_SOURCE_TRANSPORT_PORT, 2, sport)          \
+	F(IE_DESTINATION_TRANSPORT_PORT, 2, dport)     \
+	F(IE_PROTOCOL_IDENTIFIER, 1, proto)            \
+	F(IE_IP_CLASS_OF_SERVICE, 1, tos)              \
+	F(IE_TCP_CONTROL_BITS, 2, tcp_flags)           \
+	F(IE_OCTET_DELTA_COUNT, 8, bytes)              \
+	F(IE_PACKET_DELTA_COUNT, 8, packets)           \
+	F(IE_FLOW_START_MILLISECONDS, 8, start_ms)     \
+	F(IE_FLOW_END_MILLISECONDS, 8, end_ms)         \
+	F(IE_INGRESS_INTERFACE, 4, ifindex)            \
+	F(IE_VLAN_ID, 2, vlan_id)                      \
+	F(IE_DOT1Q_CUSTOMER_VLAN_ID, 2, inner_vlan_id) \
+	F(IE_FLOW_END_REASON, 1, end_reason)           \
+	F(IE_MINIMUM_TTL, 1, min_ttl)                  \
+	F(IE_MAXIMUM_TTL, 1, max_ttl)                  \
+	F(IE_MINIMUM_IP_TOTAL_LENGTH, 8, min_ip_len)   \
+	F(IE_MAXIMUM_IP_TOTAL_LENGTH, 8, max_ip_len)   \
+	F(IE_TCP_SYN_TOTAL_COUNT, 8, tcp_syns)         \
+	F(IE_TCP_RST_TOTAL_COUNT, 8, tcp_rsts)
+
+#define SF_IPFIX_FIELD_LEN_(ie, len, member) +(len)
+#define SF_IPFIX_FIELD_ONE_(ie, len, member) +1
+#define SF_IPFIX_FLOW_LEN (0 SF_IPFIX_FLOW_FIELDS(SF_IPFIX_FIELD_LEN_))
+#define SF_IPFIX_FLOW_NFIELDS (0 SF_IPFIX_FLOW_FIELDS(SF_IPFIX_FIELD_ONE_))
+
+/* One data record of template 256 (IPv4) and of template 257 (IPv6). */
+#define SF_IPFIX_REC_V4_LEN (2 * 4 + SF_IPFIX_FLOW_LEN)
+#define SF_IPFIX_REC_V6_LEN (2 * 16 + SF_IPFIX_FLOW_LEN)
+/* The set holding both templates: a set header, then per template its ID,
+ * its field count and an (IE, length) pair per field.
+ */
+#define SF_IPFIX_TMPL_SET_LEN \
+	(SF_IPFIX_SET_HDR_LEN + 2 * (4 + 4 * (2 + SF_IPFIX_FLOW_NFIELDS)))
 #define SF_IPFIX_MTU_MIN 512 /* header, templates and a v6 record fit */
 #define SF_IPFIX_MTU_MAX 65535 /* the header's length field is 16 bits */
 

@@ -34,6 +34,8 @@ enum ipfix_ie {
 	IE_FLOW_END_REASON = 136,
 	IE_FLOW_START_MILLISECONDS = 152,
 	IE_FLOW_END_MILLISECONDS = 153,
+	IE_TCP_SYN_TOTAL_COUNT = 218,
+	IE_TCP_RST_TOTAL_COUNT = 220,
 	IE_DOT1Q_CUSTOMER_VLAN_ID = 245,
 };
 
@@ -63,28 +65,16 @@ static const struct ipfix_field addr_v6[] = {
 	{ IE_DESTINATION_IPV6_ADDRESS, 16, FLOW_RAW(daddr) },
 };
 
-/* After the addresses, the same for both templates; for IPv6,
- * minimumTTL/maximumTTL carry the hop limit.
- */
-static const struct ipfix_field flow_fields[] = {
-	{ IE_SOURCE_TRANSPORT_PORT, 2, FLOW_NUM(sport) },
-	{ IE_DESTINATION_TRANSPORT_PORT, 2, FLOW_NUM(dport) },
-	{ IE_PROTOCOL_IDENTIFIER, 1, FLOW_NUM(proto) },
-	{ IE_IP_CLASS_OF_SERVICE, 1, FLOW_NUM(tos) },
-	{ IE_TCP_CONTROL_BITS, 2, FLOW_NUM(tcp_flags) },
-	{ IE_OCTET_DELTA_COUNT, 8, FLOW_NUM(bytes) },
-	{ IE_PACKET_DELTA_COUNT, 8, FLOW_NUM(packets) },
-	{ IE_FLOW_START_MILLISECONDS, 8, FLOW_NUM(start_ms) },
-	{ IE_FLOW_END_MILLISECONDS, 8, FLOW_NUM(end_ms) },
-	{ IE_INGRESS_INTERFACE, 4, FLOW_NUM(ifindex) },
-	{ IE_VLAN_ID, 2, FLOW_NUM(vlan_id) },
-	{ IE_DOT1Q_CUSTOMER_VLAN_ID, 2, FLOW_NUM(inner_vlan_id) },
-	{ IE_FLOW_END_REASON, 1, FLOW_NUM(end_reason) },
-	{ IE_MINIMUM_TTL, 1, FLOW_NUM(min_ttl) },
-	{ IE_MAXIMUM_TTL, 1, FLOW_NUM(max_ttl) },
-	{ IE_MINIMUM_IP_TOTAL_LENGTH, 8, FLOW_NUM(min_ip_len) },
-	{ IE_MAXIMUM_IP_TOTAL_LENGTH, 8, FLOW_NUM(max_ip_len) },
-};
+#define FLOW_FIELD(ie, len, member) { ie, len, FLOW_NUM(member) },
+
+static const struct ipfix_field flow_fields[] = { SF_IPFIX_FLOW_FIELDS(
+	FLOW_FIELD) };
+
+_Static_assert(
+	SF_IPFIX_HDR_LEN + SF_IPFIX_TMPL_SET_LEN + SF_IPFIX_SET_HDR_LEN +
+			SF_IPFIX_REC_V6_LEN <=
+		SF_IPFIX_MTU_MIN,
+	"a message of the smallest MTU must hold the templates and a record");
 
 /* A template is its two address fields followed by flow_fields. */
 struct ipfix_tmpl {

@@ -39,6 +39,9 @@ static void add_dpi(json_t *o, const struct sf_flow *f)
 	case SF_DPI_TLS:
 		sf_json_set_str_nonempty(o, "tlsServerName", f->name);
 		break;
+	case SF_DPI_SSH:
+		sf_json_set_str_nonempty(o, "sshIdentification", f->name);
+		break;
 	}
 }
 
@@ -79,6 +82,8 @@ json_t *sf_flow_json(const struct sf_flow *f)
 	if (f->proto == 6) {
 		SET_INT(o, "minimumTcpWindow", f->min_tcp_window);
 		SET_INT(o, "maximumTcpWindow", f->max_tcp_window);
+		SET_INT(o, "tcpSynTotalCount", f->tcp_syns);
+		SET_INT(o, "tcpRstTotalCount", f->tcp_rsts);
 	}
 	add_dpi(o, f);
 	return o;

@@ -14,8 +14,6 @@
 #include "flowmon_int.h"
 
 #define NS_PER_SEC 1000000000ULL
-#define TCP_FIN 0x01
-#define TCP_RST 0x04
 
 #ifndef ENOTSUPP
 #define ENOTSUPP 524 /* the kernel's "no batch operations", not in libc */
@@ -35,6 +33,10 @@ static int64_t epoch_offset(struct sf_flowmon *fm)
 		return 0;
 	return sf_clock_ns(CLOCK_REALTIME) - sf_clock_ns(CLOCK_MONOTONIC);
 }
+
+_Static_assert((int)DPI_MAX == (int)SF_DPI_MAX,
+	       "enum flowmon_dpi_kind (bpf/flowmon.h) and enum sf_dpi_kind "
+	       "must list the same inspectors in the same order");
 
 void fm_flow_from_map(const struct flowmon_key *key,
 		      const struct flowmon_rec *rec, int64_t mono_to_epoch_ns,
@@ -63,6 +65,8 @@ void fm_flow_from_map(const struct flowmon_key *key,
 	if (key->proto == 6) {
 		out->min_tcp_window = rec->min_tcp_window;
 		out->max_tcp_window = rec->max_tcp_window;
+		out->tcp_syns = rec->tcp_syns;
+		out->tcp_rsts = rec->tcp_rsts;
 	}
 	if (rec->dpi_state != DPI_STATE_DONE)
 		return;
@@ -179,7 +183,8 @@ static uint8_t end_reason(struct sf_flowmon *fm, const struct flowmon_rec *r,
 	uint64_t idle = now > r->last_seen_ns ? now - r->last_seen_ns : 0;
 	uint64_t age = now > r->first_seen_ns ? now - r->first_seen_ns : 0;
 
-	if ((r->tcp_flags & (TCP_FIN | TCP_RST)) && idle >= FM_FIN_GRACE_NS)
+	if ((r->tcp_flags & (FLOWMON_TCP_FIN | FLOWMON_TCP_RST)) &&
+	    idle >= FM_FIN_GRACE_NS)
 		return SF_END_DETECTED;
 	if (idle >= fm->opts.idle_timeout_s * NS_PER_SEC)
 		return SF_END_IDLE;

@@ -150,6 +150,28 @@ static int reuse_flow_map(struct sf_flowmon *fm)
 
 /* ---- load ---- */
 
+struct fm_slot {
+	__u32 slot;
+	struct bpf_program *prog;
+};
+
+/* The L5 inspectors (-D): each program and the jump-table slot that
+ * dpi_slot() in bpf/flowmon.bpf.c picks for its ports. Fills out (room
+ * for SLOT_MAX) and returns how many there are.
+ */
+static size_t inspectors(struct flowmon_bpf *s, struct fm_slot *out)
+{
+	const struct fm_slot all[] = {
+		{ SLOT_DNS, s->progs.flowmon_dns },
+		{ SLOT_HTTP, s->progs.flowmon_http },
+		{ SLOT_TLS, s->progs.flowmon_tls },
+		{ SLOT_SSH, s->progs.flowmon_ssh },
+	};
+
+	memcpy(out, all, sizeof(all));
+	return ARRAY_SIZE(all);
+}
+
 static void set_autoload(struct sf_flowmon *fm)
 {
 	struct flowmon_bpf *s = fm->skel;
@@ -161,13 +183,14 @@ static void set_autoload(struct sf_flowmon *fm)
 		s->progs.flowmon_icmp,	s->progs.flowmon_icmpv6,
 		s->progs.flowmon_end,
 	};
+	struct fm_slot dpi[SLOT_MAX];
+	size_t ndpi = inspectors(s, dpi);
 
 	bpf_program__set_autoload(s->progs.xdp_flowmon, single);
 	for (size_t i = 0; i < ARRAY_SIZE(pipe); i++)
 		bpf_program__set_autoload(pipe[i], !single);
-	bpf_program__set_autoload(s->progs.flowmon_dns, fm->opts.dpi);
-	bpf_program__set_autoload(s->progs.flowmon_http, fm->opts.dpi);
-	bpf_program__set_autoload(s->progs.flowmon_tls, fm->opts.dpi);
+	for (size_t i = 0; i < ndpi; i++)
+		bpf_program__set_autoload(dpi[i].prog, fm->opts.dpi);
 }
 
 static int jmp_set(struct sf_flowmon *fm, __u32 slot, struct bpf_program *p)
@@ -200,16 +223,16 @@ static int jmp_fill(struct sf_flowmon *fm)
 		{ SLOT_ICMPV6, SF_PROTO_ICMPV6, s->progs.flowmon_icmpv6 },
 		{ SLOT_END, SF_PROTO_ALL, s->progs.flowmon_end },
 	};
+	struct fm_slot dpi[SLOT_MAX];
+	size_t ndpi = inspectors(s, dpi);
 
 	if (fm->opts.pipeline != SF_PIPELINE_SINGLE) {
 		for (size_t i = 0; i < ARRAY_SIZE(pipe) && !err; i++)
 			if (p & pipe[i].proto)
 				err = jmp_set(fm, pipe[i].slot, pipe[i].prog);
 	}
-	if (fm->opts.dpi && !err)
-		err = jmp_set(fm, SLOT_DNS, s->progs.flowmon_dns)	    ?:
-			      jmp_set(fm, SLOT_HTTP, s->progs.flowmon_http) ?:
-			      jmp_set(fm, SLOT_TLS, s->progs.flowmon_tls);
+	for (size_t i = 0; i < ndpi && fm->opts.dpi && !err; i++)
+		err = jmp_set(fm, dpi[i].slot, dpi[i].prog);
 	if (err)
 		pr_err("cannot fill the flowmon jump table: %s\n",
 		       strerror(-err));

@@ -426,21 +426,35 @@ static int rule_match(struct loader *ld, json_t *v, const char *path,
 	return 0;
 }
 
+/* "pass, drop, ... or redirect_peer", from rt_action_names */
+static void action_list(char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (int a = 0; a < ROUTE_ACT_MAX && n < len; a++)
+		n += snprintf(buf + n, len - n, "%s%s",
+			      !a		     ? "" :
+			      a == ROUTE_ACT_MAX - 1 ? " or " :
+						       ", ",
+			      rt_action_names[a]);
+}
+
 static int rule_action(struct loader *ld, const char *path, struct rt_rule *r,
 		       const char *action)
 {
-	char field[96];
+	char field[96], names[128];
 	int a;
 
 	for (a = 0; a < ROUTE_ACT_MAX; a++)
 		if (!strcmp(action, rt_action_names[a]))
 			break;
 	cfg_path(field, sizeof(field), path, "action");
-	if (a == ROUTE_ACT_MAX)
-		return cfg_fail(ld, field,
-				"unknown action '%s'; use pass, drop, "
-				"redirect, redirect_neigh or redirect_peer",
-				action);
+	if (a == ROUTE_ACT_MAX) {
+		action_list(names, sizeof(names));
+		return cfg_fail(ld, field, "unknown action '%s'; use %s",
+				action, names);
+	}
 	r->act.action = a;
 	r->act.priority = r->priority;
 	return 0;

@@ -45,6 +45,7 @@ enum prog_id {
 	P_OPENAT,
 	P_OPENAT2,
 	P_CREAT,
+	P_OPEN_BY_HANDLE_AT,
 	P_ACCEPT,
 	P_CONNECT,
 	P_MKDIR,
@@ -69,6 +70,29 @@ enum prog_id {
 	P_TEE,
 	P_VMSPLICE,
 	P_MAX
+};
+
+/* The operation each handler reports, which the filter's evt.type names
+ * (NULL: none of its own, or two).
+ */
+static const char *const prog_ops[P_MAX] = {
+	[P_READ] = "read",	   [P_WRITE] = "write",
+	[P_RECVFROM] = "read",	   [P_SENDTO] = "write",
+	[P_RECVMSG] = "read",	   [P_SENDMSG] = "write",
+	[P_RECVMMSG] = "read",	   [P_SENDMMSG] = "write",
+	[P_MMAP] = "mmap",	   [P_SHUTDOWN] = "shutdown",
+	[P_SETNS] = "setns",	   [P_OPEN] = "open",
+	[P_OPENAT] = "open",	   [P_OPENAT2] = "open",
+	[P_CREAT] = "open",	   [P_OPEN_BY_HANDLE_AT] = "open",
+	[P_ACCEPT] = "accept",	   [P_CONNECT] = "connect",
+	[P_MKDIR] = "mkdir",	   [P_MKDIRAT] = "mkdir",
+	[P_RMDIR] = "rmdir",	   [P_LINK] = "link",
+	[P_LINKAT] = "link",	   [P_UNLINK] = "unlink",
+	[P_UNLINKAT] = "unlink",   [P_SYMLINK] = "symlink",
+	[P_SYMLINKAT] = "symlink", [P_RENAME] = "rename",
+	[P_RENAMEAT] = "rename",   [P_SETUID] = "setuid",
+	[P_SETREUID] = "setuid",   [P_CLONE_EXIT] = "clone",
+	[P_EXEC_EXIT] = "execve",
 };
 
 /* Every syscall SysFlow maps to an operation, and which handler gets it. */
@@ -102,6 +126,8 @@ static const struct syscall_hook {
 	{ "openat", SYS_openat, P_OPENAT, M_FLOW | M_CONSUMER },
 	{ "openat2", SYS_openat2, P_OPENAT2, M_FLOW | M_CONSUMER },
 	{ "creat", SYS_creat, P_CREAT, M_FLOW | M_CONSUMER },
+	{ "open_by_handle_at", SYS_open_by_handle_at, P_OPEN_BY_HANDLE_AT,
+	  M_FLOW | M_CONSUMER },
 	{ "accept", SYS_accept, P_ACCEPT, M_ALL },
 	{ "accept4", SYS_accept4, P_ACCEPT, M_ALL },
 	{ "connect", SYS_connect, P_CONNECT, M_ALL },
@@ -136,6 +162,14 @@ static const struct syscall_hook {
 	{ "tee", SYS_tee, P_TEE, M_FLOW },
 	{ "vmsplice", SYS_vmsplice, P_VMSPLICE, M_FLOW },
 };
+
+const char *tel_syscall_op(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++)
+		if (!strcmp(name, hooks[i].name))
+			return prog_ops[hooks[i].prog];
+	return NULL;
+}
 
 struct pending {
 	int64_t ts;
@@ -179,6 +213,7 @@ static void prog_table(struct tel_capture *c)
 		[P_OPENAT] = s->progs.h_openat,
 		[P_OPENAT2] = s->progs.h_openat2,
 		[P_CREAT] = s->progs.h_creat,
+		[P_OPEN_BY_HANDLE_AT] = s->progs.h_open_by_handle_at,
 		[P_ACCEPT] = s->progs.h_accept,
 		[P_CONNECT] = s->progs.h_connect,
 		[P_MKDIR] = s->progs.h_mkdir,

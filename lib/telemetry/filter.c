@@ -82,27 +82,13 @@ static const struct {
 	{ "in", OP_IN },
 };
 
-/* Syscall names -> the operation names the collector reports. */
+/* Names of operations that are not traced syscalls; the traced ones
+ * fold as capture.c's hooks[] says (tel_syscall_op()).
+ */
 static const char *const aliases[][2] = {
-	{ "openat", "open" },	    { "openat2", "open" },
-	{ "creat", "open" },	    { "accept4", "accept" },
-	{ "execveat", "execve" },   { "exec", "execve" },
-	{ "clone3", "clone" },	    { "fork", "clone" },
-	{ "vfork", "clone" },	    { "procexit", "exit" },
-	{ "exit_group", "exit" },   { "unlinkat", "unlink" },
-	{ "mkdirat", "mkdir" },	    { "linkat", "link" },
-	{ "symlinkat", "symlink" }, { "renameat", "rename" },
-	{ "renameat2", "rename" },  { "setresuid", "setuid" },
-	{ "setreuid", "setuid" },   { "pread", "read" },
-	{ "pread64", "read" },	    { "readv", "read" },
-	{ "preadv", "read" },	    { "preadv2", "read" },
-	{ "recv", "read" },	    { "recvfrom", "read" },
-	{ "recvmsg", "read" },	    { "recvmmsg", "read" },
-	{ "pwrite", "write" },	    { "pwrite64", "write" },
-	{ "writev", "write" },	    { "pwritev", "write" },
-	{ "pwritev2", "write" },    { "send", "write" },
-	{ "sendto", "write" },	    { "sendmsg", "write" },
-	{ "sendmmsg", "write" },    { "mmap2", "mmap" },
+	{ "exec", "execve" }, { "procexit", "exit" }, { "exit_group", "exit" },
+	{ "pread", "read" },  { "pwrite", "write" },  { "recv", "read" },
+	{ "send", "write" },  { "mmap2", "mmap" },
 };
 
 enum node_kind { N_AND, N_OR, N_NOT, N_COND };
@@ -223,6 +209,10 @@ static struct tel_filter *node(enum node_kind k, struct tel_filter *l,
 
 static const char *canon_type(const char *t)
 {
+	const char *op = tel_syscall_op(t);
+
+	if (op)
+		return op;
 	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
 		if (!strcmp(t, aliases[i][0]))
 			return aliases[i][1];

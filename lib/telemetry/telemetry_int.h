@@ -205,6 +205,11 @@ struct tel_capture_opts {
 	const volatile sig_atomic_t *stop; /* stop reading when set */
 };
 
+/* The operation a traced syscall reports ("openat": "open"), NULL for a
+ * name that is not traced or reports none of its own (capture.c hooks[]).
+ */
+const char *tel_syscall_op(const char *name);
+
 int tel_capture_open(struct tel_capture **out, const struct tel_capture_opts *o,
 		     tel_event_fn fn, void *ctx, struct sysflow_error *err);
 /* Wait up to timeout_ms, then hand every available event to fn. */

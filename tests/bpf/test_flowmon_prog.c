@@ -27,7 +27,7 @@
  *    count as proto_skipped and make no flow.
  *  - A 16-entry table and 40 flows: table_full counts the rest exactly.
  *  - DPI: DNS query and NXDOMAIN answer, HTTP GET and POST with Host, TLS
- *    ClientHello with SNI, a ClientHello cut at every byte, names longer
+ *    ClientHello with SNI, SSH identification of client and server, a ClientHello cut at every byte, names longer
  *    than 63 bytes cut to 63.
  *  - One flow hit 1000 times counts exactly.
  */
@@ -233,6 +233,8 @@ static int flow_diff_counters(const struct sf_flow *g, const struct sf_flow *w)
 	FIELD_EQ(g, w, max_ip_len);
 	FIELD_EQ(g, w, min_tcp_window);
 	FIELD_EQ(g, w, max_tcp_window);
+	FIELD_EQ(g, w, tcp_syns);
+	FIELD_EQ(g, w, tcp_rsts);
 	FIELD_EQ(g, w, end_reason);
 	return bad;
 }
@@ -403,14 +405,14 @@ static void test_tcp_v4(void **state)
 	     "");
 	run(fm, &p, T0 + 2000 * NS_PER_MS); /* 40 bytes */
 
-	expect_flow(fm,
-		    (struct sf_flow){
-			    V4_KEY, .proto = 6, .sport = 40000, .dport = 22,
-			    .packets = 3, .bytes = 129, .start_ms = T0_MS,
-			    .end_ms = T0_MS + 2000, .tcp_flags = 0x1b,
-			    .tos = 0x10, .min_ttl = 60, .max_ttl = 64,
-			    .min_ip_len = 40, .max_ip_len = 45,
-			    .min_tcp_window = 501, .max_tcp_window = 64240 });
+	expect_flow(fm, (struct sf_flow){
+				V4_KEY, .proto = 6, .sport = 40000, .dport = 22,
+				.packets = 3, .bytes = 129, .start_ms = T0_MS,
+				.end_ms = T0_MS + 2000, .tcp_flags = 0x1b,
+				.tos = 0x10, .min_ttl = 60, .max_ttl = 64,
+				.min_ip_len = 40, .max_ip_len = 45,
+				.min_tcp_window = 501, .max_tcp_window = 64240,
+				.tcp_syns = 1 });
 	expect_stats(fm, (struct sf_flowmon_stats){ .packets = 3,
 						    .accounted = 3,
 						    .flows_created = 1 });
@@ -445,7 +447,8 @@ static void test_tcp_v6(void **state)
 			       .end_ms = T0_MS + 2, .tcp_flags = 0x12,
 			       .tos = 0xb8, .min_ttl = 64, .max_ttl = 64,
 			       .min_ip_len = 60, .max_ip_len = 68,
-			       .min_tcp_window = 512, .max_tcp_window = 65535 },
+			       .min_tcp_window = 512, .max_tcp_window = 65535,
+			       .tcp_syns = 1 },
 			     { .ip_version = 6,
 			       .saddr = PKT_IP6_DOC(2),
 			       .daddr = PKT_IP6_DOC(1),
@@ -462,11 +465,62 @@ static void test_tcp_v6(void **state)
 			       .min_ip_len = 60,
 			       .max_ip_len = 60,
 			       .min_tcp_window = 65160,
-			       .max_tcp_window = 65160 } },
+			       .max_tcp_window = 65160,
+			       .tcp_syns = 1 } },
 		     2);
 	expect_stats(fm, (struct sf_flowmon_stats){ .packets = 3,
 						    .accounted = 3,
 						    .flows_created = 2 });
+}
+
+/* A connect retried twice, then refused: tcpSynTotalCount 3 on the way
+ * out, tcpRstTotalCount 1 on the way back. A pure ACK counts in neither.
+ */
+static void test_tcp_syn_rst_counts(void **state)
+{
+	struct sf_flowmon *fm = fm_default(state);
+	struct pkt_ip4 c2s = PKT_IP4, s2c = PKT_IP4;
+	struct pkt p;
+
+	memcpy(s2c.saddr, c2s.daddr, 4);
+	memcpy(s2c.daddr, c2s.saddr, 4);
+	for (int i = 0; i < 3; i++) {
+		tcp4(&p, &c2s, (struct pkt_tcp){ 40000, 8080, PKT_SYN, 1000 },
+		     "");
+		run(fm, &p, T0 + i * NS_PER_MS);
+	}
+	tcp4(&p, &c2s, (struct pkt_tcp){ 40000, 8080, PKT_ACK, 1000 }, "");
+	run(fm, &p, T0 + 3 * NS_PER_MS);
+	tcp4(&p, &s2c, (struct pkt_tcp){ 8080, 40000, PKT_RST | PKT_ACK, 0 },
+	     "");
+	run(fm, &p, T0 + 3 * NS_PER_MS);
+
+	expect_flows(
+		fm,
+		(struct sf_flow[]){ { V4_KEY, .proto = 6, .sport = 40000,
+				      .dport = 8080, .packets = 4, .bytes = 160,
+				      .start_ms = T0_MS, .end_ms = T0_MS + 3,
+				      .tcp_flags = 0x12, .min_ttl = 64,
+				      .max_ttl = 64, .min_ip_len = 40,
+				      .max_ip_len = 40, .min_tcp_window = 1000,
+				      .max_tcp_window = 1000, .tcp_syns = 3 },
+				    { .ip_version = 4,
+				      .saddr = { 198, 51, 100, 2 },
+				      .daddr = { 192, 0, 2, 1 },
+				      .proto = 6,
+				      .sport = 8080,
+				      .dport = 40000,
+				      .packets = 1,
+				      .bytes = 40,
+				      .start_ms = T0_MS + 3,
+				      .end_ms = T0_MS + 3,
+				      .tcp_flags = 0x14,
+				      .min_ttl = 64,
+				      .max_ttl = 64,
+				      .min_ip_len = 40,
+				      .max_ip_len = 40,
+				      .tcp_rsts = 1 } },
+		2);
 }
 
 /* Bytes are IP total lengths: Ethernet padding of a short frame is not. */
@@ -773,13 +827,13 @@ static void test_ipv4_options(void **state)
 	run(fm, &p, T0);
 
 	expect_flows(fm,
-		     (struct sf_flow[]){ { V4_KEY, .proto = 6, .sport = 40000,
-					   .dport = 179, ONE_PKT(44),
-					   .tcp_flags = PKT_SYN,
-					   .min_tcp_window = 16384,
-					   .max_tcp_window = 16384 },
-					 { V4_KEY, .proto = 17, .sport = 1234,
-					   .dport = 5678, ONE_PKT(78) } },
+		     (struct sf_flow[]){
+			     { V4_KEY, .proto = 6, .sport = 40000, .dport = 179,
+			       ONE_PKT(44), .tcp_flags = PKT_SYN,
+			       .min_tcp_window = 16384, .max_tcp_window = 16384,
+			       .tcp_syns = 1 },
+			     { V4_KEY, .proto = 17, .sport = 1234,
+			       .dport = 5678, ONE_PKT(78) } },
 		     2);
 	expect_stats(fm, (struct sf_flowmon_stats){ .packets = 2,
 						    .accounted = 2,
@@ -952,7 +1006,8 @@ static void test_ipv6_ext_chains(void **state)
 		     (struct sf_flow[]){
 			     { V6_KEY, .proto = 6, .sport = 40000,
 			       .dport = 8443, ONE_PKT(92), .tcp_flags = PKT_SYN,
-			       .min_tcp_window = 1000, .max_tcp_window = 1000 },
+			       .min_tcp_window = 1000, .max_tcp_window = 1000,
+			       .tcp_syns = 1 },
 			     { V6_KEY, .proto = 17, .sport = 1000,
 			       .dport = 2000, ONE_PKT(104) },
 			     { V6_KEY, .proto = 58, .sport = 77,
@@ -1301,11 +1356,11 @@ static void test_proto_select(void **state)
 	frag4_later(&p, 0x4444, 5, false, 8);
 	run(fm, &p, T0);
 
-	expect_flow(fm, (struct sf_flow){ V4_KEY, .proto = 6, .sport = 40000,
-					  .dport = 25, ONE_PKT(40),
-					  .tcp_flags = PKT_SYN,
-					  .min_tcp_window = 1024,
-					  .max_tcp_window = 1024 });
+	expect_flow(fm, (struct sf_flow){
+				V4_KEY, .proto = 6, .sport = 40000, .dport = 25,
+				ONE_PKT(40), .tcp_flags = PKT_SYN,
+				.min_tcp_window = 1024, .max_tcp_window = 1024,
+				.tcp_syns = 1 });
 	expect_stats(fm, (struct sf_flowmon_stats){ .packets = 6,
 						    .accounted = 1,
 						    .flows_created = 1,
@@ -1493,7 +1548,7 @@ static void test_dpi_http(void **state)
 			  .end_ms = T0_MS, .tcp_flags = 0x1a,
 			  .min_tcp_window = 1024, .max_tcp_window = 1024,
 			  .dpi_kind = SF_DPI_HTTP, .http_method = "GET",
-			  .name = "example.org" },
+			  .name = "example.org", .tcp_syns = 1 },
 			{ V4_KEY, .proto = 6, .sport = 40001, .dport = 8080,
 			  ONE_PKT(40 + sizeof(HTTP_POST) - 1),
 			  .tcp_flags = 0x18, .min_tcp_window = 1024,
@@ -1539,6 +1594,45 @@ static void test_dpi_tls(void **state)
 						    .accounted = 1,
 						    .flows_created = 1,
 						    .dpi_done = 1 });
+}
+
+#define SSH_CLIENT "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
+#define SSH_SERVER "SSH-2.0-dropbear_2022.83\r\nkex..."
+
+/* Either end's first line, by port 22 on either side; a payload that is
+ * not an identification string fails.
+ */
+static void test_dpi_ssh(void **state)
+{
+	struct sf_flowmon *fm = fm_dpi(state);
+	struct flows got = { .n = 0 };
+	struct pkt p;
+
+	tcp4_simple(&p, 40000, 22, PKT_PSH | PKT_ACK, SSH_CLIENT);
+	run(fm, &p, T0);
+	tcp4_simple(&p, 22, 40001, PKT_PSH | PKT_ACK, SSH_SERVER);
+	run(fm, &p, T0);
+	tcp4_simple(&p, 40002, 22, PKT_PSH | PKT_ACK, "HTTP/1.0 200 OK\r\n");
+	run(fm, &p, T0);
+
+	assert_int_equal(sf_flowmon_snapshot(fm, collect, &got), 0);
+	assert_int_equal(got.n, 3);
+	for (int i = 0; i < got.n; i++) {
+		const struct sf_flow *f = &got.f[i];
+		const char *want =
+			f->sport == 40000 ?
+				"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3" :
+			f->sport == 22 ? "SSH-2.0-dropbear_2022.83" :
+					 "";
+
+		assert_int_equal(f->dpi_kind, *want ? SF_DPI_SSH : SF_DPI_NONE);
+		assert_string_equal(f->name, want);
+	}
+	expect_stats(fm, (struct sf_flowmon_stats){ .packets = 3,
+						    .accounted = 3,
+						    .flows_created = 3,
+						    .dpi_done = 2,
+						    .dpi_failed = 1 });
 }
 
 /* One cut of the ClientHello frame, on a fresh table: the whole server
@@ -1673,6 +1767,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		ALL_PIPES(test_tcp_v4),
 		ALL_PIPES(test_tcp_v6),
+		ALL_PIPES(test_tcp_syn_rst_counts),
 		ALL_PIPES(test_udp_v4),
 		ALL_PIPES(test_udp_v6),
 		ALL_PIPES(test_icmp_echo),
@@ -1698,6 +1793,7 @@ int main(void)
 		ALL_PIPES(test_dpi_http),
 		ALL_PIPES(test_dpi_tls),
 		ALL_PIPES(test_dpi_tls_cut),
+		ALL_PIPES(test_dpi_ssh),
 		ALL_PIPES(test_dpi_long_names),
 		ALL_PIPES(test_exact_1000),
 	};

@@ -436,6 +436,27 @@ assert nf["opFlags"] == OP["CONNECT"] | OP["SHUTDOWN"] | OP["CLOSE"], nf
 ' "$(avro_file_in "$TMP/out")" "$TMP/wl.misc" "$TMP/m.bin"
 }
 
+# open_by_handle_at: a file opened by handle, without a path, is an OPEN
+# of its own path (without the hook, its read would begin a flow with no
+# OPEN and openFlags 0).
+test_open_by_handle() {
+	need_tools
+	mkdir -p "$TMP/out" "$TMP/w"
+	start_collect c -w "$TMP/out/" --file-read-mode 0 -f "$FILTER"
+	workload handle "$TMP/w"
+	stop_collect c
+	check '
+recs = cross_check(sys.argv[1]); check_stream(recs); w = info(sys.argv[2]); d = sys.argv[3]
+mine = of_pid(recs, w["pid"]); files = files_by_oid(recs)
+h = [r for t, r in mine if t == "FileFlow" and files[r["fileOID"]]["path"] == d + "/h.txt"]
+rd = [r for r in h if r["openFlags"] == 1]
+assert len(h) == 2 and len(rd) == 1, h
+r = rd[0]
+assert r["opFlags"] == OP["OPEN"] | OP["READ"] | OP["CLOSE"] and r["fd"] == w["hfd"], r
+assert (r["numRRecvOps"], r["numRRecvBytes"]) == (1, 300), r
+' "$(avro_file_in "$TMP/out")" "$TMP/wl.handle" "$TMP/w"
+}
+
 # fd aliasing: I/O through a dup'd fd is a flow of its own on the same
 # File (same FOID, no OPEN, openFlags 0) or the same tuple; dup2 onto an
 # open fd closes that fd's flow first.

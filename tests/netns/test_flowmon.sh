@@ -931,13 +931,62 @@ test_live_view() {
 	fm_stop fm
 }
 
+# ---- TCP SYN and RST counts ----
+
+# A connect that b drops (after XDP saw it) retries its SYN: as many as
+# nftables counted (how many is the kernel's choice: linear timeouts since
+# 6.x); one that a refuses comes back as a RST.
+test_tcp_syn_rst_counts() {
+	local f syns
+	two_hosts
+	fm_start fm b veth-b -j
+	in_ns b nft -f - <<'NFT'
+table inet sf_syn_test {
+	chain input {
+		type filter hook input priority 0;
+		tcp dport 9 counter drop
+	}
+}
+NFT
+	# TCP_SYNCNT 1: at least one retry, then ETIMEDOUT
+	in_ns a "$PY" -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, 1)
+s.settimeout(10)
+try:
+    s.connect(("10.77.0.2", 9))
+except OSError as e:
+    print(type(e).__name__)
+' >"$TMP/dropped.out"
+	in_ns b "$PY" -c '
+import socket
+try:
+    socket.create_connection(("10.77.0.1", 9), timeout=5)
+except ConnectionRefusedError:
+    print("refused")
+' >"$TMP/refused.out"
+	fm_stop fm
+	syns=$(in_ns b nft list table inet sf_syn_test | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+	info "SYNs dropped by nftables: $syns"
+	[ "${syns:-0}" -ge 2 ] || fail "no SYN retried: nftables counted '$syns'"
+	assert_eq "$(cat "$TMP/dropped.out")" TimeoutError "connect from a to b dropped"
+	assert_eq "$(cat "$TMP/refused.out")" refused "connect from b to a refused"
+	f=$(sel "$TMP/fm.out" '.sourceIPv4Address == "10.77.0.1" and .destinationTransportPort == 9')
+	assert_eq "$(jq -c '[.tcpSynTotalCount, .tcpRstTotalCount]' <<<"$f")" "[$syns,0]" \
+		"dropped connect: every SYN counted"
+	f=$(sel "$TMP/fm.out" '.sourceIPv4Address == "10.77.0.1" and .sourceTransportPort == 9')
+	assert_eq "$(jq -c '[.tcpSynTotalCount, .tcpRstTotalCount]' <<<"$f")" '[0,1]' \
+		"refused connect: one RST"
+}
+
 # ---- 13. DPI ----
 
 test_dpi_live() {
 	local f
 	two_hosts
 	fm_start fm b veth-b -j -D
-	# a listener for 80 and 443 that reads the first data and hangs up
+	# a listener for 22, 80 and 443 that reads the first data and hangs up
 	bg_start lis ip netns exec "$(ns b)" "$PY" -c '
 import socket, threading
 def serve(port):
@@ -953,12 +1002,26 @@ def serve(port):
         except OSError:
             pass
         c.close()
-for p in (80, 443):
+for p in (22, 80, 443):
     threading.Thread(target=serve, args=(p,), daemon=True).start()
 print("listening", flush=True)
 threading.Event().wait()
 '
+	# an SSH server's first line, from a to b
+	bg_start sshd ip netns exec "$(ns a)" "$PY" -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.77.0.1", 22))
+s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+c.sendall(b"SSH-2.0-sysflow_test_1.0\r\n")
+c.settimeout(5)
+c.recv(4096)
+'
 	wait_for "$TMP/lis.out" listening
+	wait_for "$TMP/sshd.out" listening
 	in_ns a "$PY" - <<'PY'
 import socket, struct
 # DNS query, type A, for www.example.test
@@ -976,6 +1039,11 @@ c.close()
 PY
 	in_ns a timeout 10 openssl s_client -connect 10.77.0.2:443 \
 		-servername tls.example.test </dev/null >"$TMP/tls.out" 2>&1 || true
+	# the real ssh client, to b and from b: it sends its line at once
+	in_ns a timeout 10 ssh -F /dev/null -o BatchMode=yes \
+		-o ConnectTimeout=5 10.77.0.2 true >"$TMP/ssh-a.out" 2>&1 || true
+	in_ns b timeout 10 ssh -F /dev/null -o BatchMode=yes \
+		-o ConnectTimeout=5 10.77.0.1 true >"$TMP/ssh-b.out" 2>&1 || true
 	fm_stop fm
 	f=$(sel "$TMP/fm.out" '.protocolIdentifier == 17 and .destinationTransportPort == 53')
 	assert_eq "$(jq -c '[.dnsQueryName, .dnsQueryType]' <<<"$f")" '["www.example.test",1]' \
@@ -986,6 +1054,12 @@ PY
 	f=$(sel "$TMP/fm.out" '.protocolIdentifier == 6 and .destinationTransportPort == 443')
 	assert_eq "$(jq -c '[.tlsServerName]' <<<"$f")" '["tls.example.test"]' \
 		"TLS flow (tlsServerName)"
+	f=$(sel "$TMP/fm.out" '.protocolIdentifier == 6 and .destinationTransportPort == 22')
+	[[ $(jq -r .sshIdentification <<<"$f") == SSH-2.0-OpenSSH_* ]] ||
+		fail "no OpenSSH client line in the flow to port 22: $f"
+	f=$(sel "$TMP/fm.out" '.protocolIdentifier == 6 and .sourceTransportPort == 22')
+	assert_eq "$(jq -c '[.sshIdentification]' <<<"$f")" '["SSH-2.0-sysflow_test_1.0"]' \
+		"SSH server flow (sshIdentification)"
 }
 
 run_tests "$@"

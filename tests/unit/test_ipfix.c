@@ -33,13 +33,14 @@
 	SPEC(7, 2), SPEC(11, 2), SPEC(4, 1), SPEC(5, 1), SPEC(6, 2),  \
 		SPEC(1, 8), SPEC(2, 8), SPEC(152, 8), SPEC(153, 8),   \
 		SPEC(10, 4), SPEC(58, 2), SPEC(245, 2), SPEC(136, 1), \
-		SPEC(52, 1), SPEC(53, 1), SPEC(25, 8), SPEC(26, 8)
+		SPEC(52, 1), SPEC(53, 1), SPEC(25, 8), SPEC(26, 8),   \
+		SPEC(218, 8), SPEC(220, 8)
 
 static const uint8_t template_set[] = {
-	BE16(2),      BE16(164), /* set ID 2, length */
-	BE16(256),    BE16(19), /* IPv4 template, field count */
+	BE16(2),      BE16(180), /* set ID 2, length */
+	BE16(256),    BE16(21), /* IPv4 template, field count */
 	SPEC(8, 4),   SPEC(12, 4),  FLOW_SPECS,
-	BE16(257),    BE16(19), /* IPv6 template */
+	BE16(257),    BE16(21), /* IPv6 template */
 	SPEC(27, 16), SPEC(28, 16), FLOW_SPECS,
 };
 
@@ -63,6 +64,8 @@ static const uint8_t record_v4[] = {
 	64, /* maximumTTL */
 	BE64(40), /* minimumIpTotalLength */
 	BE64(1500), /* maximumIpTotalLength */
+	BE64(2), /* tcpSynTotalCount */
+	BE64(1), /* tcpRstTotalCount */
 };
 
 /* An ICMPv6 echo request: type 128 code 0 in the destination port. */
@@ -86,7 +89,22 @@ static const uint8_t record_v6[] = {
 	64, /* maximum hop limit */
 	BE64(84), /* minimumIpTotalLength */
 	BE64(84), /* maximumIpTotalLength */
+	BE64(0), /* tcpSynTotalCount */
+	BE64(0), /* tcpRstTotalCount */
 };
+
+/* Lengths as the arrays above state them: a new field changes the arrays
+ * only.
+ */
+#define TMPL_LEN sizeof(template_set)
+#define REC4 sizeof(record_v4)
+#define REC6 sizeof(record_v6)
+#define MTU 1400 /* the default */
+/* Records of template 256 in a message of MTU bytes, after the
+ * templates or not.
+ */
+#define FIRST4 ((MTU - 16 - TMPL_LEN - 4) / REC4)
+#define FULL4 ((MTU - 16 - 4) / REC4)
 
 struct capture {
 	uint8_t msgs[MAX_MSGS][MSG_SIZE];
@@ -155,6 +173,8 @@ static void make_v4(struct sf_flow *f)
 	f->start_ms = 1700000000123ull;
 	f->end_ms = 1700000004690ull;
 	f->tcp_flags = 0x1b;
+	f->tcp_syns = 2;
+	f->tcp_rsts = 1;
 	f->tos = 0x10;
 	f->min_ttl = 60;
 	f->max_ttl = 64;
@@ -227,12 +247,12 @@ static struct walk walk_msg(const uint8_t *m, size_t len)
 			assert_memory_equal(m + off, template_set, slen);
 			w.tmpl_sets++;
 		} else if (id == 256) {
-			assert_int_equal((slen - 4) % 75, 0);
-			w.v4 += (slen - 4) / 75;
+			assert_int_equal((slen - 4) % REC4, 0);
+			w.v4 += (slen - 4) / REC4;
 		} else {
 			assert_int_equal(id, 257);
-			assert_int_equal((slen - 4) % 99, 0);
-			w.v6 += (slen - 4) / 99;
+			assert_int_equal((slen - 4) % REC6, 0);
+			w.v6 += (slen - 4) / REC6;
 		}
 		w.sets++;
 		off += slen;
@@ -247,8 +267,8 @@ static void test_template_set(void **state)
 
 	(void)state;
 	assert_int_equal(sizeof(template_set), SF_IPFIX_TMPL_SET_LEN);
-	assert_int_equal(sf_ipfix_encode_templates(buf, 163), -ENOSPC);
-	assert_int_equal(sf_ipfix_encode_templates(buf, sizeof(buf)), 164);
+	assert_int_equal(sf_ipfix_encode_templates(buf, TMPL_LEN - 1), -ENOSPC);
+	assert_int_equal(sf_ipfix_encode_templates(buf, sizeof(buf)), TMPL_LEN);
 	assert_memory_equal(buf, template_set, sizeof(template_set));
 }
 
@@ -259,12 +279,12 @@ static void test_records(void **state)
 
 	(void)state;
 	make_v4(&f);
-	assert_int_equal(sf_ipfix_encode_record(&f, buf, 74), -ENOSPC);
-	assert_int_equal(sf_ipfix_encode_record(&f, buf, sizeof(buf)), 75);
+	assert_int_equal(sf_ipfix_encode_record(&f, buf, REC4 - 1), -ENOSPC);
+	assert_int_equal(sf_ipfix_encode_record(&f, buf, sizeof(buf)), REC4);
 	assert_memory_equal(buf, record_v4, sizeof(record_v4));
 	make_v6(&f);
 	assert_int_equal(sizeof(record_v6), SF_IPFIX_REC_V6_LEN);
-	assert_int_equal(sf_ipfix_encode_record(&f, buf, sizeof(buf)), 99);
+	assert_int_equal(sf_ipfix_encode_record(&f, buf, sizeof(buf)), REC6);
 	assert_memory_equal(buf, record_v6, sizeof(record_v6));
 	f.ip_version = 5;
 	assert_int_equal(sf_ipfix_encode_record(&f, buf, sizeof(buf)), -EINVAL);
@@ -284,7 +304,7 @@ static void test_icmp_ports(void **state)
 	f.proto = 1;
 	f.sport = 1234;
 	f.dport = 8 << 8;
-	assert_int_equal(sf_ipfix_encode_record(&f, buf, sizeof(buf)), 75);
+	assert_int_equal(sf_ipfix_encode_record(&f, buf, sizeof(buf)), REC4);
 	assert_memory_equal(buf + 8, ports, sizeof(ports));
 	assert_int_equal(f.sport, 1234); /* the caller's flow is untouched */
 }
@@ -294,7 +314,7 @@ static void test_v4_message(void **state)
 	struct sf_ipfix_opts o = { 0 };
 	struct capture c;
 	struct sf_ipfix *x = open_capture(&c, &o);
-	const uint8_t set_hdr[] = { BE16(256), BE16(4 + 75) };
+	const uint8_t set_hdr[] = { BE16(256), BE16(4 + REC4) };
 	struct sf_flow f;
 	uint8_t *m;
 
@@ -304,12 +324,13 @@ static void test_v4_message(void **state)
 	assert_int_equal(c.nr, 0);
 	assert_int_equal(sf_ipfix_flush(x), 0);
 	assert_int_equal(c.nr, 1);
-	assert_int_equal(c.lens[0], 16 + 164 + 4 + 75);
+	assert_int_equal(c.lens[0], 16 + TMPL_LEN + 4 + REC4);
 	m = c.msgs[0];
 	check_header(m, c.lens[0], T0, 0, 1);
 	assert_memory_equal(m + 16, template_set, sizeof(template_set));
-	assert_memory_equal(m + 180, set_hdr, sizeof(set_hdr));
-	assert_memory_equal(m + 184, record_v4, sizeof(record_v4));
+	assert_memory_equal(m + 16 + TMPL_LEN, set_hdr, sizeof(set_hdr));
+	assert_memory_equal(m + 16 + TMPL_LEN + 4, record_v4,
+			    sizeof(record_v4));
 	sf_ipfix_close(x);
 	assert_int_equal(c.nr, 1);
 }
@@ -319,7 +340,7 @@ static void test_v6_message(void **state)
 	struct sf_ipfix_opts o = { .domain_id = 7 };
 	struct capture c;
 	struct sf_ipfix *x = open_capture(&c, &o);
-	const uint8_t set_hdr[] = { BE16(257), BE16(4 + 99) };
+	const uint8_t set_hdr[] = { BE16(257), BE16(4 + REC6) };
 	struct sf_flow f;
 	uint8_t *m;
 
@@ -328,12 +349,13 @@ static void test_v6_message(void **state)
 	assert_int_equal(sf_ipfix_add(x, &f), 0);
 	sf_ipfix_close(x); /* close flushes */
 	assert_int_equal(c.nr, 1);
-	assert_int_equal(c.lens[0], 16 + 164 + 4 + 99);
+	assert_int_equal(c.lens[0], 16 + TMPL_LEN + 4 + REC6);
 	m = c.msgs[0];
 	check_header(m, c.lens[0], T0, 0, 7);
 	assert_memory_equal(m + 16, template_set, sizeof(template_set));
-	assert_memory_equal(m + 180, set_hdr, sizeof(set_hdr));
-	assert_memory_equal(m + 184, record_v6, sizeof(record_v6));
+	assert_memory_equal(m + 16 + TMPL_LEN, set_hdr, sizeof(set_hdr));
+	assert_memory_equal(m + 16 + TMPL_LEN + 4, record_v6,
+			    sizeof(record_v6));
 }
 
 static void test_bad_flow(void **state)
@@ -390,7 +412,7 @@ static void test_sequence(void **state)
 	w = walk_msg(c.msgs[1], c.lens[1]);
 	assert_int_equal(w.tmpl_sets, 0);
 	assert_int_equal(w.v6, 2);
-	assert_int_equal(c.lens[1], 16 + 4 + 2 * 99);
+	assert_int_equal(c.lens[1], 16 + 4 + 2 * REC6);
 	w = walk_msg(c.msgs[2], c.lens[2]);
 	assert_int_equal(w.tmpl_sets, 0);
 	assert_int_equal(w.v4, 3);
@@ -460,19 +482,19 @@ static void test_template_alone(void **state)
 	add_n(x, 1, 4);
 	sf_ipfix_flush(x);
 	c.now = T0 + 30;
-	add_n(x, 18, 4); /* 16 + 4 + 18 * 75 = 1370 bytes */
+	add_n(x, FULL4, 4); /* a full message, no room for templates */
 	c.now = T0 + 90;
-	add_n(x, 1, 4); /* does not fit: sends the 18 */
+	add_n(x, 1, 4); /* does not fit: sends the FULL4 */
 	sf_ipfix_flush(x);
 	assert_int_equal(c.nr, 4);
-	assert_int_equal(c.lens[1], 16 + 164);
+	assert_int_equal(c.lens[1], 16 + TMPL_LEN);
 	check_header(c.msgs[1], c.lens[1], T0 + 90, 1, 1);
-	assert_memory_equal(c.msgs[1] + 16, template_set, 164);
-	check_header(c.msgs[2], 1370, T0 + 90, 1, 1);
+	assert_memory_equal(c.msgs[1] + 16, template_set, TMPL_LEN);
+	check_header(c.msgs[2], 16 + 4 + FULL4 * REC4, T0 + 90, 1, 1);
 	w = walk_msg(c.msgs[2], c.lens[2]);
 	assert_int_equal(w.tmpl_sets, 0);
-	assert_int_equal(w.v4, 18);
-	check_header(c.msgs[3], c.lens[3], T0 + 90, 19, 1);
+	assert_int_equal(w.v4, FULL4);
+	check_header(c.msgs[3], c.lens[3], T0 + 90, 1 + FULL4, 1);
 	assert_int_equal(walk_msg(c.msgs[3], c.lens[3]).tmpl_sets, 0);
 	sf_ipfix_close(x);
 }
@@ -480,9 +502,10 @@ static void test_template_alone(void **state)
 static void test_mtu_split(void **state)
 {
 	struct sf_ipfix_opts o = { 0 };
-	const size_t want_len[] = { 16 + 164 + 4 + 16 * 75, 16 + 4 + 18 * 75,
-				    16 + 4 + 6 * 75 };
-	const uint32_t want_seq[] = { 0, 16, 34 };
+	const size_t want_len[] = { 16 + TMPL_LEN + 4 + FIRST4 * REC4,
+				    16 + 4 + FULL4 * REC4,
+				    16 + 4 + (40 - FIRST4 - FULL4) * REC4 };
+	const uint32_t want_seq[] = { 0, FIRST4, FIRST4 + FULL4 };
 	struct capture c;
 	struct sf_ipfix *x = open_capture(&c, &o);
 
@@ -492,7 +515,7 @@ static void test_mtu_split(void **state)
 	sf_ipfix_close(x);
 	assert_int_equal(c.nr, 3);
 	for (int i = 0; i < 3; i++) {
-		assert_true(c.lens[i] <= 1400);
+		assert_true(c.lens[i] <= MTU);
 		assert_int_equal(c.lens[i], want_len[i]);
 		check_header(c.msgs[i], c.lens[i], T0, want_seq[i], 1);
 		walk_msg(c.msgs[i], c.lens[i]);
@@ -513,9 +536,10 @@ static void test_mixed_sets(void **state)
 	for (int i = 0; i < 6; i++)
 		add_n(x, 1, i % 2 ? 6 : 4);
 	sf_ipfix_flush(x);
-	/* 180 + 79 + 103 + 79 = 441; a v6 set (103) would pass 512 */
+	/* templates, v4, v6, v4 sets; one more v6 set would pass 512 */
 	assert_int_equal(c.nr, 2);
-	assert_int_equal(c.lens[0], 441);
+	assert_int_equal(c.lens[0], 16 + TMPL_LEN + 3 * 4 + 2 * REC4 + REC6);
+	assert_true(c.lens[0] + 4 + REC6 > 512);
 	w = walk_msg(c.msgs[0], c.lens[0]);
 	assert_int_equal(w.sets, 4);
 	assert_int_equal(w.v4, 2);
@@ -665,7 +689,7 @@ static void test_udp_loopback(void **state)
 	add_n(x, 2, 4);
 	sf_ipfix_flush(x);
 	n = recv(fd, buf, sizeof(buf), 0);
-	assert_int_equal(n, 16 + 164 + 4 + 2 * 75);
+	assert_int_equal(n, 16 + TMPL_LEN + 4 + 2 * REC4);
 	assert_int_equal(get16(buf), 10);
 	assert_int_equal(get32(buf + 8), 0);
 	close(fd);

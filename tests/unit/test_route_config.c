@@ -195,7 +195,9 @@ static void test_priority_and_names(void **state)
 		     "missing field 'action'");
 	expect_error(HDR
 		     "\"rules\": [{\"priority\": 1, \"action\": \"bounce\"}]}",
-		     3, 27, "rules[0].action", "unknown action 'bounce'");
+		     3, 27, "rules[0].action",
+		     "unknown action 'bounce'; use pass, drop, redirect, "
+		     "redirect_neigh or redirect_peer");
 	expect_error(HDR "\"rules\": [{\"priority\": 1, \"action\": \"drop\", "
 			 "\"dts\": \"10.0.0.0/8\"}]}",
 		     3, 45, "rules[0].dts", "unknown field 'dts'");

@@ -84,6 +84,7 @@ static void test_evt_type_aliases(void **state)
 	(void)state;
 	assert_true(eval("evt.type = openat", &ctx_open));
 	assert_true(eval("evt.type in (open, openat2, creat)", &ctx_open));
+	assert_true(eval("evt.type = open_by_handle_at", &ctx_open));
 	assert_true(eval("evt.type = connect", &ctx_connect));
 	assert_false(eval("evt.type = accept4", &ctx_connect));
 }
