@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* prog_cost.c: ns per packet of each flowmon pipeline under
  * BPF_PROG_TEST_RUN, against a bare XDP_PASS program, for a TCP/UDP/ICMP
- * mix over 1, 1,000 and 100,000 distinct flows.
+ * mix over 1, 1,000 and 100,000 distinct flows; beside them the floor of
+ * any flow table (bpf/flow_floor.bpf.c): a hash map lookup and atomic adds
+ * with no parser, and one array slot per flow.
  *
  * Method (see bench/README.md):
  *   - every packet of a round is its own frame in memory; packet j belongs
@@ -42,13 +44,13 @@
 #include <sysflow/log.h>
 #include "bench.h"
 #include "flowmon.h"
+#include "flow_floor.skel.h"
 #include "xdp_pass.skel.h"
 
-#define TABLE_ENTRIES 131072
+#define TABLE_ENTRIES 131072 /* a power of two (floor-array's mask) */
 #define MIN_PACKETS 20000 /* packets per round when flows are few */
 #define HOT_REPEAT 1000000
 #define MAX_ROUNDS 51
-#define N_VARIANTS 4
 #define TARGET_FLOWS 100000 /* the default pipeline ... */
 #define TARGET_RATIO 2.5 /* ... costs at most this times bare there */
 
@@ -59,21 +61,44 @@ struct frame {
 	unsigned int len;
 };
 
+enum prog_kind { PROG_BARE, PROG_FLOWMON, PROG_FLOOR_HASH, PROG_FLOOR_ARRAY };
+
 struct variant {
 	const char *name;
-	int pipeline; /* enum sf_pipeline, or -1 for the bare program */
+	enum prog_kind kind;
+	int pipeline; /* enum sf_pipeline, for PROG_FLOWMON */
 	struct xdp_pass_bpf *pass;
 	struct sf_flowmon *fm;
+	struct flow_floor_bpf *floor;
 	int fd;
 	bool invalid; /* some packets took an error path */
 	double ns[MAX_ROUNDS];
 };
 
+/* Rows in this order; print_target() and print_floor() use the indexes. */
+enum {
+	V_BARE,
+	V_TAIL_META,
+	V_TAIL_MAP,
+	V_SINGLE,
+	V_FLOOR_HASH,
+	V_FLOOR_ARRAY,
+	N_VARIANTS
+};
+
 static struct variant variants[N_VARIANTS] = {
-	{ .name = "bare", .pipeline = -1 },
-	{ .name = "tail-meta", .pipeline = SF_PIPELINE_TAIL_META },
-	{ .name = "tail-map", .pipeline = SF_PIPELINE_TAIL_MAP },
-	{ .name = "single", .pipeline = SF_PIPELINE_SINGLE },
+	[V_BARE] = { .name = "bare", .kind = PROG_BARE },
+	[V_TAIL_META] = { .name = "tail-meta",
+			  .kind = PROG_FLOWMON,
+			  .pipeline = SF_PIPELINE_TAIL_META },
+	[V_TAIL_MAP] = { .name = "tail-map",
+			 .kind = PROG_FLOWMON,
+			 .pipeline = SF_PIPELINE_TAIL_MAP },
+	[V_SINGLE] = { .name = "single",
+		       .kind = PROG_FLOWMON,
+		       .pipeline = SF_PIPELINE_SINGLE },
+	[V_FLOOR_HASH] = { .name = "floor-hash", .kind = PROG_FLOOR_HASH },
+	[V_FLOOR_ARRAY] = { .name = "floor-array", .kind = PROG_FLOOR_ARRAY },
 };
 
 static struct {
@@ -227,18 +252,56 @@ static int fm_load(struct variant *v)
 	return 0;
 }
 
+static int pass_load(struct variant *v)
+{
+	v->pass = xdp_pass_bpf__open_and_load();
+	if (!v->pass)
+		return -errno;
+	v->fd = bpf_program__fd(v->pass->progs.xdp_pass);
+	return 0;
+}
+
+/* One floor program, its map sized as flowmon's table; the other program
+ * and its map are not created.
+ */
+static int floor_load(struct variant *v)
+{
+	bool hash = v->kind == PROG_FLOOR_HASH;
+	struct flow_floor_bpf *s = flow_floor_bpf__open();
+	struct bpf_program *prog, *unused;
+	struct bpf_map *map, *unused_map;
+	int err;
+
+	if (!s)
+		return -errno;
+	v->floor = s;
+	prog = hash ? s->progs.xdp_floor_hash : s->progs.xdp_floor_array;
+	unused = hash ? s->progs.xdp_floor_array : s->progs.xdp_floor_hash;
+	map = hash ? s->maps.floor_flows : s->maps.floor_slots;
+	unused_map = hash ? s->maps.floor_slots : s->maps.floor_flows;
+	s->rodata->targ_slot_mask = TABLE_ENTRIES - 1;
+	err = bpf_program__set_autoload(unused, false);
+	if (!err)
+		err = bpf_map__set_autocreate(unused_map, false);
+	if (!err)
+		err = bpf_map__set_max_entries(map, TABLE_ENTRIES);
+	if (!err)
+		err = flow_floor_bpf__load(s);
+	if (!err)
+		v->fd = bpf_program__fd(prog);
+	return err;
+}
+
 static int variant_load(struct variant *v)
 {
 	int err;
 
-	if (v->pipeline >= 0) {
+	if (v->kind == PROG_FLOWMON)
 		err = fm_load(v);
-	} else {
-		v->pass = xdp_pass_bpf__open_and_load();
-		err = v->pass ? 0 : -errno;
-		if (!err)
-			v->fd = bpf_program__fd(v->pass->progs.xdp_pass);
-	}
+	else if (v->kind == PROG_BARE)
+		err = pass_load(v);
+	else
+		err = floor_load(v);
 	if (err)
 		sf_log(SF_LOG_ERROR, "cannot load the %s variant: %s\n",
 		       v->name, strerror(-err));
@@ -249,8 +312,10 @@ static void variant_unload(struct variant *v)
 {
 	sf_flowmon_close(v->fm);
 	xdp_pass_bpf__destroy(v->pass);
+	flow_floor_bpf__destroy(v->floor);
 	v->fm = NULL;
 	v->pass = NULL;
+	v->floor = NULL;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -292,12 +357,12 @@ static int run_frames(struct variant *v, const struct frame *fr,
  * bpf_xdp_adjust_meta() of tail-meta grows the metadata by another 32
  * bytes until the kernel refuses it: its hot row is not measurable.
  */
-static void check_accounted(struct variant *v, const char *label)
+static void check_flowmon(struct variant *v, const char *label)
 {
 	struct sf_flowmon_stats st;
 
-	v->invalid = v->fm && (sf_flowmon_get_stats(v->fm, &st) ||
-			       st.packets != st.accounted);
+	v->invalid = sf_flowmon_get_stats(v->fm, &st) ||
+		     st.packets != st.accounted;
 	if (v->invalid)
 		sf_log(SF_LOG_WARN,
 		       "%s %s: only %llu of %llu packets accounted (meta "
@@ -308,15 +373,59 @@ static void check_accounted(struct variant *v, const char *label)
 		       (unsigned long long)st.table_full);
 }
 
-/* Rounds stay in variants[] after measure(); [3] is the default pipeline. */
+/* Likewise every frame must reach a floor's table (keyed, not full). */
+static void check_floor(struct variant *v, const char *label)
+{
+	__u64 missed = v->floor->bss->not_counted;
+
+	v->invalid = missed > 0;
+	if (v->invalid)
+		sf_log(SF_LOG_WARN,
+		       "%s %s: %llu packets not counted; "
+		       "not reported\n",
+		       label, v->name, (unsigned long long)missed);
+}
+
+static void check_counted(struct variant *v, const char *label)
+{
+	if (v->fm)
+		check_flowmon(v, label);
+	else if (v->floor)
+		check_floor(v, label);
+}
+
+static double median_ns(int i)
+{
+	return median(variants[i].ns, env.rounds);
+}
+
+/* Rounds stay in variants[] after measure(). */
 static void print_target(void)
 {
-	double ratio = median(variants[3].ns, env.rounds) /
-		       median(variants[0].ns, env.rounds);
+	double ratio = median_ns(V_SINGLE) / median_ns(V_BARE);
 
 	printf("target: single at %d flows <= %.1f x bare: %.2f, %s\n",
 	       TARGET_FLOWS, TARGET_RATIO, ratio,
 	       ratio <= TARGET_RATIO ? "met" : "NOT met");
+}
+
+/* How much of the target's budget (the +ns over bare that TARGET_RATIO
+ * allows) each floor takes by itself.
+ */
+static void print_floor(void)
+{
+	double base = median_ns(V_BARE), budget = (TARGET_RATIO - 1) * base;
+
+	for (int i = V_FLOOR_HASH; i <= V_FLOOR_ARRAY; i++) {
+		double extra = median_ns(i) - base;
+
+		if (variants[i].invalid)
+			continue;
+		printf("floor: %s at %d flows %.2f x bare, %+.1f ns = %.0f%% "
+		       "of the %.1f x budget (%+.1f ns)\n",
+		       variants[i].name, TARGET_FLOWS, median_ns(i) / base,
+		       extra, 100 * extra / budget, TARGET_RATIO, budget);
+	}
 }
 
 static void print_rows(const char *label)
@@ -326,11 +435,11 @@ static void print_rows(const char *label)
 	for (int i = 0; i < N_VARIANTS; i++) {
 		m = median(variants[i].ns, env.rounds);
 		if (variants[i].invalid) {
-			printf("%-8s %-10s %8s\n", label, variants[i].name,
+			printf("%-8s %-11s %8s\n", label, variants[i].name,
 			       "n/a");
 			continue;
 		}
-		printf("%-8s %-10s %8.1f %7.2f %+8.1f\n", label,
+		printf("%-8s %-11s %8.1f %7.2f %+8.1f\n", label,
 		       variants[i].name, m, m / base, m - base);
 	}
 	fflush(stdout);
@@ -357,7 +466,7 @@ static int measure(const struct frame *fr, unsigned int n, int repeat,
 		sf_log(SF_LOG_ERROR, "test run failed: %s\n", strerror(-err));
 	for (int i = 0; i < N_VARIANTS; i++) {
 		if (!err)
-			check_accounted(&variants[i], label);
+			check_counted(&variants[i], label);
 		variant_unload(&variants[i]);
 	}
 	if (!err)
@@ -376,8 +485,10 @@ static int bench_flows(unsigned int flows)
 		return -ENOMEM;
 	snprintf(label, sizeof(label), "%u", flows);
 	err = measure(fr, n, 1, label);
-	if (!err && flows == TARGET_FLOWS)
+	if (!err && flows == TARGET_FLOWS) {
 		print_target();
+		print_floor();
+	}
 	if (!err && flows == 1)
 		err = measure(fr, 1, HOT_REPEAT, "1 hot");
 	free_frames(fr, n);
@@ -450,7 +561,7 @@ int main(int argc, char **argv)
 	printf("mix 60%% TCP, 30%% UDP, 10%% ICMP (flows), 20%% IPv6, "
 	       "frames 66-1514 B; table %d\n",
 	       TABLE_ENTRIES);
-	printf("%-8s %-10s %8s %7s %8s\n", "flows", "variant", "ns/pkt",
+	printf("%-8s %-11s %8s %7s %8s\n", "flows", "variant", "ns/pkt",
 	       "x bare", "+ns");
 	for (size_t i = 0;
 	     i < sizeof(flow_counts) / sizeof(flow_counts[0]) && !err; i++) {
