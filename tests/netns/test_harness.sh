@@ -33,6 +33,7 @@ test_slow_cleanup() {
 }
 test_waits() {
 	make_things
+	on_exit sleep 0.2
 	touch "\$HARNESS_OUT/ready"
 	sleep 60
 }
@@ -45,15 +46,24 @@ inner_run() {
 	env -u SF_CLEANUP_DIR BUILD="$TMP/build" SUITES="$FIXTURE" "$@" "$REPO/tests/run"
 }
 
+# assert_nothing_left: the namespace, file and $TMP the fixture's test
+# made are gone (removed here if not, before failing).
+assert_nothing_left() {
+	local ns tmp
+	ns=$(cat "$HARNESS_OUT/ns") tmp=$(cat "$HARNESS_OUT/tmp")
+	[ -n "$ns" ] && [ -n "$tmp" ] || fail "the fixture made no namespace"
+	[ ! -e "/run/netns/$ns" ] || { ip netns del "$ns"; fail_later "namespace $ns left"; }
+	[ ! -d "$tmp" ] || { rm -rf "$tmp"; fail_later "the test's \$TMP is left"; }
+	[ ! -e "$HARNESS_OUT/made" ] || fail_later "the file the test made is left"
+	fail_if_any
+}
+
 # assert_cleaned_up TEST: nothing the fixture's TEST made is left, and its
 # log says what tests/run cleaned up.
 assert_cleaned_up() {
 	local log=$TMP/build/test-logs/test_fixture.$1.log ns
 	ns=$(cat "$HARNESS_OUT/ns")
-	[ -n "$ns" ] || fail "the fixture made no namespace"
-	[ ! -e "/run/netns/$ns" ] || { ip netns del "$ns"; fail "namespace $ns left"; }
-	[ ! -e "$HARNESS_OUT/made" ] || fail "the file the test made is left"
-	[ ! -d "$(cat "$HARNESS_OUT/tmp")" ] || fail "the test's \$TMP is left"
+	assert_nothing_left
 	[ ! -e "$TMP/build/test-logs/test_fixture.$1.cleanup" ] ||
 		fail "the test's clean-up folder is left"
 	grep -q "^clean-up the test left undone, run by tests/run (exit 0): ip netns del $ns$" "$log" ||
@@ -75,6 +85,26 @@ test_timed_out_test_cleaned_up() {
 	assert_cleaned_up test_slow_cleanup
 }
 
+# A test's timeout sends SIGTERM to it and then to its process group, and
+# a developer may kill twice: a second SIGTERM must not cut the test's own
+# clean-up short (the fixture's first clean-up takes 0.2 s), and each
+# command done is taken out of the test's file in SF_CLEANUP_DIR.
+test_second_sigterm_during_cleanup() {
+	write_fixture
+	mkdir "$TMP/cleanups"
+	SF_CLEANUP_DIR=$TMP/cleanups bg_start fixture bash "$FIXTURE" test_waits
+	wait_until 30 test -e "$HARNESS_OUT/ready"
+	local pid
+	pid=$(cat "$TMP/fixture.pid")
+	kill -TERM "$pid"
+	sleep 0.1
+	kill -TERM "$pid" 2>/dev/null || true
+	bg_wait fixture 10 || true
+	assert_nothing_left
+	[ -z "$(ls "$TMP/cleanups")" ] ||
+		fail "clean-ups left in SF_CLEANUP_DIR: $(cat "$TMP/cleanups"/*)"
+}
+
 test_stopped_run_cleaned_up() {
 	write_fixture
 	bg_start run env -u SF_CLEANUP_DIR BUILD="$TMP/build" SUITES="$FIXTURE" \
@@ -87,10 +117,7 @@ test_stopped_run_cleaned_up() {
 		fail "the stopped test is not reported failed: $(cat "$TMP/run.out")"
 	grep -q "^stopped: tests/run got SIGTERM$" "$TMP/build/test-logs/test_fixture.test_waits.log" ||
 		fail "the log does not say the run was stopped"
-	# its own clean-up ran at SIGTERM: nothing left for tests/run to do
-	[ ! -e "/run/netns/$(cat "$HARNESS_OUT/ns")" ] || fail "namespace left"
-	[ ! -e "$HARNESS_OUT/made" ] || fail "the file the test made is left"
-	[ ! -d "$(cat "$HARNESS_OUT/tmp")" ] || fail "the test's \$TMP is left"
+	assert_nothing_left
 }
 
 run_tests "$@"
