@@ -13,7 +13,8 @@ export HARNESS_OUT=$TMP/out
 # The fixture's tests make a namespace and a file, both removed on exit,
 # say so in $HARNESS_OUT/ready and wait. test_slow_cleanup's clean-up takes
 # longer than the 5 s its timeout gives after SIGTERM the first time (an
-# agent unloading on a busy machine), so SIGKILL cuts it short.
+# agent unloading on a busy machine), so SIGKILL cuts it short;
+# test_waits's takes 0.2 s.
 write_fixture() {
 	mkdir -p "$TMP/suite" "$HARNESS_OUT"
 	cat >"$FIXTURE" <<EOF
