@@ -25,21 +25,21 @@ export PYTHONPATH PYTHONDONTWRITEBYTECODE=1
 
 guard_setup() {
 	mkdir "$CG"
-	on_exit "guard_rm_cgroup"
+	on_exit guard_rm_cgroup "$CG"
 	mkdir -p "$MNT"
 	mount -t tmpfs -o size=4m sfg-test "$MNT"
 	on_exit "umount -l '$MNT'"
 	on_exit "'$SYSFLOW' agent --unload -F '$PIN' -q; rm -rf '$PIN'"
 }
 
-# Kill what is left in the test cgroup, then remove it.
+# guard_rm_cgroup DIR: kill what is left in the test cgroup, then remove it.
 guard_rm_cgroup() {
 	local p i
 	for ((i = 0; i < 50; i++)); do
-		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do
+		for p in $(cat "$1/cgroup.procs" 2>/dev/null); do
 			kill -KILL "$p" 2>/dev/null || true
 		done
-		rmdir "$CG" 2>/dev/null && return 0
+		rmdir "$1" 2>/dev/null && return 0
 		sleep 0.05
 	done
 }

@@ -7,20 +7,53 @@ set -euo pipefail
 
 SYSFLOW=${SYSFLOW:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/sysflow-san}
 SKIP_RC=249
-TMP=$(mktemp -d /tmp/sysflow-test.XXXXXX)
 NS_PREFIX="sft$$"
-declare -a CLEANUPS=()
 
+# Clean-ups: on_exit CMD... registers one; they run last-registered first
+# when the script exits, also on SIGTERM (bash's own handling runs the EXIT
+# trap at once, even while a command runs: a TERM trap would wait for that
+# command), SIGINT (bash would go on if the running command survived it)
+# and SIGHUP (bash would skip the EXIT trap). tests/run names a folder in
+# SF_CLEANUP_DIR: each clean-up is also written to a file there and taken
+# out once run, and tests/run runs what a test killed before the end of
+# its clean-up left (docs/testing.md). So a clean-up must stand on its
+# own in a new shell (`bash SUITE --cleanup CMD`): values expanded when
+# registered, functions only with arguments.
+declare -a CLEANUPS=()
+CLEANUP_FILE=${SF_CLEANUP_DIR:+$SF_CLEANUP_DIR/$$}
+
+on_exit() {
+	CLEANUPS+=("$*")
+	[ -z "$CLEANUP_FILE" ] || printf '%q\n' "$*" >>"$CLEANUP_FILE"
+}
+# keep_cleanups N: only the first N clean-ups are left to run.
+keep_cleanups() {
+	[ -n "$CLEANUP_FILE" ] || return 0
+	if [ "$1" -eq 0 ]; then
+		rm -f "$CLEANUP_FILE"
+	else
+		printf '%q\n' "${CLEANUPS[@]:0:$1}" >"$CLEANUP_FILE.new"
+		mv -f "$CLEANUP_FILE.new" "$CLEANUP_FILE"
+	fi
+}
+# A second signal must not cut the clean-up short: timeout sends SIGTERM
+# to the test and then to its whole process group, the test included.
 cleanup() {
 	local i
+	trap '' TERM INT HUP
 	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
 		eval "${CLEANUPS[i]}" >/dev/null 2>&1 || true
+		keep_cleanups "$i"
 	done
-	rm -rf "$TMP"
+	CLEANUPS=()
 }
 trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
 
-on_exit() { CLEANUPS+=("$*"); }
+TMP=$(mktemp -d /tmp/sysflow-test.XXXXXX)
+on_exit rm -rf "$TMP"
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*" >&2; exit $SKIP_RC; }
 info() { echo "# $*" >&2; }
@@ -180,8 +213,12 @@ run_tests() {
 		declare -F | awk '{print $3}' | grep '^test_'
 		exit 0
 	fi
-	[ -n "${1:-}" ] || { echo "usage: $0 --list | TEST" >&2; exit 2; }
+	[ -n "${1:-}" ] || { echo "usage: $0 --list | TEST | --cleanup CMD" >&2; exit 2; }
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	if [ "$1" == "--cleanup" ]; then # one left by a killed test (tests/run)
+		eval "${2:?--cleanup needs a command}"
+		exit
+	fi
 	[ -z "${HOST_LOCK:-}" ] || [ -n "${SF_HOST_LOCKED:-}" ] || run_locked "$1"
 	"$1"
 }

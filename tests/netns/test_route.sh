@@ -38,7 +38,7 @@ lab_up() {
 		# no IPv6 and so no router solicitations: every packet counts
 		in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	done
-	on_exit "route del"
+	on_exit "nsenter --net='$(ns_path r)' '$SYSFLOW' route del --pin-dir '$PIN'"
 	on_exit "rm -rf $PIN"
 	link c c0 10.10.0.2 r rc 10.10.0.1
 	link r rs1 10.11.0.1 s1 s1e 10.11.0.2

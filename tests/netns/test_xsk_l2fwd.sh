@@ -59,7 +59,7 @@ test_l2fwd_copy_generic() {
 # user's lab with the same addresses and routes.
 test_lab_idempotent() {
 	export LAB_PREFIX="y$$" LAB_HOST_NS="y$$host"
-	on_exit "'$LAB' down"
+	on_exit "LAB_PREFIX=$LAB_PREFIX LAB_HOST_NS=$LAB_HOST_NS '$LAB' down"
 	"$LAB" up >/dev/null
 	"$LAB" up >/dev/null
 	"$LAB" status >"$TMP/status"

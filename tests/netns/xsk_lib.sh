@@ -16,7 +16,7 @@ XSK_CAPS=cap_net_raw,cap_net_admin,cap_bpf,cap_perfmon
 # namespace of its own, removed on exit. Sets H, T1, T2, V0..V3.
 lab_up() {
 	export LAB_PREFIX="x$$" LAB_HOST_NS="x$$host" LAB_QUEUES=${1:-1}
-	on_exit "'$LAB' down"
+	on_exit "LAB_PREFIX=$LAB_PREFIX LAB_HOST_NS=$LAB_HOST_NS '$LAB' down"
 	"$LAB" up >/dev/null
 	H=$LAB_HOST_NS T1=${LAB_PREFIX}test1 T2=${LAB_PREFIX}test2
 	V0=${LAB_PREFIX}veth0 V1=${LAB_PREFIX}veth1
