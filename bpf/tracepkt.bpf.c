@@ -30,6 +30,9 @@
 
 /* Hook properties. */
 #define HF_START (1 << 0) /* an untracked packet may start a trace here */
+/* HF_START for the hooks in TRACEPKT_START_HOOKS (tracepkt.h), none else */
+#define HOOK_START_FLAG(hook) \
+	((TRACEPKT_START_HOOKS & 1U << (hook)) ? HF_START : 0)
 #define HF_END (1 << 1) /* the skb is freed here: last hop */
 #define HF_RX (1 << 2) /* skb->data is at L3 (eth_type_trans is done) */
 #define HF_NO_SKB (1 << 3) /* the skb may be gone: use its address only */
@@ -847,37 +850,37 @@ static __always_inline int on_sk_ready(struct sock *sk, const bool btf)
 
 /* ---- tp_btf programs ---- */
 
-#define HOP(sk_, hook_, flags_, ...)                     \
-	struct hop h = { .skb = (struct sk_buff *)(sk_), \
-			 .hook = (hook_),                \
-			 .flags = (flags_),              \
+#define HOP(sk_, hook_, flags_, ...)                                 \
+	struct hop h = { .skb = (struct sk_buff *)(sk_),             \
+			 .hook = (hook_),                            \
+			 .flags = (flags_) | HOOK_START_FLAG(hook_), \
 			 __VA_ARGS__ }
 
 SEC("tp_btf/napi_gro_receive_entry")
 int BPF_PROG(tp_btf__napi_gro_receive_entry, const struct sk_buff *skb)
 {
-	HOP(skb, HOOK_NAPI_GRO_RECEIVE_ENTRY, HF_START | HF_RX);
+	HOP(skb, HOOK_NAPI_GRO_RECEIVE_ENTRY, HF_RX);
 	return on_hop(&h, true);
 }
 
 SEC("tp_btf/netif_rx")
 int BPF_PROG(tp_btf__netif_rx, struct sk_buff *skb)
 {
-	HOP(skb, HOOK_NETIF_RX, HF_START | HF_RX);
+	HOP(skb, HOOK_NETIF_RX, HF_RX);
 	return on_hop(&h, true);
 }
 
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(tp_btf__netif_receive_skb, struct sk_buff *skb)
 {
-	HOP(skb, HOOK_NETIF_RECEIVE_SKB, HF_START | HF_RX | HF_CUR);
+	HOP(skb, HOOK_NETIF_RECEIVE_SKB, HF_RX | HF_CUR);
 	return on_hop(&h, true);
 }
 
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(tp_btf__net_dev_queue, struct sk_buff *skb)
 {
-	HOP(skb, HOOK_NET_DEV_QUEUE, HF_START);
+	HOP(skb, HOOK_NET_DEV_QUEUE, 0);
 	return on_hop(&h, true);
 }
 
@@ -923,7 +926,7 @@ SEC("tp_btf/kfree_skb")
 int BPF_PROG(tp_btf__kfree_skb, struct sk_buff *skb, void *location,
 	     enum skb_drop_reason reason)
 {
-	HOP(skb, HOOK_KFREE_SKB, HF_START | HF_END, .reason = reason);
+	HOP(skb, HOOK_KFREE_SKB, HF_END, .reason = reason);
 	return on_hop(&h, true);
 }
 
@@ -963,14 +966,14 @@ SEC("tracepoint/net/napi_gro_receive_entry")
 int tracepoint__net__napi_gro_receive_entry(
 	struct trace_event_raw_net_dev_rx_verbose_template *ctx)
 {
-	HOP(ctx->skbaddr, HOOK_NAPI_GRO_RECEIVE_ENTRY, HF_START | HF_RX);
+	HOP(ctx->skbaddr, HOOK_NAPI_GRO_RECEIVE_ENTRY, HF_RX);
 	return on_hop(&h, false);
 }
 
 SEC("tracepoint/net/netif_rx")
 int tracepoint__net__netif_rx(struct trace_event_raw_net_dev_template *ctx)
 {
-	HOP(ctx->skbaddr, HOOK_NETIF_RX, HF_START | HF_RX);
+	HOP(ctx->skbaddr, HOOK_NETIF_RX, HF_RX);
 	return on_hop(&h, false);
 }
 
@@ -978,14 +981,14 @@ SEC("tracepoint/net/netif_receive_skb")
 int tracepoint__net__netif_receive_skb(
 	struct trace_event_raw_net_dev_template *ctx)
 {
-	HOP(ctx->skbaddr, HOOK_NETIF_RECEIVE_SKB, HF_START | HF_RX | HF_CUR);
+	HOP(ctx->skbaddr, HOOK_NETIF_RECEIVE_SKB, HF_RX | HF_CUR);
 	return on_hop(&h, false);
 }
 
 SEC("tracepoint/net/net_dev_queue")
 int tracepoint__net__net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
 {
-	HOP(ctx->skbaddr, HOOK_NET_DEV_QUEUE, HF_START);
+	HOP(ctx->skbaddr, HOOK_NET_DEV_QUEUE, 0);
 	return on_hop(&h, false);
 }
 
@@ -1025,8 +1028,7 @@ int tracepoint__net__net_dev_xmit(struct trace_event_raw_net_dev_xmit *ctx)
 SEC("tracepoint/skb/kfree_skb")
 int tracepoint__skb__kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 {
-	HOP(ctx->skbaddr, HOOK_KFREE_SKB, HF_START | HF_END,
-	    .reason = ctx->reason);
+	HOP(ctx->skbaddr, HOOK_KFREE_SKB, HF_END, .reason = ctx->reason);
 	return on_hop(&h, false);
 }
 

@@ -40,6 +40,14 @@ enum tracepkt_hook {
 	HOOK_MAX,
 };
 
+/* Hooks where an untracked packet may start a trace: the BPF side gives
+ * their hops HF_START, user space refuses a --hooks list without one.
+ */
+#define TRACEPKT_START_HOOKS                                       \
+	(1U << HOOK_NAPI_GRO_RECEIVE_ENTRY | 1U << HOOK_NETIF_RX | \
+	 1U << HOOK_NETIF_RECEIVE_SKB | 1U << HOOK_NET_DEV_QUEUE | \
+	 1U << HOOK_KFREE_SKB)
+
 /* ---- the filter: a list of tests with a true and a false target ----
  *
  * Evaluation starts at instruction 0; each test jumps to jt when it holds

@@ -158,6 +158,22 @@ int cfg_get_iface(struct loader *ld, const char *field, const char *name,
 	return 0;
 }
 
+int cfg_parse_mac(struct loader *ld, const char *path, const char *key,
+		  const char *s, uint8_t mac[6])
+{
+	char field[96];
+
+	if (!s)
+		return 0;
+	cfg_path(field, sizeof(field), path, key);
+	if (rt_parse_mac(s, mac))
+		return cfg_fail(ld, field,
+				"bad MAC address '%s' (six hex pairs "
+				"separated by ':')",
+				s);
+	return 0;
+}
+
 int cfg_iface_mac(const char *ifname, uint8_t mac[6])
 {
 	struct ifreq ifr = {};
@@ -331,12 +347,9 @@ static int load_device(struct loader *ld, json_t *v, const char *path,
 				"bad address '%s' (an IPv4 or IPv6 "
 				"address, no prefix length)",
 				addr);
-	snprintf(field, sizeof(field), "%s.mac", path);
-	if (mac && rt_parse_mac(mac, d->mac))
-		return cfg_fail(ld, field,
-				"bad MAC address '%s' (six hex pairs "
-				"separated by ':')",
-				mac);
+	err = cfg_parse_mac(ld, path, "mac", mac, d->mac);
+	if (err)
+		return err;
 	d->has_mac = mac;
 	return 0;
 }

@@ -38,6 +38,11 @@ json_t *cfg_get_array(struct loader *ld, json_t *obj, const char *path,
 /* An interface that must exist unless SF_ROUTE_NO_IFACES. */
 int cfg_get_iface(struct loader *ld, const char *field, const char *name,
 		  char out[IF_NAMESIZE], int *ifindex);
+/* The MAC address s (six hex pairs) of member key into mac; nothing to do
+ * when s is NULL.
+ */
+int cfg_parse_mac(struct loader *ld, const char *path, const char *key,
+		  const char *s, uint8_t mac[6]);
 int cfg_iface_mac(const char *ifname, uint8_t mac[6]);
 const struct rt_device *cfg_find_device(const struct sf_route_config *cfg,
 					const char *name);

@@ -220,15 +220,11 @@ static int fwd_dst_mac(struct loader *ld, const char *path,
 		       struct route_rule *a, const char *dmac,
 		       const struct rt_device *dev)
 {
-	char field[96];
-
 	if (dmac) {
-		cfg_path(field, sizeof(field), path, "dst_mac");
-		if (rt_parse_mac(dmac, a->dmac))
-			return cfg_fail(ld, field,
-					"bad MAC address '%s' (six hex "
-					"pairs separated by ':')",
-					dmac);
+		int err = cfg_parse_mac(ld, path, "dst_mac", dmac, a->dmac);
+
+		if (err)
+			return err;
 		a->flags |= ROUTE_F_DMAC;
 	} else if (dev && dev->has_mac) {
 		memcpy(a->dmac, dev->mac, 6);
@@ -242,15 +238,12 @@ static int fwd_src_mac(struct loader *ld, const char *path, struct rt_rule *r,
 		       const char *smac, int ifindex)
 {
 	struct route_rule *a = &r->act;
-	char field[96];
 
 	if (smac) {
-		cfg_path(field, sizeof(field), path, "src_mac");
-		if (rt_parse_mac(smac, a->smac))
-			return cfg_fail(ld, field,
-					"bad MAC address '%s' (six hex "
-					"pairs separated by ':')",
-					smac);
+		int err = cfg_parse_mac(ld, path, "src_mac", smac, a->smac);
+
+		if (err)
+			return err;
 		a->flags |= ROUTE_F_SMAC;
 	} else if (a->action != ROUTE_ACT_NEIGH && ifindex &&
 		   !cfg_iface_mac(r->out_iface, a->smac)) {

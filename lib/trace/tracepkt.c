@@ -55,12 +55,6 @@ struct sf_tracepkt {
 	int ncpus;
 };
 
-/* Hooks where an untracked packet can start a trace (HF_START). */
-#define START_HOOKS                                                \
-	(1U << HOOK_NAPI_GRO_RECEIVE_ENTRY | 1U << HOOK_NETIF_RX | \
-	 1U << HOOK_NETIF_RECEIVE_SKB | 1U << HOOK_NET_DEV_QUEUE | \
-	 1U << HOOK_KFREE_SKB)
-
 static const char *hook_name(unsigned int hook)
 {
 	if (hook == HOOK_NONE)
@@ -118,7 +112,7 @@ int sf_tracepkt_parse_hooks(const char *list, uint32_t *mask)
 		err = -EINVAL;
 	}
 	free(copy);
-	if (!err && !(*mask & START_HOOKS)) {
+	if (!err && !(*mask & TRACEPKT_START_HOOKS)) {
 		pr_err("none of the listed tracepoints can start a trace; add "
 		       "one of net_dev_queue, netif_rx, napi_gro_receive_entry, "
 		       "netif_receive_skb or kfree_skb\n");
