@@ -430,10 +430,10 @@ static void print_floor(void)
 
 static void print_rows(const char *label)
 {
-	double base = median(variants[0].ns, env.rounds), m;
+	double base = median_ns(V_BARE), m;
 
 	for (int i = 0; i < N_VARIANTS; i++) {
-		m = median(variants[i].ns, env.rounds);
+		m = median_ns(i);
 		if (variants[i].invalid) {
 			printf("%-8s %-11s %8s\n", label, variants[i].name,
 			       "n/a");
