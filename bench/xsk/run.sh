@@ -13,8 +13,21 @@
 # live-frames mode (no socket, no skb on its side) and counts the echoes
 # that reach vg. On a veth the sender's CPU pays for the receiver, and the
 # echo's CPU should pay for the echo only: the frames carry a source MAC
-# that is not vg's, so G's stack drops the echoes on arrival, and RPS on vg
-# runs that receive on GEN_CPU (SINK_RPS=0 leaves it on the echo's CPU).
+# that is not vg's, so G's stack drops the echoes on arrival, and that
+# receive runs on GEN_CPU, as a NIC and a wire would take it off the echo's
+# CPU. How (SINK):
+#   napi (default): vg gets a NAPI of its own (GRO on), threaded, its
+#     kthread on GEN_CPU at SCHED_FIFO so the generator cannot starve it;
+#     TSO off on ve makes veth queue every echo there (a ptr_ring, as a
+#     NIC's tx ring) instead of handing it to netif_rx(). The echo's CPU
+#     pays for the transmit only.
+#   rps: vg's receive in the backlog of GEN_CPU by RPS. Each echo then
+#     costs the echo's CPU an inter-processor interrupt (a VM exit here:
+#     15% of that CPU at 490k echoes/s), a cost of the veth lab, not of
+#     the echo.
+#   local: the kernel's default, vg's receive in softirq on the echo's CPU.
+# The sink must never limit the echo: DIAG=1 shows tx_device_dropped
+# (echoes vg's queue refused) and vg's rx against the echo's tx.
 #
 # Both echoes get the same CPU and about the same queue depth: rx and fill
 # rings of RING entries for AF_XDP, an 8 MiB socket buffer for AF_PACKET
@@ -37,7 +50,7 @@
 # (0.5 s), GEN_CPU (0), ECHO_CPU (last CPU), NAPI_CPU (ECHO_CPU), RING
 # (4096), ECHO_ARGS (more options for sysflow echo, e.g. --busy-poll),
 # ECHO_WRAP (a command both echoes run under, e.g. "chrt -f 10"),
-# SINK_RPS (1), VARIANTS ("af_xdp af_packet": one of them alone prints no
+# SINK (napi), VARIANTS ("af_xdp af_packet": one of them alone prints no
 # ratio), DIAG (0; 1 prints, per run, the counters of both veths that
 # moved and the echo's statistics: where the frames that were not echoed
 # went). Results and how to read them: docs/performance.md.
@@ -57,7 +70,7 @@ ECHO_CPU=${ECHO_CPU:-$((NCPU - 1))}
 NAPI_CPU=${NAPI_CPU:-$ECHO_CPU}
 ECHO_ARGS=${ECHO_ARGS:-} # more options for sysflow echo
 ECHO_WRAP=${ECHO_WRAP:-} # a command the echoes run under, e.g. "chrt -f 10"
-SINK_RPS=${SINK_RPS:-1}
+SINK=${SINK:-napi}
 DIAG=${DIAG:-0}
 RING=${RING:-4096}
 TARGET=3
@@ -189,6 +202,26 @@ stats() { # VALUES... -> "median min max"
 		printf "%d %d %d\n", m, v[1], v[NR] }'
 }
 
+# Where vg's receive of the echoes runs: see SINK in the header.
+sink_up() {
+	local p
+	case $SINK in
+	napi)
+		in_ns e ethtool -K "$VE" tso off >/dev/null &&
+			in_ns g ethtool -K "$VG" gro on >/dev/null &&
+			in_ns g sh -c "echo 1 > /sys/class/net/$VG/threaded" ||
+			fail "cannot give $VG a threaded NAPI"
+		p=$(pgrep "^napi/$VG-") || fail "no NAPI kthread for $VG"
+		taskset -pc "$GEN_CPU" "$p" >/dev/null && chrt -f -p 50 "$p" ||
+			fail "cannot pin $VG's NAPI kthread $p" ;;
+	rps)
+		in_ns g sh -c "printf %x $((1 << GEN_CPU)) > \
+			/sys/class/net/$VG/queues/rx-0/rps_cpus" ;;
+	local) ;;
+	*) fail "SINK=$SINK: one of napi, rps, local" ;;
+	esac
+}
+
 main() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	[ "$NCPU" -ge 2 ] || skip "needs 2 CPUs"
@@ -206,16 +239,12 @@ main() {
 		peer name "$VE" netns "$(ns e)" address "$MAC_E"
 	in_ns g ip link set "$VG" up
 	in_ns e ip link set "$VE" up
-	# The echoes' receive on vg runs on the generator's CPU (RPS), as a
-	# NIC and a wire would take it off the echo's CPU; without this the
-	# veth bills the echo for the receiver's backlog processing.
-	[ "$SINK_RPS" == 1 ] && in_ns g sh -c "printf %x $((1 << GEN_CPU)) > \
-		/sys/class/net/$VG/queues/rx-0/rps_cpus"
+	sink_up
 	on_exit bg_kill_all # runs first: cleanups go in reverse order
 
 	echo "xsk echo: 60-byte UDP to port 7 over a veth, echoed to the sender"
 	echo "xdpgen (XDP live frames) on CPU $GEN_CPU, echo on CPU $ECHO_CPU," \
-	     "its NAPI on $NAPI_CPU"
+	     "its NAPI on $NAPI_CPU; echoes received by: $SINK"
 	echo "af_xdp: sysflow echo, native XDP, copy mode, rings of" \
 	     "$RING${ECHO_ARGS:+ ($ECHO_ARGS)}; af_packet: afp_echo"
 	echo "median, min, max of $ROUNDS runs x $SECS s, variants interleaved;" \
