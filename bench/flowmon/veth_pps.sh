@@ -22,6 +22,8 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 SYSFLOW=$BUILD/sysflow
 # shellcheck source=tests/netns/lib.sh disable=SC1091
 . "$ROOT/tests/netns/lib.sh"
+# shellcheck source=bench/lib.sh disable=SC1091
+. "$ROOT/bench/lib.sh"
 
 ROUNDS=${ROUNDS:-7}
 SECS=${SECS:-3}
@@ -35,36 +37,6 @@ UDPGEN=$BUILD/bench/flowmon/udpgen
 XDP_PASS_OBJ=$BUILD/bpf/xdp_pass.bpf.o
 PIN_DIR=/sys/fs/bpf/sysflow-bench-$$ # inside B's `ip netns exec` mounts
 VARIANTS=(none bare flowmon)
-
-# ---- background processes: only the ones still running are killed ----
-
-declare -A BG_PID=()
-bg_kill_all() {
-	local n
-	for n in "${!BG_PID[@]}"; do
-		kill -KILL -- "-${BG_PID[$n]}" 2>/dev/null || true
-	done
-}
-
-# start NAME CMD...: run CMD in its own process group.
-start() {
-	local name=$1; shift
-	setsid "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	BG_PID[$name]=$!
-}
-
-# stop NAME: SIGINT, then wait at most 10 s.
-stop() {
-	local pid=${BG_PID[$1]} i
-	kill -INT "$pid" 2>/dev/null || true
-	for ((i = 0; i < 200; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -0 "$pid" 2>/dev/null && fail "$1 did not stop on SIGINT"
-	unset "BG_PID[$1]"
-	wait "$pid" 2>/dev/null || true
-}
 
 # ---- the receiving side's XDP program ----
 
@@ -88,7 +60,7 @@ variant_up() { # VARIANT MODE
 	bare) in_ns b ip link set dev vb "$(xdp_flag "$2")" \
 		obj "$XDP_PASS_OBJ" sec xdp ;;
 	flowmon)
-		start fm ip netns exec "$(ns b)" taskset -c "$FM_CPU" \
+		bg_start fm ip netns exec "$(ns b)" taskset -c "$FM_CPU" \
 			"$SYSFLOW" flowmon -d vb -m "$2" -q -F "$PIN_DIR"
 		wait_prog xdp_flowmon ;;
 	esac
@@ -97,7 +69,7 @@ variant_up() { # VARIANT MODE
 variant_down() { # VARIANT MODE
 	case $1 in
 	bare) in_ns b ip link set dev vb "$(xdp_flag "$2")" off ;;
-	flowmon) stop fm ;;
+	flowmon) bg_stop fm ;;
 	esac
 	in_ns b ip link show dev vb | grep -q "prog/xdp" &&
 		fail "XDP still on vb after $1"
@@ -126,7 +98,7 @@ ip_in_receives() {
 run_once() { # VARIANT MODE -> PPS, CPPS (no subshell: it owns processes)
 	local c0 c1 t0 t1 g0 g1
 	variant_up "$1" "$2"
-	start gen ip netns exec "$(ns a)" taskset -c "$GEN_CPU" "$UDPGEN" \
+	bg_start gen ip netns exec "$(ns a)" taskset -c "$GEN_CPU" "$UDPGEN" \
 		-s "$FLOWS" -t $((SECS + 30)) 10.77.0.2
 	wait_for "$TMP/gen.err" "^udpgen: sending"
 	sleep "$WARMUP"
@@ -135,7 +107,7 @@ run_once() { # VARIANT MODE -> PPS, CPPS (no subshell: it owns processes)
 	c0=$(ip_in_receives) t0=$(date +%s%N) g0=$(gen_cpu_ns)
 	sleep "$SECS"
 	c1=$(ip_in_receives) t1=$(date +%s%N) g1=$(gen_cpu_ns)
-	stop gen
+	bg_stop gen
 	variant_down "$1" "$2"
 	PPS=$(((c1 - c0) * 1000000000 / (t1 - t0)))
 	CPPS=$(((c1 - c0) * 1000000000 / (g1 - g0)))

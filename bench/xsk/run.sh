@@ -60,6 +60,8 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 # shellcheck source=tests/netns/lib.sh disable=SC1091
 . "$ROOT/tests/netns/lib.sh"
+# shellcheck source=bench/lib.sh disable=SC1091
+. "$ROOT/bench/lib.sh"
 
 ROUNDS=${ROUNDS:-5}
 SECS=${SECS:-3}
@@ -86,41 +88,12 @@ IP_G=10.99.0.1
 IP_E=10.99.0.2
 read -r -a VARIANTS <<<"${VARIANTS:-af_xdp af_packet}"
 
-# ---- background processes: only the ones still running are killed ----
-
-declare -A BG_PID=()
-bg_kill_all() {
-	local n
-	for n in "${!BG_PID[@]}"; do
-		kill -KILL -- "-${BG_PID[$n]}" 2>/dev/null || true
-	done
-}
-
-start() { # NAME CMD...: in its own process group, fresh output files
-	local name=$1; shift
-	rm -f "$TMP/$name.out" "$TMP/$name.err"
-	setsid "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	BG_PID[$name]=$!
-}
-
-stop() { # NAME: SIGINT, then wait at most 10 s
-	local pid=${BG_PID[$1]} i
-	kill -INT "$pid" 2>/dev/null || true
-	for ((i = 0; i < 200; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -0 "$pid" 2>/dev/null && fail "$1 did not stop on SIGINT"
-	unset "BG_PID[$1]"
-	wait "$pid" 2>/dev/null || true
-}
-
 # ---- the two echoes ----
 
 variant_up() {
 	case $1 in
 	af_xdp)
-		start echo ip netns exec "$(ns e)" $ECHO_WRAP taskset -c "$ECHO_CPU" \
+		bg_start echo ip netns exec "$(ns e)" $ECHO_WRAP taskset -c "$ECHO_CPU" \
 			"$SYSFLOW" echo "$VE" --ip "$IP_E" -m native -c -j \
 			--rx-size "$RING" --fill-size "$RING" \
 			--tx-size "$RING" --comp-size "$RING" --chunks $((RING * 4)) \
@@ -128,7 +101,7 @@ variant_up() {
 		wait_for "$TMP/echo.err" "Ctrl-C to end|error" 30 ;;
 	af_packet)
 		in_ns e ip link set dev "$VE" xdpdrv obj "$XDP_PASS_OBJ" sec xdp
-		start echo ip netns exec "$(ns e)" $ECHO_WRAP taskset -c "$ECHO_CPU" \
+		bg_start echo ip netns exec "$(ns e)" $ECHO_WRAP taskset -c "$ECHO_CPU" \
 			"$AFP_ECHO" "$VE" "$IP_E"
 		wait_for "$TMP/echo.err" "ready|error|Usage" 30 ;;
 	esac
@@ -153,7 +126,7 @@ napi_pin() {
 }
 
 variant_down() {
-	stop echo
+	bg_stop echo
 	[ "$1" == af_packet ] && in_ns e ip link set dev "$VE" xdpdrv off
 	in_ns e ip link show dev "$VE" | grep -q "prog/xdp" && fail "XDP left on $VE after $1"
 	return 0
