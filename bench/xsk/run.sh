@@ -29,6 +29,14 @@
 # The sink must never limit the echo: DIAG=1 shows tx_device_dropped
 # (echoes vg's queue refused) and vg's rx against the echo's tx.
 #
+# The generator and the sink share cache lines with the echo (the socket's
+# send-buffer count, the generator's page pool). On this VM a cache line
+# takes about 80 ns from one vCPU to the other and back when the hypervisor
+# has placed them on cores that share a cache, about 450 ns when not, for
+# minutes at a time, and the AF_XDP echo's rate follows (about 1 million
+# against 600,000 echoes/s; AF_PACKET's hardly moves). bench/xsk/cpu_rtt
+# measures it before and after the rounds: compare runs of one state.
+#
 # Both echoes get the same CPU and about the same queue depth: rx and fill
 # rings of RING entries for AF_XDP, an 8 MiB socket buffer for AF_PACKET
 # (about 4000 frames of this size). The AF_PACKET echo needs ve's XDP
@@ -79,6 +87,8 @@ TARGET=3
 SYSFLOW=$BUILD/sysflow
 XDPGEN=$BUILD/bench/xsk/xdpgen
 AFP_ECHO=$BUILD/bench/xsk/afp_echo
+CPU_RTT=$BUILD/bench/xsk/cpu_rtt
+RTT_NEAR=200 # ns: below, the two CPUs share a cache (bench/xsk/cpu_rtt.c)
 XDP_PASS_OBJ=$BUILD/bpf/xdp_pass.bpf.o
 MAC_G=02:00:00:00:07:01
 MAC_E=02:00:00:00:07:02
@@ -175,6 +185,23 @@ stats() { # VALUES... -> "median min max"
 		printf "%d %d %d\n", m, v[1], v[NR] }'
 }
 
+# cpu_rtt -> ns for a cache line from GEN_CPU to ECHO_CPU and back.
+cpu_rtt() {
+	"$CPU_RTT" -a "$GEN_CPU" -b "$ECHO_CPU" || fail "cpu_rtt failed"
+}
+
+# rtt_report BEFORE AFTER: the round trip, and what it means for the
+# figures: the generator and the sink share cache lines with the echo.
+rtt_report() {
+	local state="the CPUs share a cache"
+	if [ "$1" -ge "$RTT_NEAR" ] || [ "$2" -ge "$RTT_NEAR" ]; then
+		state="the CPUs do not share a cache (or moved): the lab's"
+		state+=" cross-CPU traffic slows AF_XDP most (docs/performance.md)"
+	fi
+	echo "cache line CPU $GEN_CPU <-> $ECHO_CPU: $1 ns before, $2 ns" \
+	     "after: $state"
+}
+
 # Where vg's receive of the echoes runs: see SINK in the header.
 sink_up() {
 	local p
@@ -199,7 +226,7 @@ main() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	[ "$NCPU" -ge 2 ] || skip "needs 2 CPUs"
 	local f missing=()
-	for f in "$SYSFLOW" "$XDPGEN" "$AFP_ECHO" "$XDP_PASS_OBJ"; do
+	for f in "$SYSFLOW" "$XDPGEN" "$AFP_ECHO" "$CPU_RTT" "$XDP_PASS_OBJ"; do
 		[ -e "$f" ] || missing+=("$f")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then # run alone: build what is missing
@@ -222,6 +249,7 @@ main() {
 	     "$RING${ECHO_ARGS:+ ($ECHO_ARGS)}; af_packet: afp_echo"
 	echo "median, min, max of $ROUNDS runs x $SECS s, variants interleaved;" \
 	     "$NCPU CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+	RTT_BEFORE=$(cpu_rtt)
 	printf '%-10s %9s %9s %9s %9s %11s\n' variant pps min max offered \
 		"per CPU-s"
 	local r k v med min max
@@ -246,6 +274,7 @@ main() {
 		printf '%-10s %9d %9d %9d %9d %11d\n' "$v" "$med" "$min" "$max" \
 			"$(stats ${off[$v]} | cut -d' ' -f1)" "${cpu_of[$v]}"
 	done
+	rtt_report "$RTT_BEFORE" "$(cpu_rtt)"
 	[ ${#med_of[@]} -eq 2 ] || return 0
 	awk -v x="${med_of[af_xdp]}" -v p="${med_of[af_packet]}" -v t="$TARGET" \
 		-v cx="${cpu_of[af_xdp]}" -v cp="${cpu_of[af_packet]}" \
