@@ -186,9 +186,7 @@ stats() { # VALUES... -> "median min max"
 }
 
 # cpu_rtt -> ns for a cache line from GEN_CPU to ECHO_CPU and back.
-cpu_rtt() {
-	"$CPU_RTT" -a "$GEN_CPU" -b "$ECHO_CPU" || fail "cpu_rtt failed"
-}
+cpu_rtt() { "$CPU_RTT" -a "$GEN_CPU" -b "$ECHO_CPU"; }
 
 # rtt_report BEFORE AFTER: the round trip, and what it means for the
 # figures: the generator and the sink share cache lines with the echo.
@@ -249,7 +247,8 @@ main() {
 	     "$RING${ECHO_ARGS:+ ($ECHO_ARGS)}; af_packet: afp_echo"
 	echo "median, min, max of $ROUNDS runs x $SECS s, variants interleaved;" \
 	     "$NCPU CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-	RTT_BEFORE=$(cpu_rtt)
+	local rtt_before rtt_after
+	rtt_before=$(cpu_rtt) || fail "$CPU_RTT failed"
 	printf '%-10s %9s %9s %9s %9s %11s\n' variant pps min max offered \
 		"per CPU-s"
 	local r k v med min max
@@ -274,7 +273,8 @@ main() {
 		printf '%-10s %9d %9d %9d %9d %11d\n' "$v" "$med" "$min" "$max" \
 			"$(stats ${off[$v]} | cut -d' ' -f1)" "${cpu_of[$v]}"
 	done
-	rtt_report "$RTT_BEFORE" "$(cpu_rtt)"
+	rtt_after=$(cpu_rtt) || fail "$CPU_RTT failed"
+	rtt_report "$rtt_before" "$rtt_after"
 	[ ${#med_of[@]} -eq 2 ] || return 0
 	awk -v x="${med_of[af_xdp]}" -v p="${med_of[af_packet]}" -v t="$TARGET" \
 		-v cx="${cpu_of[af_xdp]}" -v cp="${cpu_of[af_packet]}" \
