@@ -17,10 +17,10 @@
  * loopback, which carries no traffic: the dispatcher keeps it, and the
  * frames flow without pauses.
  *
- * Counting: a second two-instruction program, attached to IFACE in native
- * mode through a bpf_link (gone with the process), drops what comes back;
- * veth counts every frame its XDP path handled in rx_packets, read here
- * before and after the window that follows the warm-up.
+ * Counting: veth counts every echo that reaches IFACE in rx_packets, read
+ * here before and after the window that follows the warm-up. How IFACE
+ * receives them (RPS, its own NAPI) is run.sh's choice (SINK); they carry
+ * a destination MAC that is not IFACE's, so the stack drops them.
  *
  * With -p PID,..., the CPU time those threads used in the window (user
  * plus system; softirq work done in their context is charged to them here,
@@ -60,7 +60,6 @@ static struct {
 	struct in_addr src, dst;
 	double secs;
 	double warmup;
-	bool xdp_sink;
 	int pids[8]; /* threads whose CPU time the window measures */
 	int npids;
 } env = { .secs = 3, .warmup = 0.5 };
@@ -203,7 +202,7 @@ static int usage(FILE *out, int rc)
 {
 	fprintf(out,
 		"Usage: xdpgen -i IFACE -d DST_MAC -s SRC_IP -D DST_IP "
-		"[-t SECS] [-w WARMUP]\n              [-p PID,...] [-x]\n"
+		"[-t SECS] [-w WARMUP]\n              [-p PID,...]\n"
 		"A helper of bench/xsk/run.sh: UDP to port 7 in XDP live-frames "
 		"mode, echoes counted.\n");
 	return rc;
@@ -216,7 +215,7 @@ static int parse(int argc, char **argv)
 
 	char *tok, *save = NULL;
 
-	while ((c = bench_getopt(argc, argv, "i:d:s:D:t:w:xp:h")) != -1) {
+	while ((c = bench_getopt(argc, argv, "i:d:s:D:t:w:p:h")) != -1) {
 		switch (c) {
 		case 'i':
 			env.ifname = optarg;
@@ -240,9 +239,6 @@ static int parse(int argc, char **argv)
 		case 'w':
 			env.warmup = atof(optarg);
 			break;
-		case 'x':
-			env.xdp_sink = true;
-			break;
 		case 'p':
 			for (tok = strtok_r(optarg, ",", &save);
 			     tok && env.npids < 8;
@@ -262,7 +258,6 @@ static int parse(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_DRV_MODE);
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint8_t frame[FRAME_LEN], mac[6];
 	struct xdp_md ctx = { .data_end = FRAME_LEN };
@@ -270,7 +265,7 @@ int main(int argc, char **argv)
 	uint32_t rx0 = 0, rx1 = 0;
 	double cpu0 = 0, cpu1 = 0;
 	double t_start, t_end, t;
-	int tx_fd, drop_fd, link, hold, ifindex, err;
+	int tx_fd, hold, ifindex, err;
 	bool counting = false;
 
 	if (argc == 1)
@@ -287,21 +282,12 @@ int main(int argc, char **argv)
 	 * drops them on arrival (PACKET_OTHERHOST) and the echo's CPU, which
 	 * pays for this side's receive on a veth, does little for them.
 	 */
-	if (!env.xdp_sink)
-		mac[5] ^= 0xff;
+	mac[5] ^= 0xff;
 	build(frame, mac);
 	ctx.ingress_ifindex = ifindex;
 	tx_fd = load_action(XDP_TX);
-	drop_fd = load_action(XDP_DROP);
-	if (tx_fd < 0 || drop_fd < 0)
+	if (tx_fd < 0)
 		return 1;
-	link = env.xdp_sink ? bpf_link_create(drop_fd, ifindex, BPF_XDP, &lo) :
-			      dup(drop_fd);
-	if (link < 0) {
-		fprintf(stderr, "xdpgen: cannot attach to %s: %s\n", env.ifname,
-			strerror(errno));
-		return 1;
-	}
 	hold = hold_in_dispatcher(tx_fd);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -335,7 +321,6 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	close(link);
 	if (hold >= 0)
 		close(hold);
 	if (!counting || rx1 == 0)
