@@ -123,16 +123,25 @@ variant_up() {
 # possible once XDP gave ve a NAPI) and pinned to NAPI_CPU. WORKERS gets
 # the threads doing the echo's work: the echo, and its NAPI kthread.
 napi_pin() {
-	local p
+	local p pids
 	WORKERS=${BG_PID[echo]}
 	[ "$NAPI_CPU" == softirq ] && return 0
-	in_ns e sh -c "echo 1 > /sys/class/net/$VE/threaded" ||
+	pids=$(napi_threaded e "$VE" "$NAPI_CPU") ||
 		fail "cannot make $VE's NAPI threaded"
-	for p in $(pgrep "^napi/$VE-"); do
-		# the kthread of our ve only: named after the device
-		[ -e "/proc/$p" ] && taskset -pc "$NAPI_CPU" "$p" >/dev/null &&
-			WORKERS+=",$p"
+	for p in $pids; do
+		WORKERS+=",$p"
 	done
+}
+
+# napi_threaded NS DEV CPU: DEV's NAPI polled by kthreads pinned to CPU;
+# prints their pids (kthreads are named after the device: DEV's only).
+napi_threaded() {
+	local p
+	in_ns "$1" sh -c "echo 1 > /sys/class/net/$2/threaded" || return 1
+	for p in $(pgrep "^napi/$2-"); do
+		[ -e "/proc/$p" ] && taskset -pc "$3" "$p" >/dev/null && echo "$p"
+	done
+	return 0
 }
 
 variant_down() {
@@ -202,16 +211,17 @@ rtt_report() {
 
 # Where vg's receive of the echoes runs: see SINK in the header.
 sink_up() {
-	local p
+	local p pids
 	case $SINK in
 	napi)
 		in_ns e ethtool -K "$VE" tso off >/dev/null &&
 			in_ns g ethtool -K "$VG" gro on >/dev/null &&
-			in_ns g sh -c "echo 1 > /sys/class/net/$VG/threaded" ||
-			fail "cannot give $VG a threaded NAPI"
-		p=$(pgrep "^napi/$VG-") || fail "no NAPI kthread for $VG"
-		taskset -pc "$GEN_CPU" "$p" >/dev/null && chrt -f -p 50 "$p" ||
-			fail "cannot pin $VG's NAPI kthread $p" ;;
+			pids=$(napi_threaded g "$VG" "$GEN_CPU") && [ -n "$pids" ] ||
+			fail "cannot give $VG a threaded NAPI on CPU $GEN_CPU"
+		for p in $pids; do
+			chrt -f -p 50 "$p" ||
+				fail "cannot run $VG's NAPI kthread $p at SCHED_FIFO"
+		done ;;
 	rps)
 		in_ns g sh -c "printf %x $((1 << GEN_CPU)) > \
 			/sys/class/net/$VG/queues/rx-0/rps_cpus" ;;
