@@ -35,7 +35,8 @@
 # has placed them on cores that share a cache, about 450 ns when not, for
 # minutes at a time, and the AF_XDP echo's rate follows (about 1 million
 # against 600,000 echoes/s; AF_PACKET's hardly moves). bench/xsk/cpu_rtt
-# measures it before and after the rounds: compare runs of one state.
+# measures it before each round and after the last; a run that saw both
+# states also prints the ratio of each state's rounds on its own.
 #
 # Both echoes get the same CPU and about the same queue depth: rx and fill
 # rings of RING entries for AF_XDP, an 8 MiB socket buffer for AF_PACKET
@@ -197,16 +198,51 @@ stats() { # VALUES... -> "median min max"
 # cpu_rtt -> ns for a cache line from GEN_CPU to ECHO_CPU and back.
 cpu_rtt() { "$CPU_RTT" -a "$GEN_CPU" -b "$ECHO_CPU"; }
 
-# rtt_report BEFORE AFTER: the round trip, and what it means for the
-# figures: the generator and the sink share cache lines with the echo.
+# rtt_report: the round trips measured before each round and after the
+# last, and what they mean: the generator and the sink share cache lines
+# with the echo.
 rtt_report() {
-	local state="the CPUs share a cache"
-	if [ "$1" -ge "$RTT_NEAR" ] || [ "$2" -ge "$RTT_NEAR" ]; then
-		state="the CPUs do not share a cache (or moved): the lab's"
-		state+=" cross-CPU traffic slows AF_XDP most (docs/performance.md)"
+	local r far=0
+	for r in "${RTTS[@]}"; do
+		[ "$r" -lt "$RTT_NEAR" ] || far=1
+	done
+	echo "cache line CPU $GEN_CPU <-> $ECHO_CPU, ns, before each round" \
+	     "and after the last: ${RTTS[*]}"
+	if [ "$far" = 1 ]; then
+		echo "  (>= $RTT_NEAR ns: the CPUs did not share a cache; the lab's" \
+		     "cross-CPU traffic then slows AF_XDP most, docs/performance.md)"
+	else
+		echo "  (all < $RTT_NEAR ns: the CPUs shared a cache throughout)"
 	fi
-	echo "cache line CPU $GEN_CPU <-> $ECHO_CPU: $1 ns before, $2 ns" \
-	     "after: $state"
+}
+
+# by_state: when the run saw both placements, the ratio of the rounds
+# whose round trip before and after was under RTT_NEAR (a shared cache)
+# and of the others, each on its own: a run can hold both states.
+by_state() {
+	local r v state x p
+	declare -A pps=() count=()
+	for ((r = 0; r < ROUNDS; r++)); do
+		state=apart
+		[ "${RTTS[r]}" -lt "$RTT_NEAR" ] &&
+			[ "${RTTS[r + 1]}" -lt "$RTT_NEAR" ] && state=shared
+		count[$state]=$((${count[$state]:-0} + 1))
+		for v in "${VARIANTS[@]}"; do
+			pps[$state,$v]+=" ${PPS_OF[$v,$r]}"
+		done
+	done
+	[ ${#count[@]} -eq 2 ] || return 0
+	for state in shared apart; do
+		# shellcheck disable=SC2086
+		x=$(stats ${pps[$state,af_xdp]} | cut -d' ' -f1)
+		# shellcheck disable=SC2086
+		p=$(stats ${pps[$state,af_packet]} | cut -d' ' -f1)
+		printf '  rounds with the CPUs %s: %d of %d: af_xdp %d,' \
+			"$([ $state = shared ] && echo sharing a cache || echo apart)" \
+			"${count[$state]}" "$ROUNDS" "$x"
+		awk -v x="$x" -v p="$p" \
+			'BEGIN { printf " af_packet %d pps, ratio %.2f\n", p, x / p }'
+	done
 }
 
 # Where vg's receive of the echoes runs: see SINK in the header.
@@ -257,19 +293,20 @@ main() {
 	     "$RING${ECHO_ARGS:+ ($ECHO_ARGS)}; af_packet: afp_echo"
 	echo "median, min, max of $ROUNDS runs x $SECS s, variants interleaved;" \
 	     "$NCPU CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-	local rtt_before rtt_after
-	rtt_before=$(cpu_rtt) || fail "$CPU_RTT failed"
+	local RTTS=()
 	printf '%-10s %9s %9s %9s %9s %11s\n' variant pps min max offered \
 		"per CPU-s"
 	local r k v med min max
-	declare -A res=() off=() cpu=()
+	declare -A res=() off=() cpu=() PPS_OF=()
 	for ((r = 0; r < ROUNDS; r++)); do
+		RTTS[r]=$(cpu_rtt) || fail "$CPU_RTT failed"
 		for ((k = 0; k < ${#VARIANTS[@]}; k++)); do
 			v=${VARIANTS[(r + k) % ${#VARIANTS[@]}]}
 			run_once "$v"
 			info "round $((r + 1)) $v: $PPS pps echoed of $OFFERED" \
 			     "offered, $PER_CPU_S per CPU-s"
 			res[$v]="${res[$v]:-} $PPS"
+			PPS_OF[$v,$r]=$PPS
 			off[$v]="${off[$v]:-} $OFFERED"
 			cpu[$v]="${cpu[$v]:-} $PER_CPU_S"
 		done
@@ -283,8 +320,8 @@ main() {
 		printf '%-10s %9d %9d %9d %9d %11d\n' "$v" "$med" "$min" "$max" \
 			"$(stats ${off[$v]} | cut -d' ' -f1)" "${cpu_of[$v]}"
 	done
-	rtt_after=$(cpu_rtt) || fail "$CPU_RTT failed"
-	rtt_report "$rtt_before" "$rtt_after"
+	RTTS[ROUNDS]=$(cpu_rtt) || fail "$CPU_RTT failed"
+	rtt_report
 	[ ${#med_of[@]} -eq 2 ] || return 0
 	awk -v x="${med_of[af_xdp]}" -v p="${med_of[af_packet]}" -v t="$TARGET" \
 		-v cx="${cpu_of[af_xdp]}" -v cp="${cpu_of[af_packet]}" \
@@ -294,6 +331,7 @@ main() {
 		if (cp > 0)
 			printf ", per CPU-s %.2f", cx / cp
 		printf "; load after: %s\n", load }'
+	by_state
 }
 
 main "$@"
