@@ -12,15 +12,24 @@
 #   tail     sys_exit tail calls on the syscall number (a variable index:
 #            an indirect jump, a retpoline on most x86 machines) into an
 #            empty program for the workload's syscalls
+#   minimal  the issue's design at its barest, one sys_exit program: reads,
+#            writes, sends and receives add to counters per (thread, fd) in
+#            a hash map; an open sends an event with its path read from
+#            user memory and a clock read, a close one with the fd's
+#            counters (and deletes them) through a ring buffer that attach
+#            drains every 10 ms; no process table, no filter, no file
+#            classification, no tail calls. Whatever collect does, it does
+#            at least this.
 #   sysflow  sysflow collect -w DIR (flow mode, as run.sh)
 #   base     the same with another build, SYSFLOW_BASE=path/to/sysflow
 #            (before/after a change in one run)
 # Also the in-kernel run time of the tracer's BPF programs per syscall
 # (kernel.bpf_stats_enabled is set for the run, which adds two clock reads
-# per program run to that figure; tail calls count in their caller):
-# it does not depend on what else the machine runs.
+# per program run to that figure and to the CPU time; tail calls count in
+# their caller): it does not depend on what else the machine runs.
+# BPF_STATS=0 leaves the statistics off, for CPU figures without their cost.
 #   sudo BUILD=build bench/collect/floor.sh   [RATE=200000 SECS=5 ROUNDS=3
-#                        VARIANTS="none exit ..." SYSFLOW_BASE=...]
+#             VARIANTS="none exit ..." SYSFLOW_BASE=... BPF_STATS=1]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -29,6 +38,7 @@ SECS=${SECS:-5}
 ROUNDS=${ROUNDS:-3}
 VARIANTS=${VARIANTS:-none exit both tail sysflow}
 SYSFLOW_BASE=${SYSFLOW_BASE:-}
+BPF_STATS=${BPF_STATS:-1}
 SYSFLOW=$PWD/$BUILD/sysflow
 ATTACH=$PWD/$BUILD/bench/collect/attach
 LOAD=$PWD/$BUILD/bench/collect/syscall_load
@@ -67,6 +77,7 @@ struct {
 SEC("tp_btf/sys_exit")
 int target(u64 *ctx) { return 0; }
 #endif
+#ifndef MINIMAL
 SEC("tp_btf/sys_exit")
 int fl_exit(u64 *ctx)
 {
@@ -75,9 +86,123 @@ int fl_exit(u64 *ctx)
 #endif
 	return 0;
 }
+#endif
 #ifdef BOTH
 SEC("tp_btf/sys_enter")
 int fl_enter(u64 *ctx) { return 0; }
+#endif
+#ifdef MINIMAL
+struct fd_key {
+	__u32 tid;
+	__s32 fd;
+};
+struct fd_count {
+	__u64 ops, bytes;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct fd_key);
+	__type(value, struct fd_count);
+} counts SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+struct close_event {
+	__u64 ts;
+	__u32 tid;
+	__s32 fd;
+	struct fd_count c;
+};
+struct open_event {
+	__u64 ts;
+	__u32 tid;
+	__s32 fd;
+	char path[256];
+};
+__u64 lost;
+
+static void count_op(__u32 tid, __s32 fd, long ret)
+{
+	struct fd_key k = { tid, fd };
+	struct fd_count *c = bpf_map_lookup_elem(&counts, &k);
+
+	if (!c) {
+		struct fd_count zero = {};
+
+		bpf_map_update_elem(&counts, &k, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&counts, &k);
+		if (!c)
+			return;
+	}
+	__sync_fetch_and_add(&c->ops, 1);
+	__sync_fetch_and_add(&c->bytes, ret);
+}
+
+static void send_open(__u32 tid, __s32 fd, const char *upath)
+{
+	struct open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&lost, 1);
+		return;
+	}
+	e->ts = bpf_ktime_get_boot_ns();
+	e->tid = tid;
+	e->fd = fd;
+	bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+/* a close, connect or accept: the fd's counters so far go with it */
+static void send_close(__u32 tid, __s32 fd)
+{
+	struct close_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct fd_key k = { tid, fd };
+	struct fd_count *c;
+
+	if (!e) {
+		__sync_fetch_and_add(&lost, 1);
+		return;
+	}
+	e->ts = bpf_ktime_get_boot_ns();
+	e->tid = tid;
+	e->fd = fd;
+	c = bpf_map_lookup_elem(&counts, &k);
+	if (c) {
+		e->c = *c;
+		bpf_map_delete_elem(&counts, &k);
+	}
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+SEC("tp_btf/sys_exit")
+int fl_exit(u64 *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx[0];
+	long ret = ctx[1];
+	__u32 tid = bpf_get_current_pid_tgid();
+
+	if (ret < 0)
+		return 0;
+	switch (regs->orig_ax) {
+	case 0: case 1: case 17: case 18: case 19: case 20:
+	case 44: case 45: case 46: case 47:
+		count_op(tid, regs->di, ret);
+		break;
+	case 257: /* openat */
+		send_open(tid, ret, (const char *)regs->si);
+		break;
+	case 3: case 42: /* close, connect */
+		send_close(tid, regs->di);
+		break;
+	case 43: case 288: /* accept, accept4 */
+		send_close(tid, ret);
+		break;
+	}
+	return 0;
+}
 #endif
 char LICENSE[] SEC("license") = "GPL";
 BPF
@@ -85,6 +210,7 @@ CFLAGS=(-g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I"$PWD/$BUILD")
 clang "${CFLAGS[@]}" -c "$TMP/floor.bpf.c" -o "$TMP/exit.o"
 clang "${CFLAGS[@]}" -DBOTH -c "$TMP/floor.bpf.c" -o "$TMP/both.o"
 clang "${CFLAGS[@]}" -DTAIL -c "$TMP/floor.bpf.c" -o "$TMP/tail.o"
+clang "${CFLAGS[@]}" -DMINIMAL -c "$TMP/floor.bpf.c" -o "$TMP/minimal.o"
 # the workload's syscalls: openat pread64 pwrite64 close sendto recvfrom
 TAIL_NRS=(257 17 18 3 44 45)
 
@@ -128,7 +254,7 @@ run() { # VARIANT -> "variant cpu_s syscalls bpf_ns"
 case " $VARIANTS " in
 *" base "*) [ -x "$SYSFLOW_BASE" ] || { echo "bench/collect: variant base needs SYSFLOW_BASE" >&2; exit 1; } ;;
 esac
-sysctl -qw kernel.bpf_stats_enabled=1
+sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS"
 echo "floor: $(nproc) CPUs, kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((r = 0; r < ROUNDS; r++)); do
 	for v in $VARIANTS; do
