@@ -109,19 +109,37 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
-struct close_event {
+struct ev_head {
 	__u64 ts;
 	__u32 tid;
 	__s32 fd;
+};
+struct close_event {
+	struct ev_head h;
 	struct fd_count c;
 };
 struct open_event {
-	__u64 ts;
-	__u32 tid;
-	__s32 fd;
+	struct ev_head h;
 	char path[256];
 };
 __u64 lost;
+
+/* An event of SIZE bytes in the ring buffer with its head filled in, or
+ * NULL (counted) when the buffer is full.
+ */
+static __always_inline void *reserve(__u64 size, __u32 tid, __s32 fd)
+{
+	struct ev_head *h = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!h) {
+		__sync_fetch_and_add(&lost, 1);
+		return NULL;
+	}
+	h->ts = bpf_ktime_get_boot_ns();
+	h->tid = tid;
+	h->fd = fd;
+	return h;
+}
 
 static void count_op(__u32 tid, __s32 fd, long ret)
 {
@@ -142,15 +160,10 @@ static void count_op(__u32 tid, __s32 fd, long ret)
 
 static void send_open(__u32 tid, __s32 fd, const char *upath)
 {
-	struct open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct open_event *e = reserve(sizeof(*e), tid, fd);
 
-	if (!e) {
-		__sync_fetch_and_add(&lost, 1);
+	if (!e)
 		return;
-	}
-	e->ts = bpf_ktime_get_boot_ns();
-	e->tid = tid;
-	e->fd = fd;
 	bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
@@ -158,17 +171,12 @@ static void send_open(__u32 tid, __s32 fd, const char *upath)
 /* a close, connect or accept: the fd's counters so far go with it */
 static void send_close(__u32 tid, __s32 fd)
 {
-	struct close_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct close_event *e = reserve(sizeof(*e), tid, fd);
 	struct fd_key k = { tid, fd };
 	struct fd_count *c;
 
-	if (!e) {
-		__sync_fetch_and_add(&lost, 1);
+	if (!e)
 		return;
-	}
-	e->ts = bpf_ktime_get_boot_ns();
-	e->tid = tid;
-	e->fd = fd;
 	c = bpf_map_lookup_elem(&counts, &k);
 	if (c) {
 		e->c = *c;
