@@ -176,6 +176,7 @@ static void write_one_process(struct tel_driver *d, struct tel_proc *p)
 	if (!tel_avro_set_process(d->out.avro, &v))
 		emit(d);
 	p->written_gen = d->out.gen;
+	p->written_state = p->state;
 	p->state = SYSFLOW_STATE_REUP;
 }
 
@@ -187,7 +188,9 @@ void tel_out_process(struct tel_driver *d, struct tel_proc *p)
 	struct tel_proc *chain[ANCESTORS_MAX], *a = p;
 	int n = 0;
 
-	if (!avro_out(&d->out)) {
+	if (!avro_out(&d->out)) { /* no stream: as if written */
+		p->written_gen = d->out.gen;
+		p->written_state = p->state;
 		p->state = SYSFLOW_STATE_REUP;
 		return;
 	}
@@ -215,8 +218,16 @@ static void write_file(struct tel_driver *d, struct tel_file *f)
 	if (!tel_avro_set_file(d->out.avro, &v))
 		emit(d);
 	f->written_gen = d->out.gen;
+	f->written_state = f->state;
 	f->state = SYSFLOW_STATE_REUP;
 }
+
+/* The state a reader of the stream holds for an entity, which JSON lines
+ * and the callback show: the state it was last written with (CREATED or
+ * MODIFIED until a header has it written again as REUP, as SysFlow's own
+ * readers cache entities), or the state of its first write to come.
+ */
+#define HELD_STATE(e) ((e)->written_gen ? (e)->written_state : (e)->state)
 
 void tel_out_record(struct tel_driver *d, struct sysflow_record *rec,
 		    struct tel_proc *p, struct tel_file *f1,
@@ -243,18 +254,25 @@ void tel_out_record(struct tel_driver *d, struct sysflow_record *rec,
 	if (!o->json && !o->cb)
 		return;
 	tel_proc_view(d, p, &pv);
-	if (f1)
+	pv.state = HELD_STATE(p);
+	if (f1) {
 		tel_file_view(f1, &v1);
-	if (f2)
+		v1.state = HELD_STATE(f1);
+	}
+	if (f2) {
 		tel_file_view(f2, &v2);
+		v2.state = HELD_STATE(f2);
+	}
 	if (p->cont)
 		container_view(p->cont, &cv);
 	if (o->json && sf_outerr_wait(&o->json_err, time(NULL))) {
 		sf_outerr_lost(&o->json_err, 1);
 	} else if (o->json) {
 		pp = p->has_poid ? tel_proc_get(d, p->poid.hpid) : NULL;
-		if (pp)
+		if (pp) {
 			tel_proc_view(d, pp, &ppv);
+			ppv.state = HELD_STATE(pp);
+		}
 		e = tel_json_record(d, o->json, rec, &pv, pp ? &ppv : NULL,
 				    f1 ? &v1 : NULL, f2 ? &v2 : NULL,
 				    p->cont ? &cv : NULL);

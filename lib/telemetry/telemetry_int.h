@@ -56,6 +56,7 @@ struct tel_file {
 	int restype;
 	int64_t ts;
 	int state; /* state of its next write */
+	int written_state; /* of its last write: what a reader holds */
 	uint64_t written_gen;
 	unsigned int refs; /* flows that point here */
 };
@@ -91,6 +92,7 @@ struct tel_proc {
 	size_t nenv;
 	struct tel_container *cont;
 	int state; /* state of its next write */
+	int written_state; /* of its last write: what a reader holds */
 	uint64_t written_gen;
 	struct htab fds;
 	struct dlist flows; /* struct tel_flow.pnode */

@@ -668,11 +668,30 @@ assert len(max(open(sys.argv[1]).read().split(), key=len)) // 2 <= 16384
 ' "$TMP/s1.dgrams" "$TMP/s2.dgrams" "$TMP/wl.tcp1" "$TMP/wl.tcp"
 }
 
+# JSON lines alone, and beside Avro files (-w -j -o): the same fields, and
+# each record's state is the one a reader of the Avro stream holds for its
+# process (the state of the Process record last written for it).
 test_json_lines() {
 	need_tools
+	mkdir -p "$TMP/out"
 	start_collect c -j -f "$FILTER"
+	start_collect d -w "$TMP/out/" -j -o "$TMP/d.json" -f "$FILTER"
 	workload exec
 	stop_collect c
+	stop_collect d
+	check '
+avro = cross_check(sys.argv[4]); w = info(sys.argv[2])
+held, want = None, []
+for t, r in of_pid(avro, w["child"]):
+    if t == "Process":
+        held = r["state"]
+    else:
+        want.append(held)
+assert want[:2] == ["CREATED", "MODIFIED"] and set(want[2:]) == {"MODIFIED"}, want
+for f in sys.argv[1], sys.argv[3]:
+    got = [j["state"] for j in json_lines(f) if j["proc.pid"] == w["child"]]
+    assert got == want, (f, got, want)
+' "$TMP/c.out" "$TMP/wl.exec" "$TMP/d.json" "$(avro_file_in "$TMP/out")"
 	check '
 js = json_lines(sys.argv[1]); w = info(sys.argv[2])
 keys = list(js[0].keys())
