@@ -506,8 +506,12 @@ static int attach(struct tel_capture *c, struct sysflow_error *err)
 
 			tel_set_error(err, SYSFLOW_PROBE_NOT_LOADED,
 				      "cannot attach %s to its tracepoint: "
-				      "%s (%d)",
-				      bpf_program__name(p[i]), strerror(-e), e);
+				      "%s (%d)%s",
+				      bpf_program__name(p[i]), strerror(-e), e,
+				      e == -EACCES ? "; is " SF_TRACEFS
+						     " readable (root, or "
+						     "CAP_DAC_READ_SEARCH)?" :
+						     "");
 			return e;
 		}
 	}

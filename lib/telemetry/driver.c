@@ -157,6 +157,17 @@ static bool cap_has(const struct __user_cap_data_struct *d, int cap)
 	return d[cap / 32].effective & (1U << (cap % 32));
 }
 
+/* The plain syscall tracepoints are found by their ids in tracefs, a
+ * directory only root may read (mode 0700), unless it is mounted more
+ * openly or not mounted yet (mounting it needs CAP_SYS_ADMIN).
+ */
+static bool tracefs_readable(const struct __user_cap_data_struct *d)
+{
+	return cap_has(d, CAP_DAC_READ_SEARCH) ||
+	       cap_has(d, CAP_DAC_OVERRIDE) ||
+	       !access(SF_TRACEFS "/events", X_OK) || errno == ENOENT;
+}
+
 /* moduleChecks: what LibSysFlow checks of its driver, for eBPF. */
 static int module_checks(struct sysflow_error *err)
 {
@@ -178,6 +189,18 @@ static int module_checks(struct sysflow_error *err)
 			      "CAP_PERFMON; run as root (sudo)");
 		return -EPERM;
 	}
+	if (!tracefs_readable(data)) {
+		tel_set_error(err, SYSFLOW_PROBE_ACCESS_DENIED,
+			      "tracing needs CAP_DAC_READ_SEARCH too: the "
+			      "syscall tracepoints are found through %s, which "
+			      "only root can read; run as root (sudo)",
+			      SF_TRACEFS);
+		return -EACCES;
+	}
+	if (!cap_has(data, CAP_SYS_PTRACE))
+		pr_warn("without CAP_SYS_PTRACE, processes of other users "
+			"that ran before the start may lack their executable's "
+			"path (their name stands in), cwd and environment\n");
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		tel_set_error(
 			err, SYSFLOW_PROBE_NOT_EXIST,

@@ -1131,6 +1131,46 @@ test_errors() {
 		fail "buffer size: $(cat "$TMP/e")"
 }
 
+# setpriv_nobody CAPS: the setpriv command line (in SETPRIV) that runs a
+# command as uid 65534 holding only CAPS (+a,+b,...).
+setpriv_nobody() {
+	SETPRIV=(setpriv --inh-caps=-all,"$1" --ambient-caps="$1"
+		--bounding-set=-all,"$1" --reuid=65534 --regid=65534
+		--clear-groups)
+}
+
+# As uid 65534 with capabilities only: CAP_BPF and CAP_PERFMON are not
+# enough (the tracepoints are found in tracefs, which only root can read),
+# and the error says what is; with CAP_DAC_READ_SEARCH too it traces and
+# says what CAP_SYS_PTRACE would add.
+test_capabilities() {
+	need_tools
+	command -v setpriv >/dev/null || skip "setpriv missing"
+	# LeakSanitizer cannot trace a process that gained capabilities
+	export ASAN_OPTIONS=detect_leaks=0
+	local rc=0 SETPRIV
+	setpriv_nobody +bpf,+perfmon
+	"${SETPRIV[@]}" "$SYSFLOW" collect -j --duration 5 >"$TMP/o" 2>"$TMP/e" ||
+		rc=$?
+	assert_eq "$rc" 1 "exit code with CAP_BPF and CAP_PERFMON only"
+	grep -q "tracing needs CAP_DAC_READ_SEARCH too: the syscall tracepoints are found through /sys/kernel/tracing" \
+		"$TMP/e" || fail "tracefs not named: $(cat "$TMP/e")"
+	[ ! -s "$TMP/o" ] || fail "records without the capabilities"
+	setpriv_nobody +bpf,+perfmon,+dac_read_search
+	bg_start c "${SETPRIV[@]}" "$SYSFLOW" collect -j -f "$FILTER"
+	wait_for "$TMP/c.err" "Tracing processes|error" 60
+	workload exec
+	stop_collect c
+	grep -q "without CAP_SYS_PTRACE, processes of other users" "$TMP/c.err" ||
+		fail "CAP_SYS_PTRACE not named: $(cat "$TMP/c.err")"
+	check '
+w = info(sys.argv[2])
+ev = [j["opflags"] for j in json_lines(sys.argv[1]) if j["proc.pid"] == w["child"]]
+assert ev[:2] == ["CLONE", "EXEC"] and ev[-1] == "EXIT", ev
+' "$TMP/c.out" "$TMP/wl.exec"
+}
+
+
 # collect -j | head: when the reader of the only output leaves, collect
 # stops at once, exits 0 and does not report the closed pipe as an error.
 test_json_reader_gone() {
