@@ -233,12 +233,29 @@ static void to_config(const struct collect_cfg *c, struct sysflow_config *s)
 	s->debug_mode = common_opts.verbose > 1;
 }
 
+/* The JSON lines output: stdout, or PATH (*made: it did not exist). */
+static FILE *open_json(const char *path, bool *made)
+{
+	FILE *f;
+
+	if (!path)
+		return stdout;
+	*made = access(path, F_OK) && errno == ENOENT;
+	f = fopen(path, "we");
+	if (!f)
+		pr_err("cannot open the JSON output %s: %s (%s)\n", path,
+		       strerror(errno),
+		       sysflow_error_name(SYSFLOW_ERROR_READING_FILESYSTEM));
+	return f;
+}
+
 static int do_collect(void *arg)
 {
 	struct collect_cfg *cfg = arg;
 	struct sysflow_config sc;
 	struct sysflow_error err;
 	FILE *json = NULL;
+	bool made_json = false;
 	int rc = 1;
 
 	if (cfg->output && !cfg->json) {
@@ -255,12 +272,9 @@ static int do_collect(void *arg)
 	}
 	to_config(cfg, &sc);
 	if (cfg->json) {
-		json = cfg->output ? fopen(cfg->output, "we") : stdout;
-		if (!json) {
-			pr_err("cannot open %s: %s\n", cfg->output,
-			       strerror(errno));
+		json = open_json(cfg->output, &made_json);
+		if (!json)
 			return 1;
-		}
 		sc.json_out = json;
 	}
 	if (sf_signals_install_hook(stop_driver, true))
@@ -273,6 +287,8 @@ static int do_collect(void *arg)
 		/* -f's value is wrong: a usage error, as tracepkt's filter */
 		if (err.code == SYSFLOW_EVENT_PARSING_ERROR)
 			rc = EXIT_USAGE;
+		if (made_json) /* a failed start leaves no file */
+			unlink(cfg->output);
 		goto out;
 	}
 	if (sf_exiting) /* a signal while the driver was being created */

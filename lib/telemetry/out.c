@@ -366,20 +366,20 @@ int tel_out_open(struct tel_driver *d, struct sysflow_error *err)
 			return e;
 		}
 	}
-	if (c->file_path) {
-		e = tel_avro_file_open(&o->file, o->avro, c->file_path, now,
-				       o->filename, sizeof(o->filename), err);
-		if (e)
-			return e;
-	} else if (c->socket_path) {
-		snprintf(o->filename, sizeof(o->filename), "%s",
-			 c->socket_path);
-	}
+	/* the socket first: a reader that is not there leaves no file */
 	if (c->socket_path) {
 		e = tel_sock_open(&o->sock, c->socket_path, err);
 		if (e)
 			return e;
 		pr_info("streaming SysFlow to socket %s\n", c->socket_path);
+		snprintf(o->filename, sizeof(o->filename), "%s",
+			 c->socket_path);
+	}
+	if (c->file_path) {
+		e = tel_avro_file_open(&o->file, o->avro, c->file_path, now,
+				       o->filename, sizeof(o->filename), err);
+		if (e)
+			return e;
 	}
 	write_header(d, true, true);
 	d->last_rotate = now;

@@ -1109,13 +1109,24 @@ test_errors() {
 	rc=0
 	"$SYSFLOW" collect -j -o "$TMP/ro/x.json" --duration 5 >"$TMP/o" 2>"$TMP/e" || rc=$?
 	assert_eq "$rc" 1 "exit code for -o in a read-only directory"
-	grep -q "cannot open $TMP/ro/x.json: Read-only file system" "$TMP/e" ||
+	grep -q "cannot open the JSON output $TMP/ro/x.json: Read-only file system (ErrorReadingFileSystem)" "$TMP/e" ||
 		fail "-o read-only: $(cat "$TMP/e")"
 	rc=0
 	"$SYSFLOW" collect -u "$TMP/nobody.sock" >"$TMP/o" 2>"$TMP/e" || rc=$?
 	assert_eq "$rc" 1 "exit code for a missing socket"
 	grep -q "cannot connect to the SysFlow socket $TMP/nobody.sock" "$TMP/e" ||
 		fail "missing socket: $(cat "$TMP/e")"
+	rc=0 # with -w too: the socket is tried first, no directory is made
+	"$SYSFLOW" collect -w "$TMP/sockless/" -u "$TMP/nobody.sock" >"$TMP/o" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 1 "exit code for a missing socket with -w"
+	[ ! -e "$TMP/sockless" ] || fail "-w directory made for a failed start"
+	rc=0 # nor a JSON file (one that was there stays)
+	touch "$TMP/was.json"
+	"$SYSFLOW" collect -j -o "$TMP/new.json" -u "$TMP/nobody.sock" >"$TMP/o" 2>"$TMP/e" || rc=$?
+	"$SYSFLOW" collect -j -o "$TMP/was.json" -u "$TMP/nobody.sock" >"$TMP/o" 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 1 "exit code for a missing socket with -o"
+	[ ! -e "$TMP/new.json" ] || fail "-o file made for a failed start"
+	[ -e "$TMP/was.json" ] || fail "-o file that was there removed"
 	rc=0
 	"$SYSFLOW" collect >"$TMP/o" 2>"$TMP/e" || rc=$?
 	assert_eq "$rc" 2 "exit code without an output"
