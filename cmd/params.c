@@ -174,7 +174,9 @@ static int set_value(const struct cmd_def *cmd, const struct opt_def *o,
 	case OPT_FLAG:
 		*(bool *)dst = true;
 		return 0;
-	case OPT_STRING:
+	case OPT_STRING: /* no option means anything by an empty string */
+		if (!*val)
+			return bad_value(cmd, o, val, "empty");
 		*(const char **)dst = val;
 		return 0;
 	case OPT_PORT:

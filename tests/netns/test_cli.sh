@@ -101,6 +101,12 @@ test_usage_errors() {
 	grep -q "gives 2 modes for 1 interface" "$TMP/err" || fail "extra -m: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -p tcp,bogus
 	grep -q "unknown protocol 'bogus'.*valid: eth" "$TMP/err" || fail "protocols not listed"
+	# an empty string is no value: an option's or a positional's
+	expect_rc 2 "$SYSFLOW" collect -j -e ""
+	grep -q "invalid value '' for --exporter: empty" "$TMP/err" ||
+		fail "empty exporter id: $(cat "$TMP/err")"
+	expect_rc 2 "$SYSFLOW" echo ""
+	grep -q "invalid iface '': empty" "$TMP/err" || fail "empty iface: $(cat "$TMP/err")"
 	# -o alone names what is missing, not "choose an output"
 	expect_rc 2 "$SYSFLOW" collect -o "$TMP/flows.json" --duration 1
 	grep -q "\-o names the JSON output; add -j" "$TMP/err" || fail "collect -o: $(cat "$TMP/err")"

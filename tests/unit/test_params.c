@@ -92,6 +92,9 @@ static void test_parse_errors(void **state)
 	assert_int_equal(PARSE(&cfg, "h", "-d"), EXIT_USAGE); /* no value */
 	assert_int_equal(PARSE(&cfg, "-d", "x", "--de", "y", "h"),
 			 EXIT_USAGE); /* no prefix matching of --dev */
+	assert_int_equal(PARSE(&cfg, "-d", "", "h"), EXIT_USAGE); /* empty */
+	assert_int_equal(PARSE(&cfg, "--dev=", "h"), EXIT_USAGE);
+	assert_int_equal(PARSE(&cfg, "-d", "x", ""), EXIT_USAGE);
 }
 
 static void test_common_and_help(void **state)
