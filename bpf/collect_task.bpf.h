@@ -121,12 +121,24 @@ struct cg_name {
 	char cid[COLLECT_CID_LEN];
 };
 
+/* Without a branch per character: each branch is a state the verifier
+ * follows, in every program that inlines or calls this.
+ */
 static __always_inline bool has_prefix(const char *s, const char *p, int n)
 {
+	char diff = 0;
+
 	for (int i = 0; i < n && i < 16; i++)
-		if (s[i] != p[i])
-			return false;
-	return true;
+		diff |= s[i] ^ p[i];
+	return !diff;
+}
+
+/* 1 when c is not a lowercase hex digit, without a branch */
+static __always_inline __u64 not_hex(char c)
+{
+	__s64 d = c - '0', a = c - 'a';
+
+	return (__u64)((d | (9 - d)) & (a | (5 - a))) >> 63;
 }
 
 /* Match the leaf name of a cgroup against the patterns of docker,
@@ -160,11 +172,8 @@ __noinline int cg_parse(struct cg_name *n)
 			       CT_DOCKER;
 	}
 	skip &= 15;
-	for (int i = 0; i < 64; i++) {
-		char c = n->name[skip + i];
-
-		bad |= !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
-	}
+	for (int i = 0; i < 64; i++)
+		bad |= not_hex(n->name[skip + i]);
 	if (bad || (n->name[skip + 64] != 0 && n->name[skip + 64] != '.'))
 		return CT_NONE;
 	for (int i = 0; i < 12; i++)
