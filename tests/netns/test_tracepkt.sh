@@ -562,7 +562,8 @@ tcpext_ge() {
 # socket (the copy of its first recv faults on a userfaultfd page and
 # waits there, inside tcp_recvmsg, with the socket lock held) until that
 # file exists; $TMP/send.py, a sender that sends one segment per
-# TOS:SIZE argument, a burst after each argument "wait:FILE".
+# TOS:SIZE argument (from 0.2 s after the connection is made), a burst
+# after each argument "wait:FILE".
 tcp_scripts() {
 	cat >"$TMP/hold.py" <<'EOF2'
 import ctypes, mmap, os, select, socket, struct, sys, threading, time
@@ -616,6 +617,10 @@ EOF2
 import os, socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+# the receiver returns from accept when the handshake ends: give it time
+# to sleep in recv, so that the first segment does not find its socket
+# owned (taken through the backlog, which the tests tell apart)
+time.sleep(0.2)
 for arg in sys.argv[3:]:
     what, _, val = arg.partition(":")
     if what == "wait":
