@@ -20,7 +20,7 @@
 #include "flow/flow_json.h"
 #include "cmds.h"
 
-#define DEFAULT_PIN_DIR SF_BPFFS "/sysflow/flowmon"
+#define DEFAULT_PIN_DIR SF_PIN_ROOT "/flowmon"
 #define VIEW_TOP 10
 #define TICK_US 100000
 
@@ -493,7 +493,8 @@ static int run_offline(struct sf_flowmon *fm, struct flowmon_cfg *cfg,
 	}
 	if (o->ipfix)
 		sf_ipfix_flush(o->ipfix);
-	if (!err || sf_flowmon_packets(fm)) /* none of a file never read */
+	/* none of a file never read */
+	if (!common_opts.quiet && (!err || sf_flowmon_packets(fm)))
 		print_stats(fm, o, stderr);
 	return err ? 1 : 0;
 }

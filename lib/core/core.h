@@ -27,6 +27,7 @@
 /* ---- mounts (mount.c) ---- */
 
 #define SF_BPFFS "/sys/fs/bpf"
+#define SF_PIN_ROOT SF_BPFFS "/sysflow" /* default pin dirs live here */
 #define SF_TRACEFS "/sys/kernel/tracing"
 
 /* Find where a filesystem type is mounted (first match in /proc/mounts). */
@@ -47,6 +48,12 @@ int sf_mkdir_p(const char *path, unsigned int mode);
  * Errors are logged, naming dir and option.
  */
 int sf_make_pin_dir(const char *dir, const char *option);
+
+/* Undo sf_make_pin_dir: remove dir, and its parent when that is the
+ * commands' shared SF_PIN_ROOT, each only when empty (another command's
+ * pins keep them).
+ */
+void sf_remove_pin_dir(const char *dir);
 
 /* One live instance per pin directory: an exclusive flock on dir, held
  * until the returned fd is closed (or the process dies, kill -9 included).

@@ -199,6 +199,17 @@ int sf_make_pin_dir(const char *dir, const char *option)
 	return err;
 }
 
+void sf_remove_pin_dir(const char *dir)
+{
+	const char *slash = strrchr(dir, '/');
+
+	if (rmdir(dir))
+		return;
+	if (slash && (size_t)(slash - dir) == strlen(SF_PIN_ROOT) &&
+	    !strncmp(dir, SF_PIN_ROOT, slash - dir))
+		rmdir(SF_PIN_ROOT);
+}
+
 int sf_dir_lock(const char *dir, const char *who, const char *option)
 {
 	int fd = sf_path_lock(dir, false);

@@ -116,6 +116,19 @@ static int pin_map(struct bpf_map *map, const char *dir, const char *name,
 	return err;
 }
 
+/* A table reused (-M) from this directory's own pin is this instance's
+ * now: unpinned at close, as one it pinned itself. A pin elsewhere is
+ * left alone.
+ */
+static void adopt_reused_pin(struct sf_flowmon *fm, const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/flows", dir);
+	if (!strcmp(path, fm->opts.reuse_map))
+		snprintf(fm->pin_flows, sizeof(fm->pin_flows), "%s", path);
+}
+
 static int pins_create(struct sf_flowmon *fm)
 {
 	const char *dir = fm->opts.pin_dir;
@@ -124,9 +137,34 @@ static int pins_create(struct sf_flowmon *fm)
 	if (!fm->opts.reuse_map)
 		err = pin_map(fm->skel->maps.flows, dir, "flows", fm->pin_flows,
 			      sizeof(fm->pin_flows));
+	else
+		adopt_reused_pin(fm, dir);
 	return err   ?:
 		       pin_map(fm->skel->maps.stats, dir, "stats",
 			       fm->pin_stats, sizeof(fm->pin_stats));
+}
+
+/* libbpf would adopt any map and leave the verifier to refuse the
+ * program: compare the pinned map's shape with the flow table's first.
+ */
+static int check_flow_map(const struct bpf_map *flows, int fd, const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.type == bpf_map__type(flows) &&
+	    info.key_size == bpf_map__key_size(flows) &&
+	    info.value_size == bpf_map__value_size(flows))
+		return 0;
+	pr_err("pinned map %s is not a flowmon flow table: a %s map with "
+	       "%u-byte keys and %u-byte values (a flow table: %s, %u and "
+	       "%u)\n",
+	       path, libbpf_bpf_map_type_str(info.type), info.key_size,
+	       info.value_size, libbpf_bpf_map_type_str(bpf_map__type(flows)),
+	       bpf_map__key_size(flows), bpf_map__value_size(flows));
+	return -EINVAL;
 }
 
 static int reuse_flow_map(struct sf_flowmon *fm)
@@ -140,11 +178,14 @@ static int reuse_flow_map(struct sf_flowmon *fm)
 		       strerror(-err));
 		return err;
 	}
-	err = bpf_map__reuse_fd(fm->skel->maps.flows, fd);
+	err = check_flow_map(fm->skel->maps.flows, fd, path);
+	if (!err) {
+		err = bpf_map__reuse_fd(fm->skel->maps.flows, fd);
+		if (err)
+			pr_err("cannot reuse pinned map %s: %s\n", path,
+			       strerror(-err));
+	}
 	close(fd);
-	if (err)
-		pr_err("pinned map %s is not a flowmon flow table: %s\n", path,
-		       strerror(-err));
 	return err;
 }
 
@@ -569,8 +610,8 @@ void sf_flowmon_close(struct sf_flowmon *fm)
 		unlink(fm->pin_flows);
 	if (fm->pin_stats[0])
 		unlink(fm->pin_stats);
-	if (fm->opts.pin_dir && (fm->pin_flows[0] || fm->pin_stats[0]))
-		rmdir(fm->opts.pin_dir); /* fails harmlessly if not empty */
+	if (fm->opts.pin_dir && fm->lock_fd >= 0) /* it made and locked it */
+		sf_remove_pin_dir(fm->opts.pin_dir); /* when empty */
 	flowmon_bpf__destroy(fm->skel);
 	if (fm->lock_fd >= 0)
 		close(fm->lock_fd);

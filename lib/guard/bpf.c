@@ -353,7 +353,7 @@ fail:
 		pr_info("rules stay in force in the kernel (pins in %s)\n",
 			pin_dir);
 	guard_bpf_close(b, fresh);
-	rmdir(pin_dir); /* only if we left it empty */
+	sf_remove_pin_dir(pin_dir); /* only if we left it empty */
 	return NULL;
 }
 
@@ -402,7 +402,7 @@ static void remove_pins(const char *dir)
 		unlink(path);
 	}
 	closedir(d);
-	rmdir(dir);
+	sf_remove_pin_dir(dir);
 }
 
 void guard_bpf_close(struct guard_kern *b, bool unload)

@@ -214,7 +214,7 @@ static void unpin_all(const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, rt_map_names[i]);
 		unlink(path);
 	}
-	rmdir(dir); /* only when empty: never someone else's files */
+	sf_remove_pin_dir(dir); /* only when empty: never someone else's */
 }
 
 /* ---- apply ---- */
@@ -353,7 +353,7 @@ cleanup:
 	if (err && pinned)
 		unpin_all(dir);
 	else if (err)
-		rmdir(dir);
+		sf_remove_pin_dir(dir);
 	route_bpf__destroy(skel); /* filters and pins keep what is needed */
 	unlock_dir(lock);
 	return err;

@@ -561,7 +561,9 @@ test_pcap_roundtrip() {
 	n=$(count_lines "$live")
 	[ "$n" -ge 5 ] || fail "only $n live flows: $live"
 	run_rc 0 r1 in_ns b "$SYSFLOW" flowmon -r "$TMP/cap.pcap" -j
-	run_rc 0 r2 in_ns b "$SYSFLOW" flowmon -r "$TMP/cap.pcap" -j
+	run_rc 0 r2 in_ns b "$SYSFLOW" flowmon -r "$TMP/cap.pcap" -j -q
+	grep -q "^packets [0-9]*, accounted" "$TMP/r1.err" || fail "no counters at exit"
+	! grep -q "^packets " "$TMP/r2.err" || fail "counters at exit despite -q"
 	replay=$(flow_keys "$TMP/r1.out")
 	[ "$live" == "$replay" ] ||
 		fail "replay differs from live: $(diff <(echo "$live") <(echo "$replay"))"
@@ -852,7 +854,27 @@ test_kill9_restart() {
 		jq -c '[.packetDeltaCount, .octetDeltaCount, .flowEndReason]')
 	assert_eq "$got" \
 		"[12,$((12 * 38)),4]" "flow exported by the -M run (packets, bytes, end reason)"
+	# the reused table was this folder's: gone after a clean exit, as
+	# the folder, so the next start finds nothing stale
+	[ ! -e "$dir" ] || fail_later "pins left after a clean -M run: $(ls -la "$dir")"
+	# a pinned map of another shape: named before the verifier sees it
+	bpftool map create "$dir-x" type hash key 8 value 8 entries 16 name sf_not_flows
+	on_exit "rm -f '$dir-x'"
+	run_rc 1 notflows in_ns_net b "$SYSFLOW" flowmon -d veth-b -F "$dir" -M "$dir-x"
+	grep -q "pinned map $dir-x is not a flowmon flow table: a hash map with 8-byte keys and 8-byte values" \
+		"$TMP/notflows.err" || fail_later "-M of another map: $(cat "$TMP/notflows.err")"
+	one_line notflows
+	[ ! -e "$dir" ] || fail_later "pin folder $dir left by a failed -M start"
 	fail_if_any
+}
+
+# The default pin folder and its parent /sys/fs/bpf/sysflow, both made by
+# the run, are gone after it (each only when empty).
+test_default_pins_removed() {
+	[ ! -e /sys/fs/bpf/sysflow ] || skip "/sys/fs/bpf/sysflow in use"
+	run_rc 0 t "$SYSFLOW" flowmon -d lo -t 1 -q
+	[ ! -e /sys/fs/bpf/sysflow ] ||
+		fail "left behind: $(ls -laR /sys/fs/bpf/sysflow)"
 }
 
 # ---- 11. table full ----
