@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,6 +609,20 @@ static int check_devices(const struct flowmon_cfg *cfg)
 	return 0;
 }
 
+/* --ipfix: its syntax is a usage matter, checked before anything opens */
+static int check_ipfix_dest(const char *dest)
+{
+	char host[NI_MAXHOST], port[6];
+
+	if (!dest || !sf_ipfix_parse_dest(dest, host, sizeof(host), port))
+		return 0;
+	fprintf(stderr,
+		"sysflow flowmon: invalid value '%s' for --ipfix: expected "
+		"host[:port] or [ipv6-address][:port], port 1-65535\n",
+		dest);
+	return EXIT_USAGE;
+}
+
 /* 0 with -p in cfg->o.protocols, or EXIT_USAGE */
 static int check_cfg(struct flowmon_cfg *cfg)
 {
@@ -629,10 +644,9 @@ static int check_cfg(struct flowmon_cfg *cfg)
 	if (!print_pinned && !cfg->devs == !cfg->pcap) {
 		fprintf(stderr, "sysflow flowmon: give interfaces with -d or a "
 				"pcap with -r (one of the two)\n");
-		params_usage(&cmd_flowmon, stderr, false);
 		return EXIT_USAGE;
 	}
-	if (check_devices(cfg))
+	if (check_devices(cfg) || check_ipfix_dest(cfg->ipfix))
 		return EXIT_USAGE;
 	if (cfg->protocols &&
 	    sf_flowmon_parse_protocols(cfg->protocols, &cfg->o.protocols))
@@ -661,8 +675,10 @@ static int do_flowmon(void *arg)
 	int rc, err;
 
 	rc = check_cfg(cfg);
-	if (rc)
+	if (rc) { /* each said what is wrong; then the usage, as the parser */
+		params_usage(&cmd_flowmon, stderr, false);
 		return rc;
+	}
 	if (cfg->log_file && (err = sf_log_set_file(cfg->log_file))) {
 		pr_err("cannot open log file %s: %s\n", cfg->log_file,
 		       strerror(-err));

@@ -131,10 +131,8 @@ int main(int argc, char **argv)
 	}
 	cmd = find_command(argv[1]);
 	if (!cmd) {
-		fprintf(stderr,
-			"sysflow: unknown command '%s', try 'sysflow "
-			"--help'\n",
-			argv[1]);
+		fprintf(stderr, "sysflow: unknown command '%s'\n\n", argv[1]);
+		usage(stderr); /* the commands there are */
 		return EXIT_USAGE;
 	}
 	cfg = calloc(1, cmd->cfg_size);

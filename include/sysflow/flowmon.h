@@ -213,7 +213,11 @@ int sf_flowmon_attached(struct sf_flowmon *fm);
 /* Detach, remove the pins this instance made, free everything. */
 void sf_flowmon_close(struct sf_flowmon *fm);
 
-/* Parse "eth,ipv4,tcp,..." into SF_PROTO_* bits; names the bad entry. */
+/* Parse "eth,ipv4,tcp,..." into SF_PROTO_* bits; names the bad entry.
+ * -EINVAL too for a list that leaves out what one of its protocols is
+ * parsed on (eth; ipv4 or ipv6 under tcp and udp; ipv4 under icmp, ipv6
+ * under icmpv6): it would count nothing of that protocol.
+ */
 int sf_flowmon_parse_protocols(const char *list, unsigned int *bits);
 
 /* "idle", "active", "end-of-flow", "forced", "lack-of-resources". */

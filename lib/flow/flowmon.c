@@ -22,6 +22,39 @@ static const char *const proto_names[FPROTO_MAX] = {
 	[FPROTO_ICMPV6] = "icmpv6",
 };
 
+#define PBIT(p) (1U << FPROTO_##p)
+
+/* Each protocol is parsed only on top of one below it (eth, then ipv4 or
+ * ipv6): a list that leaves every carrier of one out counts none of it.
+ */
+static int check_layers(const char *list, unsigned int bits)
+{
+	const struct {
+		unsigned int has, needs;
+		const char *what;
+	} rules[] = {
+		{ FPROTO_ALL, PBIT(ETH),
+		  "eth, which every other protocol is parsed on: nothing "
+		  "would be counted" },
+		{ PBIT(TCP) | PBIT(UDP), PBIT(IPV4) | PBIT(IPV6),
+		  "both ipv4 and ipv6, which tcp and udp are parsed on: no "
+		  "tcp or udp would be counted" },
+		{ PBIT(ICMP), PBIT(IPV4),
+		  "ipv4, which icmp is parsed on: no icmp would be counted" },
+		{ PBIT(ICMPV6), PBIT(IPV6),
+		  "ipv6, which icmpv6 is parsed on: no icmpv6 would be "
+		  "counted" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
+		if ((bits & rules[i].has) && !(bits & rules[i].needs)) {
+			pr_err("-p %s leaves out %s\n", list, rules[i].what);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int sf_flowmon_parse_protocols(const char *list, unsigned int *bits)
 {
 	char *copy = strdup(list), *tok, *save = NULL;
@@ -50,7 +83,7 @@ int sf_flowmon_parse_protocols(const char *list, unsigned int *bits)
 	free(copy);
 	if (!err && !*bits)
 		err = -EINVAL;
-	return err;
+	return err ?: check_layers(list, *bits);
 }
 
 const char *sf_flow_end_name(uint8_t reason)

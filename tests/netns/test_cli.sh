@@ -60,6 +60,7 @@ test_usage_errors() {
 	expect_rc 2 "$SYSFLOW"
 	expect_rc 2 "$SYSFLOW" nosuchcommand
 	grep -q "unknown command 'nosuchcommand'" "$TMP/err" || fail "no name in error"
+	grep -q "^  flowmon " "$TMP/err" || fail "the commands not listed: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" -v flowmon -d lo
 	grep -q "unknown option '-v'; options go after the command" "$TMP/err" ||
 		fail "an option before the command: $(cat "$TMP/err")"
@@ -101,6 +102,18 @@ test_usage_errors() {
 	grep -q "gives 2 modes for 1 interface" "$TMP/err" || fail "extra -m: $(cat "$TMP/err")"
 	expect_rc 2 "$SYSFLOW" flowmon -d lo -p tcp,bogus
 	grep -q "unknown protocol 'bogus'.*valid: eth" "$TMP/err" || fail "protocols not listed"
+	# a list that leaves out what a protocol is parsed on would count nothing
+	expect_rc 2 "$SYSFLOW" flowmon -d lo -p ipv4,icmp
+	grep -q "\-p ipv4,icmp leaves out eth, which every other protocol is parsed on" \
+		"$TMP/err" || fail "-p without eth: $(cat "$TMP/err")"
+	expect_rc 2 "$SYSFLOW" flowmon -d lo -p eth,ipv6,icmp
+	grep -q "leaves out ipv4, which icmp is parsed on" "$TMP/err" ||
+		fail "-p icmp without ipv4: $(cat "$TMP/err")"
+	grep -q "^Usage: sysflow flowmon" "$TMP/err" || fail "-p: no usage line"
+	# --ipfix's syntax is checked as the other options' (its port)
+	expect_rc 2 "$SYSFLOW" flowmon -d lo --ipfix localhost:99999
+	grep -q "invalid value 'localhost:99999' for --ipfix: expected host\[:port\]" \
+		"$TMP/err" || fail "--ipfix port: $(cat "$TMP/err")"
 	# an empty string is no value: an option's or a positional's
 	expect_rc 2 "$SYSFLOW" collect -j -e ""
 	grep -q "invalid value '' for --exporter: empty" "$TMP/err" ||

@@ -205,7 +205,7 @@ int main(void)
 {
 	unsigned int protos = 0;
 
-	if (sf_flowmon_parse_protocols("ipv4,udp", &protos) || !protos)
+	if (sf_flowmon_parse_protocols("eth,ipv4,udp", &protos) || !protos)
 		return 1;
 	printf("%s %s %d %d\n", sf_version(), tel_json_record(),
 	       jpos_build(fm_table_read), protos != 0);
@@ -261,7 +261,7 @@ int main()
 	unsigned int protos = 0;
 
 	sysflow_config_init(&cfg);
-	if (sf_flowmon_parse_protocols("ipv4,udp", &protos))
+	if (sf_flowmon_parse_protocols("eth,ipv4,udp", &protos))
 		return 1;
 	std::printf("%s %u %u\n", sf_version(), protos, cfg.sampling_ratio);
 	return 0;

@@ -73,6 +73,16 @@ static void test_protocols(void **state)
 	assert_int_equal(sf_flowmon_parse_protocols("tcp,sctp", &bits),
 			 -EINVAL);
 	assert_int_equal(sf_flowmon_parse_protocols(",", &bits), -EINVAL);
+	/* what a protocol is parsed on, left out: it would count nothing */
+	assert_int_equal(sf_flowmon_parse_protocols("ipv4,icmp", &bits),
+			 -EINVAL);
+	assert_int_equal(sf_flowmon_parse_protocols("eth,tcp", &bits), -EINVAL);
+	assert_int_equal(sf_flowmon_parse_protocols("eth,ipv6,icmp", &bits),
+			 -EINVAL);
+	assert_int_equal(sf_flowmon_parse_protocols("eth,ipv4,icmpv6", &bits),
+			 -EINVAL);
+	assert_int_equal(sf_flowmon_parse_protocols("eth,ipv6,udp", &bits), 0);
+	assert_int_equal(sf_flowmon_parse_protocols("eth", &bits), 0);
 }
 
 static void test_end_names(void **state)
