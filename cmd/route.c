@@ -73,23 +73,23 @@ static int usage_error(const char *what)
 
 /* ---- show ---- */
 
-static int print_rule(const struct sf_route_rule_info *r, void *ctx)
+/* name_w: the NAME column's width, the longest name's (16 at least) */
+static int print_rule(const struct sf_route_rule_info *r, bool json, int name_w)
 {
 	char match[160], action[96];
-	bool json = *(bool *)ctx;
 
 	if (json)
 		return cmd_print_json(sf_route_rule_json(r));
 	sf_route_match_str(r, match, sizeof(match));
 	sf_route_action_str(r, action, sizeof(action));
-	printf("%-10u %-16s %12llu %14llu  %s\n", r->priority, r->name,
+	printf("%-10u %-*s %12llu %14llu  %s\n", r->priority, name_w, r->name,
 	       (unsigned long long)r->packets, (unsigned long long)r->bytes,
 	       action);
 	printf("%-10s %s\n", "", match);
 	return 0;
 }
 
-static void print_status(const struct sf_route_status *st)
+static void print_status(const struct sf_route_status *st, int name_w)
 {
 	printf("generation %u, %u rules, %u updates; hooks:", st->generation,
 	       st->nrules, st->updates);
@@ -105,8 +105,8 @@ static void print_status(const struct sf_route_status *st)
 	       (unsigned long long)st->malformed,
 	       (unsigned long long)st->ttl_expired,
 	       (unsigned long long)st->no_generation);
-	printf("%-10s %-16s %12s %14s  %s\n", "PRIORITY", "NAME", "PACKETS",
-	       "BYTES", "ACTION / MATCH");
+	printf("%-10s %-*s %12s %14s  %s\n", "PRIORITY", name_w, "NAME",
+	       "PACKETS", "BYTES", "ACTION / MATCH");
 }
 
 /* Status first, then the rules: read once, so that both agree. */
@@ -129,15 +129,18 @@ static int do_show(struct route_cfg *cfg, struct sf_route_opts *o)
 {
 	struct sf_route_status st;
 	struct show_buf b = {};
-	int err = sf_route_show(o, &st, keep_rule, &b);
+	int err = sf_route_show(o, &st, keep_rule, &b), name_w = 16;
 
+	for (size_t i = 0; i < b.n; i++)
+		if ((int)strlen(b.v[i].name) > name_w)
+			name_w = strlen(b.v[i].name);
 	if (!err) { /* a failed write stops the printing; main() names it */
 		if (cfg->json)
 			cmd_print_json(sf_route_status_json(&st));
 		else
-			print_status(&st);
+			print_status(&st, name_w);
 		for (size_t i = 0; i < b.n; i++)
-			if (print_rule(&b.v[i], &cfg->json))
+			if (print_rule(&b.v[i], cfg->json, name_w))
 				break;
 	}
 	free(b.v);

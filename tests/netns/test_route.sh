@@ -167,7 +167,7 @@ test_steer() {
 	config "$TMP/r.json" '
     { "priority": 10, "name": "to-s1", "in_iface": "rc", "proto": "udp",
       "dst": "'$VIP'/32", "dport": 5001, "action": "redirect", "device": "server1" },
-    { "priority": 20, "name": "src-to-s2", "src": "10.10.0.3/32", "dst": "'$VIP'/32",
+    { "priority": 20, "name": "from-10.10.0.3-to-server2", "src": "10.10.0.3/32", "dst": "'$VIP'/32",
       "action": "redirect_neigh", "out_iface": "rs2", "via": "10.12.0.2" },
     { "priority": 30, "name": "peer-s1", "src": "clients", "proto": "udp",
       "dport": "5003-5004", "action": "redirect_peer", "out_iface": "rs1",
@@ -178,7 +178,7 @@ test_steer() {
 	route apply "$TMP/r.json" || fail "apply failed"
 	sinks_start
 	send "$VIP" 5001 300 20000            # to-s1
-	send "$VIP" 5002 300 20000 10.10.0.3  # src-to-s2 (any port)
+	send "$VIP" 5002 300 20000 10.10.0.3  # from-10.10.0.3-to-server2 (any port)
 	send "$VIP" 5003 300 20000            # peer-s1
 	send "$VIP" 5004 300 20000            # drop-5004 wins over peer-s1
 	send 10.11.0.2 5005 300 20000         # no rule: kernel forwarding
@@ -195,13 +195,25 @@ test_steer() {
 	assert_eq "$(count "$TMP/s1.got" 5005)" 300 "server1 through the kernel"
 	assert_eq "$(count "$TMP/s2.got" 5006)" 300 "server2 through the kernel"
 	assert_eq "$(show_rule to-s1 packets)" 300 "to-s1 counter"
-	assert_eq "$(show_rule src-to-s2 packets)" 300 "src-to-s2 counter"
+	assert_eq "$(show_rule from-10.10.0.3-to-server2 packets)" 300 "from-10.10.0.3-to-server2 counter"
 	assert_eq "$(show_rule peer-s1 packets)" 300 "peer-s1 counter"
 	assert_eq "$(show_rule drop-5004 packets)" 300 "drop counter"
 	assert_eq "$(show_rule to-s1 bytes)" $((300 * 74)) "to-s1 bytes"
 	[ "$(show_stat unmatched)" -ge 600 ] || fail "unmatched $(show_stat unmatched) < 600"
 	route show >"$TMP/show.txt"
 	grep -q "redirect rs1 to $(mac s1 s1e)" "$TMP/show.txt" || fail "text show: $(cat "$TMP/show.txt")"
+	# a name longer than 16 widens the NAME column: the counts stay under
+	# their headers
+	"$PY" - "$TMP/show.txt" <<'PY' || fail "text show's columns: $(cat "$TMP/show.txt")"
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+head = [l for l in lines if l.startswith("PRIORITY")][0]
+end = head.index("PACKETS") + len("PACKETS")
+rules = [l for l in lines if re.match(r"\d+ ", l)]
+assert len(rules) == 4 and any("from-10.10.0.3-to-server2" in l for l in rules), rules
+for l in rules:
+    assert l[end - 1].isdigit() and l[end] == " ", (head, l)
+PY
 	# without the rules the VIP is unreachable: the steering was ours
 	route del || fail "del failed"
 	[ ! -e "$PIN" ] || fail "pins left in $PIN"
