@@ -36,8 +36,8 @@ int sf_check_privileges(const char *what)
 	if (syscall(SYS_capget, &hdr, data))
 		return -errno;
 	if (!cap_has(data, CAP_BPF) && !cap_has(data, CAP_SYS_ADMIN)) {
-		pr_err("%s needs CAP_BPF or CAP_SYS_ADMIN to load BPF programs; "
-		       "run it as root (sudo)\n",
+		pr_err("%s needs CAP_BPF or CAP_SYS_ADMIN for BPF programs and "
+		       "maps; run it as root (sudo)\n",
 		       what);
 		return -EPERM;
 	}
