@@ -18,8 +18,13 @@ int sf_rotfile_init(struct sf_rotfile *r, const char *dir, const char *prefix,
 	snprintf(r->prefix, sizeof(r->prefix), "%s", prefix);
 	snprintf(r->suffix, sizeof(r->suffix), "%s", suffix);
 	r->period_s = period_s > 0 ? period_s : 3600;
-	err = sf_mkdir_p(dir, 0755);
-	if (!err && stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+	err = sf_mkdir_p(dir, 0755); /* made when missing */
+	if (err) {
+		pr_err("cannot create output directory %s: %s\n", dir,
+		       strerror(-err));
+		return err;
+	}
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
 		err = -ENOTDIR;
 	if (!err && access(dir, W_OK | X_OK))
 		err = -errno;

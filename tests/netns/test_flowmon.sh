@@ -785,6 +785,11 @@ test_errors() {
 	grep -q "output directory $ro is not writable: Read-only file system" "$TMP/e7.err" ||
 		fail_later "-O read-only dir: $(cat "$TMP/e7.err")"
 	one_line e7
+	# a missing directory is made; one that cannot be made is named so
+	run_rc 1 e9 in_ns_net b "$SYSFLOW" flowmon -d veth-b -O "$ro/new" -F "$dir"
+	grep -q "cannot create output directory $ro/new: Read-only file system" "$TMP/e9.err" ||
+		fail_later "-O in a read-only dir: $(cat "$TMP/e9.err")"
+	one_line e9
 
 	# not root
 	run_rc 1 e8 in_ns_net b setpriv --reuid=65534 --regid=65534 --clear-groups \
