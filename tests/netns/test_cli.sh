@@ -310,7 +310,7 @@ int main(void)
 {
 	unsigned int bits;
 
-	if (sf_flowmon_parse_protocols("ipv4,tcp", &bits))
+	if (sf_flowmon_parse_protocols("eth,ipv4,tcp", &bits))
 		return 1;
 	printf("%s %u\n", sf_version(), bits);
 	return 0;
@@ -320,12 +320,12 @@ C
 		-L"$root/usr/lib" -lsysflow $(pkg-config --libs libbpf libxdp jansson libpcap avro-c libssl libcrypto) ||
 		fail "cannot build against the installed library"
 	LD_LIBRARY_PATH=$root/usr/lib "$TMP/consumer" >"$TMP/out"
-	grep -qE '^[0-9.]+ 10$' "$TMP/out" || fail "consumer printed $(cat "$TMP/out")"
+	grep -qE '^[0-9.]+ 11$' "$TMP/out" || fail "consumer printed $(cat "$TMP/out")"
 	# as docs/xsk.md and docs/library.md say: pkg-config --libs sysflow
 	gcc -Wall -Werror "$TMP/consumer.c" -o "$TMP/consumer2" $(PKG_CONFIG_SYSROOT_DIR=$root \
 		PKG_CONFIG_PATH=$root/usr/lib/pkgconfig pkg-config --cflags --libs sysflow) ||
 		fail "cannot build with pkg-config --cflags --libs sysflow"
-	LD_LIBRARY_PATH=$root/usr/lib "$TMP/consumer2" | grep -qE '^[0-9.]+ 10$' ||
+	LD_LIBRARY_PATH=$root/usr/lib "$TMP/consumer2" | grep -qE '^[0-9.]+ 11$' ||
 		fail "consumer built with pkg-config failed"
 }
 
