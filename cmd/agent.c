@@ -213,12 +213,15 @@ static int check_args(struct agent_cfg *cfg)
 	}
 	if (cfg->miss && parse_miss(cfg->miss, cfg->o.miss))
 		return EXIT_USAGE;
-	if (cfg->o.host_id && strlen(cfg->o.host_id) != 32) {
+	if (cfg->o.host_id &&
+	    (strlen(cfg->o.host_id) != 32 ||
+	     strspn(cfg->o.host_id, "0123456789abcdefABCDEF") != 32)) {
 		fprintf(stderr, "sysflow agent: --host-id needs 32 hex "
 				"digits\n");
 		return EXIT_USAGE;
 	}
-	return 0;
+	return cmd_check_intervals("agent", cfg->o.echo_interval_ms,
+				   cfg->o.dead_interval_ms);
 }
 
 /* --watch PATH,PATH,...: the paths (in *copy, to free) and their number */

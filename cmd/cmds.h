@@ -29,4 +29,11 @@ int cmd_print_json(json_t *o);
  */
 bool cmd_stdout_gone(int err);
 
+/* --echo-interval and --dead-interval of a SysFlow session (0: default):
+ * a dead interval not longer than the echo interval declares the peer
+ * dead between two echoes, and the session would flap forever. 0, or
+ * EXIT_USAGE after a line naming both.
+ */
+int cmd_check_intervals(const char *cmd, uint32_t echo_ms, uint32_t dead_ms);
+
 #endif /* __SYSFLOW_CMDS_H */

@@ -97,6 +97,9 @@ static int do_controller(void *arg)
 				"or encode\n");
 		return EXIT_USAGE;
 	}
+	if (cmd_check_intervals("controller", cfg->o.echo_interval_ms,
+				cfg->o.dead_interval_ms))
+		return EXIT_USAGE;
 	if (cfg->log_file && (err = sf_log_set_file(cfg->log_file))) {
 		pr_err("cannot open log file %s: %s\n", cfg->log_file,
 		       strerror(-err));

@@ -101,6 +101,20 @@ static int check_stdout(int rc)
 	return 1;
 }
 
+int cmd_check_intervals(const char *cmd, uint32_t echo_ms, uint32_t dead_ms)
+{
+	echo_ms = echo_ms ?: SFP_ECHO_INTERVAL_MS;
+	dead_ms = dead_ms ?: SFP_DEAD_INTERVAL_MS;
+	if (dead_ms > echo_ms)
+		return 0;
+	fprintf(stderr,
+		"sysflow %s: --dead-interval %u must be longer than "
+		"--echo-interval %u: the peer would be declared dead between "
+		"two echoes\n",
+		cmd, dead_ms, echo_ms);
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	const struct cmd_def *cmd;

@@ -971,6 +971,17 @@ static int decide_file(void *ctx, struct guard_file_event *fe, bool *deny)
 
 /* ---- set-up ---- */
 
+/* 32 hex digits (then the end of the line) into id: 0, or -EINVAL */
+static int parse_host_id(const char *hex, uint8_t id[16])
+{
+	if (strspn(hex, "0123456789abcdefABCDEF") != 32 ||
+	    (hex[32] && hex[32] != '\n'))
+		return -EINVAL;
+	for (int i = 0; i < 16; i++)
+		sscanf(hex + 2 * i, "%2hhx", &id[i]);
+	return 0;
+}
+
 static void read_host_identity(struct agent *a)
 {
 	const char *hex = a->o->host_id;
@@ -987,8 +998,14 @@ static void read_host_identity(struct agent *a)
 		}
 		hex = buf;
 	}
-	for (int i = 0; i < 16 && hex[2 * i] && hex[2 * i + 1]; i++)
-		sscanf(hex + 2 * i, "%2hhx", &a->host_id[i]);
+	/* the controller keys sessions by host id: hosts sharing one
+	 * replace each other's sessions
+	 */
+	if (parse_host_id(hex, a->host_id))
+		pr_warn("%s holds no host id (32 hex digits): this host is "
+			"00000000000000000000000000000000 to the controller, "
+			"as any other without one; give --host-id\n",
+			a->o->host_id ? "--host-id" : "/etc/machine-id");
 	gethostname(a->hostname, sizeof(a->hostname) - 1);
 	if (!uname(&u))
 		snprintf(a->kernel, sizeof(a->kernel), "%s", u.release);

@@ -8,6 +8,23 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/guard_lib.sh"
 
+# Without a machine id (an empty /etc/machine-id, as in many containers)
+# and no --host-id, the agent says the controller sees it as host 000...0,
+# the id of every other host without one.
+test_no_machine_id() {
+	guard_setup
+	start_controller
+	: >"$TMP/empty-id"
+	bg_start agent unshare -m sh -c "mount --bind '$TMP/empty-id' /etc/machine-id &&
+		exec '$SYSFLOW' agent 127.0.0.1 $PORT -F '$PIN' -c '$CG' -w '$MNT' \
+		--backoff-max 300 --echo-interval 500 --dead-interval 3000"
+	wait_for "$TMP/agent.err" "connected to controller|error"
+	grep -q "/etc/machine-id holds no host id (32 hex digits): this host is 00000000000000000000000000000000 to the controller" \
+		"$TMP/agent.err" || fail "no word of the missing id: $(cat "$TMP/agent.err")"
+	grep -q "connected to controller" "$TMP/agent.err" || fail "$(cat "$TMP/agent.err")"
+	bg_stop agent
+}
+
 # A rule for one executable denies its connect() with EPERM; another
 # program in the same cgroup connects. Processes started before the rule
 # (labelled by the /proc scan) and after it (labelled at exec) both match.

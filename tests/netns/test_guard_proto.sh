@@ -698,6 +698,22 @@ test_cli_usage() {
 	"$SYSFLOW" agent h 1 --tls-key k.pem --tls-ca ca.pem >/dev/null 2>"$TMP/e" || rc=$?
 	assert_eq "$rc" 2 "agent without --tls-cert"
 	grep -q -- "needs --tls-cert too" "$TMP/e" || fail "$(cat "$TMP/e")"
+	# a host id is 32 hex digits; a dead interval outlasts the echo one
+	rc=0
+	"$SYSFLOW" agent h 1 --host-id zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz >/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "agent with a host id not in hex"
+	grep -q -- "--host-id needs 32 hex digits" "$TMP/e" || fail "$(cat "$TMP/e")"
+	rc=0
+	"$SYSFLOW" agent h 1 --dead-interval 300 >/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "agent with --dead-interval under --echo-interval"
+	grep -q -- "--dead-interval 300 must be longer than --echo-interval 5000" "$TMP/e" ||
+		fail "$(cat "$TMP/e")"
+	rc=0
+	"$SYSFLOW" controller -C "$TMP/c.sock" --echo-interval 2000 --dead-interval 2000 \
+		>/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "controller with --dead-interval = --echo-interval"
+	grep -q -- "--dead-interval 2000 must be longer than --echo-interval 2000" "$TMP/e" ||
+		fail "$(cat "$TMP/e")"
 	"$SYSFLOW" agent --help | grep -q -- "--fail-mode" || fail "agent help"
 	"$SYSFLOW" controller --help | grep -q -- "--policy" || fail "controller help"
 	"$SYSFLOW" --help | grep -q "controller" || fail "command list"
