@@ -369,7 +369,8 @@ const struct cmd_def cmd_ctl = {
 	       "  stats                 controller counters, held "
 	       "operations asked and\n"
 	       "                        answered (VERDICT)\n"
-	       "HOST is a hostname, a host id or the agent's address.\n",
+	       "HOST is a hostname, a host id or the agent's address:port (as hosts\n"
+	       "shows them); a hostname two hosts share is refused.\n",
 	.examples = "  sysflow ctl hosts\n"
 		    "  sysflow ctl rules web1 -j\n"
 		    "  sysflow ctl add web1 '{\"op\":\"connect\",\"port\":25,"

@@ -87,10 +87,23 @@ static bool host_is(const struct sf_host *h, const char *name)
 
 struct sf_host *ctrl_find_host(struct sf_ctrl *c, const char *name)
 {
-	for (struct sf_host *h = c->hosts; h; h = h->next)
-		if (h->state == HS_UP && host_is(h, name))
-			return h;
-	return NULL;
+	int n;
+
+	return ctrl_find_hosts(c, name, &n);
+}
+
+struct sf_host *ctrl_find_hosts(struct sf_ctrl *c, const char *name, int *n)
+{
+	struct sf_host *first = NULL;
+
+	*n = 0;
+	for (struct sf_host *h = c->hosts; h; h = h->next) {
+		if (h->state != HS_UP || !host_is(h, name))
+			continue;
+		first = first ?: h;
+		(*n)++;
+	}
+	return first;
 }
 
 bool ctrl_host_selected(const struct sf_host *h, json_t *sel)

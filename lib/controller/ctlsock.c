@@ -137,10 +137,18 @@ json_t *ctl_host_json(const struct sf_host *h)
 static struct sf_host *req_host(struct sf_ctrl *c, struct ctl_client *cl,
 				const struct ctl_request *r)
 {
-	struct sf_host *h = ctrl_find_host(c, r->host);
+	int n;
+	struct sf_host *h = ctrl_find_hosts(c, r->host, &n);
 
-	if (!h)
+	if (!h) {
 		reply_error(cl, "no host '%s' is connected", r->host);
+	} else if (n > 1) { /* never a silent pick of one of them */
+		reply_error(cl,
+			    "'%s' names %d connected hosts; name one by its "
+			    "host id (sysflow ctl hosts lists them)",
+			    r->host, n);
+		h = NULL;
+	}
 	return h;
 }
 

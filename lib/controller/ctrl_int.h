@@ -68,6 +68,10 @@ extern const struct sf_ctrl_api sf_ctrl_api;
 /* controller.c */
 int64_t ctrl_send(struct sf_host *h, struct sfp_msg *m);
 struct sf_host *ctrl_find_host(struct sf_ctrl *c, const char *name);
+/* The first of the *n connected hosts that name (hostname, id, address)
+ * matches.
+ */
+struct sf_host *ctrl_find_hosts(struct sf_ctrl *c, const char *name, int *n);
 void ctrl_epoll(struct sf_ctrl *c, int fd, uint32_t events, void *ptr, int op);
 
 /* The sessions without the loop, for tests/fuzz/fuzz_controller.c: a

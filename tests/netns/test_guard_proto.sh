@@ -776,6 +776,39 @@ PY
 	grep -qx "offer 1 verdicts 1 echo True" "$TMP/v.out" || fail "with the feature: $(cat "$TMP/v.out")"
 }
 
+# Two hosts of one hostname (ids differ): ctl refuses the name, naming
+# the count, instead of picking one of them.
+test_ctl_ambiguous_host() {
+	guard_setup
+	start_controller
+	"$PY" - "$PORT" "$CTL" "$SYSFLOW" >"$TMP/a.out" <<'PY'
+import subprocess
+import sys
+import sfp_peer as sfp
+T = sfp.Type
+def ctl(*args):
+    r = subprocess.run([sys.argv[3], "ctl", "-S", sys.argv[2]] + list(args),
+                       capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
+peers = []
+for hid in (b"\x0a" * 16, b"\x0b" * 16):
+    p = sfp.connect(int(sys.argv[1]))
+    p.send_msg(T.HELLO, sfp.encode_hello())
+    list(p.messages(5, until=(T.FEATURES_REQUEST,)))
+    p.send_msg(T.FEATURES_REPLY, sfp.encode_features(hid, "twin"), xid=3)
+    p.send_msg(T.ECHO_REQUEST, b"12345678", xid=4)
+    list(p.messages(5, until=(T.ECHO_REPLY,)))
+    peers.append(p)
+rc, out = ctl("rules", "twin")
+print("name", rc, out.strip().splitlines()[-1], flush=True)
+rc, out = ctl("hosts")
+print("hosts", out.count("twin"), flush=True)
+PY
+	grep -q "^name 1 .*'twin' names 2 connected hosts; name one by its host id" "$TMP/a.out" ||
+		fail "an ambiguous name: $(cat "$TMP/a.out")"
+	grep -qx "hosts 2" "$TMP/a.out" || fail "hosts: $(cat "$TMP/a.out")"
+}
+
 # A FEATURES_REPLY with a miss policy out of range (0x42) is ERROR
 # CONFIG_FAILED/BAD_CONFIG and the end of the session: the host is not
 # taken up (no app pushes its policy to it), the log names the peer,
