@@ -42,7 +42,8 @@ static const struct opt_def ctl_options[] = {
 	  .offset = OFF(sock), .metavar = "PATH", .help = "controller "
 	  "socket (default " DEFAULT_CTL ")" },
 	{ .name = "json", .short_name = 'j', .type = OPT_FLAG,
-	  .offset = OFF(json), .help = "JSON lines instead of a table" },
+	  .offset = OFF(json), .help = "JSON lines instead of a table (or "
+	  "of key=value lines for events)" },
 	OPT_END,
 };
 /* clang-format on */
@@ -154,6 +155,31 @@ static void print_json(json_t *o)
 	free(m);
 }
 
+/* An event as one line of key=value (strings with a space quoted,
+ * objects and arrays as compact JSON), in the controller's order.
+ */
+static void print_event(json_t *o)
+{
+	const char *k, *sep = "";
+	json_t *v;
+
+	json_object_foreach(o, k, v)
+	{
+		char *m = json_is_string(v) ?
+				  NULL :
+				  json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		const char *str = json_string_value(v);
+
+		if (str && strpbrk(str, " \t"))
+			printf("%s%s=\"%s\"", sep, k, str);
+		else
+			printf("%s%s=%s", sep, k, str ? str : m ? m : "");
+		free(m);
+		sep = " ";
+	}
+	printf("\n");
+}
+
 static void print_text(const char *action, json_t *o, int *rows)
 {
 	if (json_object_get(o, "error")) {
@@ -171,6 +197,8 @@ static void print_text(const char *action, json_t *o, int *rows)
 	} else if (!strcmp(action, "rules")) {
 		print_header(action, rows);
 		print_rule(o);
+	} else if (!strcmp(action, "events")) {
+		print_event(o);
 	} else {
 		print_json(o);
 	}

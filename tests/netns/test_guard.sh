@@ -84,6 +84,7 @@ test_report_reaches_controller() {
 	listen_on 17013
 	echo data >"$MNT/watched"
 	bg_start events "$SYSFLOW" ctl -S "$CTL" events -j
+	bg_start events_txt "$SYSFLOW" ctl -S "$CTL" events # key=value lines
 	# a tail whose reader leaves: ends at its next write, status 0, quiet
 	bg_start head bash -c 'set -o pipefail; "$@" | head -1 >/dev/null' bash \
 		"$SYSFLOW" ctl -S "$CTL" events -j
@@ -94,6 +95,9 @@ test_report_reaches_controller() {
 	wait_for "$TMP/events.out" "\"cookie\":13.*\"object\":\"$MNT/watched\""
 	wait_for "$TMP/events.out" "\"cookie\":14.*\"op\":\"socket_connect\".*127.0.0.1:17013"
 	grep -q '"exe":"/usr/bin/cat"' "$TMP/events.out" || fail "exe missing: $(cat "$TMP/events.out")"
+	wait_for "$TMP/events_txt.out" " cookie=13 .*object=$MNT/watched"
+	grep -q " exe=/usr/bin/cat" "$TMP/events_txt.out" || fail "text: $(cat "$TMP/events_txt.out")"
+	! grep -q '^{' "$TMP/events_txt.out" || fail "JSON without -j: $(cat "$TMP/events_txt.out")"
 	in_cg cat "$MNT/watched" >/dev/null # one more event after head left
 	local rc=0
 	bg_wait head 10 || rc=$?
