@@ -1123,7 +1123,9 @@ int sf_agent_unload(const char *pin_dir)
 
 	if (err == -ENOENT)
 		pr_info("nothing pinned in %s\n", pin_dir ?: SF_GUARD_PIN_DIR);
-	else if (err && err != -EBUSY) /* busy: the lock named the agent */
+	else if (err == -EBUSY)
+		; /* the lock named the running agent */
+	else if (err)
 		pr_err("cannot remove %s: %s\n", pin_dir ?: SF_GUARD_PIN_DIR,
 		       strerror(-err));
 	else

@@ -441,7 +441,7 @@ int guard_bpf_unload_pins(const char *pin_dir)
 	/* unpinning the links detaches the programs; maps go with them */
 	remove_pins(pin_dir);
 	close(lock);
-	return access(pin_dir, F_OK) ? 0 : -EBUSY;
+	return access(pin_dir, F_OK) ? 0 : -ENOTEMPTY; /* not ours inside */
 }
 
 /* ---- maps ---- */

@@ -36,7 +36,10 @@ struct guard_kern *guard_bpf_open(const char *pin_dir, const char *cgroup_path,
 struct guard_kern *guard_bpf_open_unattached(const char *cgroup_path, int *err);
 /* unload: detach everything and remove the pins; else leave them. */
 void guard_bpf_close(struct guard_kern *b, bool unload);
-/* Remove the pins under pin_dir without loading anything. */
+/* Remove the pins under pin_dir without loading anything: -ENOENT when
+ * nothing is there, -EBUSY under a running agent (said), -ENOTEMPTY when
+ * files that are not the agent's remain.
+ */
 int guard_bpf_unload_pins(const char *pin_dir);
 
 int guard_bpf_entry_set(struct guard_kern *b, const struct guard_key *k,

@@ -250,7 +250,7 @@ test_second_agent_same_folder() {
 	assert_eq "$rc" 1 "agent --unload under a running agent: exit status"
 	grep -q "a running sysflow agent is using $PIN; stop it first" "$TMP/u.err" ||
 		fail "--unload said: $(cat "$TMP/u.err")"
-	assert_eq "$(wc -l <"$TMP/u.err")" 1 "lines --unload said under a running agent"
+	assert_eq "$(wc -l <"$TMP/u.err")" 1 "lines --unload said under a running agent: $(cat "$TMP/u.err")"
 	[ -n "$(ls "$PIN")" ] || fail "--unload removed the pins of a running agent"
 	bg_stop agent INT || fail "first agent exited $?: $(tail -n 3 "$TMP/agent.err")"
 	"$SYSFLOW" agent --unload -F "$PIN" >/dev/null 2>"$TMP/u.err" ||
