@@ -224,7 +224,9 @@ static int check_args(struct agent_cfg *cfg)
 				   cfg->o.dead_interval_ms);
 }
 
-/* --watch PATH,PATH,...: the paths (in *copy, to free) and their number */
+/* --watch PATH,PATH,...: the paths (in *copy, to free) and their number,
+ * or -1 after a line saying there are more than MAX_WATCH
+ */
 static int split_watch(const char *list, const char *watch[MAX_WATCH],
 		       char **copy)
 {
@@ -235,9 +237,17 @@ static int split_watch(const char *list, const char *watch[MAX_WATCH],
 	if (!list)
 		return 0;
 	*copy = strdup(list);
-	for (tok = strtok_r(*copy, ",", &save); tok && n < MAX_WATCH;
-	     tok = strtok_r(NULL, ",", &save))
+	for (tok = strtok_r(*copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (n == MAX_WATCH) {
+			fprintf(stderr,
+				"sysflow agent: --watch takes %d paths at "
+				"most\n",
+				MAX_WATCH);
+			return -1;
+		}
 		watch[n++] = tok;
+	}
 	return n;
 }
 
@@ -296,6 +306,10 @@ static int do_agent(void *arg)
 	if (err)
 		return err;
 	n = split_watch(cfg->watch, watch, &wcopy);
+	if (n < 0) {
+		free(wcopy);
+		return EXIT_USAGE;
+	}
 	if (sf_check_privileges("sysflow agent") || open_log(cfg) ||
 	    run_as_daemon(cfg) || sf_signals_install()) {
 		free(wcopy);

@@ -401,6 +401,17 @@ static int find_opt(const struct cmd_def *cmd, int c)
 	return -1;
 }
 
+/* The second value would replace the first without a word */
+static int given_twice(const struct cmd_def *cmd, const struct opt_def *o)
+{
+	fprintf(stderr,
+		"sysflow %s: --%s is given twice; it takes one value (a list "
+		"goes in one, comma separated)\n",
+		cmd->name, o->name);
+	params_usage(cmd, stderr, false);
+	return EXIT_USAGE;
+}
+
 int params_parse(const struct cmd_def *cmd, int argc, char **argv, void *cfg)
 {
 	struct option lopts[MAX_OPTS + 4];
@@ -442,6 +453,8 @@ int params_parse(const struct cmd_def *cmd, int argc, char **argv, void *cfg)
 		i = find_opt(cmd, c);
 		if (i < 0)
 			continue;
+		if (seen[i] && cmd->opts[i].type != OPT_FLAG)
+			return given_twice(cmd, &cmd->opts[i]);
 		seen[i] = true;
 		err = set_value(cmd, &cmd->opts[i], optarg, cfg);
 		if (err)

@@ -698,6 +698,15 @@ test_cli_usage() {
 	"$SYSFLOW" agent h 1 --tls-key k.pem --tls-ca ca.pem >/dev/null 2>"$TMP/e" || rc=$?
 	assert_eq "$rc" 2 "agent without --tls-cert"
 	grep -q -- "needs --tls-cert too" "$TMP/e" || fail "$(cat "$TMP/e")"
+	# --watch: one list, of 16 paths at most
+	rc=0
+	"$SYSFLOW" agent h 1 -w /a -w /b >/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "agent with -w twice"
+	grep -q -- "--watch is given twice" "$TMP/e" || fail "$(cat "$TMP/e")"
+	rc=0
+	"$SYSFLOW" agent h 1 -w "$(seq -s, -f /p%g 1 17)" >/dev/null 2>"$TMP/e" || rc=$?
+	assert_eq "$rc" 2 "agent with 17 paths to watch"
+	grep -q -- "--watch takes 16 paths at most" "$TMP/e" || fail "$(cat "$TMP/e")"
 	# a host id is 32 hex digits; a dead interval outlasts the echo one
 	rc=0
 	"$SYSFLOW" agent h 1 --host-id zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz >/dev/null 2>"$TMP/e" || rc=$?

@@ -95,6 +95,10 @@ static void test_parse_errors(void **state)
 	assert_int_equal(PARSE(&cfg, "-d", "", "h"), EXIT_USAGE); /* empty */
 	assert_int_equal(PARSE(&cfg, "--dev=", "h"), EXIT_USAGE);
 	assert_int_equal(PARSE(&cfg, "-d", "x", ""), EXIT_USAGE);
+	/* a value given twice would replace the first without a word */
+	assert_int_equal(PARSE(&cfg, "-d", "x", "--dev", "y", "h"),
+			 EXIT_USAGE);
+	assert_int_equal(PARSE(&cfg, "-d", "x", "-j", "-j", "h"), 0); /* flag */
 }
 
 static void test_common_and_help(void **state)
