@@ -171,16 +171,32 @@ static int write_pid_file(const char *path)
 	return 0;
 }
 
-/* Detach from the terminal: fork twice, new session, stdio on /dev/null. */
-static int daemonize(void)
+/* Detach from the terminal: fork twice, new session, stdio on /dev/null.
+ * The first process stays until the daemon says it is set up (a byte on
+ * *ready_fd) and exits 0, or 1 when the daemon ends before that: a
+ * failed start is not reported as a start.
+ */
+static int daemonize(int *ready_fd)
 {
-	pid_t pid = fork();
-	int fd;
+	int fd, p[2];
+	pid_t pid;
+	char c;
 
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
 	if (pid < 0)
 		return -errno;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) == 1)
+			_exit(0);
+		fprintf(stderr, "sysflow agent: the daemon ended before it was "
+				"set up; its log says why\n");
+		_exit(1);
+	}
+	close(p[0]);
+	*ready_fd = p[1];
 	setsid();
 	pid = fork();
 	if (pid < 0)
@@ -272,27 +288,57 @@ static int open_log(const struct agent_cfg *cfg)
 	return 0;
 }
 
-/* -d: detach and write the pid file: 0 or -1 */
-static int run_as_daemon(const struct agent_cfg *cfg)
+/* -d: the pid file and the first process's wait, until set up */
+struct daemon_state {
+	const char *pid_file;
+	int ready_fd;
+	bool pid_written; /* ours to remove at exit */
+};
+
+/* The agent is set up: write the pid file, then let the first process
+ * exit 0. A pid file that cannot be written ends the daemon (the first
+ * process then exits 1).
+ */
+static void daemon_ready(void *ctx)
+{
+	struct daemon_state *d = ctx;
+	int err = write_pid_file(d->pid_file);
+
+	if (err) {
+		pr_err("cannot write the pid file %s: %s; stopping\n",
+		       d->pid_file, strerror(-err));
+		sf_exiting = 1;
+	} else {
+		d->pid_written = true;
+		if (write(d->ready_fd, "", 1) != 1)
+			pr_warn("cannot tell the starting process: %s\n",
+				strerror(errno));
+	}
+	close(d->ready_fd);
+	d->ready_fd = -1;
+}
+
+static int run_as_daemon(struct agent_cfg *cfg, struct daemon_state *d)
 {
 	int err;
 
 	if (!cfg->daemon)
 		return 0;
-	err = daemonize();
-	if (!err)
-		err = write_pid_file(cfg->pid_file);
+	d->pid_file = cfg->pid_file;
+	err = daemonize(&d->ready_fd);
 	if (err) {
-		pr_err("cannot run as a daemon (pid file %s): %s\n",
-		       cfg->pid_file, strerror(-err));
+		pr_err("cannot run as a daemon: %s\n", strerror(-err));
 		return -1;
 	}
+	cfg->o.on_ready = daemon_ready;
+	cfg->o.ready_ctx = d;
 	return 0;
 }
 
 static int do_agent(void *arg)
 {
 	struct agent_cfg *cfg = arg;
+	struct daemon_state d = { .ready_fd = -1 };
 	const char *watch[MAX_WATCH];
 	char *wcopy;
 	int n, err;
@@ -311,14 +357,14 @@ static int do_agent(void *arg)
 		return EXIT_USAGE;
 	}
 	if (sf_check_privileges("sysflow agent") || open_log(cfg) ||
-	    run_as_daemon(cfg) || sf_signals_install()) {
+	    run_as_daemon(cfg, &d) || sf_signals_install()) {
 		free(wcopy);
 		return 1;
 	}
 	cfg->o.watch = n ? watch : NULL;
 	cfg->o.n_watch = n;
 	err = sf_agent_run(&cfg->o);
-	if (cfg->daemon)
+	if (d.pid_written) /* another daemon's is not ours to remove */
 		unlink(cfg->pid_file);
 	free(wcopy);
 	return err ? 1 : 0;

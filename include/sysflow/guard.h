@@ -58,6 +58,12 @@ struct sf_agent_opts {
 	const char *tls_cert, *tls_key, *tls_ca; /* all three: mutual TLS */
 	const char *host_id; /* 32 hex digits; NULL: /etc/machine-id */
 	bool unload_on_exit; /* remove programs and pins when stopping */
+	/* called once, when set up (programs attached, rules restored),
+	 * before the first connection: a daemon's parent learns from it
+	 * that the start worked
+	 */
+	void (*on_ready)(void *ctx);
+	void *ready_ctx;
 };
 
 /* Fill opts with the defaults above. */

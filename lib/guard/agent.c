@@ -1350,6 +1350,8 @@ int sf_agent_run(const struct sf_agent_opts *o)
 		goto out;
 	apply_miss(a);
 	log_start(a);
+	if (o->on_ready)
+		o->on_ready(o->ready_ctx);
 	agent_loop(a);
 	log_counts(a);
 out:

@@ -639,6 +639,17 @@ test_daemon_mode() {
 	on_exit "kill -KILL $pid"
 	kill -0 "$pid" || fail "no daemon"
 	grep -qE '^[0-9T:-]+ info: agent for controller' "$TMP/agent.log" || fail "log lines: $(head -3 "$TMP/agent.log")"
+	# a second daemon on the same folder fails to start: exit 1, said,
+	# and the running one's pid file stays as it was
+	local rc=0
+	"$SYSFLOW" agent 127.0.0.1 "$PORT" -d -F "$PIN" -c "$CG" --host-id "$HOSTID" \
+		-L "$TMP/agent2.log" --pid-file "$TMP/agent.pid" 2>"$TMP/d2.err" || rc=$?
+	assert_eq "$rc" 1 "a daemon that cannot start: exit status"
+	grep -q "the daemon ended before it was set up; its log says why" "$TMP/d2.err" ||
+		fail "second daemon said: $(cat "$TMP/d2.err")"
+	grep -q "another sysflow agent is using $PIN" "$TMP/agent2.log" ||
+		fail "second daemon's log: $(cat "$TMP/agent2.log")"
+	assert_eq "$(cat "$TMP/agent.pid" 2>/dev/null)" "$pid" "pid file after a failed second daemon"
 	kill -TERM "$pid"
 	local i
 	for ((i = 0; i < 100; i++)); do
