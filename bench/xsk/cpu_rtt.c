@@ -6,7 +6,8 @@
  * benchmark's generator and sink sit on the other CPU and share cache
  * lines with the echo (the socket's send-buffer count, the generator's
  * page pool), so its figures are only comparable within one state; the
- * script prints this before and after the rounds.
+ * script measures this before each round and after the last, and gives
+ * each state's rounds their own ratio.
  *
  * Two threads, one on each CPU, hand a flag back and forth ROUNDS times;
  * the median of REPS such runs, in ns per round trip, goes to stdout.
